@@ -1,0 +1,34 @@
+"""Data access for NileDB (and PostgreSQL that behaves like it).
+
+Tenant tables are reachable only through `tenant_session` / `system_session` and the typed
+repositories in `inboxfleet.db.repositories`; there is no other public way to a connection.
+"""
+
+from inboxfleet.db.connection import Database, default_database, use_database
+from inboxfleet.db.errors import (
+    DatabaseError,
+    InvalidTenantId,
+    NestedSession,
+    NotConfigured,
+    SessionClosed,
+    UnknownTenant,
+    WrongSession,
+)
+from inboxfleet.db.sessions import SystemSession, TenantSession, system_session, tenant_session
+
+__all__ = [
+    "Database",
+    "DatabaseError",
+    "InvalidTenantId",
+    "NestedSession",
+    "NotConfigured",
+    "SessionClosed",
+    "SystemSession",
+    "TenantSession",
+    "UnknownTenant",
+    "WrongSession",
+    "default_database",
+    "system_session",
+    "tenant_session",
+    "use_database",
+]

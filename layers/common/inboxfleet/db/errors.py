@@ -1,0 +1,65 @@
+"""Named database-layer errors. Each is raised before any tenant SQL runs where it can be."""
+
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """Base of every error this package raises."""
+
+
+class InvalidTenantId(DatabaseError, ValueError):
+    def __init__(self, value: object) -> None:
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        super().__init__(f"tenant id {shown} is not a UUID")
+
+
+class UnknownTenant(DatabaseError, LookupError):
+    def __init__(self, tenant_id: object) -> None:
+        super().__init__(f"tenant {tenant_id} does not exist (or was deleted)")
+        self.tenant_id = tenant_id
+
+
+class NestedSession(DatabaseError, RuntimeError):
+    """A session is already open on this thread: a tenant setting must never leak into another."""
+
+
+class SessionClosed(DatabaseError, RuntimeError):
+    """A repository was used after its session ended."""
+
+
+class WrongSession(DatabaseError, TypeError):
+    """A repository was handed a session of the wrong kind (tenant vs system)."""
+
+
+class InvalidSessionReason(DatabaseError, ValueError):
+    pass
+
+
+class NotConfigured(DatabaseError, RuntimeError):
+    """No database is configured: set DATABASE_URL (local) or DATABASE_URL_SECRET (Lambda)."""
+
+
+class MigrationError(DatabaseError):
+    pass
+
+
+class MigrationFailed(MigrationError):
+    def __init__(self, filename: str, cause: str) -> None:
+        super().__init__(f"migration {filename} failed and was rolled back: {cause}")
+        self.filename = filename
+
+
+class MigrationTampered(MigrationError):
+    def __init__(self, filename: str) -> None:
+        super().__init__(
+            f"migration {filename} was changed after it was applied; add a new migration instead"
+        )
+        self.filename = filename
+
+
+class NileIncompatibleSql(MigrationError):
+    def __init__(self, filename: str, problems: list[str]) -> None:
+        super().__init__(f"{filename} holds SQL Nile refuses: " + "; ".join(problems))
+        self.filename = filename
+        self.problems = problems

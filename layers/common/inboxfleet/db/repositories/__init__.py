@@ -1,0 +1,21 @@
+"""Typed repositories. Each takes the session kind its rows need and returns records."""
+
+from inboxfleet.db.repositories.billing_accounts import BillingAccounts
+from inboxfleet.db.repositories.domains import Domains
+from inboxfleet.db.repositories.inbox_events import InboxEvents
+from inboxfleet.db.repositories.inboxes import Inboxes
+from inboxfleet.db.repositories.servers import Servers, server_name
+from inboxfleet.db.repositories.stripe_events import StripeEventLog
+from inboxfleet.db.repositories.tenants import TenantDirectory, TenantProfile
+
+__all__ = [
+    "BillingAccounts",
+    "Domains",
+    "InboxEvents",
+    "Inboxes",
+    "Servers",
+    "StripeEventLog",
+    "TenantDirectory",
+    "TenantProfile",
+    "server_name",
+]

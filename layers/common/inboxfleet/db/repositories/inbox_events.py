@@ -1,0 +1,35 @@
+"""The per-inbox timeline: one row per workflow step outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.records import InboxEvent
+
+_COLUMNS = "tenant_id, id, inbox_id, step, outcome, detail, occurred_at"
+
+
+class InboxEvents(TenantRepository):
+    def append(
+        self, inbox_id: UUID, step: str, outcome: str, detail: dict[str, Any] | None = None
+    ) -> InboxEvent:
+        row = self._session.fetch_one(
+            InboxEvent,
+            "INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail) "
+            f"VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (self.tenant_id, inbox_id, step, outcome, Jsonb(detail or {})),
+        )
+        assert row is not None
+        return row
+
+    def timeline(self, inbox_id: UUID) -> list[InboxEvent]:
+        return self._session.fetch_all(
+            InboxEvent,
+            f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
+            "ORDER BY occurred_at, id",
+            (self.tenant_id, inbox_id),
+        )

@@ -1,0 +1,63 @@
+"""A tenant's inboxes. Status changes are compare-and-set against the lifecycle's predecessors."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.lifecycles import InboxStatus, inbox_predecessors
+from inboxfleet.records import Inbox
+
+_COLUMNS = (
+    "tenant_id, id, domain_id, server_id, address, status, execution_name, attempt, "
+    "failure_reason, password_ciphertext, created_at, updated_at"
+)
+
+
+class Inboxes(TenantRepository):
+    def add(
+        self,
+        domain_id: UUID,
+        address: str,
+        status: InboxStatus = InboxStatus.AWAITING_PAYMENT,
+        server_id: UUID | None = None,
+        inbox_id: UUID | None = None,
+    ) -> Inbox:
+        row = self._session.fetch_one(
+            Inbox,
+            "INSERT INTO inboxes (tenant_id, id, domain_id, server_id, address, status) "
+            f"VALUES (%s, coalesce(%s, gen_random_uuid()), %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (self.tenant_id, inbox_id, domain_id, server_id, address, status),
+        )
+        assert row is not None
+        return row
+
+    def get(self, inbox_id: UUID) -> Inbox | None:
+        return self._session.fetch_one(
+            Inbox,
+            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s AND id = %s",
+            (self.tenant_id, inbox_id),
+        )
+
+    def list(self, status: InboxStatus | None = None) -> list[Inbox]:
+        return self._session.fetch_all(
+            Inbox,
+            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s "
+            "AND (%s::text IS NULL OR status = %s) ORDER BY created_at, id",
+            (self.tenant_id, status, status),
+        )
+
+    def transition(
+        self, inbox_id: UUID, target: InboxStatus, failure_reason: str | None = None
+    ) -> Inbox | None:
+        """Move to `target` if the current status allows it; None when it does not (or the
+        inbox does not exist). The check and the write are one statement: no race between them."""
+        allowed = sorted(inbox_predecessors(target))
+        return self._session.fetch_one(
+            Inbox,
+            "UPDATE inboxes SET status = %s, updated_at = now(), "
+            "failure_reason = CASE WHEN %s = 'failed' THEN %s ELSE NULL END "
+            "WHERE tenant_id = %s AND id = %s AND status = ANY(%s) "
+            f"RETURNING {_COLUMNS}",
+            (target, target, failure_reason, self.tenant_id, inbox_id, allowed),
+        )

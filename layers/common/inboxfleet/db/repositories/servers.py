@@ -1,0 +1,45 @@
+"""A tenant's mail servers (Hostwinds instances)."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.records import Server
+
+_COLUMNS = (
+    "tenant_id, id, domain_id, name, location, provider_instance_id, ip, host_key_fingerprint, "
+    "status, created_at"
+)
+
+
+def server_name(environment: str, server_id: UUID) -> str:
+    """The unique Hostwinds srvrname; creation and compensation find instances by it."""
+    return f"ifl-{environment}-{server_id}"
+
+
+class Servers(TenantRepository):
+    def add(self, domain_id: UUID, location: str, environment: str) -> Server:
+        server_id = uuid4()
+        row = self._session.fetch_one(
+            Server,
+            "INSERT INTO servers (tenant_id, id, domain_id, name, location) "
+            f"VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (self.tenant_id, server_id, domain_id, server_name(environment, server_id), location),
+        )
+        assert row is not None
+        return row
+
+    def get(self, server_id: UUID) -> Server | None:
+        return self._session.fetch_one(
+            Server,
+            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s AND id = %s",
+            (self.tenant_id, server_id),
+        )
+
+    def list(self) -> list[Server]:
+        return self._session.fetch_all(
+            Server,
+            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s ORDER BY created_at, id",
+            (self.tenant_id,),
+        )

@@ -1,0 +1,1 @@
+"""The state machine's database steps: typed commands in, typed results out."""

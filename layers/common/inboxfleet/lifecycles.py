@@ -1,0 +1,101 @@
+"""Status values and the transitions between them (DESIGN.md, "Lifecycles").
+
+The database constrains status columns to exactly these values; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InboxStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    QUEUED = "queued"
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+class ServerStatus(StrEnum):
+    CREATING = "creating"
+    INSTALLING = "installing"
+    READY = "ready"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+    DECOMMISSIONING = "decommissioning"
+    DECOMMISSIONED = "decommissioned"
+
+
+class DomainStatus(StrEnum):
+    PENDING_DELEGATION = "pending_delegation"
+    DELEGATED = "delegated"
+    CONFIGURED = "configured"
+    VERIFIED = "verified"
+    DEGRADED = "degraded"
+    REMOVED = "removed"
+
+
+class SubscriptionStatus(StrEnum):
+    """Exactly Stripe's subscription statuses."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+
+
+class PaymentState(StrEnum):
+    OK = "ok"
+    PAST_DUE = "past_due"
+    SUSPENDED = "suspended"
+
+
+_I = InboxStatus
+INBOX_TRANSITIONS: dict[InboxStatus, frozenset[InboxStatus]] = {
+    _I.AWAITING_PAYMENT: frozenset({_I.QUEUED, _I.DELETING}),
+    _I.QUEUED: frozenset({_I.PROVISIONING, _I.DELETING}),
+    _I.PROVISIONING: frozenset({_I.ACTIVE, _I.FAILED}),
+    _I.ACTIVE: frozenset({_I.SUSPENDED, _I.DELETING}),
+    _I.SUSPENDED: frozenset({_I.ACTIVE, _I.DELETING}),
+    # A retry after a failure is a new attempt of the workflow: the inbox queues again.
+    _I.FAILED: frozenset({_I.QUEUED, _I.DELETING}),
+    _I.DELETING: frozenset({_I.DELETED}),
+    _I.DELETED: frozenset(),
+}
+
+_S = ServerStatus
+SERVER_TRANSITIONS: dict[ServerStatus, frozenset[ServerStatus]] = {
+    _S.CREATING: frozenset({_S.INSTALLING, _S.FAILED, _S.DECOMMISSIONING}),
+    _S.INSTALLING: frozenset({_S.READY, _S.FAILED, _S.DECOMMISSIONING}),
+    _S.READY: frozenset({_S.SUSPENDED, _S.DECOMMISSIONING}),
+    _S.SUSPENDED: frozenset({_S.READY, _S.DECOMMISSIONING}),
+    _S.FAILED: frozenset({_S.DECOMMISSIONING}),
+    _S.DECOMMISSIONING: frozenset({_S.DECOMMISSIONED}),
+    _S.DECOMMISSIONED: frozenset(),
+}
+
+_D = DomainStatus
+DOMAIN_TRANSITIONS: dict[DomainStatus, frozenset[DomainStatus]] = {
+    _D.PENDING_DELEGATION: frozenset({_D.DELEGATED, _D.REMOVED}),
+    _D.DELEGATED: frozenset({_D.CONFIGURED, _D.PENDING_DELEGATION, _D.REMOVED}),
+    _D.CONFIGURED: frozenset({_D.VERIFIED, _D.DEGRADED, _D.REMOVED}),
+    _D.VERIFIED: frozenset({_D.DEGRADED, _D.REMOVED}),
+    _D.DEGRADED: frozenset({_D.VERIFIED, _D.REMOVED}),
+    _D.REMOVED: frozenset(),
+}
+
+
+def inbox_predecessors(target: InboxStatus) -> frozenset[InboxStatus]:
+    """Statuses an inbox may move to `target` from (used for compare-and-set updates)."""
+    return frozenset(s for s, nexts in INBOX_TRANSITIONS.items() if target in nexts)
+
+
+def can_transition_inbox(current: InboxStatus, target: InboxStatus) -> bool:
+    return target in INBOX_TRANSITIONS[current]

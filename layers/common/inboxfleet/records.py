@@ -1,0 +1,104 @@
+"""Rows as typed values. Repositories return these; nothing else reads raw rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inboxfleet.lifecycles import (
+    DomainStatus,
+    InboxStatus,
+    PaymentState,
+    ServerStatus,
+    SubscriptionStatus,
+)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Tenant(Record):
+    id: UUID
+    # Nile's built-in `tenants.name` is the tenant's display name.
+    name: str | None
+    billing_email: str | None = None
+    created: datetime
+
+
+class BillingAccount(Record):
+    tenant_id: UUID
+    stripe_customer_id: str | None
+    stripe_subscription_id: str | None
+    subscription_status: SubscriptionStatus | None
+    plan: str | None
+    quantity: int
+    max_inboxes: int
+    max_domains: int
+    allowed_locations: list[str]
+    current_period_end: datetime | None
+    payment_state: PaymentState
+    updated_at: datetime
+
+
+class Domain(Record):
+    tenant_id: UUID
+    id: UUID
+    name: str
+    status: DomainStatus
+    hosted_zone_id: str | None
+    name_servers: list[str]
+    verification_report: dict[str, Any] | None
+    created_at: datetime
+
+
+class Server(Record):
+    tenant_id: UUID
+    id: UUID
+    domain_id: UUID
+    name: str
+    location: str
+    provider_instance_id: str | None
+    ip: IPv4Address | IPv6Address | None
+    host_key_fingerprint: str | None
+    status: ServerStatus
+    created_at: datetime
+
+
+class Inbox(Record):
+    tenant_id: UUID
+    id: UUID
+    domain_id: UUID
+    server_id: UUID | None
+    address: str
+    status: InboxStatus
+    execution_name: str | None
+    attempt: int
+    failure_reason: str | None
+    # Ciphertext only (KMS); kept out of reprs and dumps all the same.
+    password_ciphertext: bytes | None = Field(default=None, repr=False, exclude=True)
+    created_at: datetime
+    updated_at: datetime
+
+
+class InboxEvent(Record):
+    tenant_id: UUID
+    id: UUID
+    inbox_id: UUID
+    step: str
+    outcome: str
+    detail: dict[str, Any]
+    occurred_at: datetime
+
+
+class StripeEventRecord(Record):
+    event_id: str
+    type: str
+    created: datetime
+    received_at: datetime
+    processed_at: datetime | None
+    outcome: str | None

@@ -1,0 +1,1 @@
+"""The local cloud: simulators, runners and the demo CLI."""

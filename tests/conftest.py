@@ -1,0 +1,65 @@
+"""Shared fixtures: a real PostgreSQL server for the whole run, a migrated database per need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from pydantic import SecretStr
+
+from inboxfleet.db import Database, use_database
+from inboxfleet.db.connection import resolve_flavor
+from inboxfleet.db.migrator import migrate
+from inboxfleet.settings import DatabaseSettings
+from local.embedded_db import postgres_server, scratch_database
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """Owner conninfo of the server every database test uses (embedded unless DATABASE_URL)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database (owner conninfo), dropped after the test."""
+    with scratch_database(pg_server, "empty") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_url(pg_server: str) -> Iterator[str]:
+    """Owner conninfo of one migrated database shared by the session's tests."""
+    with scratch_database(pg_server, "shared") as url:
+        migrate(url, resolve_flavor("auto", url))
+        yield url
+
+
+@contextmanager
+def installed_database(owner_url: str) -> Iterator[Database]:
+    db = Database.from_settings(DatabaseSettings(url=SecretStr(owner_url)))
+    previous = use_database(db)
+    try:
+        yield db
+    finally:
+        use_database(previous)
+        db.close()
+
+
+@pytest.fixture(scope="session")
+def app_db(migrated_url: str) -> Iterator[Database]:
+    """The application's Database (app role, RLS applies) on the shared migrated database,
+    installed as the process default."""
+    with installed_database(migrated_url) as db:
+        yield db
+
+
+@pytest.fixture
+def fresh_app_db(pg_server: str) -> Iterator[Database]:
+    """Like app_db, on a freshly migrated database of the test's own (for fixed-id samples)."""
+    with scratch_database(pg_server, "fresh") as url:
+        migrate(url, resolve_flavor("auto", url))
+        with installed_database(url) as db:
+            yield db

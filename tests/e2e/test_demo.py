@@ -1,0 +1,49 @@
+"""`make demo` end to end: a fresh interpreter, a server it starts itself, nothing left after."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from local.template import REPO_ROOT as REPO
+
+
+def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "local.demo"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    assert re.search(r"applied 0001_core\.sql -> schema version 1", out)
+    assert "second run applied 0 files" in out
+    assert "transition_inbox.json -> status queued (changed: True)" in out
+    assert "timeline ['request:info', 'status:info', 'reserve:succeeded']" in out
+    assert "Acme's session lists inboxes: ['sales@acme-outreach.example']" in out
+    assert "Acme's session looks up Globex's inbox by id: None" in out
+    assert "Acme's session updates Globex's inbox: 0 rows touched" in out
+    assert "refused (new row violates row-level security policy" in out
+    assert "the app role with no tenant context counts inboxes: 0" in out
+
+    socket_dir = re.search(r"socket (\S+)", out)
+    assert socket_dir, out
+    data_dir = Path(socket_dir.group(1))
+    assert not data_dir.exists()
+    leftovers = [
+        p.info["pid"]
+        for p in psutil.process_iter(attrs=["pid", "cmdline"])
+        if str(data_dir) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert leftovers == []
