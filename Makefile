@@ -21,7 +21,7 @@ for c in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/p
 done; echo "no Python >= 3.11 found" >&2; exit 1
 endef
 
-.PHONY: help venv demo test lint typecheck cfn bench build migrate clean
+.PHONY: help venv demo test test-pg15 lint typecheck cfn bench build migrate clean
 
 help:
 	@echo "make demo   - run the local cloud demo (embedded PostgreSQL, real handlers)"
@@ -59,6 +59,12 @@ cfn: $(STAMP) $(SAM)
 
 test: lint typecheck cfn
 	$(PY) -m pytest -q
+
+# The suite again on PostgreSQL 15, Nile's version (Debian: apt-get install postgresql-15).
+PG15_BINDIR ?= /usr/lib/postgresql/15/bin
+test-pg15: $(STAMP)
+	@[ -x $(PG15_BINDIR)/postgres ] || { echo "no PostgreSQL 15 at $(PG15_BINDIR): apt-get install postgresql-15"; exit 1; }
+	PG_BINDIR=$(PG15_BINDIR) $(PY) -m pytest -q
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo; echo "== $$b"; $(PY) $$b; done

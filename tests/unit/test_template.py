@@ -77,7 +77,7 @@ SECRET_LOOKING = re.compile(
     r"://|(?:sk|rk|pk)_(?:live|test)_|whsec_|AKIA[0-9A-Z]{16}|-----BEGIN|password|passwd",
     re.IGNORECASE,
 )
-PLAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
 ALLOWED_INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::ImportValue"}
 
 
@@ -125,8 +125,23 @@ def test_globals_pin_runtime_architecture_and_tracing() -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.logical_id)
-def test_no_function_policy_grants_wildcards(spec: FunctionSpec) -> None:
-    assert wildcard_grants(_props(spec.logical_id).get("Policies", [])) == []
+def test_every_function_has_its_own_narrow_role(spec: FunctionSpec) -> None:
+    # SAM's generated role always carries AWSLambdaBasicExecutionRole (logs on "*"), so each
+    # function names an explicit role of its own; SAM ignores Policies when Role is set.
+    props = _props(spec.logical_id)
+    assert "Policies" not in props, "Policies are ignored next to an explicit Role"
+    role_ref = props.get("Role")
+    assert isinstance(role_ref, dict), f"{spec.logical_id} uses SAM's generated role"
+    assert "Fn::GetAtt" in role_ref, role_ref
+    role_id, attribute = role_ref["Fn::GetAtt"]
+    assert attribute == "Arn"
+    role = RESOURCES[role_id]
+    assert role["Type"] == "AWS::IAM::Role"
+    shared_by = [s.logical_id for s in SPECS if _props(s.logical_id).get("Role") == role_ref]
+    assert shared_by == [spec.logical_id], "roles are per function"
+    role_props = role["Properties"]
+    assert wildcard_grants(role_props.get("ManagedPolicyArns", [])) == []
+    assert wildcard_grants(role_props.get("Policies", [])) == []
 
 
 def test_the_wildcard_check_catches_broad_grants() -> None:
