@@ -177,42 +177,27 @@ def test_indexes_for_the_lookups_later_features_need(migrated_url: str) -> None:
         assert any(fragment in d for d in indexes), fragment
 
 
-def test_cli_migrates_database_url(empty_database: str) -> None:
-    env = {**os.environ, "DATABASE_URL": empty_database}
-    done = subprocess.run(
+def run_migrate_cli(database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "inboxfleet.db", "migrate"],
-        env=env,
+        env={**os.environ, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=120,
         cwd=REPO,
         check=False,
     )
+
+
+def test_cli_migrates_database_url(empty_database: str) -> None:
+    done = run_migrate_cli(empty_database)
     assert done.returncode == 0, done.stderr
     assert "schema version 1" in done.stdout
-    again = subprocess.run(
-        [sys.executable, "-m", "inboxfleet.db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
-    assert "nothing new" in again.stdout
+    assert "nothing new" in run_migrate_cli(empty_database).stdout
 
 
-def test_cli_failure_is_one_clear_line(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "inboxfleet.db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
+def test_cli_failure_is_one_clear_line() -> None:
+    done = run_migrate_cli("postgresql://nobody@127.0.0.1:9/none?connect_timeout=1")
     assert done.returncode == 1
     assert done.stderr.startswith("migrate failed:")
     assert "Traceback" not in done.stderr

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
 
 from inboxfleet.db.errors import WrongSession
 from inboxfleet.db.sessions import Session, SystemSession, TenantSession
 
 S = TypeVar("S", bound=Session)
+R = TypeVar("R", bound=BaseModel)
 
 
 class _Repository(Generic[S]):
@@ -31,6 +35,29 @@ class TenantRepository(_Repository[TenantSession]):
     @property
     def tenant_id(self) -> str:
         return str(self._session.tenant_id)
+
+
+class TenantTable(TenantRepository, Generic[R]):
+    """A tenant table keyed by (tenant_id, id) with a created_at: get by id, list in creation
+    order. Subclasses name the table, its column list and the record type."""
+
+    table: str
+    columns: str
+    record: type[R]
+
+    def get(self, row_id: UUID) -> R | None:
+        return self._session.fetch_one(
+            self.record,
+            f"SELECT {self.columns} FROM {self.table} WHERE tenant_id = %s AND id = %s",
+            (self.tenant_id, row_id),
+        )
+
+    def list(self) -> list[R]:
+        return self._session.fetch_all(
+            self.record,
+            f"SELECT {self.columns} FROM {self.table} WHERE tenant_id = %s ORDER BY created_at, id",
+            (self.tenant_id,),
+        )
 
 
 class SystemRepository(_Repository[SystemSession]):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.db.repositories.base import TenantTable
 from inboxfleet.records import Domain
 
 _COLUMNS = (
@@ -12,7 +10,11 @@ _COLUMNS = (
 )
 
 
-class Domains(TenantRepository):
+class Domains(TenantTable[Domain]):
+    table = "domains"
+    columns = _COLUMNS
+    record = Domain
+
     def add(self, name: str) -> Domain:
         row = self._session.fetch_one(
             Domain,
@@ -21,17 +23,3 @@ class Domains(TenantRepository):
         )
         assert row is not None
         return row
-
-    def get(self, domain_id: UUID) -> Domain | None:
-        return self._session.fetch_one(
-            Domain,
-            f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND id = %s",
-            (self.tenant_id, domain_id),
-        )
-
-    def list(self) -> list[Domain]:
-        return self._session.fetch_all(
-            Domain,
-            f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s ORDER BY created_at, id",
-            (self.tenant_id,),
-        )

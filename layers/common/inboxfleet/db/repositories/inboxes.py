@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.db.repositories.base import TenantTable
 from inboxfleet.lifecycles import InboxStatus, inbox_predecessors
 from inboxfleet.records import Inbox
 
@@ -14,7 +14,11 @@ _COLUMNS = (
 )
 
 
-class Inboxes(TenantRepository):
+class Inboxes(TenantTable[Inbox]):
+    table = "inboxes"
+    columns = _COLUMNS
+    record = Inbox
+
     def add(
         self,
         domain_id: UUID,
@@ -32,19 +36,12 @@ class Inboxes(TenantRepository):
         assert row is not None
         return row
 
-    def get(self, inbox_id: UUID) -> Inbox | None:
-        return self._session.fetch_one(
-            Inbox,
-            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s AND id = %s",
-            (self.tenant_id, inbox_id),
-        )
-
-    def list(self, status: InboxStatus | None = None) -> list[Inbox]:
+    def list_by_status(self, status: InboxStatus) -> list[Inbox]:
         return self._session.fetch_all(
             Inbox,
-            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s "
-            "AND (%s::text IS NULL OR status = %s) ORDER BY created_at, id",
-            (self.tenant_id, status, status),
+            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s AND status = %s "
+            "ORDER BY created_at, id",
+            (self.tenant_id, status),
         )
 
     def transition(

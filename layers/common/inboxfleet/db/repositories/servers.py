@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.db.repositories.base import TenantTable
 from inboxfleet.records import Server
 
 _COLUMNS = (
@@ -18,7 +18,11 @@ def server_name(environment: str, server_id: UUID) -> str:
     return f"ifl-{environment}-{server_id}"
 
 
-class Servers(TenantRepository):
+class Servers(TenantTable[Server]):
+    table = "servers"
+    columns = _COLUMNS
+    record = Server
+
     def add(self, domain_id: UUID, location: str, environment: str) -> Server:
         server_id = uuid4()
         row = self._session.fetch_one(
@@ -29,17 +33,3 @@ class Servers(TenantRepository):
         )
         assert row is not None
         return row
-
-    def get(self, server_id: UUID) -> Server | None:
-        return self._session.fetch_one(
-            Server,
-            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s AND id = %s",
-            (self.tenant_id, server_id),
-        )
-
-    def list(self) -> list[Server]:
-        return self._session.fetch_all(
-            Server,
-            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s ORDER BY created_at, id",
-            (self.tenant_id,),
-        )

@@ -1,4 +1,5 @@
 -- Core schema. Nile-bound: runs unchanged on Nile (PostgreSQL 15) and on vanilla PostgreSQL.
+-- created_at uses clock_timestamp() so rows made in one transaction keep their order.
 -- Rules (reference/nile.md): tenant tables lead their primary key with tenant_id and reference
 -- tenants(id); uuids, never sequences; no functions, triggers, policies or roles here.
 
@@ -21,7 +22,7 @@ CREATE TABLE billing_accounts (
     current_period_end     timestamptz,
     payment_state          text NOT NULL DEFAULT 'ok'
         CHECK (payment_state IN ('ok', 'past_due', 'suspended')),
-    created_at             timestamptz NOT NULL DEFAULT now(),
+    created_at             timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at             timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id)
 );
@@ -38,7 +39,7 @@ CREATE TABLE domains (
     hosted_zone_id      text,
     name_servers        text[] NOT NULL DEFAULT '{}',
     verification_report jsonb,
-    created_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, name)
@@ -60,7 +61,7 @@ CREATE TABLE servers (
         'creating', 'installing', 'ready', 'suspended', 'failed',
         'decommissioning', 'decommissioned')),
     mailu_token_ciphertext bytea,         -- KMS ciphertext, never plaintext
-    created_at           timestamptz NOT NULL DEFAULT now(),
+    created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, name),
@@ -85,7 +86,7 @@ CREATE TABLE inboxes (
     attempt             integer NOT NULL DEFAULT 0 CHECK (attempt >= 0),
     failure_reason      text,
     password_ciphertext bytea,            -- KMS ciphertext, never plaintext
-    created_at          timestamptz NOT NULL DEFAULT now(),
+    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, address),
