@@ -14,6 +14,9 @@ from inboxfleet.db.migrator import migrate
 from inboxfleet.settings import DatabaseSettings
 from local.embedded_db import postgres_server, scratch_database
 
+# leakcheck also turns Powertools logging up to DEBUG; nothing above creates a Powertools logger.
+pytest_plugins = ["tests.leakcheck", "pytester"]
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:

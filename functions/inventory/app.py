@@ -11,9 +11,11 @@ from inboxfleet.inventory.service import handle
 from inboxfleet.observability import logger, tracer
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+# clear_state: keys appended for one invocation must not stay on the next (warm) one.
+# capture_response=False: results hold tenant data, which has no place in traces.
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     command = parse_command(event)
-    logger.append_keys(action=command.action, tenant_id=str(command.tenant_id))
+    logger.append_keys(action=command.action)
     return handle(command)

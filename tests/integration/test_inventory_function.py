@@ -32,7 +32,9 @@ def test_every_event_file_is_answered(sample: None) -> None:
     names = sorted(p.stem for p in EVENTS.glob("*.json"))
     assert names == ["describe_inbox", "record_step", "transition_inbox"]
     for name in names:
-        assert isinstance(invoke("InventoryFunction", event(name)), dict)
+        result = invoke("InventoryFunction", event(name))
+        inbox_or_event = result.get("inbox") or result["event"]
+        assert inbox_or_event["tenant_id"] == str(SAMPLE_TENANT_ID)
 
 
 def test_transition_is_recorded_and_repeat_is_a_no_op(sample: None) -> None:
@@ -63,6 +65,8 @@ def test_failure_reason_is_kept_only_for_failed(sample: None) -> None:
     )
     assert failed["inbox"]["failure_reason"] == "VpsNotReady"
     assert "password_ciphertext" not in failed["inbox"]
+    retried = invoke("InventoryFunction", event("transition_inbox", to="queued"))
+    assert (retried["inbox"]["status"], retried["inbox"]["failure_reason"]) == ("queued", None)
 
 
 def test_record_step_appends_to_the_timeline(sample: None) -> None:

@@ -13,7 +13,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from inboxfleet.db.errors import MigrationFailed, MigrationTampered, NileIncompatibleSql
+from inboxfleet.db.errors import (
+    MigrationError,
+    MigrationFailed,
+    MigrationTampered,
+    NileIncompatibleSql,
+)
 from inboxfleet.db.migrator import MigrationReport, default_directory, migrate
 from inboxfleet.lifecycles import (
     DomainStatus,
@@ -80,6 +85,45 @@ def test_a_broken_file_leaves_the_previous_version_and_names_the_file(
     assert ledger(empty_database) == [(1, "0001_core.sql")]
     with psycopg.connect(empty_database) as conn:
         assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
+
+
+def test_tables_of_a_run_that_failed_later_still_get_isolation(
+    empty_database: str, tmp_path: Path
+) -> None:
+    directory = copy_migrations(tmp_path)
+    (directory / "nile" / "0002_notes.sql").write_text(
+        "CREATE TABLE notes (tenant_id uuid NOT NULL REFERENCES tenants (id), id uuid,"
+        " PRIMARY KEY (tenant_id, id));\n"
+    )
+    (directory / "nile" / "0003_broken.sql").write_text("SELECT no_such_function();\n")
+    with pytest.raises(MigrationFailed, match=r"0003_broken\.sql"):
+        migrate(empty_database, "postgres", directory)
+    with psycopg.connect(empty_database) as conn:
+        row = conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'notes'"
+        ).fetchone()
+    assert row == (True, True)
+
+
+def test_a_database_newer_than_the_code_is_refused(empty_database: str, tmp_path: Path) -> None:
+    directory = copy_migrations(tmp_path)
+    (directory / "nile" / "0002_extra.sql").write_text(
+        "CREATE TABLE extra (id uuid PRIMARY KEY);\n"
+    )
+    migrate(empty_database, "postgres", directory)
+    with pytest.raises(MigrationError, match="newer"):
+        migrate(empty_database, "postgres")
+
+
+def test_a_file_with_transaction_control_is_refused_before_running(
+    empty_database: str, tmp_path: Path
+) -> None:
+    directory = copy_migrations(tmp_path)
+    (directory / "nile" / "0002_commits.sql").write_text("CREATE TABLE a (id int);\nCOMMIT;\n")
+    with pytest.raises(MigrationError, match="transaction control"):
+        migrate(empty_database, "postgres", directory)
+    with psycopg.connect(empty_database) as conn:
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
 
 
 def test_an_edited_applied_file_is_refused(empty_database: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -71,10 +72,11 @@ def test_linking_a_customer_twice_keeps_one_account(app_db: Database) -> None:
 
 def test_stripe_events_are_recorded_once(app_db: Database) -> None:
     created = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    event_id = f"evt_{uuid4().hex}"
     with system_session("tests.webhook") as s:
-        first = StripeEventLog(s).record("evt_1Abc", "invoice.paid", created, "cus_X")
-        second = StripeEventLog(s).record("evt_1Abc", "invoice.paid", created, "cus_X")
-        stored = StripeEventLog(s).get("evt_1Abc")
+        first = StripeEventLog(s).record(event_id, "invoice.paid", created, "cus_X")
+        second = StripeEventLog(s).record(event_id, "invoice.paid", created, "cus_X")
+        stored = StripeEventLog(s).get(event_id)
     assert (first, second) == (True, False)
     assert stored is not None
     assert (stored.type, stored.created, stored.processed_at) == ("invoice.paid", created, None)

@@ -111,7 +111,8 @@ def test_connection_is_reused_then_reopened_after_failure(
         assert s.scalar("SELECT pg_backend_pid()") == first  # warm reuse
 
     with psycopg.connect(migrated_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+        # The timeout makes it wait until the backend is really gone.
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (first,))
 
     with tenant_session(tenant) as s:  # the stale connection is replaced transparently
         assert s.scalar("SELECT pg_backend_pid()") != first
@@ -127,6 +128,6 @@ def test_tenant_creation_and_profile(app_db: Database) -> None:
     assert (profile.name, profile.billing_email) == ("Acme Outreach", "ap@acme.example")
 
 
-def test_no_database_configured_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_database_configured_is_a_clear_error() -> None:
     with pytest.raises(NotConfigured, match="DATABASE_URL"):
         Database.from_settings(DatabaseSettings())

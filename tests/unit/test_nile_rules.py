@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inboxfleet.db.migrator import default_directory, load_migrations
-from inboxfleet.db.nile_rules import nile_problems
+from inboxfleet.db.nile_rules import nile_problems, transaction_problems
 
 
 def test_every_shipped_nile_bound_file_is_clean() -> None:
@@ -50,10 +50,41 @@ def test_the_vanilla_only_files_are_where_the_forbidden_constructs_live() -> Non
         ("CREATE TABLE t (n int GENERATED ALWAYS AS IDENTITY);", "identity column"),
         ("DO $$ BEGIN NULL; END $$;", "DO block"),
         ("ALTER TABLE t ENABLE ROW LEVEL SECURITY;", "row level security"),
+        ("CREATE UNLOGGED SEQUENCE s;", "CREATE SEQUENCE"),
+        ("CREATE TABLE t (n bigint DEFAULT nextval('s'));", "nextval()"),
+        (
+            "CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f();",
+            "CREATE EVENT TRIGGER",
+        ),
+        ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING;", "CREATE RULE"),
+        ("ALTER ROLE app BYPASSRLS;", "ALTER ROLE/USER"),
+        (
+            "SELECT E'it\\'s'; CREATE FUNCTION f() RETURNS int AS 'x' LANGUAGE sql;",
+            "CREATE FUNCTION/PROCEDURE",
+        ),
+        ("-- it's a comment\nCREATE ROLE r;", "CREATE ROLE/USER"),
     ],
 )
 def test_each_forbidden_construct_is_found(sql: str, problem: str) -> None:
     assert problem in nile_problems(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);", "transaction control"),
+        ("begin;\nCREATE TABLE a (id int);", "transaction control"),
+        ("CREATE INDEX CONCURRENTLY i ON t (c);", "CONCURRENTLY"),
+        ("VACUUM t;", "VACUUM"),
+    ],
+)
+def test_statements_that_break_one_transaction_per_file(sql: str, problem: str) -> None:
+    assert transaction_problems(sql) == [problem]
+
+
+def test_case_end_and_strings_are_not_transaction_control() -> None:
+    sql = "UPDATE t SET x = CASE WHEN y THEN 1 ELSE 2 END;\nINSERT INTO n VALUES ('commit;');"
+    assert transaction_problems(sql) == []
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ Secrets never live here: only the *names* of Secrets Manager secrets do.
 from __future__ import annotations
 
 import os
-from typing import Literal
+import re
+from collections.abc import Mapping
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -38,7 +40,21 @@ class DatabaseSettings(BaseModel):
     statement_timeout_ms: int = Field(default=15_000, ge=100, le=900_000)
 
 
-_ENV = {
+class HostwindsSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    api_url: str = "https://clients.hostwinds.com/cloud/api.php"
+    api_key_secret: str | None = None
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    plan_rid: int | None = Field(default=None, gt=0)
+    image: str | None = None
+    ssh_key_name: str = Field(default="inboxfleet-platform", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    billing_cycle: Literal["monthly", "quarterly", "semiannually", "annually"] = "monthly"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+_DATABASE_ENV = {
     "url": "DATABASE_URL",
     "url_secret": "DATABASE_URL_SECRET",
     "app_url": "DATABASE_APP_URL",
@@ -46,19 +62,43 @@ _ENV = {
     "connect_timeout_s": "DATABASE_CONNECT_TIMEOUT_S",
     "statement_timeout_ms": "DATABASE_STATEMENT_TIMEOUT_MS",
 }
+_HOSTWINDS_ENV = {
+    "api_url": "HOSTWINDS_API_URL",
+    "api_key_secret": "HOSTWINDS_API_KEY_SECRET",
+    "timeout_s": "HOSTWINDS_TIMEOUT_S",
+    "plan_rid": "HOSTWINDS_PLAN_RID",
+    "image": "HOSTWINDS_IMAGE",
+    "ssh_key_name": "HOSTWINDS_SSH_KEY_NAME",
+    "billing_cycle": "HOSTWINDS_BILLING_CYCLE",
+}
 
 
-def database_settings_from_env(environ: dict[str, str] | None = None) -> DatabaseSettings:
+def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] | None) -> M:
     env = os.environ if environ is None else environ
-    raw = {field: env[var] for field, var in _ENV.items() if env.get(var)}
+    raw = {field: env[var] for field, var in names.items() if env.get(var)}
     try:
-        return DatabaseSettings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        names = ", ".join(_ENV[str(e["loc"][0])] for e in exc.errors())
-        raise SettingsError(f"invalid database settings: {names}") from None
+        bad = ", ".join(names[str(e["loc"][0])] for e in exc.errors())
+        raise SettingsError(f"invalid settings: {bad}") from None
 
 
-def environment_name(environ: dict[str, str] | None = None) -> str:
-    """ENVIRONMENT: the deployment stage (dev, prod, local); part of every resource name."""
+def database_settings_from_env(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
+    return _from_env(DatabaseSettings, _DATABASE_ENV, environ)
+
+
+def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:
+    return _from_env(HostwindsSettings, _HOSTWINDS_ENV, environ)
+
+
+_ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,15}")
+
+
+def environment_name(environ: Mapping[str, str] | None = None) -> str:
+    """ENVIRONMENT: the deployment stage (dev, prod, local); part of provider resource names,
+    so it is held to a short lowercase word."""
     env = os.environ if environ is None else environ
-    return env.get("ENVIRONMENT", "local")
+    name = env.get("ENVIRONMENT", "local")
+    if not _ENVIRONMENT.fullmatch(name):
+        raise SettingsError("invalid settings: ENVIRONMENT (a short lowercase word, e.g. dev)")
+    return name

@@ -1,4 +1,5 @@
-"""`python -m inboxfleet.db migrate`: apply the migrations to DATABASE_URL."""
+"""`python -m inboxfleet.db migrate`: apply the migrations to DATABASE_URL, or to the URL in the
+Secrets Manager secret DATABASE_URL_SECRET names (so no password passes through a shell)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from inboxfleet.db.connection import resolve_flavor
 from inboxfleet.db.errors import DatabaseError
 from inboxfleet.db.migrator import migrate
+from inboxfleet.secret_store import get_secret
 from inboxfleet.settings import SettingsError, database_settings_from_env
 
 
@@ -17,13 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         settings = database_settings_from_env()
-        if settings.url is None:
-            print(
-                "DATABASE_URL is not set (owner credentials of the target database)",
-                file=sys.stderr,
-            )
+        if settings.url is not None:
+            url = settings.url.get_secret_value()
+        elif settings.url_secret:
+            url = get_secret(settings.url_secret)
+        else:
+            print("set DATABASE_URL or DATABASE_URL_SECRET (owner credentials)", file=sys.stderr)
             return 2
-        url = settings.url.get_secret_value()
         report = migrate(url, resolve_flavor(settings.flavor, url))
     except (DatabaseError, SettingsError) as exc:
         print(f"migrate failed: {exc}", file=sys.stderr)

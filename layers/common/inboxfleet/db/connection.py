@@ -2,14 +2,16 @@
 
 A Lambda container runs one invocation at a time, so "one per thread" is "one per container"
 there; the local cloud runs handlers on threads, where sharing a connection would let one
-thread's tenant setting meet another's queries.
+thread's tenant setting meet another's queries. Nothing here hands a connection out: sessions
+(inboxfleet.db.sessions) are the only users.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -21,76 +23,120 @@ APP_ROLE = "inboxfleet_app"
 Flavor = Literal["nile", "postgres"]
 
 
+def _parse(conninfo: str) -> dict[str, Any]:
+    try:
+        return conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        # psycopg's message repeats the whole URL, password included.
+        raise NotConfigured("the database URL is not a valid connection string") from None
+
+
 def resolve_flavor(settings_flavor: str, conninfo: str) -> Flavor:
     if settings_flavor in ("nile", "postgres"):
         return settings_flavor  # type: ignore[return-value]
-    host = str(conninfo_to_dict(conninfo).get("host") or "")
+    host = str(_parse(conninfo).get("host") or "")
     return "nile" if host.endswith(".thenile.dev") else "postgres"
 
 
 def app_conninfo(owner_conninfo: str) -> str:
     """The owner's URL with the app role as user: on vanilla PostgreSQL the application must not
     connect as the tables' owner, or row-level security would not apply to it."""
-    params = conninfo_to_dict(owner_conninfo)
+    params = _parse(owner_conninfo)
     params.pop("password", None)
     params["user"] = APP_ROLE
     return make_conninfo("", **params)
 
 
-class Database:
-    """Where the application's connections come from. Holds no connection itself: each thread
-    gets its own, opened on first use."""
+class _Held:
+    """A thread's connection; closed when the thread (and so its thread-local) goes away."""
 
-    def __init__(self, conninfo: str, flavor: Flavor, settings: DatabaseSettings) -> None:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
+class Database:
+    """Where the application's connections come from. Each thread gets its own, opened on
+    first use; `conninfo` is asked again (force=True) when a connection fails, so a rotated
+    secret is picked up without a cold start."""
+
+    def __init__(
+        self,
+        conninfo: Callable[[bool], str],
+        flavor: Flavor,
+        settings: DatabaseSettings,
+    ) -> None:
         self._conninfo = conninfo
         self.flavor: Flavor = flavor
         self.statement_timeout_ms = settings.statement_timeout_ms
         self._connect_timeout_s = settings.connect_timeout_s
         self._local = threading.local()
-        self._all: weakref.WeakSet[psycopg.Connection[tuple[object, ...]]] = weakref.WeakSet()
+        self._all: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings) -> Database:
-        if settings.url is not None:
-            owner = settings.url.get_secret_value()
-        elif settings.url_secret:
-            from inboxfleet.secret_store import get_secret
+        def owner_url(force: bool) -> str:
+            if settings.url is not None:
+                return settings.url.get_secret_value()
+            if settings.url_secret:
+                from inboxfleet.secret_store import get_secret
 
-            owner = get_secret(settings.url_secret)
-        else:
+                return get_secret(settings.url_secret, force=force)
             raise NotConfigured(
                 "no database configured: set DATABASE_URL, or DATABASE_URL_SECRET in Lambda"
             )
-        flavor = resolve_flavor(settings.flavor, owner)
-        if settings.app_url is not None:
-            conninfo = settings.app_url.get_secret_value()
-        else:
-            conninfo = owner if flavor == "nile" else app_conninfo(owner)
+
+        flavor = resolve_flavor(settings.flavor, owner_url(False))
+
+        def conninfo(force: bool) -> str:
+            if settings.app_url is not None:
+                return settings.app_url.get_secret_value()
+            owner = owner_url(force)
+            return owner if flavor == "nile" else app_conninfo(owner)
+
         return cls(conninfo, flavor, settings)
 
-    def connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        conn: psycopg.Connection[tuple[object, ...]] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = psycopg.connect(
-                self._conninfo,
-                autocommit=True,  # sessions send BEGIN/COMMIT themselves, preamble included
-                connect_timeout=self._connect_timeout_s,
-                application_name="inboxfleet",
-                # Nile pools server-side; prepared statements do not survive that.
-                prepare_threshold=None if self.flavor == "nile" else 5,
-            )
-            self._local.conn = conn
+    def _connection(self) -> psycopg.Connection[Any]:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or held.conn.closed or held.conn.broken:
+            held = _Held(self._connect())
+            self._local.held = held
             with self._lock:
-                self._all.add(conn)
-        return conn
+                self._all.add(held.conn)
+        return held.conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        cached = self._conninfo(False)
+        try:
+            return self._open(cached)
+        except psycopg.OperationalError:
+            # libpq reports refused credentials as text only, so any failure re-reads the
+            # secret once; only a changed value is worth a second attempt.
+            fresh = self._conninfo(True)
+            if fresh == cached:
+                raise
+        return self._open(fresh)
+
+    def _open(self, conninfo: str) -> psycopg.Connection[Any]:
+        _parse(conninfo)  # a malformed URL fails here, without repeating it
+        return psycopg.connect(
+            conninfo,
+            autocommit=True,  # sessions send BEGIN/COMMIT themselves, preamble included
+            connect_timeout=self._connect_timeout_s,
+            application_name="inboxfleet",
+            # Nile pools server-side; prepared statements do not survive that.
+            prepare_threshold=None if self.flavor == "nile" else 5,
+        )
 
     def discard(self) -> None:
         """Drop this thread's connection (after a failure); the next use opens a new one."""
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            conn.close()
+        held: _Held | None = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None:
+            held.conn.close()
 
     def close(self) -> None:
         """Close every thread's connection (tests and the local cloud, at shutdown)."""

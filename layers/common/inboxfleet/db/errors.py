@@ -28,6 +28,16 @@ class SessionClosed(DatabaseError, RuntimeError):
     """A repository was used after its session ended."""
 
 
+class SessionAborted(DatabaseError, RuntimeError):
+    """A statement failed inside the session (even if the caller caught the error): the
+    transaction is void and nothing in it was saved."""
+
+
+class ForbiddenStatement(DatabaseError, ValueError):
+    """Transaction control, settings or several statements sent through a session: they would
+    end its transaction or change its tenant context from inside."""
+
+
 class WrongSession(DatabaseError, TypeError):
     """A repository was handed a session of the wrong kind (tenant vs system)."""
 

@@ -27,7 +27,7 @@ from inboxfleet.db.errors import (
     MigrationTampered,
     NileIncompatibleSql,
 )
-from inboxfleet.db.nile_rules import nile_problems
+from inboxfleet.db.nile_rules import nile_problems, transaction_problems
 
 # pg_advisory_lock key: the first 8 bytes of sha256("inboxfleet.migrate"), as a signed bigint.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"inboxfleet.migrate").digest()[:8], "big", signed=True)
@@ -70,7 +70,10 @@ def load_migrations(directory: Path) -> list[Migration]:
         match = _FILENAME.match(path.name)
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_snake_name.sql")
-        migrations.append(Migration(int(match.group(1)), path.name, path.read_text()))
+        text = path.read_text()
+        if problems := transaction_problems(text):
+            raise MigrationError(f"{path.name}: not allowed in a migration: {', '.join(problems)}")
+        migrations.append(Migration(int(match.group(1)), path.name, text))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise MigrationError("two migration files share a version number")
@@ -108,27 +111,35 @@ def _migrate_locked(
     if flavor == "postgres":
         _run_file(conn, directory / "vanilla" / "bootstrap.sql")
     applied = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+    unknown = sorted(set(applied) - {m.version for m in migrations})
+    if unknown:
+        raise MigrationError(
+            f"the database has versions this code does not know ({unknown}): it is newer"
+        )
 
     done: list[str] = []
-    for m in migrations:
-        if m.version in applied:
-            if applied[m.version] != m.checksum:
-                raise MigrationTampered(m.filename)
-            continue
-        try:
-            with conn.transaction():
-                conn.execute(m.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, filename, checksum) "
-                    "VALUES (%s, %s, %s)",
-                    (m.version, m.filename, m.checksum),
-                )
-        except psycopg.Error as exc:
-            raise MigrationFailed(m.filename, _first_line(exc)) from exc
-        done.append(m.filename)
-
-    if flavor == "postgres":
-        _run_file(conn, directory / "vanilla" / "isolation.sql")
+    try:
+        for m in migrations:
+            if m.version in applied:
+                if applied[m.version] != m.checksum:
+                    raise MigrationTampered(m.filename)
+                continue
+            try:
+                with conn.transaction():
+                    conn.execute(m.sql.encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, filename, checksum) "
+                        "VALUES (%s, %s, %s)",
+                        (m.version, m.filename, m.checksum),
+                    )
+            except psycopg.Error as exc:
+                raise MigrationFailed(m.filename, _first_line(exc)) from exc
+            done.append(m.filename)
+    finally:
+        # Even after a failed file: the files before it are committed, and their tables must
+        # not stay without isolation until the next run.
+        if flavor == "postgres" and not conn.broken:
+            _run_file(conn, directory / "vanilla" / "isolation.sql")
     current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
     return MigrationReport(tuple(done), int(current[0]) if current else 0)
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-_STRING = re.compile(r"'(?:[^']|'')*'")
+# One left-to-right pass, so a quote inside a comment or "--" inside a string cannot confuse
+# it. E'...' strings take backslash escapes; plain ones only double their quotes.
+_COMMENT_OR_STRING = re.compile(
+    r"(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<string>\b[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*')",
+    re.DOTALL,
+)
 
 _FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -22,7 +26,11 @@ _FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("CREATE ROLE/USER", re.compile(r"\bCREATE\s+(ROLE|USER|GROUP)\b")),
     ("CREATE DATABASE", re.compile(r"\bCREATE\s+DATABASE\b")),
     ("CREATE EXTENSION", re.compile(r"\bCREATE\s+EXTENSION\b")),
-    ("CREATE SEQUENCE", re.compile(r"\bCREATE\s+(TEMP\w*\s+)?SEQUENCE\b")),
+    ("CREATE SEQUENCE", re.compile(r"\bCREATE\s+((TEMP\w*|UNLOGGED)\s+)?SEQUENCE\b")),
+    ("nextval()", re.compile(r"\bNEXTVAL\s*\(")),
+    ("CREATE EVENT TRIGGER", re.compile(r"\bCREATE\s+EVENT\s+TRIGGER\b")),
+    ("CREATE RULE", re.compile(r"\bCREATE\s+(OR\s+REPLACE\s+)?RULE\b")),
+    ("ALTER ROLE/USER", re.compile(r"\bALTER\s+(ROLE|USER|GROUP)\b")),
     ("serial column", re.compile(r"\b(SMALL|BIG)?SERIAL[248]?\b")),
     ("identity column", re.compile(r"\bGENERATED\s+(ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b")),
     ("DO block", re.compile(r"\bDO\s+(\$|LANGUAGE\b)")),
@@ -30,8 +38,23 @@ _FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Never allowed in a migration file, on any server: the migrator wraps each file in one
+# transaction with its ledger row, and these would break that atomicity.
+_TRANSACTION_BREAKING: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("transaction control", re.compile(r"(^|;)\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b")),
+    ("CONCURRENTLY", re.compile(r"\bCONCURRENTLY\b")),
+    ("VACUUM", re.compile(r"(^|;)\s*VACUUM\b")),
+)
+
+
 def strip_comments_and_strings(sql: str) -> str:
-    return _STRING.sub("''", _COMMENT.sub(" ", sql))
+    return _COMMENT_OR_STRING.sub(lambda m: " " if m.group("comment") else "''", sql)
+
+
+def transaction_problems(sql: str) -> list[str]:
+    """Statements that cannot run inside the migrator's one-transaction-per-file."""
+    text = strip_comments_and_strings(sql).upper()
+    return [name for name, pattern in _TRANSACTION_BREAKING if pattern.search(text)]
 
 
 def nile_problems(sql: str) -> list[str]:

@@ -23,14 +23,17 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from inboxfleet.db.connection import Database, default_database
 from inboxfleet.db.errors import (
+    ForbiddenStatement,
     InvalidSessionReason,
     InvalidTenantId,
     NestedSession,
+    SessionAborted,
     SessionClosed,
     UnknownTenant,
 )
@@ -40,7 +43,12 @@ Params = Sequence[Any] | dict[str, Any] | None
 Query = str | sql.SQL | sql.Composed
 
 SYSTEM_REASON_SETTING = "inboxfleet.system_reason"
-_REASON = re.compile(r"^[a-z][a-z0-9_.:-]{0,62}$")
+_REASON = re.compile(r"[a-z][a-z0-9_.:-]{0,62}")
+# Statements that would end the session's transaction or change its context from inside it.
+_CONTEXT_CHANGING = re.compile(
+    r"\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|SET|RESET|DISCARD)\b",
+    re.IGNORECASE,
+)
 _open_on_thread = threading.local()
 
 
@@ -61,31 +69,42 @@ class Session:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn: psycopg.Connection[Any] | None = conn
 
-    def _live(self) -> psycopg.Connection[Any]:
-        if self._conn is None:
+    def _live(self, query: Query | None = None) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None:
             raise SessionClosed("this session has ended; open a new one")
-        return self._conn
+        if conn.info.transaction_status != TransactionStatus.INTRANS:
+            # An earlier statement failed (and was caught): the transaction is void, and going
+            # on would silently lose every write made so far.
+            raise SessionAborted("an earlier statement in this session failed; nothing was saved")
+        if query is not None:
+            text = query if isinstance(query, str) else query.as_string(conn)
+            if _CONTEXT_CHANGING.match(text) or ";" in text.rstrip().rstrip(";"):
+                raise ForbiddenStatement(
+                    "sessions run single statements; transactions and settings are theirs"
+                )
+        return conn
 
     def _end(self) -> None:
         self._conn = None
 
     def fetch_one(self, model: type[M], query: Query, params: Params = None) -> M | None:
-        with self._live().cursor(row_factory=class_row(model)) as cur:
+        with self._live(query).cursor(row_factory=class_row(model)) as cur:
             cur.execute(query, params)
             return cur.fetchone()
 
     def fetch_all(self, model: type[M], query: Query, params: Params = None) -> list[M]:
-        with self._live().cursor(row_factory=class_row(model)) as cur:
+        with self._live(query).cursor(row_factory=class_row(model)) as cur:
             cur.execute(query, params)
             return cur.fetchall()
 
     def scalar(self, query: Query, params: Params = None) -> Any:
-        row = self._live().execute(query, params).fetchone()
+        row = self._live(query).execute(query, params).fetchone()
         return None if row is None else row[0]
 
     def execute(self, query: Query, params: Params = None) -> int:
-        """Run a statement; returns the number of rows it touched."""
-        return self._live().execute(query, params).rowcount
+        """Run one statement; returns the number of rows it touched."""
+        return self._live(query).execute(query, params).rowcount
 
 
 class TenantSession(Session):
@@ -131,7 +150,11 @@ def _begin(db: Database, preamble: sql.Composed) -> tuple[psycopg.Connection[Any
     with nothing done yet, which is the one moment a reconnect-and-repeat is always safe.
     """
     for attempt in (1, 2):
-        conn = db.connection()
+        conn = db._connection()
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            # Interrupted mid-session earlier: never let a new session join that transaction.
+            db.discard()
+            conn = db._connection()
         try:
             cur = conn.execute(preamble)
             while cur.description is None and cur.nextset():
@@ -160,6 +183,9 @@ def _transaction(db: Database, preamble: sql.Composed) -> Iterator[tuple[Any, An
         except BaseException:
             _rollback(db, conn)
             raise
+        if conn.info.transaction_status != TransactionStatus.INTRANS:
+            _rollback(db, conn)
+            raise SessionAborted("a statement in this session failed; nothing was saved")
         try:
             conn.execute("COMMIT")
         except psycopg.OperationalError:
@@ -198,7 +224,7 @@ def tenant_session(
 @contextmanager
 def system_session(reason: str, *, database: Database | None = None) -> Iterator[SystemSession]:
     """A named cross-tenant transaction; `reason` (a short slug) shows why it exists."""
-    if not _REASON.match(reason):
+    if not _REASON.fullmatch(reason):
         raise InvalidSessionReason(f"session reason {reason!r} must be a short lowercase slug")
     db = database or default_database()
     with _transaction(db, _system_preamble(db, reason)) as (conn, _):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.validation import parse_event
 
 
 class _Command(BaseModel):
@@ -41,10 +42,4 @@ _ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(InventoryCommand)
 
 
 def parse_command(event: Any) -> DescribeInbox | RecordStep | TransitionInbox:
-    try:
-        return _ADAPTER.validate_python(event)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InvalidCommand(f"invalid inventory command: {problems}") from None
+    return parse_event(_ADAPTER, event, InvalidCommand, "inventory command")

@@ -33,7 +33,10 @@ def handle(command: DescribeInbox | RecordStep | TransitionInbox) -> dict[str, A
             case TransitionInbox():
                 if inbox.status == command.to:  # a repeated step is a no-op, not an error
                     return {"inbox": inbox.model_dump(mode="json"), "changed": False}
-                moved = inboxes.transition(inbox.id, command.to, command.failure_reason)
+                # expected=: the timeline's "from" must be the status really left behind.
+                moved = inboxes.transition(
+                    inbox.id, command.to, command.failure_reason, expected=inbox.status
+                )
                 if moved is None:
                     raise InvalidTransition(
                         f"inbox {inbox.id} cannot go from {inbox.status} to {command.to}"

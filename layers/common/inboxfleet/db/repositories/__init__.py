@@ -4,7 +4,7 @@ from inboxfleet.db.repositories.billing_accounts import BillingAccounts
 from inboxfleet.db.repositories.domains import Domains
 from inboxfleet.db.repositories.inbox_events import InboxEvents
 from inboxfleet.db.repositories.inboxes import Inboxes
-from inboxfleet.db.repositories.servers import Servers, server_name
+from inboxfleet.db.repositories.servers import Servers
 from inboxfleet.db.repositories.stripe_events import StripeEventLog
 from inboxfleet.db.repositories.tenants import TenantDirectory, TenantProfile
 
@@ -17,5 +17,4 @@ __all__ = [
     "StripeEventLog",
     "TenantDirectory",
     "TenantProfile",
-    "server_name",
 ]

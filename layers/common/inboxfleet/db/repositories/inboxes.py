@@ -45,11 +45,19 @@ class Inboxes(TenantTable[Inbox]):
         )
 
     def transition(
-        self, inbox_id: UUID, target: InboxStatus, failure_reason: str | None = None
+        self,
+        inbox_id: UUID,
+        target: InboxStatus,
+        failure_reason: str | None = None,
+        *,
+        expected: InboxStatus | None = None,
     ) -> Inbox | None:
-        """Move to `target` if the current status allows it; None when it does not (or the
-        inbox does not exist). The check and the write are one statement: no race between them."""
+        """Move to `target` if the current status allows it (and equals `expected`, when
+        given); None when it does not or the inbox does not exist. Check and write are one
+        statement: no race between them."""
         allowed = sorted(inbox_predecessors(target))
+        if expected is not None:
+            allowed = [s for s in allowed if s == expected]
         return self._session.fetch_one(
             Inbox,
             "UPDATE inboxes SET status = %s, updated_at = now(), "

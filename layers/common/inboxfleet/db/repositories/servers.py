@@ -5,17 +5,13 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 from inboxfleet.db.repositories.base import TenantTable
+from inboxfleet.names import server_name
 from inboxfleet.records import Server
 
 _COLUMNS = (
     "tenant_id, id, domain_id, name, location, provider_instance_id, ip, host_key_fingerprint, "
     "status, created_at"
 )
-
-
-def server_name(environment: str, server_id: UUID) -> str:
-    """The unique Hostwinds srvrname; creation and compensation find instances by it."""
-    return f"ifl-{environment}-{server_id}"
 
 
 class Servers(TenantTable[Server]):

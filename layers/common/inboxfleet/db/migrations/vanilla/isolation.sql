@@ -3,8 +3,10 @@
 -- table (any table with a tenant_id column) is covered without anyone remembering to.
 --
 -- Tenant context: nile.tenant_id, set by tenant sessions. Reads are also open to a named system
--- session (inboxfleet.system_reason), mirroring Nile's "no tenant = all tenants" only where the
--- application asked for it. Writes to tenant rows need the tenant's own context, always.
+-- session (inboxfleet.system_reason with no tenant set), mirroring Nile's "no tenant = all
+-- tenants" only where the application asked for it. Writes to tenant rows need the tenant's own
+-- context, always. Shared tables refuse any access while a tenant is set: Nile forbids one
+-- transaction writing tenant and shared tables, and this makes the tests find such code.
 
 DO $$
 DECLARE
@@ -12,7 +14,9 @@ DECLARE
     tenant_match constant text :=
         'tenant_id = NULLIF(current_setting(''nile.tenant_id'', true), '''')::uuid';
     system_read constant text :=
-        'NULLIF(current_setting(''inboxfleet.system_reason'', true), '''') IS NOT NULL';
+        'NULLIF(current_setting(''inboxfleet.system_reason'', true), '''') IS NOT NULL '
+        'AND NULLIF(current_setting(''nile.tenant_id'', true), '''') IS NULL';
+    no_tenant constant text := 'NULLIF(current_setting(''nile.tenant_id'', true), '''') IS NULL';
 BEGIN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO inboxfleet_app', current_database());
     GRANT USAGE ON SCHEMA public TO inboxfleet_app;
@@ -48,11 +52,11 @@ BEGIN
     DROP POLICY IF EXISTS tenant_read ON tenants;
     DROP POLICY IF EXISTS tenant_insert ON tenants;
     DROP POLICY IF EXISTS tenant_update ON tenants;
-    CREATE POLICY tenant_read ON tenants FOR SELECT USING (
-        id = NULLIF(current_setting('nile.tenant_id', true), '')::uuid
-        OR NULLIF(current_setting('inboxfleet.system_reason', true), '') IS NOT NULL);
-    CREATE POLICY tenant_insert ON tenants FOR INSERT WITH CHECK (
-        NULLIF(current_setting('inboxfleet.system_reason', true), '') IS NOT NULL);
+    EXECUTE format('CREATE POLICY tenant_read ON tenants FOR SELECT USING '
+                   '(id = NULLIF(current_setting(''nile.tenant_id'', true), '''')::uuid OR %s)',
+                   system_read);
+    EXECUTE format('CREATE POLICY tenant_insert ON tenants FOR INSERT WITH CHECK (%s)',
+                   system_read);
     CREATE POLICY tenant_update ON tenants FOR UPDATE
         USING (id = NULLIF(current_setting('nile.tenant_id', true), '')::uuid)
         WITH CHECK (id = NULLIF(current_setting('nile.tenant_id', true), '')::uuid);
@@ -68,6 +72,11 @@ BEGIN
                           WHERE c.table_schema = 'public' AND c.table_name = tb.table_name
                             AND c.column_name = 'tenant_id')
     LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t.table_name);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t.table_name);
+        EXECUTE format('DROP POLICY IF EXISTS shared_outside_tenants ON %I', t.table_name);
+        EXECUTE format('CREATE POLICY shared_outside_tenants ON %I USING (%s) WITH CHECK (%s)',
+                       t.table_name, no_tenant, no_tenant);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %I TO inboxfleet_app', t.table_name);
     END LOOP;
 END

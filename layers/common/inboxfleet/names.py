@@ -1,0 +1,30 @@
+"""Validated names shared by every boundary: hostnames (ASCII, already IDNA-encoded)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalise_hostname(value: str) -> str:
+    """Lower-case, trailing dot dropped; ValueError unless every label is a valid LDH label and
+    there are at least two of them (we never deal in bare single-label names)."""
+    name = value.strip().lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise ValueError(f"{shown!r} is not a valid hostname")
+    return name
+
+
+Hostname = Annotated[str, AfterValidator(normalise_hostname)]
+
+
+def server_name(environment: str, server_id: UUID) -> str:
+    """The unique Hostwinds srvrname of a server: creation and compensation find it by this."""
+    return f"ifl-{environment}-{server_id}"
