@@ -93,6 +93,17 @@ DECLARED_NEEDS: dict[str, list[str]] = {
         "psycopg.sql",
         "psycopg.types.json",
     ],
+    "hostwinds": [
+        # Same Powertools wrapping as every handler (see inventory).
+        "aws_lambda_powertools:Logger,Tracer",
+        "aws_lambda_powertools.utilities.typing:LambdaContext",
+        "aws_xray_sdk.core:xray_recorder",
+        # Commands, typed results, settings.
+        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
+        # The Hostwinds API client: one httpx.Client per container. boto3 (the API key from
+        # Secrets Manager) is imported on first use only, inside the first invocation.
+        "httpx",
+    ],
 }
 
 RESULT_PREFIX = "BENCH_RESULT "

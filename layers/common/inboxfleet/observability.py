@@ -6,7 +6,14 @@ that template.yaml sets; locally they fall back to Powertools' defaults.
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+# botocore logs whole request and response bodies at DEBUG: for Secrets Manager those hold the
+# secret values. Whatever level the function runs at, the AWS SDK never logs below INFO.
+for _sdk in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_sdk).setLevel(max(logging.getLogger(_sdk).level, logging.INFO))
 
 logger = Logger()
 # auto_patch would import and patch every X-Ray-supported library installed in the layer

@@ -1,0 +1,1 @@
+"""Hostwinds Cloud API: typed client (httpx), response decoding, idempotent creation by name."""

@@ -1,0 +1,72 @@
+"""The hostwinds Lambda's actions: one pydantic model per action, told apart by `action`."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from inboxfleet.names import Hostname
+from inboxfleet.validation import parse_event
+
+ServiceId = Annotated[int, Field(gt=0, lt=2**31)]
+InstanceName = Annotated[str, Field(pattern=r"^ifl-[a-z0-9]+-[0-9a-f-]{36}$")]
+LocationSlug = Annotated[str, Field(pattern=r"^[a-z][a-z-]{1,31}$")]
+
+
+class InvalidHostwindsCommand(ValueError):
+    pass
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ByIdOrName(_Command):
+    serviceid: ServiceId | None = None
+    name: InstanceName | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.serviceid is None) == (self.name is None):
+            raise ValueError("give exactly one of serviceid and name")
+        return self
+
+
+class CreateServer(_Command):
+    action: Literal["create_server"]
+    server_id: UUID
+    location: LocationSlug
+
+
+class DescribeServer(_ByIdOrName):
+    action: Literal["describe_server"]
+    require_active: bool = False
+
+
+class SetReverseDns(_Command):
+    action: Literal["set_reverse_dns"]
+    serviceid: ServiceId
+    ip: IPv4Address
+    hostname: Hostname
+
+
+class FindServer(_Command):
+    action: Literal["find_server"]
+    name: InstanceName
+
+
+class TerminateServer(_ByIdOrName):
+    action: Literal["terminate_server"]
+
+
+HostwindsCommand = CreateServer | DescribeServer | FindServer | SetReverseDns | TerminateServer
+_ADAPTER: TypeAdapter[HostwindsCommand] = TypeAdapter(
+    Annotated[HostwindsCommand, Field(discriminator="action")]
+)
+
+
+def parse_command(event: Any) -> HostwindsCommand:
+    return parse_event(_ADAPTER, event, InvalidHostwindsCommand, "hostwinds command")

@@ -1,0 +1,60 @@
+"""Typed Hostwinds results. Pure: no I/O.
+
+Instance payloads also carry the plaintext root `password` and a `configkey`; they are not
+modelled, so they are dropped at parse time and never travel further.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from ipaddress import IPv4Address
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+ACTIVE = "ACTIVE"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Instance(_Model):
+    serviceid: int
+    srvrname: str
+    status: str
+    main_ip: IPv4Address | None = None
+    location_id: int | None = None
+    rdns: str | None = None
+
+    @field_validator("main_ip", "rdns", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", "0.0.0.0") else value  # noqa: S104 - a value, not a bind
+
+    @property
+    def ready(self) -> bool:
+        """ACTIVE with an IP. Any other status, known or not, is "not ready yet"."""
+        return self.status == ACTIVE and self.main_ip is not None
+
+
+class Location(_Model):
+    id: int
+    name: str
+
+    @property
+    def slug(self) -> str:
+        """'Dallas, TX' -> 'dallas': the name plans and placement use."""
+        return self.name.split(",")[0].strip().lower().replace(" ", "-")
+
+
+class Image(_Model):
+    id: str
+    name: str
+
+
+class Plan(_Model):
+    rid: int
+    name: str
+    price: Decimal
+    billingcycle: str | None = None

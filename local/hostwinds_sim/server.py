@@ -1,0 +1,352 @@
+"""The HTTP face of the simulator: a ThreadingHTTPServer on 127.0.0.1 and its lifecycle.
+
+`POST /cloud/api.php` (form-encoded) is the Hostwinds API; `GET /_sim/address-book` publishes the
+address book of DESIGN.md "Local-mode seams". Nothing received is ever executed, and nothing
+received is ever logged beyond method, path, a known action name and the status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from local.hostwinds_sim.catalogue import DEFAULT_CATALOGUE, Catalogue
+from local.hostwinds_sim.cloud import Cloud
+from local.hostwinds_sim.faults import (
+    BodyDefect,
+    DroppedConnection,
+    ErrorReply,
+    Fault,
+    FaultQueue,
+    HttpErrorPage,
+    LostReply,
+    MalformedBody,
+    NeverActive,
+    SlowReply,
+)
+from local.hostwinds_sim.forms import NOT_AUTHORIZED, Fields, Reply, error, last
+from local.hostwinds_sim.ips import documentation_networks
+
+API_PATH = "/cloud/api.php"
+ADDRESS_BOOK_PATH = "/_sim/address-book"
+MAX_BODY_BYTES = 1 << 20
+REDACTED = "***"
+NON_JSON_TEXT = b"The service is temporarily unavailable. Please try again later.\n"
+
+log = logging.getLogger("local.hostwinds_sim")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One POST the API path received; the `API` field's value is replaced by "***"."""
+
+    action: str | None
+    fields: Mapping[str, tuple[str, ...]]
+
+    def field(self, name: str) -> str | None:
+        values = self.fields.get(name)
+        return values[-1] if values else None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # handler threads never keep the interpreter alive...
+    block_on_close = True  # ...but server_close() still joins every one of them
+    # The default listen backlog is 5: a burst of concurrent clients would see connection
+    # resets the real API does not give.
+    request_queue_size = 256
+
+    def __init__(self, port: int, simulator: HostwindsSimulator) -> None:
+        self.simulator = simulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def abort_connections(self) -> None:
+        """Unblock handlers still reading from idle clients, so joining them is quick."""
+        with self._open_lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("hostwinds simulator: a request handler failed", exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers on close
+    timeout = 30  # seconds a silent client may hold a handler thread
+    server_version = "hostwinds-sim"
+    sys_version = ""
+    action_label = "-"  # for the debug log: a known action name, "?" for anything else
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the stdlib would print request lines to stderr."""
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path != API_PATH:
+            self.send_html(HTTPStatus.NOT_FOUND)
+            return
+        length_raw = self.headers.get("Content-Length", "0")
+        if not length_raw.isdigit():
+            self.send_html(HTTPStatus.BAD_REQUEST)
+            return
+        if int(length_raw) > MAX_BODY_BYTES:
+            self.send_html(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            return
+        body = self.rfile.read(int(length_raw))
+        fields: Fields = {}
+        # Like PHP's $_POST: only a form body is parsed (no field at all: "Not Authorized!").
+        if self.headers.get_content_type() == "application/x-www-form-urlencoded":
+            fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        self.server.simulator._serve(self, fields)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == ADDRESS_BOOK_PATH:
+            book = self.server.simulator.address_book()
+            self.send_json({ip: {"host": h, "port": p} for ip, (h, p) in book.items()})
+        elif path == API_PATH:
+            self.send_html(HTTPStatus.METHOD_NOT_ALLOWED)
+        else:
+            self.send_html(HTTPStatus.NOT_FOUND)
+
+    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        log.debug(
+            "%s %s action=%s -> %s",
+            self.command,
+            urlsplit(self.path).path,
+            self.action_label,
+            status,
+        )
+
+    def send_json(self, payload: object, status: int = HTTPStatus.OK) -> None:
+        self.send_body(status, encode(payload), "application/json; charset=utf-8")
+
+    def send_html(self, status: int) -> None:
+        title = f"{status} {HTTPStatus(status).phrase}"
+        body = f"<html><body><h1>{title}</h1></body></html>".encode()
+        self.send_body(status, body, "text/html; charset=utf-8")
+
+    def drop(self) -> None:
+        """Close without a byte of response: the server shuts the socket after we return."""
+        self.close_connection = True
+        log.debug(
+            "%s %s action=%s -> connection dropped",
+            self.command,
+            urlsplit(self.path).path,
+            self.action_label,
+        )
+
+
+def encode(payload: object) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class HostwindsSimulator:
+    """A Hostwinds Cloud API on loopback. Use as a context manager (or start()/close())."""
+
+    def __init__(
+        self,
+        *,
+        api_keys: AbstractSet[str],
+        activation_delay_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        catalogue: Catalogue = DEFAULT_CATALOGUE,
+        ip_ranges: Sequence[str] | None = None,
+        ssh_keys: Mapping[str, str] | None = None,
+        port: int = 0,
+    ) -> None:
+        if not api_keys or not all(api_keys):
+            raise ValueError("at least one non-empty API key is required")
+        self._api_keys = frozenset(api_keys)
+        self._cloud = Cloud(
+            catalogue=catalogue,
+            networks=documentation_networks(None if ip_ranges is None else tuple(ip_ranges)),
+            activation_delay_s=activation_delay_s,
+            clock=clock,
+            ssh_keys=ssh_keys or {},
+        )
+        self.catalogue = catalogue
+        self._port = port
+        self._faults = FaultQueue()
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        self._stopping.clear()
+        self._server = _Server(self._port, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # close() waits up to one interval
+            name=f"hostwinds-sim-{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, end pending slow replies, join every thread. Idempotent."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.abort_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The API endpoint, e.g. http://127.0.0.1:54321/cloud/api.php."""
+        return f"http://127.0.0.1:{self.port}{API_PATH}"
+
+    # ---- faults and the request log ------------------------------------------------------
+
+    def inject(self, fault: Fault | NeverActive) -> None:
+        if isinstance(fault, NeverActive):
+            self._cloud.mark_never_active(fault.times)
+        else:
+            self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Forget injected request faults (instances already marked never-active stay so)."""
+        self._faults.clear()
+
+    def pending_faults(self) -> int:
+        return self._faults.pending()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every API request received so far, oldest first, key redacted."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    # ---- state access without HTTP -------------------------------------------------------
+
+    def seed_instances(
+        self, count: int, *, location_id: int = 1, name_prefix: str = "bench-"
+    ) -> None:
+        """Create `count` instances directly, already ACTIVE while the location has free IPs
+        (the rest stay PENDING: never ACTIVE without an IP)."""
+        self._cloud.seed(count, location_id=location_id, name_prefix=name_prefix)
+
+    def reverse_records(self) -> dict[str, str]:
+        """IP -> rDNS name, for every live instance that has both (for the local DNS server)."""
+        return self._cloud.reverse_records()
+
+    def ip_slice(self, location_id: int) -> tuple[str, ...]:
+        """Every address the location may ever hand out."""
+        return self._cloud.pools.slice_of(location_id)
+
+    def register_host(self, ip: str, host: str, port: int) -> None:
+        """Publish that SSH to `ip` reaches `host:port` (a simulated VPS host)."""
+        self._cloud.register_host(ip, host, port)
+
+    def unregister_host(self, ip: str) -> None:
+        self._cloud.unregister_host(ip)
+
+    def address_book(self) -> dict[str, tuple[str, int]]:
+        """IP -> (host, port); terminating an instance removes its IP's entry."""
+        return self._cloud.address_book()
+
+    # ---- serving -------------------------------------------------------------------------
+
+    def _record(self, action: str | None, fields: Fields) -> None:
+        redacted = {
+            name: (REDACTED,) * len(values) if name == "API" else tuple(values)
+            for name, values in fields.items()
+        }
+        with self._requests_lock:
+            self._requests.append(RecordedRequest(action, redacted))
+
+    def _answer(self, action: str | None, fields: Fields) -> Reply:
+        if last(fields, "API") not in self._api_keys:
+            return dict(NOT_AUTHORIZED)
+        return self._cloud.handle(action, fields)
+
+    def _serve(self, handler: _Handler, fields: Fields) -> None:
+        action = last(fields, "action")
+        self._record(action, fields)
+        # Only a known name is logged: a received value is never echoed into logs.
+        handler.action_label = action if action in self._cloud.actions else "?"
+        match self._faults.take(action):
+            case None:
+                handler.send_json(self._answer(action, fields))
+            case ErrorReply(message=message, as_list=as_list):
+                handler.send_json([error(message)] if as_list else error(message))
+            case HttpErrorPage(status=status):
+                handler.send_html(status)
+            case DroppedConnection():
+                handler.drop()
+            case LostReply():
+                self._answer(action, fields)
+                handler.drop()
+            case SlowReply(delay_s=delay_s, act_first=act_first):
+                reply = self._answer(action, fields) if act_first else None
+                if self._stopping.wait(delay_s):
+                    handler.drop()  # shutting down: never block close() on a slow reply
+                    return
+                handler.send_json(reply if reply is not None else self._answer(action, fields))
+            case MalformedBody(defect=defect):
+                real = encode(self._answer(action, fields))
+                body = {
+                    BodyDefect.EMPTY: b"",
+                    BodyDefect.TRUNCATED: real[: len(real) // 2],
+                    BodyDefect.NON_JSON: NON_JSON_TEXT,
+                }[defect]
+                # The header still claims JSON: a client must judge the body, not the label.
+                handler.send_body(HTTPStatus.OK, body, "application/json; charset=utf-8")

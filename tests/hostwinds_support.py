@@ -1,0 +1,70 @@
+"""Shared set-up for tests that talk to the Hostwinds simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from inboxfleet.hostwinds.client import HostwindsClient
+from inboxfleet.retry import Backoff
+from local.hostwinds_sim import HostwindsSimulator
+
+API_KEY = "hwkey-integration-0123456789"
+SSH_KEY_NAME = "inboxfleet-platform"
+IMAGE = "0b6d4f2e-debian-12"
+PLAN = 1001
+ACTIVATION_DELAY_S = 30.0
+
+
+class FakeClock:
+    """Simulated time: tests move it forward instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def platform_public_key() -> str:
+    key = Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
+@dataclass
+class Hostwinds:
+    sim: HostwindsSimulator
+    clock: FakeClock
+
+    def client(self, *, timeout_s: float = 2.0, key: str = API_KEY) -> HostwindsClient:
+        return HostwindsClient(
+            lambda: key,
+            url=self.sim.url,
+            timeout_s=timeout_s,
+            # Real backoff shape, compressed: the fault tests retry without slowing the suite.
+            backoff=Backoff(attempts=3, base_s=0.01, cap_s=0.05),
+        )
+
+    def add_instance_calls(self) -> int:
+        return sum(1 for r in self.sim.requests if r.action == "add_instance")
+
+
+@contextmanager
+def hostwinds_simulator() -> Iterator[Hostwinds]:
+    clock = FakeClock()
+    with HostwindsSimulator(
+        api_keys={API_KEY},
+        activation_delay_s=ACTIVATION_DELAY_S,
+        clock=clock,
+        ssh_keys={SSH_KEY_NAME: platform_public_key()},
+    ) as sim:
+        yield Hostwinds(sim, clock)

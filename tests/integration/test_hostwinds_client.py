@@ -1,0 +1,229 @@
+"""The real client against the simulator over real HTTP on loopback: one test per fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+
+from inboxfleet.hostwinds.client import HostwindsClient
+from inboxfleet.hostwinds.errors import (
+    CreateOutcomeUnknown,
+    HostwindsAuthFailed,
+    HostwindsRejected,
+    HostwindsUnavailable,
+    InstanceNotFound,
+)
+from inboxfleet.hostwinds.instances import (
+    InstanceOrder,
+    ensure_instance,
+    find_by_name,
+    terminate_by_name,
+)
+from inboxfleet.names import server_name
+from local.hostwinds_sim import (
+    BodyDefect,
+    DroppedConnection,
+    ErrorReply,
+    HttpErrorPage,
+    LostReply,
+    MalformedBody,
+    NeverActive,
+    SlowReply,
+)
+from tests.hostwinds_support import (
+    ACTIVATION_DELAY_S,
+    IMAGE,
+    PLAN,
+    SSH_KEY_NAME,
+    Hostwinds,
+    hostwinds_simulator,
+)
+
+
+@pytest.fixture
+def hw() -> Iterator[Hostwinds]:
+    with hostwinds_simulator() as hw:
+        yield hw
+
+
+@pytest.fixture
+def client(hw: Hostwinds) -> Iterator[HostwindsClient]:
+    with hw.client() as client:
+        yield client
+
+
+def order(location_id: int = 2) -> InstanceOrder:
+    return InstanceOrder(
+        name=server_name("test", uuid4()),
+        location_id=location_id,
+        template=IMAGE,
+        rid=PLAN,
+        ssh_key_names=[SSH_KEY_NAME],
+    )
+
+
+def test_create_then_poll_until_active_with_an_ip(hw: Hostwinds, client: HostwindsClient) -> None:
+    wanted = order()
+    created = ensure_instance(client, wanted)
+    assert created is not None
+    assert (created.status, created.main_ip, created.ready) == ("PENDING", None, False)
+
+    hw.clock.advance(ACTIVATION_DELAY_S)
+    active = client.get_instance(created.serviceid)
+    assert active.ready
+    assert active.main_ip is not None
+    assert active.location_id == 2
+
+
+def test_create_is_idempotent_by_name(hw: Hostwinds, client: HostwindsClient) -> None:
+    wanted = order()
+    first = ensure_instance(client, wanted)
+    again = ensure_instance(client, wanted)
+    assert first is not None
+    assert again is not None
+    assert first.serviceid == again.serviceid
+    assert hw.add_instance_calls() == 1
+
+
+def test_lost_create_reply_then_retry_leaves_exactly_one(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    wanted = order()
+    hw.sim.inject(LostReply(action="add_instance"))
+    resolved = ensure_instance(client, wanted)  # the lookup after the lost reply finds it
+    retried = ensure_instance(client, wanted)  # the workflow's retry of the step
+    assert resolved is not None
+    assert retried is not None
+    assert resolved.serviceid == retried.serviceid
+    assert len(client.find_instances_by_name(wanted.name)) == 1
+    assert hw.add_instance_calls() == 1
+
+
+def test_terminate_by_name_after_a_lost_create_reply_removes_it(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    wanted = order()
+    hw.sim.inject(LostReply(action="add_instance"))
+    ensure_instance(client, wanted)
+    hw.sim.inject(LostReply(action="terminate"))  # even the teardown's answer gets lost
+    assert len(terminate_by_name(client, wanted.name)) == 1
+    assert find_by_name(client, wanted.name) is None
+    assert terminate_by_name(client, wanted.name) == []  # compensation repeats harmlessly
+
+
+def test_dropped_create_is_unknown_until_retried_then_one(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    wanted = order()
+    hw.sim.inject(DroppedConnection(action="add_instance"))
+    with pytest.raises(CreateOutcomeUnknown):
+        ensure_instance(client, wanted)  # not performed, and the lookup cannot know that
+    assert ensure_instance(client, wanted) is not None
+    assert len(client.find_instances_by_name(wanted.name)) == 1
+
+
+def test_slow_create_times_out_but_the_lookup_finds_it(hw: Hostwinds) -> None:
+    wanted = order()
+    hw.sim.inject(SlowReply(action="add_instance", delay_s=5.0))
+    with hw.client(timeout_s=0.3) as client:
+        created = ensure_instance(client, wanted)
+    assert created is not None
+    assert hw.add_instance_calls() == 1
+
+
+def test_slow_reads_are_retried_past_the_timeout(hw: Hostwinds) -> None:
+    hw.sim.inject(SlowReply(action="get_locations", delay_s=5.0))
+    with hw.client(timeout_s=0.3) as client:
+        assert client.location_id("dallas") == 2
+
+
+@pytest.mark.parametrize("defect", list(BodyDefect))
+def test_malformed_read_answers_are_retried(
+    hw: Hostwinds, client: HostwindsClient, defect: BodyDefect
+) -> None:
+    hw.sim.inject(MalformedBody(action="get_price_list", defect=defect, times=2))
+    assert [p.rid for p in client.get_price_list()] == [1001, 1002]
+
+
+def test_a_malformed_create_answer_means_maybe_created(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    wanted = order()
+    hw.sim.inject(MalformedBody(action="add_instance", defect=BodyDefect.TRUNCATED))
+    assert ensure_instance(client, wanted) is not None
+    assert hw.add_instance_calls() == 1
+
+
+def test_gateway_error_pages_on_reads_are_retried(hw: Hostwinds, client: HostwindsClient) -> None:
+    hw.sim.inject(HttpErrorPage(action="get_locations", status=502, times=2))
+    assert client.location_id("seattle") == 1
+
+
+def test_gateway_errors_that_outlast_the_retries_are_unavailable(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    hw.sim.inject(HttpErrorPage(action="get_locations", status=503, times=5))
+    with pytest.raises(HostwindsUnavailable, match="HTTP 503"):
+        client.get_locations()
+
+
+def test_a_refused_create_is_rejected_and_not_repeated(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    hw.sim.inject(ErrorReply(action="add_instance", message="Insufficient funds.", as_list=True))
+    with pytest.raises(HostwindsRejected, match="Insufficient funds"):
+        ensure_instance(client, order())
+    assert hw.add_instance_calls() == 1
+
+
+def test_a_temporary_error_answer_is_retried(hw: Hostwinds, client: HostwindsClient) -> None:
+    hw.sim.inject(
+        ErrorReply(action="get_public_images", message="Service temporarily unavailable.")
+    )
+    assert len(client.get_public_images()) == 2
+
+
+def test_an_instance_that_never_becomes_active_stays_not_ready(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    hw.sim.inject(NeverActive())
+    created = ensure_instance(client, order())
+    assert created is not None
+    hw.clock.advance(ACTIVATION_DELAY_S * 100)
+    assert not client.get_instance(created.serviceid).ready
+
+
+def test_a_wrong_key_is_an_auth_failure_without_retries(hw: Hostwinds) -> None:
+    with (
+        hw.client(key="hwkey-wrong-key-value") as client,
+        pytest.raises(HostwindsAuthFailed, match="allow-list") as info,
+    ):
+        client.get_locations()
+    assert "hwkey-wrong" not in str(info.value)
+    assert len(hw.sim.requests) == 1
+
+
+def test_unknown_instances_are_not_found(client: HostwindsClient) -> None:
+    with pytest.raises(InstanceNotFound):
+        client.get_instance(999_999)
+
+
+def test_reverse_dns_is_set_on_the_instances_ip(hw: Hostwinds, client: HostwindsClient) -> None:
+    created = ensure_instance(client, order())
+    assert created is not None
+    hw.clock.advance(ACTIVATION_DELAY_S)
+    ip = client.get_instance(created.serviceid).main_ip
+    assert ip is not None
+    client.set_rdns(created.serviceid, ip, "mail.acme-outreach.example")
+    assert client.get_instance(created.serviceid).rdns == "mail.acme-outreach.example"
+    assert hw.sim.reverse_records()[str(ip)] == "mail.acme-outreach.example"
+
+
+def test_listing_pages_through_everything(hw: Hostwinds, client: HostwindsClient) -> None:
+    hw.sim.seed_instances(2_345)
+    instances = list(client.iter_instances(page_size=1000))
+    assert len(instances) == 2_345
+    assert len({i.serviceid for i in instances}) == 2_345
+    assert sum(1 for r in hw.sim.requests if r.action == "get_instances") == 3

@@ -1,0 +1,135 @@
+"""The hostwinds Lambda, invoked like `sam local invoke` with the files in events/, its API key
+read from Secrets Manager (moto), talking to the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from inboxfleet.hostwinds.commands import InvalidHostwindsCommand
+from inboxfleet.hostwinds.errors import InstanceNotFound, VpsNotReady
+from local.invoke import invoke
+from local.template import REPO_ROOT
+from tests.aws_support import put_secret
+from tests.hostwinds_support import (
+    ACTIVATION_DELAY_S,
+    API_KEY,
+    IMAGE,
+    PLAN,
+    Hostwinds,
+    hostwinds_simulator,
+)
+
+EVENTS = REPO_ROOT / "events" / "HostwindsFunction"
+SECRET_NAME = "inboxfleet/local/hostwinds-api-key"
+
+
+def event(name: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return {**data, **changes}
+
+
+@pytest.fixture
+def hw(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hostwinds]:
+    with hostwinds_simulator() as hw, mock_aws():
+        for var, value in {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "ENVIRONMENT": "local",
+            "HOSTWINDS_API_URL": hw.sim.url,
+            "HOSTWINDS_API_KEY_SECRET": SECRET_NAME,
+            "HOSTWINDS_IMAGE": IMAGE,
+            "HOSTWINDS_PLAN_RID": str(PLAN),
+        }.items():
+            monkeypatch.setenv(var, value)
+        put_secret(SECRET_NAME, API_KEY)
+        yield hw
+
+
+def test_the_server_lifecycle_through_the_event_files(hw: Hostwinds) -> None:
+    created = invoke("HostwindsFunction", event("create_server"))
+    name = created["name"]
+    assert name == event("describe_server")["name"]
+    assert created["instance"]["status"] == "PENDING"
+
+    with pytest.raises(VpsNotReady, match="PENDING"):
+        invoke("HostwindsFunction", event("describe_server"))
+
+    hw.clock.advance(ACTIVATION_DELAY_S)
+    described = invoke("HostwindsFunction", event("describe_server"))["instance"]
+    assert described["ready"] is True
+    assert "password" not in json.dumps(described)
+
+    rdns = invoke(
+        "HostwindsFunction",
+        event("set_reverse_dns", serviceid=described["serviceid"], ip=described["main_ip"]),
+    )
+    assert rdns["rdns"] == "mail.acme-outreach.example"
+
+    found = invoke("HostwindsFunction", event("find_server"))["instance"]
+    assert (found["serviceid"], found["rdns"]) == (described["serviceid"], rdns["rdns"])
+
+    assert invoke("HostwindsFunction", event("terminate_server")) == {
+        "terminated": [described["serviceid"]]
+    }
+    assert invoke("HostwindsFunction", event("find_server")) == {"instance": None}
+    assert invoke("HostwindsFunction", event("terminate_server")) == {"terminated": []}
+    with pytest.raises(InstanceNotFound):
+        invoke("HostwindsFunction", event("describe_server"))
+
+
+def test_create_twice_orders_once(hw: Hostwinds) -> None:
+    first = invoke("HostwindsFunction", event("create_server"))
+    again = invoke("HostwindsFunction", event("create_server"))
+    assert first["instance"]["serviceid"] == again["instance"]["serviceid"]
+    assert hw.add_instance_calls() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"location": "Dallas; rm -rf /"}, "location"),
+        ({"server_id": "not-a-uuid"}, "server_id"),
+        ({"action": "reinstall_instance"}, "action"),
+        ({"extra": True}, "extra"),
+    ],
+)
+def test_bad_create_events_are_refused_before_any_call(
+    hw: Hostwinds, changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidHostwindsCommand, match=field):
+        invoke("HostwindsFunction", event("create_server", **changes))
+    assert hw.sim.requests == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"hostname": "mail;reboot.example"},
+        {"hostname": "localhost"},
+        {"ip": "999.1.1.1"},
+        {"serviceid": 0},
+    ],
+)
+def test_bad_reverse_dns_events_are_refused(hw: Hostwinds, changes: dict[str, Any]) -> None:
+    with pytest.raises(InvalidHostwindsCommand):
+        invoke("HostwindsFunction", event("set_reverse_dns", **changes))
+    assert hw.sim.requests == []
+
+
+def test_describe_needs_exactly_one_of_id_and_name(hw: Hostwinds) -> None:
+    with pytest.raises(InvalidHostwindsCommand, match="exactly one"):
+        invoke("HostwindsFunction", event("describe_server", serviceid=7300000))
+
+
+def test_an_unknown_location_is_a_clear_error(hw: Hostwinds) -> None:
+    from inboxfleet.hostwinds.errors import UnknownLocation
+
+    with pytest.raises(UnknownLocation, match="known: amsterdam, dallas, seattle"):
+        invoke("HostwindsFunction", event("create_server", location="atlantis"))
+    assert hw.add_instance_calls() == 0
