@@ -104,6 +104,18 @@ DECLARED_NEEDS: dict[str, list[str]] = {
         # Secrets Manager) is imported on first use only, inside the first invocation.
         "httpx",
     ],
+    "mailu_installer": [
+        "aws_lambda_powertools:Logger,Tracer",
+        "aws_lambda_powertools.utilities.typing:LambdaContext",
+        "aws_xray_sdk.core:xray_recorder",
+        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
+        # Every action opens one SSH connection (paramiko, which brings cryptography); the
+        # DKIM check loads the key with cryptography. boto3 (platform key, KMS) and httpx
+        # (local address book only) load on first use.
+        "paramiko",
+        "cryptography.hazmat.primitives.serialization:load_der_public_key",
+        "http.client",
+    ],
 }
 
 RESULT_PREFIX = "BENCH_RESULT "

@@ -24,6 +24,20 @@ def normalise_hostname(value: str) -> str:
 
 Hostname = Annotated[str, AfterValidator(normalise_hostname)]
 
+_LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
+
+
+def normalise_email(value: str) -> str:
+    """A mailbox address we create: a plain lower-case local part at a valid hostname."""
+    local, at, domain = value.strip().lower().rpartition("@")
+    if not at or not _LOCAL_PART.match(local) or ".." in local:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise ValueError(f"{shown!r} is not a valid mailbox address")
+    return f"{local}@{normalise_hostname(domain)}"
+
+
+Email = Annotated[str, AfterValidator(normalise_email)]
+
 
 def server_name(environment: str, server_id: UUID) -> str:
     """The unique Hostwinds srvrname of a server: creation and compensation find it by this."""

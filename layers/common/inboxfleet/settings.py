@@ -52,6 +52,16 @@ class HostwindsSettings(BaseModel):
     billing_cycle: Literal["monthly", "quarterly", "semiannually", "annually"] = "monthly"
 
 
+class MailuSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ssh_key_secret: str | None = None
+    ssh_user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    connect_timeout_s: float = Field(default=15.0, gt=0, le=120)
+    command_timeout_s: float = Field(default=900.0, gt=0, le=890)
+    address_book_url: str | None = None
+
+
 M = TypeVar("M", bound=BaseModel)
 
 _DATABASE_ENV = {
@@ -72,6 +82,14 @@ _HOSTWINDS_ENV = {
     "billing_cycle": "HOSTWINDS_BILLING_CYCLE",
 }
 
+_MAILU_ENV = {
+    "ssh_key_secret": "MAILU_SSH_KEY_SECRET",
+    "ssh_user": "MAILU_SSH_USER",
+    "connect_timeout_s": "MAILU_CONNECT_TIMEOUT_S",
+    "command_timeout_s": "MAILU_COMMAND_TIMEOUT_S",
+    "address_book_url": "SSH_ADDRESS_BOOK_URL",
+}
+
 
 def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] | None) -> M:
     env = os.environ if environ is None else environ
@@ -85,6 +103,10 @@ def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] 
 
 def database_settings_from_env(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
     return _from_env(DatabaseSettings, _DATABASE_ENV, environ)
+
+
+def mailu_settings_from_env(environ: Mapping[str, str] | None = None) -> MailuSettings:
+    return _from_env(MailuSettings, _MAILU_ENV, environ)
 
 
 def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:

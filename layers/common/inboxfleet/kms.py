@@ -1,0 +1,42 @@
+"""KMS decryption of per-inbox secrets (boto3, imported on first use).
+
+Mailbox passwords travel between steps and sit in the database only as KMS ciphertext, bound
+to their inbox by the encryption context: a ciphertext moved to another inbox does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+
+class UndecryptableSecret(ValueError):
+    pass
+
+
+@cache
+def _client() -> Any:
+    import boto3
+
+    return boto3.client("kms")
+
+
+def decrypt_text(ciphertext_b64: str, context: Mapping[str, str]) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        blob = base64.b64decode(ciphertext_b64, validate=True)
+        answer = _client().decrypt(CiphertextBlob=blob, EncryptionContext=dict(context))
+    except (ValueError, ClientError) as exc:
+        # Neither the ciphertext nor the plaintext belongs in an error message.
+        raise UndecryptableSecret(f"the secret does not decrypt ({type(exc).__name__})") from None
+    return bytes(answer["Plaintext"]).decode()
+
+
+def encrypt_text(key_id: str, plaintext: str, context: Mapping[str, str]) -> str:
+    answer = _client().encrypt(
+        KeyId=key_id, Plaintext=plaintext.encode(), EncryptionContext=dict(context)
+    )
+    return base64.b64encode(answer["CiphertextBlob"]).decode()

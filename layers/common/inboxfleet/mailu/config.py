@@ -1,0 +1,94 @@
+"""What a Mailu installation is made of: typed settings and its generated secrets. Pure."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from inboxfleet.mtasts import Mode
+from inboxfleet.names import Hostname
+
+MAILU_VERSION = "2024.06"
+# Mailu's own default subnet; the bundled resolver takes its .254.
+SUBNET = "192.168.203.0/24"
+RESOLVER_IP = "192.168.203.254"
+# Host ports the front publishes and the firewall opens (SSH aside). POP3 and IMAP without TLS
+# stay off: clients use 993 and 587/465.
+MAIL_PORTS = (25, 80, 443, 465, 587, 993, 4190)
+ADMIN_API_PORT = 8080  # published on the host's loopback only, reached through SSH
+
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+LocalPart = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class MailuConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    domain: Hostname
+    mail_host: Hostname
+    postmaster: str = LocalPart
+    dmarc_rua: str = LocalPart
+    dmarc_ruf: str = LocalPart
+    webmail: Literal["roundcube", "snappymail", "none"] = "roundcube"
+    mta_sts_mode: Mode = "enforce"
+    mta_sts_max_age_s: int = Field(default=604_800, ge=86_400, le=31_557_600)
+    message_size_limit: int = Field(default=50_000_000, ge=1_000_000, le=200_000_000)
+
+    @model_validator(mode="after")
+    def _mail_host_in_domain(self) -> Self:
+        if not self.mail_host.endswith("." + self.domain):
+            raise ValueError("mail_host must be a name inside the domain")
+        return self
+
+    @classmethod
+    def for_domain(cls, domain: str) -> MailuConfig:
+        return cls(
+            domain=domain,
+            mail_host=f"mail.{domain}",
+            postmaster="postmaster",
+            dmarc_rua="dmarc-reports",
+            dmarc_ruf="dmarc-reports",
+        )
+
+    @property
+    def mta_sts_host(self) -> str:
+        return f"mta-sts.{self.domain}"
+
+
+class MailuSecrets(BaseModel):
+    """The installation's own secrets. Letters and digits only: they end up in an env file and
+    (for the admin password path) a shell, and must never need quoting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret_key: str = Field(pattern=r"^[A-Za-z0-9]{16,64}$", repr=False)
+    api_token: str = Field(pattern=r"^[A-Za-z0-9]{32,64}$", repr=False)
+
+    @classmethod
+    def generate(cls) -> MailuSecrets:
+        return cls(secret_key=_random(16), api_token=_random(48))
+
+    @classmethod
+    def from_env_file(cls, text: str) -> MailuSecrets | None:
+        """The secrets of an existing mailu.env, so a re-install keeps them (None if absent)."""
+        values = parse_env(text)
+        if "SECRET_KEY" not in values or "API_TOKEN" not in values:
+            return None
+        return cls(secret_key=values["SECRET_KEY"], api_token=values["API_TOKEN"])
+
+
+def parse_env(text: str) -> dict[str, str]:
+    values = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(length))

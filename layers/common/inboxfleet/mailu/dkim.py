@@ -1,0 +1,37 @@
+"""The DKIM key Mailu generated, read from its recommended record. Pure (cryptography only)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+MIN_RSA_BITS = 2048
+
+
+class InvalidDkimRecord(ValueError):
+    pass
+
+
+def public_key_from_record(record: str) -> str:
+    """The base64 `p=` of a record like `dkim._domainkey.d. 600 IN TXT "v=DKIM1; k=rsa; p=..."`
+    (the TXT data may be split into several quoted strings)."""
+    data = "".join(re.findall(r'"([^"]*)"', record))
+    match = re.search(r"(?:^|;)\s*p=([A-Za-z0-9+/=]+)\s*(?:;|$)", data)
+    if not data.startswith("v=DKIM1") or not match:
+        raise InvalidDkimRecord("not a DKIM record with a public key")
+    key = match.group(1)
+    rsa_bits(key)  # refuses anything that is not an RSA key of at least 2048 bits
+    return key
+
+
+def rsa_bits(public_key_b64: str) -> int:
+    try:
+        key = load_der_public_key(base64.b64decode(public_key_b64, validate=True))
+    except ValueError:
+        raise InvalidDkimRecord("the DKIM public key does not decode") from None
+    if not isinstance(key, RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise InvalidDkimRecord(f"the DKIM key must be RSA of at least {MIN_RSA_BITS} bits")
+    return key.key_size

@@ -1,0 +1,201 @@
+"""The installer's actions over one SSH session each: secure, install, status, configure,
+suspend, resume, remove_mailbox. Every action is idempotent and resumable: it looks at the
+server first and changes only what differs, so a repeat changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from inboxfleet.mailu.api import MailuApi
+from inboxfleet.mailu.compose import Container, parse_ps, stack_ready
+from inboxfleet.mailu.config import ADMIN_API_PORT, MailuConfig, MailuSecrets, parse_env
+from inboxfleet.mailu.dkim import public_key_from_record
+from inboxfleet.mailu.errors import MailuNotReady
+from inboxfleet.mailu.firewall import ufw_commands, ufw_in_place
+from inboxfleet.mailu.render import ENV_FILE, MAILU_DIR, RenderedFile, render
+from inboxfleet.mailu.ssh import SshSession
+
+SSHD_DROP_IN = RenderedFile(
+    "/etc/ssh/sshd_config.d/00-inboxfleet.conf",
+    # sshd takes the first value it reads and reads drop-ins in name order: 00- beats the
+    # cloud image's 50-cloud-init.conf, which turns password logins on.
+    "PasswordAuthentication no\n"
+    "KbdInteractiveAuthentication no\n"
+    "PermitRootLogin prohibit-password\n",
+    0o644,
+)
+COMPOSE = ["docker", "compose", "--project-directory", MAILU_DIR, "--project-name", "mailu"]
+APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+DOCKER_PACKAGES = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"]
+DOCKER_KEYRING = "/etc/apt/keyrings/docker.asc"
+
+
+@dataclass
+class Outcome:
+    """What an action did, for the workflow and the inbox timeline."""
+
+    changed: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# -- secure -------------------------------------------------------------------------------
+
+
+def secure(ssh: SshSession) -> Outcome:
+    """Key-only SSH, and a firewall that lets in nothing but SSH, mail and web."""
+    outcome = Outcome(details={"host_key_fingerprint": ssh.host_key_fingerprint})
+    if ssh.ensure_file(SSHD_DROP_IN):
+        ssh.run(["sshd", "-t"], ["systemctl", "reload", "ssh"])
+        outcome.changed.append("sshd: password login off")
+    if ssh.run(["command", "-v", "ufw"], check=False).exit_status != 0:
+        ssh.run([*APT, "install", "-y", "ufw"])
+        outcome.changed.append("ufw installed")
+    if not ufw_in_place(ssh.run(["ufw", "status", "verbose"]).stdout):
+        ssh.run(*ufw_commands())
+        outcome.changed.append("firewall rules applied")
+    return outcome
+
+
+# -- install ------------------------------------------------------------------------------
+
+
+def install(ssh: SshSession, config: MailuConfig) -> Outcome:
+    """Docker if missing, the rendered files, and the stack started in the background.
+
+    Returns at once: the stack pulls and starts under systemd, and `status` polls it.
+    """
+    outcome = Outcome()
+    if ssh.run(["command", "-v", "docker"], check=False).exit_status != 0:
+        _install_docker(ssh)
+        outcome.changed.append("docker installed")
+
+    existing = ssh.read_text(ENV_FILE)
+    keys = (MailuSecrets.from_env_file(existing) if existing else None) or MailuSecrets.generate()
+    files = render(config, keys)
+    if ssh.ensure_dir(MAILU_DIR, 0o700):
+        outcome.changed.append(MAILU_DIR)
+    for directory in (f"{MAILU_DIR}/overrides", f"{MAILU_DIR}/overrides/nginx"):
+        ssh.ensure_dir(directory, 0o755)
+    outcome.changed.extend(f.path for f in files if ssh.ensure_file(f))
+
+    containers = _containers(ssh)
+    unit = "mailu-up-" + hashlib.sha256("".join(f.content for f in files).encode()).hexdigest()[:12]
+    running = {c.service for c in containers if c.state == "running"}
+    if outcome.changed or not running:
+        starting = ssh.run(["systemctl", "is-active", unit], check=False).exit_status == 0
+        if not starting:
+            ssh.run(
+                [
+                    "systemd-run",
+                    f"--unit={unit}",
+                    "--collect",
+                    *COMPOSE,
+                    "up",
+                    "-d",
+                    "--remove-orphans",
+                ]
+            )
+            outcome.changed.append(f"stack starting ({unit})")
+    outcome.details["unit"] = unit
+    return outcome
+
+
+def _install_docker(ssh: SshSession) -> None:
+    """Docker Engine and the Compose plugin from Docker's own apt repository."""
+    arch = ssh.run(["dpkg", "--print-architecture"]).stdout.strip()
+    codename = parse_env((ssh.read_text("/etc/os-release") or "").replace('"', "")).get(
+        "VERSION_CODENAME", "bookworm"
+    )
+    ssh.run(
+        ["install", "-m", "0755", "-d", "/etc/apt/keyrings"],
+        ["curl", "-fsSL", "https://download.docker.com/linux/debian/gpg", "-o", DOCKER_KEYRING],
+        ["chmod", "a+r", DOCKER_KEYRING],
+    )
+    ssh.ensure_file(
+        RenderedFile(
+            "/etc/apt/sources.list.d/docker.list",
+            f"deb [arch={arch} signed-by={DOCKER_KEYRING}] "
+            f"https://download.docker.com/linux/debian {codename} stable\n",
+            0o644,
+        )
+    )
+    ssh.run([*APT, "update"], [*APT, "install", "-y", *DOCKER_PACKAGES])
+
+
+def _containers(ssh: SshSession) -> list[Container]:
+    return parse_ps(ssh.run([*COMPOSE, "ps", "--all", "--format", "json"]).stdout)
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+def status(ssh: SshSession, *, require_ready: bool) -> Outcome:
+    containers = _containers(ssh)
+    ready = stack_ready(containers)
+    if require_ready and not ready:
+        waiting = sorted(c.service for c in containers if not c.ready) or ["(no containers yet)"]
+        raise MailuNotReady(f"not ready: {', '.join(waiting)}")
+    return Outcome(
+        details={
+            "ready": ready,
+            "containers": {c.service: {"state": c.state, "health": c.health} for c in containers},
+        }
+    )
+
+
+# -- through the API ----------------------------------------------------------------------
+
+
+def api_token(ssh: SshSession) -> str:
+    env = ssh.read_text(ENV_FILE)
+    keys = MailuSecrets.from_env_file(env) if env else None
+    if keys is None:
+        raise MailuNotReady("Mailu is not installed on this server yet")
+    return keys.api_token
+
+
+def open_api(ssh: SshSession, token: str) -> MailuApi:
+    return MailuApi(lambda: ssh.open_local_port(ADMIN_API_PORT), token)
+
+
+def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes: int) -> Outcome:
+    """The domain, its DKIM key and the mailbox; returns the DKIM public key and the records
+    Mailu recommends."""
+    outcome = Outcome()
+    found = api.get_domain(domain)
+    if found is None:
+        api.create_domain(domain)
+        outcome.changed.append(f"domain {domain}")
+        found = api.get_domain(domain) or {}
+    if not found.get("dns_dkim"):
+        # Creating a domain does not create its DKIM key.
+        api.generate_dkim(domain)
+        outcome.changed.append("dkim key")
+        found = api.get_domain(domain) or {}
+    user = api.get_user(email)
+    if user is None:
+        api.create_user(email, password, quota_bytes)
+        outcome.changed.append(f"mailbox {email}")
+    elif not user.get("enabled", True) or user.get("quota_bytes") != quota_bytes:
+        api.update_user(email, {"enabled": True, "quota_bytes": quota_bytes})
+        outcome.changed.append(f"mailbox {email} updated")
+    outcome.details = {
+        "dkim_public_key": public_key_from_record(str(found.get("dns_dkim", ""))),
+        "records": {k: v for k, v in found.items() if k.startswith("dns_")},
+    }
+    return outcome
+
+
+def set_enabled(api: MailuApi, email: str, enabled: bool) -> Outcome:
+    user = api.get_user(email)
+    if user is not None and user.get("enabled") == enabled:
+        return Outcome()
+    api.update_user(email, {"enabled": enabled})
+    return Outcome(changed=[f"mailbox {email} {'enabled' if enabled else 'disabled'}"])
+
+
+def remove_mailbox(api: MailuApi, email: str) -> Outcome:
+    return Outcome(changed=[f"mailbox {email} deleted"] if api.delete_user(email) else [])

@@ -1,0 +1,271 @@
+"""The simulated Mailu admin API over HTTP/1.1 on 127.0.0.1 (an OS-chosen port), like the admin
+container's gunicorn: persistent connections, JSON answers. A simulated VPS host forwards its
+SSH `direct-tcpip` channels here; tests may also call it directly.
+
+Nothing received is logged beyond method, path and status. The request log (`requests`) keeps
+each request with the Authorization value and every `raw_password` replaced by "***".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import unquote, urlsplit
+
+from local.mailu_sim.api import MailuApi, Response
+from local.mailu_sim.store import Store, dkim_public_key, verify_password
+
+REDACTED = "***"
+MAX_BODY_BYTES = 1 << 20
+
+log = logging.getLogger("local.mailu_sim")
+
+
+@dataclass(frozen=True)
+class RecordedApiRequest:
+    method: str
+    path: str
+    authorization: str | None  # "Bearer ***", "***" or None: the scheme kept, never the token
+    body: Any  # the parsed JSON body with raw_password redacted; None if absent or not JSON
+    status: int
+
+
+@dataclass(frozen=True)
+class DomainSnapshot:
+    name: str
+    max_users: int
+    max_aliases: int
+    max_quota_bytes: int
+    signup_enabled: bool
+    comment: str
+    alternatives: tuple[str, ...]
+    dkim_public_key: str | None  # base64 DER SubjectPublicKeyInfo, as in the `p=` tag
+    dkim_private_pem: bytes | None
+
+
+@dataclass(frozen=True)
+class UserSnapshot:
+    email: str
+    enabled: bool
+    quota_bytes: int
+    global_admin: bool
+    displayed_name: str
+    comment: str
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if k == "raw_password" else _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = True  # server_close() joins the handler threads
+    request_queue_size = 64
+
+    def __init__(self, port: int, simulator: MailuApiSimulator) -> None:
+        self.simulator = simulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def abort_connections(self) -> None:
+        with self._open_lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("mailu simulator: a request handler failed", exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as gunicorn
+    timeout = 30
+    server_version = "gunicorn"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the stdlib would print request lines to stderr."""
+
+    def _serve(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(Response(400, b"", "text/plain"))
+            return
+        body = self.rfile.read(int(length))
+        self.server.simulator._serve(self, body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+        log.debug("%s %s -> %s", self.command, urlsplit(self.path).path, response.status)
+
+
+class MailuApiSimulator:
+    """Mailu's admin API for one installation; `env` returns its mailu.env, read per request."""
+
+    def __init__(self, env: Callable[[], Mapping[str, str]], *, port: int = 0) -> None:
+        self._store = Store()
+        self._api = MailuApi(self._store, env)
+        self._port = port
+        self._requests: list[RecordedApiRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("the Mailu simulator is already running")
+        self._server = _Server(self._port, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"mailu-sim-{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.abort_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the Mailu simulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ---- what tests look at --------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedApiRequest]:
+        with self._requests_lock:
+            return list(self._requests)
+
+    @property
+    def domains(self) -> dict[str, DomainSnapshot]:
+        store = self._store
+        with store.lock:
+            return {
+                name: DomainSnapshot(
+                    name=row.name,
+                    max_users=row.max_users,
+                    max_aliases=row.max_aliases,
+                    max_quota_bytes=row.max_quota_bytes,
+                    signup_enabled=row.signup_enabled,
+                    comment=row.comment,
+                    alternatives=tuple(row.alternatives),
+                    dkim_public_key=dkim_public_key(key)
+                    if (key := store.dkim_keys.get(name))
+                    else None,
+                    dkim_private_pem=store.dkim_keys.get(name),
+                )
+                for name, row in store.domains.items()
+            }
+
+    @property
+    def users(self) -> dict[str, UserSnapshot]:
+        with self._store.lock:
+            return {
+                email: UserSnapshot(
+                    email=row.email,
+                    enabled=row.enabled,
+                    quota_bytes=row.quota_bytes,
+                    global_admin=row.global_admin,
+                    displayed_name=row.displayed_name,
+                    comment=row.comment,
+                )
+                for email, row in self._store.users.items()
+            }
+
+    def password_matches(self, email: str, password: str) -> bool:
+        with self._store.lock:
+            row = self._store.users.get(email.lower())
+            stored = row.password if row is not None else None
+        return stored is not None and verify_password(password, stored)
+
+    def stored_password_hash(self, email: str) -> str | None:
+        with self._store.lock:
+            row = self._store.users.get(email.lower())
+            return row.password if row is not None else None
+
+    # ---- serving -------------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler, body: bytes) -> None:
+        authorization = handler.headers.get("Authorization")
+        response = self._api.handle(
+            handler.command,
+            handler.path,
+            authorization=authorization,
+            content_type=handler.headers.get("Content-Type"),
+            body=body,
+        )
+        self._record(handler.command, handler.path, authorization, body, response.status)
+        handler._send(response)
+
+    def _record(
+        self, method: str, target: str, authorization: str | None, body: bytes, status: int
+    ) -> None:
+        shown = None
+        if authorization is not None:
+            shown = "Bearer " + REDACTED if authorization.startswith("Bearer ") else REDACTED
+        try:
+            parsed = _redact(json.loads(body)) if body else None
+        except ValueError:
+            parsed = None
+        entry = RecordedApiRequest(method, unquote(urlsplit(target).path), shown, parsed, status)
+        with self._requests_lock:
+            self._requests.append(entry)

