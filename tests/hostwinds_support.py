@@ -50,8 +50,9 @@ class Hostwinds:
             lambda: key,
             url=self.sim.url,
             timeout_s=timeout_s,
-            # Real backoff shape, compressed: the fault tests retry without slowing the suite.
+            # Real backoff shape; the pauses are skipped, the retries are real.
             backoff=Backoff(attempts=3, base_s=0.01, cap_s=0.05),
+            sleep=lambda _: None,
         )
 
     def add_instance_calls(self) -> int:
@@ -59,12 +60,13 @@ class Hostwinds:
 
 
 @contextmanager
-def hostwinds_simulator() -> Iterator[Hostwinds]:
+def hostwinds_simulator(listing_delay_s: float = 0.0) -> Iterator[Hostwinds]:
     clock = FakeClock()
     with HostwindsSimulator(
         api_keys={API_KEY},
         activation_delay_s=ACTIVATION_DELAY_S,
         clock=clock,
         ssh_keys={SSH_KEY_NAME: platform_public_key()},
+        listing_delay_s=listing_delay_s,
     ) as sim:
         yield Hostwinds(sim, clock)

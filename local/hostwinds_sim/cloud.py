@@ -81,9 +81,13 @@ class Cloud:
         activation_delay_s: float,
         clock: Callable[[], float],
         ssh_keys: Mapping[str, str],
+        listing_delay_s: float = 0.0,
     ) -> None:
-        if activation_delay_s < 0:
-            raise ValueError("activation_delay_s must not be negative")
+        if activation_delay_s < 0 or listing_delay_s < 0:
+            raise ValueError("delays must not be negative")
+        # Listings may lag behind orders (the reference does not promise otherwise): a new
+        # instance shows up in get_instances only this long after add_instance.
+        self._listing_delay = listing_delay_s
         self.lock = threading.RLock()
         self.catalogue = catalogue
         self._delay = activation_delay_s
@@ -240,7 +244,9 @@ class Cloud:
             raise Rejected(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}.")
         limit = int(limit_raw)
         start = (int(page_raw) - 1) * limit
-        page = islice(self._instances.values(), start, start + limit)
+        now = self._clock()
+        listed = (i for i in self._instances.values() if now >= i.created_at + self._listing_delay)
+        page = islice(listed, start, start + limit)
         return {"success": [self._refresh(instance).payload() for instance in page]}
 
     def _terminate(self, fields: Fields) -> Reply:

@@ -184,6 +184,7 @@ class HostwindsSimulator:
         ip_ranges: Sequence[str] | None = None,
         ssh_keys: Mapping[str, str] | None = None,
         port: int = 0,
+        listing_delay_s: float = 0.0,
     ) -> None:
         if not api_keys or not all(api_keys):
             raise ValueError("at least one non-empty API key is required")
@@ -194,6 +195,7 @@ class HostwindsSimulator:
             activation_delay_s=activation_delay_s,
             clock=clock,
             ssh_keys=ssh_keys or {},
+            listing_delay_s=listing_delay_s,
         )
         self.catalogue = catalogue
         self._port = port

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from local.vps_sim import apt, compose, shell, sshd_config
 from local.vps_sim.sandbox import inside
 from local.vps_sim.state import Machine, Unit
-from local.vps_sim.ufw import ACTIONS, UfwError
+from local.vps_sim.ufw import ACTIONS, Firewall, UfwError
 
 DEFAULT_ENV = {
     "HOME": "/root",
@@ -260,11 +260,25 @@ def _perm_bits(perms: str, mask: int, mode: int) -> int:
 
 def sshd_tool(machine: Machine, args: list[str], env: dict[str, str]) -> Result:
     """OpenSSH `sshd -t`: test mode - read /etc/ssh/sshd_config and its Includes, print what
-    is wrong on stderr and exit 255, or exit 0 silently. Changes nothing."""
-    if args != ["-t"]:
+    is wrong on stderr and exit 255, or exit 0 silently. `sshd -T`: extended test mode - print
+    the effective configuration, one lower-case `keyword value` per line (here: the
+    authentication settings). Both change nothing."""
+    if args not in (["-t"], ["-T"]):
         return _unsupported("sshd", args)
     checked = sshd_config.load(machine.root)
-    return Result(0) if checked.policy is not None else Result(255, "", checked.errors)
+    if checked.policy is None:
+        return Result(255, "", checked.errors)
+    if args == ["-t"]:
+        return Result(0)
+    policy = checked.policy
+    yes_no = {True: "yes", False: "no"}
+    return Result(
+        0,
+        f"permitrootlogin {policy.permit_root_login}\n"
+        f"pubkeyauthentication {yes_no[policy.pubkey_authentication]}\n"
+        f"passwordauthentication {yes_no[policy.password_authentication]}\n"
+        f"kbdinteractiveauthentication {yes_no[policy.kbd_interactive_authentication]}\n",
+    )
 
 
 def systemctl_tool(machine: Machine, args: list[str], env: dict[str, str]) -> Result:
@@ -404,7 +418,8 @@ def _compose_up_in_background(
 def ufw_tool(machine: Machine, args: list[str], env: dict[str, str]) -> Result:
     """ufw (Uncomplicated Firewall 0.36): `ufw status [verbose]`, `ufw default
     allow|deny|reject [incoming|outgoing|routed]`, `ufw allow|deny|reject|limit PORT[/PROTO]`,
-    `ufw delete ACTION PORT[/PROTO]`, `ufw [--force] enable`, `ufw disable`."""
+    `ufw delete ACTION PORT[/PROTO]`, `ufw [--force] enable`, `ufw disable`,
+    `ufw --force reset` (back to the installed defaults: inactive, no rules)."""
     firewall = machine.firewall
     try:
         match args:
@@ -417,6 +432,9 @@ def ufw_tool(machine: Machine, args: list[str], env: dict[str, str]) -> Result:
                 result = Result(0, firewall.add(action, spec))
             case ["delete", action, spec] if action in ACTIONS:
                 result = Result(0, firewall.delete(action, spec))
+            case ["--force", "reset"]:
+                machine.firewall = Firewall()
+                result = Result(0, "Resetting all rules to installed defaults.\n")
             case ["--force", "enable"] | ["enable", "--force"]:
                 firewall.enabled = True
                 result = Result(0, "Firewall is active and enabled on system startup\n")

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.errors import (
-    CreateOutcomeUnknown,
     HostwindsAuthFailed,
     HostwindsRejected,
     HostwindsUnavailable,
     InstanceNotFound,
+    VpsNotReady,
 )
 from inboxfleet.hostwinds.instances import (
+    ORDER_GRACE,
     InstanceOrder,
     ensure_instance,
     find_by_name,
@@ -40,6 +42,8 @@ from tests.hostwinds_support import (
     Hostwinds,
     hostwinds_simulator,
 )
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -66,7 +70,7 @@ def order(location_id: int = 2) -> InstanceOrder:
 
 def test_create_then_poll_until_active_with_an_ip(hw: Hostwinds, client: HostwindsClient) -> None:
     wanted = order()
-    created = ensure_instance(client, wanted)
+    created = ensure_instance(client, wanted).instance
     assert created is not None
     assert (created.status, created.main_ip, created.ready) == ("PENDING", None, False)
 
@@ -79,8 +83,8 @@ def test_create_then_poll_until_active_with_an_ip(hw: Hostwinds, client: Hostwin
 
 def test_create_is_idempotent_by_name(hw: Hostwinds, client: HostwindsClient) -> None:
     wanted = order()
-    first = ensure_instance(client, wanted)
-    again = ensure_instance(client, wanted)
+    first = ensure_instance(client, wanted).instance
+    again = ensure_instance(client, wanted).instance
     assert first is not None
     assert again is not None
     assert first.serviceid == again.serviceid
@@ -92,8 +96,8 @@ def test_lost_create_reply_then_retry_leaves_exactly_one(
 ) -> None:
     wanted = order()
     hw.sim.inject(LostReply(action="add_instance"))
-    resolved = ensure_instance(client, wanted)  # the lookup after the lost reply finds it
-    retried = ensure_instance(client, wanted)  # the workflow's retry of the step
+    resolved = ensure_instance(client, wanted).instance  # the lookup after the lost reply
+    retried = ensure_instance(client, wanted).instance  # the workflow's retry of the step
     assert resolved is not None
     assert retried is not None
     assert resolved.serviceid == retried.serviceid
@@ -106,29 +110,52 @@ def test_terminate_by_name_after_a_lost_create_reply_removes_it(
 ) -> None:
     wanted = order()
     hw.sim.inject(LostReply(action="add_instance"))
-    ensure_instance(client, wanted)
+    assert ensure_instance(client, wanted).instance is not None
     hw.sim.inject(LostReply(action="terminate"))  # even the teardown's answer gets lost
     assert len(terminate_by_name(client, wanted.name)) == 1
     assert find_by_name(client, wanted.name) is None
     assert terminate_by_name(client, wanted.name) == []  # compensation repeats harmlessly
 
 
-def test_dropped_create_is_unknown_until_retried_then_one(
+def test_dropped_create_is_never_reordered_within_the_grace_period(
     hw: Hostwinds, client: HostwindsClient
 ) -> None:
     wanted = order()
     hw.sim.inject(DroppedConnection(action="add_instance"))
-    with pytest.raises(CreateOutcomeUnknown):
-        ensure_instance(client, wanted)  # not performed, and the lookup cannot know that
-    assert ensure_instance(client, wanted) is not None
+    first = ensure_instance(client, wanted, now=T0)  # not performed, and nobody can know that
+    assert (first.instance, first.ordered_at) == (None, T0)
+    with pytest.raises(VpsNotReady, match="not listed yet"):
+        ensure_instance(client, wanted, ordered_at=first.ordered_at, now=T0 + timedelta(minutes=5))
+    assert hw.add_instance_calls() == 1
+    late = ensure_instance(client, wanted, ordered_at=first.ordered_at, now=T0 + ORDER_GRACE)
+    assert late.instance is not None
+    assert hw.add_instance_calls() == 2
     assert len(client.find_instances_by_name(wanted.name)) == 1
+
+
+def test_a_listing_that_lags_behind_the_order_never_buys_a_second_server() -> None:
+    with hostwinds_simulator(listing_delay_s=120.0) as hw, hw.client() as client:
+        wanted = order()
+        first = ensure_instance(client, wanted, now=T0)
+        assert first.instance is None
+        with pytest.raises(VpsNotReady):
+            ensure_instance(client, wanted, ordered_at=first.ordered_at, now=T0)
+        with pytest.raises(VpsNotReady):  # compensation must wait for it too
+            terminate_by_name(client, wanted.name, ordered_at=first.ordered_at, now=T0)
+        hw.clock.advance(120.0)
+        listed = ensure_instance(client, wanted, ordered_at=first.ordered_at, now=T0)
+        assert listed.instance is not None
+        assert hw.add_instance_calls() == 1
+        assert terminate_by_name(client, wanted.name, ordered_at=first.ordered_at, now=T0) == [
+            listed.instance.serviceid
+        ]
 
 
 def test_slow_create_times_out_but_the_lookup_finds_it(hw: Hostwinds) -> None:
     wanted = order()
     hw.sim.inject(SlowReply(action="add_instance", delay_s=5.0))
     with hw.client(timeout_s=0.3) as client:
-        created = ensure_instance(client, wanted)
+        created = ensure_instance(client, wanted).instance
     assert created is not None
     assert hw.add_instance_calls() == 1
 
@@ -152,7 +179,7 @@ def test_a_malformed_create_answer_means_maybe_created(
 ) -> None:
     wanted = order()
     hw.sim.inject(MalformedBody(action="add_instance", defect=BodyDefect.TRUNCATED))
-    assert ensure_instance(client, wanted) is not None
+    assert ensure_instance(client, wanted).instance is not None
     assert hw.add_instance_calls() == 1
 
 
@@ -189,7 +216,7 @@ def test_an_instance_that_never_becomes_active_stays_not_ready(
     hw: Hostwinds, client: HostwindsClient
 ) -> None:
     hw.sim.inject(NeverActive())
-    created = ensure_instance(client, order())
+    created = ensure_instance(client, order()).instance
     assert created is not None
     hw.clock.advance(ACTIVATION_DELAY_S * 100)
     assert not client.get_instance(created.serviceid).ready
@@ -211,7 +238,7 @@ def test_unknown_instances_are_not_found(client: HostwindsClient) -> None:
 
 
 def test_reverse_dns_is_set_on_the_instances_ip(hw: Hostwinds, client: HostwindsClient) -> None:
-    created = ensure_instance(client, order())
+    created = ensure_instance(client, order()).instance
     assert created is not None
     hw.clock.advance(ACTIVATION_DELAY_S)
     ip = client.get_instance(created.serviceid).main_ip

@@ -28,9 +28,9 @@ EVENTS = REPO_ROOT / "events" / "HostwindsFunction"
 SECRET_NAME = "inboxfleet/local/hostwinds-api-key"
 
 
-def event(name: str, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return {**data, **changes}
+def event(file: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / f"{file}.json").read_text())
+    return {k: v for k, v in {**data, **changes}.items() if v is not None}
 
 
 @pytest.fixture
@@ -133,3 +133,27 @@ def test_an_unknown_location_is_a_clear_error(hw: Hostwinds) -> None:
     with pytest.raises(UnknownLocation, match="known: amsterdam, dallas, seattle"):
         invoke("HostwindsFunction", event("create_server", location="atlantis"))
     assert hw.add_instance_calls() == 0
+
+
+def test_servers_of_another_environment_are_never_touched(hw: Hostwinds) -> None:
+    from inboxfleet.hostwinds.errors import HostwindsRejected
+
+    prod_name = "ifl-prod-2a3f9c5f-dc5e-49be-b8e4-ca6294732654"
+    with hw.client() as client:
+        client.add_instance(
+            name=prod_name,
+            location_id=2,
+            template=IMAGE,
+            rid=PLAN,
+            ssh_key_names=["inboxfleet-platform"],
+        )
+        (prod,) = client.find_instances_by_name(prod_name)
+    for event_name, changes in (
+        ("terminate_server", {"name": prod_name}),
+        ("terminate_server", {"name": None, "serviceid": prod.serviceid}),
+        ("find_server", {"name": prod_name}),
+    ):
+        with pytest.raises(HostwindsRejected, match="does not belong"):
+            invoke("HostwindsFunction", event(event_name, **changes))
+    with hw.client() as client:
+        assert len(client.find_instances_by_name(prod_name)) == 1

@@ -24,6 +24,7 @@ from inboxfleet.mailu.errors import (
     RemoteCommandFailed,
     SshUnreachable,
 )
+from inboxfleet.mailu.ssh import load_private_key
 from local.hostwinds_sim import HostwindsSimulator
 from local.invoke import invoke
 from local.template import REPO_ROOT
@@ -37,12 +38,13 @@ from local.vps_sim import (
 )
 from tests.aws_support import put_secret
 from tests.hostwinds_support import API_KEY, FakeClock
+from tests.leakcheck import register_secret
 from tests.ssh_support import platform_key
 
 EVENTS = REPO_ROOT / "events" / "MailuInstallerFunction"
 SERVER_IP = "198.51.100.1"
 ROOT_PASSWORD = "hwroot-vps-initial-pw"
-MAILBOX_PASSWORD = "Mailbox-Pw-7f3a9c"
+MAILBOX_PASSWORD = "hwkey-mailbox-pw-7f3a9c"  # an hwkey- marker: the leak check knows it
 HEALTHY_AFTER_S = 60.0
 KEY_SECRET = "inboxfleet/local/platform-ssh-key"
 
@@ -102,10 +104,19 @@ def vps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vps]:
         yield Vps(host, clock, kms_key)
 
 
+def pinned(vps: Vps) -> Vps:
+    vps.fingerprint = vps.call("pin")["host_key_fingerprint"]
+    return vps
+
+
 def provisioned(vps: Vps) -> Vps:
-    """secure -> install -> healthy: the state configure needs."""
-    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    """pin -> secure -> install -> healthy: the state configure needs."""
+    pinned(vps).call("secure")
     vps.call("install")
+    env = vps.path("/mailu/mailu.env").read_text()
+    for line in env.splitlines():
+        if line.startswith(("SECRET_KEY=", "API_TOKEN=")):
+            register_secret(line.split("=", 1)[1])
     vps.clock.advance(HEALTHY_AFTER_S)
     return vps
 
@@ -129,8 +140,12 @@ def password_login(vps: Vps) -> None:
 
 def test_secure_pins_the_key_disables_passwords_and_opens_only_mail_ports(vps: Vps) -> None:
     password_login(vps)  # the fresh VPS accepts its root password
+    pin = vps.call("pin")
+    assert pin["host_key_fingerprint"] == vps.host.host_key_fingerprint
+    assert pin["changed"] == []
+    assert vps.host.commands == []  # pinning reads the key and nothing else
+    vps.fingerprint = pin["host_key_fingerprint"]
     first = vps.call("secure")
-    assert first["host_key_fingerprint"] == vps.host.host_key_fingerprint
     assert "sshd: password login off" in first["changed"]
     with pytest.raises(paramiko.AuthenticationException):
         password_login(vps)
@@ -138,13 +153,12 @@ def test_secure_pins_the_key_disables_passwords_and_opens_only_mail_ports(vps: V
     assert "PasswordAuthentication no" in drop_in.read_text()
     assert stat.S_IMODE(drop_in.stat().st_mode) == 0o644
 
-    vps.fingerprint = first["host_key_fingerprint"]
-    again = vps.call("secure", host_key_fingerprint=vps.fingerprint)
+    again = vps.call("secure")
     assert again["changed"] == []
 
 
 def test_install_lands_the_files_with_their_modes_and_starts_the_stack(vps: Vps) -> None:
-    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    pinned(vps).call("secure")
     result = vps.call("install")
     assert "/mailu/mailu.env" in result["changed"]
     assert any(c.startswith("stack starting") for c in result["changed"])
@@ -281,26 +295,33 @@ def test_injection_attempts_never_reach_the_host(
 
 
 def test_a_changed_host_key_is_refused(vps: Vps) -> None:
-    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
-    vps.host.inject(HostKeyChanged())
-    with pytest.raises(HostKeyMismatch, match="pinned"):
-        vps.call("install")
-    assert not any("docker" in c for c in vps.host.commands)
+    pinned(vps).host.inject(HostKeyChanged())
+    for action in ("secure", "install", "status"):
+        with pytest.raises(HostKeyMismatch, match="pinned"):
+            vps.call(action)
+    assert vps.host.commands == []
+
+
+def test_secure_cannot_run_without_a_pinned_key(vps: Vps) -> None:
+    event = vps.event("secure")
+    del event["host_key_fingerprint"]
+    with pytest.raises(InvalidMailuCommand, match="host_key_fingerprint"):
+        invoke("MailuInstallerFunction", event)
 
 
 def test_an_unreachable_host_is_a_named_retryable_error(vps: Vps) -> None:
     vps.host.inject(Unreachable())
     with pytest.raises(SshUnreachable):
-        vps.call("secure")
+        vps.call("pin")
     vps.host.restore()
-    assert vps.call("secure")["host_key_fingerprint"] == vps.host.host_key_fingerprint
+    assert vps.call("pin")["host_key_fingerprint"] == vps.host.host_key_fingerprint
 
 
 def test_a_slow_host_times_out_into_a_named_error(
     vps: Vps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAILU_COMMAND_TIMEOUT_S", "1")
-    vps.host.inject(Slow(delay_s=30.0, times=1))
+    pinned(vps).host.inject(Slow(delay_s=30.0, times=1))
     with pytest.raises(SshUnreachable):
         vps.call("secure")
 
@@ -321,10 +342,10 @@ def test_a_container_that_never_gets_healthy_keeps_status_not_ready(vps: Vps) ->
         )
 
 
-def test_a_failing_command_names_itself_with_its_stderr(vps: Vps) -> None:
-    vps.fingerprint = vps.call("secure", host_key_fingerprint=None)["host_key_fingerprint"]
-    vps.path("/etc/ssh/sshd_config.d/00-inboxfleet.conf").unlink()  # makes secure run ufw again
-    vps.host.inject(
+def test_a_failing_command_names_itself_and_a_rerun_still_turns_passwords_off(
+    vps: Vps,
+) -> None:
+    pinned(vps).host.inject(
         FailingCommand(
             program="sshd",
             exit_status=255,
@@ -332,14 +353,18 @@ def test_a_failing_command_names_itself_with_its_stderr(vps: Vps) -> None:
         )
     )
     with pytest.raises(
-        RemoteCommandFailed, match=r"sshd exited 255: .*Bad configuration option"
+        RemoteCommandFailed, match=r"sshd -t .* exited 255: .*Bad configuration"
     ) as info:
         vps.call("secure")
-    assert info.value.command == "sshd"
+    assert info.value.command.startswith("sshd -t")
+    password_login(vps)  # the drop-in is written, but sshd never re-read it
+    vps.call("secure")  # the file is unchanged now; the reload happens all the same
+    with pytest.raises(paramiko.AuthenticationException):
+        password_login(vps)
 
 
 def test_configure_before_install_is_not_ready(vps: Vps) -> None:
-    vps.fingerprint = vps.call("secure")["host_key_fingerprint"]
+    pinned(vps).call("secure")
     tenant, inbox = str(uuid4()), str(uuid4())
     with pytest.raises(MailuNotReady, match="not installed"):
         vps.call(
@@ -348,3 +373,61 @@ def test_configure_before_install_is_not_ready(vps: Vps) -> None:
             inbox_id=inbox,
             password_ciphertext=vps.ciphertext(tenant, inbox),
         )
+
+
+def root_shell(vps: Vps, command: str) -> None:
+    """What an operator (or an intruder) might have changed by hand on the server."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # test probe only
+    client.connect(
+        "127.0.0.1",
+        port=vps.host.port,
+        username="root",
+        pkey=load_private_key(platform_key().private_openssh),
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=5,
+    )
+    try:
+        _, stdout, _ = client.exec_command(command)
+        assert stdout.channel.recv_exit_status() == 0
+    finally:
+        client.close()
+
+
+def test_a_firewall_rule_nobody_asked_for_is_removed(vps: Vps) -> None:
+    pinned(vps).call("secure")
+    root_shell(vps, "ufw allow 3306/tcp")
+    assert vps.call("secure")["changed"] == ["firewall rules applied"]
+    assert vps.call("secure")["changed"] == []
+
+
+def test_configure_hands_out_the_new_password_and_keeps_a_suspension(vps: Vps) -> None:
+    provisioned(vps)
+    tenant, inbox = str(uuid4()), str(uuid4())
+    email = "sales@acme-outreach.example"
+    vps.call(
+        "configure",
+        tenant_id=tenant,
+        inbox_id=inbox,
+        password_ciphertext=vps.ciphertext(tenant, inbox),
+    )
+    vps.call("suspend")
+    rotated = "hwkey-mailbox-pw-rotated"
+    vps.call(
+        "configure",
+        tenant_id=tenant,
+        inbox_id=inbox,
+        password_ciphertext=vps.ciphertext(tenant, inbox, rotated),
+    )
+    assert vps.host.mailu.password_matches(email, rotated)
+    assert vps.host.mailu.users[email].enabled is False
+
+
+def test_a_server_without_webmail_gets_ready(vps: Vps) -> None:
+    pinned(vps).call("secure")
+    vps.call("install", webmail="none")
+    vps.clock.advance(HEALTHY_AFTER_S)
+    status = vps.call("status")
+    assert status["ready"] is True
+    assert "webmail" not in status["containers"]

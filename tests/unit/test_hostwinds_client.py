@@ -142,6 +142,19 @@ def test_listing_walks_pages_until_a_short_one() -> None:
     assert names == ["s0", "s1", "s2", "s3", "s4"]
 
 
+def test_an_api_that_ignores_paging_ends_in_an_error_not_a_loop() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        items = [{"serviceid": i, "srvrname": f"s{i}", "status": "ACTIVE"} for i in range(2)]
+        return httpx.Response(200, json={"success": items})
+
+    with pytest.raises(HostwindsProtocolError, match="does not page"):
+        list(client_with(handler).iter_instances(page_size=2))
+    assert len(calls) == 2
+
+
 def test_an_unknown_shape_is_a_protocol_error_without_the_payload() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"success": {"password": "hwroot-leak", "status": 5}})

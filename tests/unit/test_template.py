@@ -71,8 +71,18 @@ def _statements(node: Any) -> list[dict[str, Any]]:
     return found
 
 
+# Actions AWS offers no resource-level scoping for: "*" is the only possible Resource.
+UNSCOPABLE_ACTIONS = {
+    "xray:puttracesegments",
+    "xray:puttelemetryrecords",
+    "route53:createhostedzone",
+    "route53:listhostedzonesbyname",
+}
+
+
 def wildcard_grants(policies: Any) -> list[str]:
-    """What in a function's Policies grants `*` actions or `Resource: "*"` (X-Ray excepted)."""
+    """What in a function's Policies grants `*` actions or `Resource: "*"` (except for actions
+    that cannot be scoped)."""
     problems: list[str] = []
     for policy in _as_list(policies):
         if isinstance(policy, str) and policy.rsplit("/", 1)[-1] not in ALLOWED_MANAGED_POLICIES:
@@ -81,10 +91,10 @@ def wildcard_grants(policies: Any) -> list[str]:
         if statement.get("Effect", "Allow") != "Allow":
             continue
         actions = [str(a) for a in _as_list(statement.get("Action", []))]
-        xray_only = bool(actions) and all(a.lower().startswith("xray:") for a in actions)
-        if any(a == "*" or a.endswith(":*") for a in actions) and not xray_only:
+        unscopable = bool(actions) and all(a.lower() in UNSCOPABLE_ACTIONS for a in actions)
+        if any(a == "*" or a.endswith(":*") for a in actions):
             problems.append(f"wildcard action in {statement}")
-        if "*" in _as_list(statement.get("Resource", [])) and not xray_only:
+        if "*" in _as_list(statement.get("Resource", [])) and not unscopable:
             problems.append(f"Resource '*' in {statement}")
     return problems
 
@@ -166,8 +176,14 @@ def test_the_wildcard_check_catches_broad_grants() -> None:
         {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}]},
         {"Version": "2012-10-17", "Statement": {"Action": ["sqs:SendMessage"], "Resource": "*"}},
         {"Statement": [{"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"}]},
+        {
+            "Statement": {
+                "Action": ["route53:CreateHostedZone", "route53:DeleteHostedZone"],
+                "Resource": "*",
+            }
+        },
     ]
-    assert len(wildcard_grants(policies)) == 3
+    assert len(wildcard_grants(policies)) == 4
 
 
 def test_environment_holds_no_secret_values() -> None:

@@ -24,6 +24,23 @@ def normalise_hostname(value: str) -> str:
 
 Hostname = Annotated[str, AfterValidator(normalise_hostname)]
 
+
+def customer_domain(value: str) -> str:
+    """A domain as customers type it, internationalised names included, in its ASCII (IDNA
+    2008, UTS 46 mapped) form, validated as a hostname."""
+    import idna
+
+    text = value.strip().lower().removesuffix(".")
+    try:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise ValueError(f"{shown!r} is not a valid domain name") from None
+    return normalise_hostname(ascii_name)
+
+
+Domain = Annotated[str, AfterValidator(customer_domain)]
+
 _LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
 
 

@@ -58,8 +58,22 @@ class MailuSettings(BaseModel):
     ssh_key_secret: str | None = None
     ssh_user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     connect_timeout_s: float = Field(default=15.0, gt=0, le=120)
-    command_timeout_s: float = Field(default=900.0, gt=0, le=890)
+    # Below the function's 900 s limit, so a hung command ends in a named error, not a kill.
+    command_timeout_s: float = Field(default=600.0, gt=0, le=840)
     address_book_url: str | None = None
+
+
+class DnsSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    authoritative_servers: str | None = None  # "host:port,..."; default: the zone's NS, port 53
+    resolvers: str = "1.1.1.1:53,8.8.8.8:53"
+    parent_servers: str | None = None  # default: the resolvers (recursive NS answer)
+    blocklist_resolvers: str | None = None  # default: the resolvers
+    dqs_key_secret: str | None = None  # Spamhaus DQS key (Secrets Manager name), optional
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+    concurrency: int = Field(default=32, ge=1, le=512)
+    dmarc_policy: Literal["none", "quarantine", "reject"] = "none"
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -90,6 +104,17 @@ _MAILU_ENV = {
     "address_book_url": "SSH_ADDRESS_BOOK_URL",
 }
 
+_DNS_ENV = {
+    "authoritative_servers": "DNS_AUTHORITATIVE_SERVERS",
+    "resolvers": "DNS_RESOLVERS",
+    "parent_servers": "DNS_PARENT_SERVERS",
+    "blocklist_resolvers": "DNS_BLOCKLIST_RESOLVERS",
+    "dqs_key_secret": "SPAMHAUS_DQS_KEY_SECRET",
+    "timeout_s": "DNS_TIMEOUT_S",
+    "concurrency": "DNS_CONCURRENCY",
+    "dmarc_policy": "DMARC_POLICY",
+}
+
 
 def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] | None) -> M:
     env = os.environ if environ is None else environ
@@ -107,6 +132,10 @@ def database_settings_from_env(environ: Mapping[str, str] | None = None) -> Data
 
 def mailu_settings_from_env(environ: Mapping[str, str] | None = None) -> MailuSettings:
     return _from_env(MailuSettings, _MAILU_ENV, environ)
+
+
+def dns_settings_from_env(environ: Mapping[str, str] | None = None) -> DnsSettings:
+    return _from_env(DnsSettings, _DNS_ENV, environ)
 
 
 def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:

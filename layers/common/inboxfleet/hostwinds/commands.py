@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -39,11 +40,15 @@ class CreateServer(_Command):
     action: Literal["create_server"]
     server_id: UUID
     location: LocationSlug
+    # From this step's previous answer: an order sent then must not be sent again while it
+    # may still be on its way into the listings.
+    ordered_at: datetime | None = None
 
 
 class DescribeServer(_ByIdOrName):
     action: Literal["describe_server"]
     require_active: bool = False
+    ordered_at: datetime | None = None
 
 
 class SetReverseDns(_Command):
@@ -60,6 +65,7 @@ class FindServer(_Command):
 
 class TerminateServer(_ByIdOrName):
     action: Literal["terminate_server"]
+    ordered_at: datetime | None = None
 
 
 HostwindsCommand = CreateServer | DescribeServer | FindServer | SetReverseDns | TerminateServer

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from inboxfleet.hostwinds.client import HostwindsClient
-from inboxfleet.hostwinds.errors import CreateOutcomeUnknown, DuplicateInstances, InstanceNotFound
+from inboxfleet.hostwinds.errors import (
+    CreateOutcomeUnknown,
+    DuplicateInstances,
+    InstanceNotFound,
+    VpsNotReady,
+)
 from inboxfleet.hostwinds.models import Instance
+from inboxfleet.observability import logger
 
 
 @dataclass(frozen=True)
@@ -33,16 +40,43 @@ def find_by_name(client: HostwindsClient, name: str) -> Instance | None:
     return matches[0] if matches else None
 
 
-def ensure_instance(client: HostwindsClient, order: InstanceOrder) -> Instance | None:
-    """The instance named `order.name`, created if it does not exist yet.
+# How long an order may take to show up in listings before we believe it never happened
+# (the reference: async work is polled for up to 30 minutes).
+ORDER_GRACE = timedelta(minutes=30)
 
-    None means Hostwinds accepted the order but does not list the instance yet; a later lookup
-    by name finds it. CreateOutcomeUnknown propagates only when a lost answer could not be
-    resolved by a lookup: the caller retries this function, which looks the name up first.
+
+@dataclass(frozen=True)
+class Ensured:
+    instance: Instance | None  # None: ordered (or maybe ordered), not listed yet
+    ordered_at: datetime | None  # when an order was (maybe) sent; the caller keeps it
+
+
+def within_grace(ordered_at: datetime | None, now: datetime) -> bool:
+    return ordered_at is not None and now - ordered_at < ORDER_GRACE
+
+
+def ensure_instance(
+    client: HostwindsClient,
+    order: InstanceOrder,
+    *,
+    ordered_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Ensured:
+    """The instance named `order.name`, ordered only if it does not exist.
+
+    Listings may lag behind orders, so "not found" is not proof of "never ordered": while an
+    earlier order (`ordered_at`, kept by the caller from this function's previous answer) is
+    younger than ORDER_GRACE, nothing is re-ordered and VpsNotReady says "look again later".
+    An order whose answer was lost counts as sent.
     """
+    now = now or datetime.now(UTC)
     existing = find_by_name(client, order.name)
     if existing is not None:
-        return existing
+        return Ensured(existing, ordered_at)
+    if within_grace(ordered_at, now):
+        raise VpsNotReady(
+            f"{order.name} was ordered at {ordered_at:%H:%M:%S} and is not listed yet"
+        )
     try:
         client.add_instance(
             name=order.name,
@@ -53,11 +87,8 @@ def ensure_instance(client: HostwindsClient, order: InstanceOrder) -> Instance |
             billing_cycle=order.billing_cycle,
         )
     except CreateOutcomeUnknown:
-        found = find_by_name(client, order.name)
-        if found is None:
-            raise
-        return found
-    return find_by_name(client, order.name)
+        logger.info("order answer lost; counted as sent", extra={"server_name": order.name})
+    return Ensured(find_by_name(client, order.name), now)
 
 
 def terminate(client: HostwindsClient, serviceid: int) -> bool:
@@ -69,10 +100,19 @@ def terminate(client: HostwindsClient, serviceid: int) -> bool:
     return True
 
 
-def terminate_by_name(client: HostwindsClient, name: str) -> list[int]:
+def terminate_by_name(
+    client: HostwindsClient,
+    name: str,
+    *,
+    ordered_at: datetime | None = None,
+    now: datetime | None = None,
+) -> list[int]:
     """Compensation: terminate every instance carrying `name` (normally one, possibly none
-    when a create never happened). Returns the serviceids found, now all gone."""
+    when a create never happened). Returns the serviceids found, now all gone. Finding none
+    while a recent order may still be on its way is VpsNotReady: compensation looks again."""
     found = [i.serviceid for i in client.find_instances_by_name(name)]
+    if not found and within_grace(ordered_at, now or datetime.now(UTC)):
+        raise VpsNotReady(f"{name} may still appear (ordered at {ordered_at:%H:%M:%S})")
     for serviceid in found:
         terminate(client, serviceid)
     return found

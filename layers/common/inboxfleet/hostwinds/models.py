@@ -21,7 +21,9 @@ class _Model(BaseModel):
 
 class Instance(_Model):
     serviceid: int
-    srvrname: str
+    # Not among the fields the reference saw in get_instance: optional, so a lookup by id
+    # still parses if Hostwinds leaves it out.
+    srvrname: str | None = None
     status: str
     main_ip: IPv4Address | None = None
     location_id: int | None = None

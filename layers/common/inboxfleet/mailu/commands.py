@@ -22,9 +22,18 @@ class _OnServer(BaseModel):
     host_key_fingerprint: Fingerprint
 
 
+class PinHostKey(BaseModel):
+    """First contact: read the server's host key and return its fingerprint, changing nothing.
+    The workflow stores it on the server row (compare-and-set) before any other action; every
+    later action must present it, so a retry can never trust a different key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: Literal["pin"]
+    server_ip: IPv4Address
+
+
 class SecureServer(_OnServer):
     action: Literal["secure"]
-    host_key_fingerprint: Fingerprint | None = None  # type: ignore[assignment]
 
 
 class InstallMailu(_OnServer):
@@ -64,7 +73,8 @@ class RemoveMailbox(_OnServer):
 
 
 MailuCommand = (
-    SecureServer
+    PinHostKey
+    | SecureServer
     | InstallMailu
     | MailuStatus
     | ConfigureMailbox

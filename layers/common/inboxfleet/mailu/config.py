@@ -62,7 +62,8 @@ class MailuSecrets(BaseModel):
     """The installation's own secrets. Letters and digits only: they end up in an env file and
     (for the admin password path) a shell, and must never need quoting."""
 
-    model_config = ConfigDict(frozen=True)
+    # A validation error must never quote the values it refused.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     secret_key: str = Field(pattern=r"^[A-Za-z0-9]{16,64}$", repr=False)
     api_token: str = Field(pattern=r"^[A-Za-z0-9]{32,64}$", repr=False)
@@ -77,7 +78,10 @@ class MailuSecrets(BaseModel):
         values = parse_env(text)
         if "SECRET_KEY" not in values or "API_TOKEN" not in values:
             return None
-        return cls(secret_key=values["SECRET_KEY"], api_token=values["API_TOKEN"])
+        try:
+            return cls(secret_key=values["SECRET_KEY"], api_token=values["API_TOKEN"])
+        except ValueError:
+            return None  # unusable: the caller generates new ones
 
 
 def parse_env(text: str) -> dict[str, str]:

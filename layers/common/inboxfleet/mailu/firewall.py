@@ -11,8 +11,10 @@ ALLOWED_PORTS = (SSH_PORT, *MAIL_PORTS)
 
 
 def ufw_commands() -> list[list[str]]:
-    """Deny by default, allow SSH and the mail and web ports, enable."""
+    """From a clean slate (so rules nobody asked for go too): deny by default, allow SSH and
+    the mail and web ports, enable. SSH is allowed before enabling, so the session survives."""
     return [
+        ["ufw", "--force", "reset"],
         ["ufw", "default", "deny", "incoming"],
         ["ufw", "default", "allow", "outgoing"],
         *(["ufw", "allow", f"{port}/tcp"] for port in ALLOWED_PORTS),
@@ -27,5 +29,8 @@ def ufw_in_place(status_verbose: str) -> bool:
         return False
     if not re.search(r"^Default: deny \(incoming\)", status_verbose, re.MULTILINE):
         return False
-    allowed = set(re.findall(r"^(\d+)/tcp\s+ALLOW IN\s+Anywhere\s*$", status_verbose, re.MULTILINE))
-    return allowed == {str(p) for p in ALLOWED_PORTS}
+    rules = status_verbose.split("\n--", 1)[1].splitlines()[1:] if "\n--" in status_verbose else []
+    seen = {" ".join(line.split()) for line in rules if line.strip()}
+    wanted = {f"{p}/tcp ALLOW IN Anywhere" for p in ALLOWED_PORTS}
+    wanted |= {f"{p}/tcp (v6) ALLOW IN Anywhere (v6)" for p in ALLOWED_PORTS}
+    return seen == wanted

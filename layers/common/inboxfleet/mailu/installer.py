@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inboxfleet.mailu.api import MailuApi
-from inboxfleet.mailu.compose import Container, parse_ps, stack_ready
+from inboxfleet.mailu.compose import Container, parse_ps, services_in, stack_ready
 from inboxfleet.mailu.config import ADMIN_API_PORT, MailuConfig, MailuSecrets, parse_env
 from inboxfleet.mailu.dkim import public_key_from_record
-from inboxfleet.mailu.errors import MailuNotReady
+from inboxfleet.mailu.errors import MailuApiError, MailuNotReady, RemoteCommandFailed
 from inboxfleet.mailu.firewall import ufw_commands, ufw_in_place
-from inboxfleet.mailu.render import ENV_FILE, MAILU_DIR, RenderedFile, render
+from inboxfleet.mailu.render import COMPOSE_FILE, ENV_FILE, MAILU_DIR, RenderedFile, render
 from inboxfleet.mailu.ssh import SshSession
 
 SSHD_DROP_IN = RenderedFile(
@@ -48,8 +48,14 @@ def secure(ssh: SshSession) -> Outcome:
     """Key-only SSH, and a firewall that lets in nothing but SSH, mail and web."""
     outcome = Outcome(details={"host_key_fingerprint": ssh.host_key_fingerprint})
     if ssh.ensure_file(SSHD_DROP_IN):
-        ssh.run(["sshd", "-t"], ["systemctl", "reload", "ssh"])
         outcome.changed.append("sshd: password login off")
+    # Reloaded every time: an earlier run may have written the file and then failed before
+    # the reload, and sshd reads files only when told to.
+    ssh.run(["sshd", "-t"], ["systemctl", "reload", "ssh"])
+    effective = ssh.run(["sshd", "-T"]).stdout.lower().splitlines()
+    for setting in ("passwordauthentication no", "kbdinteractiveauthentication no"):
+        if setting not in effective:
+            raise RemoteCommandFailed("sshd", 0, f"effective configuration lacks '{setting}'")
     if ssh.run(["command", "-v", "ufw"], check=False).exit_status != 0:
         ssh.run([*APT, "install", "-y", "ufw"])
         outcome.changed.append("ufw installed")
@@ -134,9 +140,11 @@ def _containers(ssh: SshSession) -> list[Container]:
 
 def status(ssh: SshSession, *, require_ready: bool) -> Outcome:
     containers = _containers(ssh)
-    ready = stack_ready(containers)
+    expected = services_in(ssh.read_text(COMPOSE_FILE) or "")
+    ready = bool(expected) and stack_ready(containers, expected)
     if require_ready and not ready:
-        waiting = sorted(c.service for c in containers if not c.ready) or ["(no containers yet)"]
+        running = {c.service for c in containers if c.ready}
+        waiting = sorted(expected - running) or ["(no compose file yet)"]
         raise MailuNotReady(f"not ready: {', '.join(waiting)}")
     return Outcome(
         details={
@@ -167,8 +175,12 @@ def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes
     outcome = Outcome()
     found = api.get_domain(domain)
     if found is None:
-        api.create_domain(domain)
-        outcome.changed.append(f"domain {domain}")
+        try:
+            api.create_domain(domain)
+            outcome.changed.append(f"domain {domain}")
+        except MailuApiError as exc:
+            if exc.status != 409:
+                raise
         found = api.get_domain(domain) or {}
     if not found.get("dns_dkim"):
         # Creating a domain does not create its DKIM key.
@@ -177,11 +189,17 @@ def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes
         found = api.get_domain(domain) or {}
     user = api.get_user(email)
     if user is None:
-        api.create_user(email, password, quota_bytes)
-        outcome.changed.append(f"mailbox {email}")
-    elif not user.get("enabled", True) or user.get("quota_bytes") != quota_bytes:
-        api.update_user(email, {"enabled": True, "quota_bytes": quota_bytes})
-        outcome.changed.append(f"mailbox {email} updated")
+        try:
+            api.create_user(email, password, quota_bytes)
+            outcome.changed.append(f"mailbox {email}")
+        except MailuApiError as exc:
+            if exc.status != 409:  # a concurrent attempt created it: converge below
+                raise
+            user = api.get_user(email)
+    if user is not None:
+        # The password is the one this attempt handed out; `enabled` is billing's to decide
+        # (suspend/resume), so a retried configure never re-enables a suspended mailbox.
+        api.update_user(email, {"raw_password": password, "quota_bytes": quota_bytes})
     outcome.details = {
         "dkim_public_key": public_key_from_record(str(found.get("dns_dkim", ""))),
         "records": {k: v for k, v in found.items() if k.startswith("dns_")},

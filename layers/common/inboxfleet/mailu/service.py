@@ -13,6 +13,7 @@ from inboxfleet.mailu.commands import (
     InstallMailu,
     MailuCommand,
     MailuStatus,
+    PinHostKey,
     RemoveMailbox,
     ResumeMailbox,
     SecureServer,
@@ -51,7 +52,7 @@ def handle(command: MailuCommand, deps: Dependencies) -> dict[str, Any]:
     session = SshSession(
         str(command.server_ip),
         deps.private_key(),
-        pinned_fingerprint=command.host_key_fingerprint,
+        pinned_fingerprint=getattr(command, "host_key_fingerprint", None),
         resolver=deps.resolver,
         username=deps.username,
         connect_timeout_s=deps.connect_timeout_s,
@@ -71,6 +72,8 @@ def handle(command: MailuCommand, deps: Dependencies) -> dict[str, Any]:
 
 def _dispatch(command: MailuCommand, ssh: SshSession, password: str) -> installer.Outcome:
     match command:
+        case PinHostKey():
+            return installer.Outcome()
         case SecureServer():
             return installer.secure(ssh)
         case InstallMailu():

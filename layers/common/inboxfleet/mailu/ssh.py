@@ -61,6 +61,14 @@ class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
             )
 
 
+def _program(argv: Sequence[str]) -> str:
+    """The program a command runs, `env VAR=... prog` included: what an error should name."""
+    words = [w for w in argv if "=" not in w]
+    if words and words[0] == "env":
+        words = words[1:]
+    return " ".join(words[:2]) if words else "?"
+
+
 def load_private_key(text: str) -> paramiko.PKey:
     for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
@@ -146,7 +154,7 @@ class SshSession:
     def run(self, *commands: Sequence[str], check: bool = True) -> CommandResult:
         """Run one command, or several joined by `&&`; each is an argv list, quoted here."""
         line = " && ".join(shlex.join(argv) for argv in commands)
-        name = commands[0][0] if commands and commands[0] else "?"
+        name = " && ".join(_program(argv) for argv in commands)
         self.round_trips += 1
         try:
             _, stdout, stderr = self._client.exec_command(line, timeout=self._command_timeout_s)
@@ -189,13 +197,15 @@ class SshSession:
     def read_text(self, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
         sftp = self._sftp_client()
-        self.round_trips += 1
+        self.round_trips += 3  # open, read, close
         try:
             with sftp.open(path, "r") as handle:
                 data: bytes = handle.read()
         except FileNotFoundError:
             return None
-        return data.decode()
+        except (OSError, paramiko.SSHException) as exc:
+            raise SshUnreachable(f"{self.ip}: cannot read {path} ({type(exc).__name__})") from None
+        return data.decode(errors="replace")
 
     def mode_of(self, path: str) -> int | None:
         self.round_trips += 1
@@ -233,12 +243,18 @@ class SshSession:
         sftp = self._sftp_client()
         directory, name = posixpath.split(file.path)
         temporary = posixpath.join(directory, f".{name}.tmp-{secrets.token_hex(4)}")
-        self.round_trips += 3
-        # The mode is set before any content is written: a secret never sits world-readable.
-        with sftp.open(temporary, "w") as handle:
-            handle.chmod(file.mode)
-            handle.write(file.content.encode())
-        sftp.posix_rename(temporary, file.path)
+        self.round_trips += 5  # open, setstat, write, close, rename
+        try:
+            # "x": never write through a file someone else created at that name. The mode is
+            # set before any content is written, so a secret never sits readable.
+            with sftp.open(temporary, "wx") as handle:
+                handle.chmod(file.mode)
+                handle.write(file.content.encode())
+            sftp.posix_rename(temporary, file.path)
+        except (OSError, paramiko.SSHException) as exc:
+            raise SshUnreachable(
+                f"{self.ip}: cannot write {file.path} ({type(exc).__name__})"
+            ) from None
         return True
 
     # -- forwarded channel ------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
 from inboxfleet.db.repositories.base import TenantTable
 from inboxfleet.records import Domain
 
@@ -14,6 +19,17 @@ class Domains(TenantTable[Domain]):
     table = "domains"
     columns = _COLUMNS
     record = Domain
+
+    def save_verification(self, domain_id: UUID, report: dict[str, Any]) -> bool:
+        """Keep the latest per-record verification report on the domain."""
+        return (
+            self._session.execute(
+                "UPDATE domains SET verification_report = %s, updated_at = now() "
+                "WHERE tenant_id = %s AND id = %s",
+                (Jsonb(report), self.tenant_id, domain_id),
+            )
+            == 1
+        )
 
     def add(self, name: str) -> Domain:
         row = self._session.fetch_one(

@@ -1,0 +1,30 @@
+"""Named DNS errors; their class names appear in the ASL Retry/Catch."""
+
+from __future__ import annotations
+
+
+class DnsError(Exception):
+    pass
+
+
+class DnsNotPropagated(DnsError):
+    """The authoritative servers do not serve every record yet, or verification is incomplete:
+    retry with backoff."""
+
+
+class DnsConflict(DnsError):
+    """The customer's existing records cannot be merged with ours (e.g. two SPF records, or
+    more than ten SPF lookups). A human must decide."""
+
+
+class NotDelegated(DnsError):
+    """The parent zone does not delegate the domain to our name servers: the customer must set
+    them at the registrar. No server is bought until this is fixed."""
+
+
+class Blocklisted(DnsError):
+    """A blocklist confirmed a listing of the IP or the domain."""
+
+
+class InvalidDnsCommand(ValueError):
+    pass

@@ -1,0 +1,127 @@
+"""The record set a sending domain needs, computed from what we know about it. Pure.
+
+Values are in zone-file presentation, as Route 53 takes them: names absolute with a trailing
+dot, TXT data as one or more quoted strings of at most 255 bytes each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Literal
+
+from inboxfleet.dns.spf import Spf, is_spf, merge
+from inboxfleet.mtasts import Mode, policy_id, policy_text
+
+TTL = 600
+DKIM_SELECTOR = "dkim"
+TXT_CHUNK = 255
+RecordType = Literal["A", "MX", "TXT", "CNAME", "SRV"]
+DmarcPolicy = Literal["none", "quarantine", "reject"]
+
+
+@dataclass(frozen=True, order=True)
+class Record:
+    name: str  # absolute, lower-case, trailing dot
+    type: RecordType
+    values: tuple[str, ...]
+    ttl: int = TTL
+
+
+@dataclass(frozen=True)
+class DeliverabilityPolicy:
+    """What we publish beyond the facts. DMARC starts at `none` with reports and is ramped by
+    configuration once the reports look clean: none -> quarantine -> reject."""
+
+    dmarc: DmarcPolicy = "none"
+    dmarc_rua: str = "dmarc-reports"  # local part at the domain itself
+    tls_rpt: str = "tls-reports"
+    spf_all: Literal["~all", "-all"] = "~all"
+    # Must match what the mail server serves (inboxfleet.mailu.render): the id derives from it.
+    mta_sts_mode: Mode = "enforce"
+    mta_sts_max_age_s: int = 604_800
+
+
+def quoted(text: str) -> str:
+    """TXT data as presentation-format strings, split at 255 bytes (RFC 1035 3.3.14)."""
+    raw = text.encode()
+    chunks = [raw[i : i + TXT_CHUNK].decode() for i in range(0, len(raw), TXT_CHUNK)] or [""]
+    return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
+
+
+def unquoted(value: str) -> str:
+    """The reverse of `quoted`: one TXT value's strings joined."""
+    parts = []
+    i = 0
+    while i < len(value):
+        if value[i] == '"':
+            j, chunk = i + 1, []
+            while j < len(value) and value[j] != '"':
+                if value[j] == "\\" and j + 1 < len(value):
+                    j += 1
+                chunk.append(value[j])
+                j += 1
+            parts.append("".join(chunk))
+            i = j + 1
+        else:
+            i += 1
+    return "".join(parts)
+
+
+def fqdn(name: str) -> str:
+    return name.lower().rstrip(".") + "."
+
+
+def desired_records(
+    domain: str,
+    mail_host: str,
+    ip: IPv4Address,
+    dkim_public_key: str,
+    *,
+    policy: DeliverabilityPolicy = DeliverabilityPolicy(),
+    existing_apex_txt: Sequence[str] = (),
+) -> list[Record]:
+    """Every record deliverability needs. `existing_apex_txt` are the customer's TXT values at
+    the apex (unquoted): an SPF among them is merged with ours, the rest are kept."""
+    d, mx = fqdn(domain), fqdn(mail_host)
+    ours = Spf(("mx", f"a:{mail_host}"), policy.spf_all)
+    spf = merge(ours, list(existing_apex_txt)).text()
+    others = [t for t in existing_apex_txt if not is_spf(t)]
+    records = [
+        Record(mx, "A", (str(ip),)),
+        Record(f"mta-sts.{d}", "A", (str(ip),)),
+        Record(d, "MX", (f"10 {mx}",)),
+        Record(d, "TXT", tuple(quoted(t) for t in (spf, *others))),
+        Record(
+            f"{DKIM_SELECTOR}._domainkey.{d}",
+            "TXT",
+            (quoted(f"v=DKIM1; k=rsa; p={dkim_public_key}"),),
+        ),
+        Record(
+            f"_dmarc.{d}",
+            "TXT",
+            (
+                quoted(
+                    f"v=DMARC1; p={policy.dmarc}; rua=mailto:{policy.dmarc_rua}@{domain}; "
+                    f"ruf=mailto:{policy.dmarc_rua}@{domain}; fo=1; adkim=s; aspf=s"
+                ),
+            ),
+        ),
+        Record(f"autoconfig.{d}", "CNAME", (mx,)),
+        Record(f"autodiscover.{d}", "CNAME", (mx,)),
+        Record(f"_submission._tcp.{d}", "SRV", (f"0 1 587 {mx}",)),
+        Record(f"_submissions._tcp.{d}", "SRV", (f"0 1 465 {mx}",)),
+        Record(f"_imaps._tcp.{d}", "SRV", (f"0 1 993 {mx}",)),
+        Record(f"_autodiscover._tcp.{d}", "SRV", (f"0 1 443 {mx}",)),
+        # Closed ports say so (RFC 6186: target "." means "not available here").
+        Record(f"_imap._tcp.{d}", "SRV", ("0 0 0 .",)),
+        Record(f"_pop3._tcp.{d}", "SRV", ("0 0 0 .",)),
+        Record(f"_pop3s._tcp.{d}", "SRV", ("0 0 0 .",)),
+        Record(
+            f"_smtp._tls.{d}", "TXT", (quoted(f"v=TLSRPTv1; rua=mailto:{policy.tls_rpt}@{domain}"),)
+        ),
+    ]
+    sts = policy_text([mail_host], policy.mta_sts_mode, policy.mta_sts_max_age_s)
+    records.append(Record(f"_mta-sts.{d}", "TXT", (quoted(f"v=STSv1; id={policy_id(sts)}"),)))
+    return sorted(records)

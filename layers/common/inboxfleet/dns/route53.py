@@ -1,0 +1,126 @@
+"""Route 53 through boto3: hosted zones, our record sets, their removal. The only module here
+that imports boto3 (on first use)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from inboxfleet.dns.records import Record, fqdn
+
+_OWNED_TYPES = frozenset({"A", "MX", "TXT", "CNAME", "SRV"})
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    name_servers: tuple[str, ...]
+
+
+@cache
+def _client() -> Any:
+    import boto3
+
+    return boto3.client("route53")
+
+
+class Route53:
+    def __init__(
+        self, client: Any | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._client = client if client is not None else _client()
+        self._sleep = sleep
+
+    def find_zone(self, domain: str) -> Zone | None:
+        name = fqdn(domain)
+        found = self._client.list_hosted_zones_by_name(DNSName=name, MaxItems="1")["HostedZones"]
+        if not found or found[0]["Name"] != name or found[0]["Config"].get("PrivateZone"):
+            return None
+        return self._zone(found[0]["Id"])
+
+    def ensure_zone(self, domain: str) -> Zone:
+        """The domain's public hosted zone, created once (the caller reference makes a retried
+        create return the same zone instead of a second one that would cost money)."""
+        existing = self.find_zone(domain)
+        if existing is not None:
+            return existing
+        created = self._client.create_hosted_zone(
+            Name=fqdn(domain),
+            CallerReference=f"inboxfleet-{fqdn(domain)}",
+            HostedZoneConfig={"Comment": "inboxfleet sending domain", "PrivateZone": False},
+        )
+        return self._zone(created["HostedZone"]["Id"])
+
+    def _zone(self, zone_id: str) -> Zone:
+        answer = self._client.get_hosted_zone(Id=zone_id)
+        servers = tuple(fqdn(ns) for ns in answer.get("DelegationSet", {}).get("NameServers", []))
+        return Zone(answer["HostedZone"]["Id"], answer["HostedZone"]["Name"], servers)
+
+    def records(self, zone: Zone) -> list[Record]:
+        found: list[Record] = []
+        paginator = self._client.get_paginator("list_resource_record_sets")
+        for page in paginator.paginate(HostedZoneId=zone.id):
+            for rrset in page["ResourceRecordSets"]:
+                if rrset["Type"] in _OWNED_TYPES and "ResourceRecords" in rrset:
+                    found.append(
+                        Record(
+                            fqdn(rrset["Name"]),
+                            rrset["Type"],
+                            tuple(r["Value"] for r in rrset["ResourceRecords"]),
+                            int(rrset.get("TTL", 0)),
+                        )
+                    )
+        return found
+
+    def upsert(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
+        """One change batch of UPSERTs (atomic in Route 53), then wait until INSYNC."""
+        self._change(zone, [("UPSERT", r) for r in records], timeout_s)
+
+    def delete(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
+        """Delete exactly these record sets, as they currently are (Route 53 refuses a DELETE
+        whose values differ, so the live values are used); absent ones are skipped."""
+        live = {(r.name, r.type): r for r in self.records(zone)}
+        doomed = [live[(r.name, r.type)] for r in records if (r.name, r.type) in live]
+        if doomed:
+            self._change(zone, [("DELETE", r) for r in doomed], timeout_s)
+
+    def delete_zone(self, zone: Zone) -> None:
+        """Remove the zone (a zone costs money every month); its own records go first, since
+        Route 53 refuses to delete a zone that still holds any but SOA and NS."""
+        self.delete(zone, self.records(zone))
+        self._client.delete_hosted_zone(Id=zone.id)
+
+    def _change(self, zone: Zone, changes: list[tuple[str, Record]], timeout_s: float) -> None:
+        batch = {
+            "Comment": "inboxfleet",
+            "Changes": [
+                {
+                    "Action": action,
+                    "ResourceRecordSet": {
+                        "Name": r.name,
+                        "Type": r.type,
+                        "TTL": r.ttl,
+                        "ResourceRecords": [{"Value": v} for v in r.values],
+                    },
+                }
+                for action, r in changes
+            ],
+        }
+        change = self._client.change_resource_record_sets(HostedZoneId=zone.id, ChangeBatch=batch)
+        change_id = change["ChangeInfo"]["Id"]
+        deadline = time.monotonic() + timeout_s
+        delay = 1.0
+        while change["ChangeInfo"]["Status"] != "INSYNC":
+            if time.monotonic() > deadline:
+                from inboxfleet.dns.errors import DnsNotPropagated
+
+                raise DnsNotPropagated(
+                    f"Route 53 change {change_id} not INSYNC after {timeout_s} s"
+                )
+            self._sleep(delay)
+            delay = min(delay * 2, 10.0)
+            change = self._client.get_change(Id=change_id)

@@ -1,0 +1,184 @@
+"""The dns Lambda's actions: delegation, publishing, verification, removal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any
+
+from inboxfleet.dns import spf
+from inboxfleet.dns.commands import (
+    CheckDelegation,
+    DeleteRecords,
+    DnsCommand,
+    UpsertRecords,
+    VerifyDomain,
+)
+from inboxfleet.dns.delegation import check_delegation
+from inboxfleet.dns.errors import Blocklisted, DnsConflict, DnsNotPropagated, NotDelegated
+from inboxfleet.dns.records import (
+    DeliverabilityPolicy,
+    Record,
+    desired_records,
+    fqdn,
+    quoted,
+    unquoted,
+)
+from inboxfleet.dns.route53 import Route53, Zone
+from inboxfleet.dns.verify import Nameserver, verify
+
+
+@dataclass(frozen=True)
+class DnsContext:
+    route53: Route53
+    resolvers: Sequence[Nameserver]
+    authoritative: Sequence[Nameserver] | None = None  # None: the zone's own name servers
+    parent: Sequence[Nameserver] | None = None  # None: the resolvers
+    blocklist: Sequence[Nameserver] | None = None
+    dqs_key: str | None = None
+    timeout_s: float = 2.0
+    concurrency: int = 32
+    policy: DeliverabilityPolicy = field(default_factory=DeliverabilityPolicy)
+
+
+def run(command: DnsCommand) -> dict[str, Any]:
+    """Run a command with this container's settings (the Lambda's entry point)."""
+    from inboxfleet.dns.runtime import default_context
+
+    return handle(command, default_context())
+
+
+def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
+    match command:
+        case CheckDelegation():
+            zone = ctx.route53.ensure_zone(command.domain)
+            found = asyncio.run(
+                check_delegation(
+                    command.domain, zone.name_servers, ctx.parent or ctx.resolvers, ctx.timeout_s
+                )
+            )
+            if found.state != "delegated":
+                raise NotDelegated(f"{command.domain}: {found.instructions}")
+            return {
+                "zone_id": zone.id,
+                "name_servers": list(zone.name_servers),
+                "state": found.state,
+            }
+        case UpsertRecords():
+            zone = ctx.route53.ensure_zone(command.domain)
+            records = _desired(ctx, zone, command)
+            ctx.route53.upsert(zone, records)
+            return {"zone_id": zone.id, "records": len(records)}
+        case VerifyDomain():
+            return _verify(ctx, command)
+        case DeleteRecords():
+            return _delete(ctx, command)
+
+
+def _desired(ctx: DnsContext, zone: Zone, command: UpsertRecords | VerifyDomain) -> list[Record]:
+    """Our records, with the customer's apex TXT (their SPF terms, verification strings) kept."""
+    apex = fqdn(command.domain)
+    existing = [
+        unquoted(v)
+        for r in ctx.route53.records(zone)
+        if r.name == apex and r.type == "TXT"
+        for v in r.values
+    ]
+    try:
+        return desired_records(
+            command.domain,
+            command.mail_host,
+            command.ip,
+            command.dkim_public_key,
+            policy=ctx.policy,
+            existing_apex_txt=existing,
+        )
+    except spf.SpfError as exc:
+        raise DnsConflict(f"{command.domain}: {exc}") from None
+
+
+def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
+    zone = ctx.route53.find_zone(command.domain)
+    if zone is None:
+        raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
+    records = _desired(ctx, zone, command)
+    authoritative = ctx.authoritative or [Nameserver(ns.rstrip(".")) for ns in zone.name_servers]
+    report = asyncio.run(
+        verify(
+            records,
+            domain=command.domain,
+            mail_host=command.mail_host,
+            ip=command.ip,
+            authoritative=authoritative,
+            recursive=ctx.resolvers,
+            blocklist_servers=ctx.blocklist,
+            dqs_key=ctx.dqs_key,
+            timeout_s=ctx.timeout_s,
+            concurrency=ctx.concurrency,
+        )
+    )
+    summary = report.as_dict()
+    _store(command, summary)
+    if report.blocklisted:
+        raise Blocklisted(
+            f"{command.domain}: blocklisted "
+            f"(ip {report.ip_blocklist}, domain {report.domain_blocklist})"
+        )
+    if not report.authoritative_ok or report.reverse_dns != "ok":
+        failing = [
+            f"{c.type} {c.name}: {c.authoritative}"
+            for c in report.records
+            if c.authoritative != "ok"
+        ]
+        if report.reverse_dns != "ok":
+            failing.append(f"reverse DNS: {report.reverse_dns}")
+        raise DnsNotPropagated(f"{command.domain}: " + "; ".join(failing[:5]))
+    return summary
+
+
+def _store(command: VerifyDomain, summary: dict[str, Any]) -> None:
+    from inboxfleet.db import tenant_session
+    from inboxfleet.db.repositories import Domains
+
+    with tenant_session(command.tenant_id) as session:
+        Domains(session).save_verification(command.domain_id, summary)
+
+
+def _delete(ctx: DnsContext, command: DeleteRecords) -> dict[str, Any]:
+    zone = ctx.route53.find_zone(command.domain)
+    if zone is None:
+        return {"deleted": 0, "zone_deleted": False}
+    ours = desired_records(command.domain, command.mail_host, IPv4Address("192.0.2.1"), "A" * 200)
+    apex_key = (fqdn(command.domain), "TXT")
+    doomed = [r for r in ours if (r.name, r.type) != apex_key]
+    kept = _customer_apex_txt(ctx, zone, command.domain, command.mail_host)
+    if kept:
+        ctx.route53.upsert(
+            zone, [Record(fqdn(command.domain), "TXT", tuple(quoted(t) for t in kept))]
+        )
+    else:
+        doomed.append(Record(fqdn(command.domain), "TXT", ()))
+    ctx.route53.delete(zone, doomed)
+    if command.delete_zone:
+        ctx.route53.delete_zone(zone)
+    return {"deleted": len(doomed), "zone_deleted": command.delete_zone}
+
+
+def _customer_apex_txt(ctx: DnsContext, zone: Zone, domain: str, mail_host: str) -> list[str]:
+    """The apex TXT values minus ours: their SPF terms survive, ours go."""
+    ours = {"mx", f"a:{mail_host}"}
+    kept: list[str] = []
+    for record in ctx.route53.records(zone):
+        if (record.name, record.type) != (fqdn(domain), "TXT"):
+            continue
+        for value in (unquoted(v) for v in record.values):
+            if not spf.is_spf(value):
+                kept.append(value)
+                continue
+            parsed = spf.parse(value)
+            theirs = tuple(t for t in parsed.terms if t.lower() not in ours)
+            if theirs:
+                kept.append(spf.Spf(theirs, parsed.all).text())
+    return kept
