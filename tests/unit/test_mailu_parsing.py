@@ -57,6 +57,8 @@ def ufw_status(ports: tuple[int, ...] = ALLOWED_PORTS, active: bool = True) -> s
 
 def test_firewall_in_place_only_when_exactly_our_rules_are_active() -> None:
     assert ufw_in_place(ufw_status())
+    assert not ufw_in_place(ufw_status() + "3306                       ALLOW IN    Anywhere\n")
+    assert not ufw_in_place(ufw_status() + "22/tcp                     ALLOW IN    203.0.113.9\n")
     assert not ufw_in_place(ufw_status(active=False))
     assert not ufw_in_place(ufw_status((*ALLOWED_PORTS, 3306)))
     assert not ufw_in_place(ufw_status(ALLOWED_PORTS[:-1]))
@@ -65,7 +67,7 @@ def test_firewall_in_place_only_when_exactly_our_rules_are_active() -> None:
 
 def test_firewall_commands_open_ssh_mail_and_web_and_enable_last() -> None:
     commands = ufw_commands()
-    assert commands[0] == ["ufw", "default", "deny", "incoming"]
+    assert commands[:2] == [["ufw", "--force", "reset"], ["ufw", "default", "deny", "incoming"]]
     assert commands[-1] == ["ufw", "--force", "enable"]
     opened = {c[2] for c in commands if c[1] == "allow"}
     assert opened == {f"{p}/tcp" for p in (22, 25, 80, 443, 465, 587, 993, 4190)}
