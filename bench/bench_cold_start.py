@@ -104,6 +104,17 @@ DECLARED_NEEDS: dict[str, list[str]] = {
         # Secrets Manager) is imported on first use only, inside the first invocation.
         "httpx",
     ],
+    "dns": [
+        "aws_lambda_powertools:Logger,Tracer",
+        "aws_lambda_powertools.utilities.typing:LambdaContext",
+        "aws_xray_sdk.core:xray_recorder",
+        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
+        # Every verification and delegation check speaks DNS (dnspython's async query path).
+        # boto3 (Route 53), psycopg (storing the report) and idna load on first use.
+        "dns.asyncquery",
+        "dns.message",
+        "dns.reversename",
+    ],
     "mailu_installer": [
         "aws_lambda_powertools:Logger,Tracer",
         "aws_lambda_powertools.utilities.typing:LambdaContext",

@@ -1,0 +1,73 @@
+"""A minimal DNS client for the resolver stand-in: UDP first, TCP when the answer is truncated."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+
+from local.dns_sim.wire import Message, decode_message, encode_query
+
+Address = tuple[str, int]
+UPSTREAM_PAYLOAD = 1232
+
+
+class UpstreamError(Exception):
+    """No usable answer from a server (timeout, refused connection, garbage)."""
+
+
+def _udp(data: bytes, query_id: int, server: Address, timeout_s: float) -> Message:
+    deadline = time.monotonic() + timeout_s
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(server)  # only the server's datagrams reach us (and ICMP errors do too)
+        sock.send(data)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise UpstreamError(f"no answer from {server[0]}:{server[1]} over UDP")
+            sock.settimeout(remaining)
+            try:
+                packet = sock.recv(65535)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                raise UpstreamError(f"{server[0]}:{server[1]}: {exc}") from None
+            try:
+                message = decode_message(packet)
+            except ValueError:
+                continue
+            if message.qr and message.id == query_id:
+                return message
+
+
+def _recv_exact(sock: socket.socket, count: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < count:
+        chunk = sock.recv(count - len(buf))
+        if not chunk:
+            raise UpstreamError("the server closed the TCP connection")
+        buf += chunk
+    return bytes(buf)
+
+
+def _tcp(data: bytes, query_id: int, server: Address, timeout_s: float) -> Message:
+    try:
+        with socket.create_connection(server, timeout=timeout_s) as sock:
+            sock.sendall(len(data).to_bytes(2, "big") + data)
+            length = int.from_bytes(_recv_exact(sock, 2), "big")
+            message = decode_message(_recv_exact(sock, length))
+    except (OSError, ValueError) as exc:
+        raise UpstreamError(f"{server[0]}:{server[1]} over TCP: {exc}") from None
+    if not message.qr or message.id != query_id:
+        raise UpstreamError(f"{server[0]}:{server[1]} answered another query over TCP")
+    return message
+
+
+def ask(qname: str, qtype: str, server: Address, *, timeout_s: float) -> Message:
+    """One non-recursive query (RD clear), retried over TCP if the UDP answer is truncated."""
+    query_id = secrets.randbits(16)
+    data = encode_query(qname, qtype, query_id=query_id, rd=False, edns_payload=UPSTREAM_PAYLOAD)
+    message = _udp(data, query_id, server, timeout_s)
+    if message.tc:
+        message = _tcp(data, query_id, server, timeout_s)
+    return message

@@ -1,0 +1,124 @@
+"""The local DNS world in one context manager: the servers the verifier's settings point at.
+
+- `authoritative`: the Route 53 zones (moto), reverse DNS, the DNSBL zones - what Route 53's
+  name servers, the provider's PTR servers and Spamhaus would answer.
+- `parent`: the parent zones (the TLD servers) holding the delegations, on a server of its own.
+- `resolver`: the recursive stand-in. It starts at `parent`, follows delegations whose name
+  servers are Route 53's (`ns-<n>.awsdns-<n>.<tld>`, moto's included) into `authoritative`, and
+  goes to `authoritative` directly for names outside every parent zone (reverse zones, DNSBLs,
+  domains under other TLDs). A domain that is not delegated is NXDOMAIN at the resolver; one
+  delegated to other name servers is SERVFAIL.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from types import TracebackType
+from typing import Any, Self
+
+from local.dns_sim.authoritative import AuthoritativeServer
+from local.dns_sim.dnsbl import Dnsbl
+from local.dns_sim.names import checked, is_within
+from local.dns_sim.parent import ParentZone
+from local.dns_sim.resolver import UPSTREAM_TIMEOUT_S, CachingResolver
+from local.dns_sim.reverse import ReverseZone
+from local.dns_sim.route53 import DEFAULT_MAX_AGE_S, Route53Zones
+from local.dns_sim.transport import Address
+from local.dns_sim.zone import ZoneSource
+
+ROUTE53_NAMESERVER = re.compile(r"^ns-\d+\.awsdns-\d+\.[a-z0-9.-]+\.$")
+
+
+class LocalDns:
+    def __init__(
+        self,
+        route53_client: Any | None = None,
+        *,
+        reverse_records: Callable[[], Mapping[str, str]] | None = None,
+        parent_origins: Sequence[str] = ("example.",),
+        dnsbl: Dnsbl | None = None,
+        extra_sources: Sequence[ZoneSource] = (),
+        clock: Callable[[], float] = time.monotonic,
+        max_age_s: float = DEFAULT_MAX_AGE_S,
+        upstream_timeout_s: float = UPSTREAM_TIMEOUT_S,
+    ) -> None:
+        self.route53 = (
+            None
+            if route53_client is None
+            else Route53Zones(route53_client, max_age_s=max_age_s, clock=clock)
+        )
+        self.reverse = None if reverse_records is None else ReverseZone(reverse_records)
+        self.dnsbl = dnsbl if dnsbl is not None else Dnsbl()
+        self.parents = [ParentZone(origin) for origin in parent_origins]
+        sources: list[ZoneSource] = [s for s in (self.route53, self.reverse) if s is not None]
+        self.authoritative = AuthoritativeServer([*sources, self.dnsbl, *extra_sources])
+        self.parent = AuthoritativeServer(self.parents)
+        self._clock = clock
+        self._timeout_s = upstream_timeout_s
+        self._resolver: CachingResolver | None = None
+        self._stack: ExitStack | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("the local DNS is already running")
+        with ExitStack() as stack:
+            stack.enter_context(self.authoritative)
+            stack.enter_context(self.parent)
+            self._resolver = stack.enter_context(
+                CachingResolver(
+                    [self.parent.address, self.authoritative.address],
+                    nameservers=self._nameserver,
+                    clock=self._clock,
+                    upstream_timeout_s=self._timeout_s,
+                )
+            )
+            self._stack = stack.pop_all()
+        return self
+
+    def close(self) -> None:
+        stack, self._stack, self._resolver = self._stack, None, None
+        if stack is not None:
+            stack.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def resolver(self) -> CachingResolver:
+        if self._resolver is None:
+            raise RuntimeError("the local DNS is not running")
+        return self._resolver
+
+    # ---- delegation ------------------------------------------------------------------------
+
+    def parent_zone(self, domain: str) -> ParentZone:
+        """The parent zone that `domain` sits in (most specific). ValueError if none."""
+        name = checked(domain)
+        found = [p for p in self.parents if p.origin != name and is_within(name, p.origin)]
+        if not found:
+            raise ValueError(f"no local parent zone holds {domain!r}")
+        return max(found, key=lambda p: len(p.origin))
+
+    def delegate(self, domain: str, nameservers: Sequence[str]) -> None:
+        self.parent_zone(domain).delegate(domain, nameservers)
+
+    def undelegate(self, domain: str) -> None:
+        self.parent_zone(domain).undelegate(domain)
+
+    def _nameserver(self, host: str) -> Address | None:
+        if ROUTE53_NAMESERVER.match(host):
+            return self.authoritative.address
+        return None

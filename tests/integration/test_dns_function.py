@@ -1,0 +1,330 @@
+"""The dns Lambda, invoked with the files in events/, against moto's Route 53 served by the
+local DNS servers over real UDP/TCP, verified by the real dnspython verifier."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from inboxfleet.db import Database, tenant_session
+from inboxfleet.db.repositories import Domains
+from inboxfleet.dns.errors import Blocklisted, DnsNotPropagated, InvalidDnsCommand, NotDelegated
+from inboxfleet.dns.records import unquoted
+from local.dns_sim import LocalDns
+from local.invoke import invoke
+from local.samples import SAMPLE_DOMAIN, SAMPLE_TENANT_ID, seed_sample
+from local.template import REPO_ROOT
+
+EVENTS = REPO_ROOT / "events" / "DnsFunction"
+IP = "198.51.100.1"
+MAIL_HOST = f"mail.{SAMPLE_DOMAIN}"
+
+
+def event(file: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / f"{file}.json").read_text())
+    return {**data, **changes}
+
+
+@dataclass
+class Dns:
+    local: LocalDns
+    route53: Any
+    ptr: dict[str, str]
+    domain_id: UUID
+
+    def refresh(self) -> None:
+        """The local server re-reads Route 53 now (instead of within its half-second)."""
+        assert self.local.route53 is not None
+        self.local.route53.refresh()
+
+    def zone_id(self) -> str:
+        zones = self.route53.list_hosted_zones_by_name(DNSName=f"{SAMPLE_DOMAIN}.")["HostedZones"]
+        return str(zones[0]["Id"])
+
+    def apex_txt(self) -> list[str]:
+        sets = self.route53.list_resource_record_sets(HostedZoneId=self.zone_id())
+        return [
+            unquoted(r["Value"])
+            for s in sets["ResourceRecordSets"]
+            if s["Name"] == f"{SAMPLE_DOMAIN}." and s["Type"] == "TXT"
+            for r in s["ResourceRecords"]
+        ]
+
+    def publish(self, **changes: Any) -> None:
+        invoke("DnsFunction", event("upsert", **changes))
+        self.refresh()
+        self.local.resolver.flush()
+
+    def verify(self, **changes: Any) -> dict[str, Any]:
+        result: dict[str, Any] = invoke(
+            "DnsFunction",
+            event(
+                "verify", tenant_id=str(SAMPLE_TENANT_ID), domain_id=str(self.domain_id), **changes
+            ),
+        )
+        return result
+
+    def stored_report(self) -> dict[str, Any]:
+        with tenant_session(SAMPLE_TENANT_ID) as s:
+            domain = Domains(s).get(self.domain_id)
+        assert domain is not None
+        assert domain.verification_report is not None
+        return domain.verification_report
+
+
+@pytest.fixture
+def dns(fresh_app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns]:
+    seed_sample()
+    with tenant_session(SAMPLE_TENANT_ID) as s:
+        (domain,) = Domains(s).list()
+    ptr = {IP: f"{MAIL_HOST}."}
+    with mock_aws():
+        for var, value in {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
+            monkeypatch.setenv(var, value)
+        route53 = boto3.client("route53")
+        with LocalDns(route53, reverse_records=lambda: ptr, parent_origins=("example.",)) as local:
+            for var, server in {
+                "DNS_AUTHORITATIVE_SERVERS": local.authoritative.address,
+                "DNS_RESOLVERS": local.resolver.address,
+                "DNS_PARENT_SERVERS": local.parent.address,
+                "DNS_BLOCKLIST_RESOLVERS": local.authoritative.address,
+            }.items():
+                monkeypatch.setenv(var, f"{server[0]}:{server[1]}")
+            monkeypatch.setenv("DNS_TIMEOUT_S", "1")
+            yield Dns(local, route53, ptr, domain.id)
+
+
+def delegated(dns: Dns) -> Dns:
+    zone = invoke_check(dns)
+    dns.local.delegate(SAMPLE_DOMAIN, zone)
+    return dns
+
+
+def invoke_check(dns: Dns) -> list[str]:
+    with contextlib.suppress(NotDelegated):
+        invoke("DnsFunction", event("check_delegation"))
+    zone = dns.route53.get_hosted_zone(Id=dns.zone_id())
+    return [f"{ns.rstrip('.')}." for ns in zone["DelegationSet"]["NameServers"]]
+
+
+def test_a_missing_delegation_is_an_actionable_error_until_it_is_fixed(dns: Dns) -> None:
+    with pytest.raises(
+        NotDelegated, match="At your registrar, set the domain's name servers"
+    ) as info:
+        invoke("DnsFunction", event("check_delegation"))
+    assert "awsdns" in str(info.value)
+    delegated(dns)
+    result = invoke("DnsFunction", event("check_delegation"))
+    assert result["state"] == "delegated"
+
+
+def rsa_4096_public_key() -> str:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096).public_key()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(der).decode()
+
+
+def test_published_records_verify_over_udp_and_tcp_and_the_report_is_stored(dns: Dns) -> None:
+    # A 4096-bit DKIM key: its TXT answer no longer fits a plain UDP answer (512 bytes).
+    key = rsa_4096_public_key()
+    delegated(dns).publish(dkim_public_key=key)
+    dns.local.authoritative.clear_queries()
+    report = dns.verify(dkim_public_key=key)
+    assert report["authoritative_ok"] is True
+    assert report["propagated"] is True
+    assert (report["spf"], report["dkim"], report["dmarc"]) == ("valid", "valid", "valid")
+    assert report["reverse_dns"] == "ok"
+    assert report["ip_blocklist"] == "clean"
+    assert len(report["records"]) == 17
+    protocols = {q[0] for q in dns.local.authoritative.queries}
+    assert protocols == {"udp", "tcp"}  # truncated over UDP, retried over TCP
+    assert dns.stored_report()["authoritative_ok"] is True
+
+
+def test_a_tampered_record_is_reported_and_blocks_activation(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{SAMPLE_DOMAIN}.",
+                        "Type": "MX",
+                        "TTL": 600,
+                        "ResourceRecords": [{"Value": "10 mx.attacker.example."}],
+                    },
+                }
+            ]
+        },
+    )
+    dns.refresh()
+    with pytest.raises(DnsNotPropagated, match="MX"):
+        dns.verify()
+    (mx,) = [c for c in dns.stored_report()["records"] if c["type"] == "MX"]
+    assert mx["authoritative"] == "mismatch"
+    assert "mx.attacker.example." in mx["detail"]
+
+
+def test_a_missing_ptr_is_reported(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.ptr.clear()
+    with pytest.raises(DnsNotPropagated, match="reverse DNS: missing PTR"):
+        dns.verify()
+
+
+def test_a_listed_ip_blocks_activation(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.local.dnsbl.list_ip(IP)
+    with pytest.raises(Blocklisted, match="ip listed"):
+        dns.verify()
+
+
+def test_a_spamhaus_refusal_answer_is_unknown_not_listed(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.local.dnsbl.list_ip(IP)
+    dns.local.dnsbl.refuse_public_resolvers(True)  # every answer is 127.255.255.254
+    report = dns.verify()
+    assert (report["ip_blocklist"], report["domain_blocklist"]) == ("unknown", "unknown")
+
+
+def test_stale_caches_and_fresh_authority_are_reported_separately(dns: Dns) -> None:
+    delegated(dns).publish(ip="198.51.100.9")
+    dns.ptr["198.51.100.9"] = f"{MAIL_HOST}."
+    dns.verify(ip="198.51.100.9")  # the resolver now caches the old address
+    dns.local.resolver.serve_stale(True)
+    invoke("DnsFunction", event("upsert"))
+    dns.refresh()
+    report = dns.verify()
+    assert report["authoritative_ok"] is True
+    assert report["propagated"] is False
+    stale = {(c["name"], c["type"]) for c in report["records"] if c["propagated"] == "stale"}
+    assert (f"{MAIL_HOST}.", "A") in stale
+
+
+def test_the_customers_records_are_merged_and_survive_removal(dns: Dns) -> None:
+    invoke_check(dns)
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{SAMPLE_DOMAIN}.",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [
+                            {"Value": '"v=spf1 include:_spf.google.com ~all"'},
+                            {"Value": '"google-site-verification=abc"'},
+                        ],
+                    },
+                }
+            ]
+        },
+    )
+    dns.publish()
+    assert sorted(dns.apex_txt()) == [
+        "google-site-verification=abc",
+        f"v=spf1 mx a:{MAIL_HOST} include:_spf.google.com ~all",
+    ]
+    invoke("DnsFunction", event("delete", delete_zone=False))
+    assert sorted(dns.apex_txt()) == [
+        "google-site-verification=abc",
+        "v=spf1 include:_spf.google.com ~all",
+    ]
+    remaining = dns.route53.list_resource_record_sets(HostedZoneId=dns.zone_id())
+    assert {s["Type"] for s in remaining["ResourceRecordSets"]} == {"NS", "SOA", "TXT"}
+
+
+def test_deleting_the_last_inbox_removes_the_zone(dns: Dns) -> None:
+    delegated(dns).publish()
+    assert invoke("DnsFunction", event("delete"))["zone_deleted"] is True
+    zones = dns.route53.list_hosted_zones()["HostedZones"]
+    assert [z for z in zones if z["Name"] == f"{SAMPLE_DOMAIN}."] == []
+    assert invoke("DnsFunction", event("delete")) == {"deleted": 0, "zone_deleted": False}
+
+
+def test_two_spf_records_are_a_conflict_not_a_clobber(dns: Dns) -> None:
+    from inboxfleet.dns.errors import DnsConflict
+
+    invoke_check(dns)
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{SAMPLE_DOMAIN}.",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [
+                            {"Value": '"v=spf1 -all"'},
+                            {"Value": '"v=spf1 mx -all"'},
+                        ],
+                    },
+                }
+            ]
+        },
+    )
+    with pytest.raises(DnsConflict, match="more than one SPF"):
+        invoke("DnsFunction", event("upsert"))
+    assert sorted(dns.apex_txt()) == ["v=spf1 -all", "v=spf1 mx -all"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"domain": "bad domain.example"}, "domain"),
+        ({"domain": "acme.example;rm -rf"}, "domain"),
+        ({"ip": "not-an-ip"}, "ip"),
+        ({"dkim_public_key": "short"}, "dkim_public_key"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_happens(
+    dns: Dns, changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidDnsCommand, match=field):
+        invoke("DnsFunction", event("upsert", **changes))
+    assert dns.route53.list_hosted_zones()["HostedZones"] == []
+
+
+def test_internationalised_domains_are_published_in_ascii(dns: Dns) -> None:
+    result = invoke(
+        "DnsFunction",
+        event("upsert", domain="Bücher.example", mail_host="mail.xn--bcher-kva.example"),
+    )
+    zone = dns.route53.get_hosted_zone(Id=result["zone_id"])
+    assert zone["HostedZone"]["Name"] == "xn--bcher-kva.example."
+
+
+def test_unanswered_queries_are_unverified_results_not_crashes(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.local.authoritative.drop(f"_dmarc.{SAMPLE_DOMAIN}.", times=1000)
+    with pytest.raises(DnsNotPropagated, match=r"_dmarc.* unverified"):
+        dns.verify()
+    (dmarc,) = [c for c in dns.stored_report()["records"] if c["name"].startswith("_dmarc")]
+    assert dmarc["authoritative"] == "unverified"
+    others = [c for c in dns.stored_report()["records"] if not c["name"].startswith("_dmarc")]
+    assert all(c["authoritative"] == "ok" for c in others)
