@@ -118,11 +118,13 @@ def main() -> int:
     print("Hostwinds client vs simulator (real HTTP on loopback)")
     print(header + f"{'items/s':>12}")
     print("-" * 100)
-    for line in bench_listing() + bench_creation():
+    lines = bench_listing() + bench_creation()
+    for line in lines:
         print(line)
     print("-" * 100)
     print("list: median of 5 full listings (20 pages of 1,000); creation: 50 threads, one client")
-    return 0
+    # A duplicate order or a missed target is a failed run, not just a line in the table.
+    return 1 if any("DUPLICATES" in line or "OVER TARGET" in line for line in lines) else 0
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from inboxfleet.mailu.commands import (
 from inboxfleet.mailu.service import Dependencies, handle
 from inboxfleet.mailu.ssh import load_private_key
 from local.vps_sim import SimulatedHost
-from tests.hostwinds_support import FakeClock
+from tests.clock import FakeClock
 from tests.ssh_support import platform_key
 
 HOSTS = 5

@@ -12,25 +12,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.retry import Backoff
 from local.hostwinds_sim import HostwindsSimulator
+from tests.clock import FakeClock
 
 API_KEY = "hwkey-integration-0123456789"
 SSH_KEY_NAME = "inboxfleet-platform"
 IMAGE = "0b6d4f2e-debian-12"
 PLAN = 1001
 ACTIVATION_DELAY_S = 30.0
-
-
-class FakeClock:
-    """Simulated time: tests move it forward instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def platform_public_key() -> str:

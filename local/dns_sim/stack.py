@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from types import TracebackType
 from typing import Any, Self
 
 from local.dns_sim.authoritative import AuthoritativeServer
@@ -28,11 +27,12 @@ from local.dns_sim.reverse import ReverseZone
 from local.dns_sim.route53 import DEFAULT_MAX_AGE_S, Route53Zones
 from local.dns_sim.transport import Address
 from local.dns_sim.zone import ZoneSource
+from local.loopback import StartStop
 
 ROUTE53_NAMESERVER = re.compile(r"^ns-\d+\.awsdns-\d+\.[a-z0-9.-]+\.$")
 
 
-class LocalDns:
+class LocalDns(StartStop):
     def __init__(
         self,
         route53_client: Any | None = None,
@@ -84,17 +84,6 @@ class LocalDns:
         stack, self._stack, self._resolver = self._stack, None, None
         if stack is not None:
             stack.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def resolver(self) -> CachingResolver:

@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
 
 from local.dns_sim.faults import Delay, Drop, FaultQueue
@@ -35,6 +34,7 @@ from local.dns_sim.wire import (
     decode_query,
     encode_reply,
 )
+from local.loopback import StartStop
 
 HOST = "127.0.0.1"
 EDNS_PAYLOAD = 1232  # what the servers advertise (the DNS flag day 2020 value)
@@ -186,7 +186,7 @@ class _Later:
                 self._send(data, peer)
 
 
-class DnsServer:
+class DnsServer(StartStop):
     """Base of the simulated servers: subclasses implement `_respond`. A context manager."""
 
     def __init__(
@@ -285,17 +285,6 @@ class DnsServer:
             sock.close()
         self._udp = self._tcp = self._wake = None
         self._threads = []
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def port(self) -> int:

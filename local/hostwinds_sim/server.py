@@ -7,18 +7,15 @@ received is ever logged beyond method, path, a known action name and the status.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +35,7 @@ from local.hostwinds_sim.faults import (
 )
 from local.hostwinds_sim.forms import NOT_AUTHORIZED, Fields, Reply, error, last
 from local.hostwinds_sim.ips import documentation_networks
+from local.loopback import LoopbackHTTPServer, Serving, StartStop
 
 API_PATH = "/cloud/api.php"
 ADDRESS_BOOK_PATH = "/_sim/address-book"
@@ -60,38 +58,10 @@ class RecordedRequest:
         return values[-1] if values else None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # handler threads never keep the interpreter alive...
-    block_on_close = True  # ...but server_close() still joins every one of them
-    # The default listen backlog is 5: a burst of concurrent clients would see connection
-    # resets the real API does not give.
-    request_queue_size = 256
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, port: int, simulator: HostwindsSimulator) -> None:
         self.simulator = simulator
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def abort_connections(self) -> None:
-        """Unblock handlers still reading from idle clients, so joining them is quick."""
-        with self._open_lock:
-            for sock in self._open:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("hostwinds simulator: a request handler failed", exc_info=True)
+        super().__init__(port, _Handler, "hostwinds simulator")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -171,7 +141,7 @@ def encode(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-class HostwindsSimulator:
+class HostwindsSimulator(StartStop):
     """A Hostwinds Cloud API on loopback. Use as a context manager (or start()/close())."""
 
     def __init__(
@@ -203,53 +173,30 @@ class HostwindsSimulator:
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._server is not None:
+        if self._serving is not None:
             raise RuntimeError("the simulator is already running")
         self._stopping.clear()
-        self._server = _Server(self._port, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},  # close() waits up to one interval
-            name=f"hostwinds-sim-{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serving = Serving(_Server(self._port, self))
         return self
 
     def close(self) -> None:
         """Stop serving, end pending slow replies, join every thread. Idempotent."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        if self._serving is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.abort_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._serving.stop()
+        self._serving = None
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._serving is None:
             raise RuntimeError("the simulator is not running")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def url(self) -> str:

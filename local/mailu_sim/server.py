@@ -8,18 +8,16 @@ each request with the Authorization value and every `raw_password` replaced by "
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
+from local.loopback import LoopbackHTTPServer, Serving, StartStop
 from local.mailu_sim.api import MailuApi, Response
 from local.mailu_sim.store import Store, dkim_public_key, verify_password
 
@@ -69,35 +67,10 @@ def _redact(value: Any) -> Any:
     return value
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True  # server_close() joins the handler threads
-    request_queue_size = 64
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, port: int, simulator: MailuApiSimulator) -> None:
         self.simulator = simulator
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def abort_connections(self) -> None:
-        with self._open_lock:
-            for sock in self._open:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("mailu simulator: a request handler failed", exc_info=True)
+        super().__init__(port, _Handler, "mailu simulator")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -130,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s -> %s", self.command, urlsplit(self.path).path, response.status)
 
 
-class MailuApiSimulator:
+class MailuApiSimulator(StartStop):
     """Mailu's admin API for one installation; `env` returns its mailu.env, read per request."""
 
     def __init__(self, env: Callable[[], Mapping[str, str]], *, port: int = 0) -> None:
@@ -139,50 +112,26 @@ class MailuApiSimulator:
         self._port = port
         self._requests: list[RecordedApiRequest] = []
         self._requests_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._server is not None:
+        if self._serving is not None:
             raise RuntimeError("the Mailu simulator is already running")
-        self._server = _Server(self._port, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"mailu-sim-{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serving = Serving(_Server(self._port, self))
         return self
 
     def close(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.abort_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._serving is None:
             raise RuntimeError("the Mailu simulator is not running")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def url(self) -> str:

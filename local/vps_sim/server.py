@@ -24,11 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 import asyncssh
 
+from local.loopback import StartStop
 from local.mailu_sim import MailuApiSimulator
 from local.vps_sim import commands
 from local.vps_sim.faults import (
@@ -122,7 +122,7 @@ class _Connection(asyncssh.SSHServer):
         return False  # no remote (-R) forwarding
 
 
-class SimulatedHost:
+class SimulatedHost(StartStop):
     """One simulated VPS. Use as a context manager (or start()/close())."""
 
     def __init__(
@@ -211,17 +211,6 @@ class SimulatedHost:
         if self._root is not None and self._given_sandbox is None:
             shutil.rmtree(self._root, ignore_errors=True)
         self._root = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:

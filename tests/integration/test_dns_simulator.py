@@ -43,6 +43,7 @@ from local.dns_sim import (
     StaticZone,
 )
 from local.hostwinds_sim import HostwindsSimulator
+from tests.clock import FakeClock
 
 HOST = "127.0.0.1"
 DOMAIN = "acme.example."
@@ -55,17 +56,6 @@ MOTO_NS = {
 MOTO_SOA = "ns-2048.awsdns-64.com. hostmaster.example.com. 1 7200 900 1209600 86400"
 DKIM_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x" * 340 + "IDAQAB"
 API_KEY = "hwkey-dns-sim-test-0001"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

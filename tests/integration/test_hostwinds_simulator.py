@@ -38,6 +38,7 @@ from local.hostwinds_sim import (
     NeverActive,
     SlowReply,
 )
+from tests.clock import FakeClock
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "hostwinds"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -122,17 +123,6 @@ def test_shape_checker_checks_every_list_element() -> None:
 
 
 # ---- harness ----------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

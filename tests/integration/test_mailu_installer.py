@@ -37,7 +37,8 @@ from local.vps_sim import (
     Unreachable,
 )
 from tests.aws_support import put_secret
-from tests.hostwinds_support import API_KEY, FakeClock
+from tests.clock import FakeClock
+from tests.hostwinds_support import API_KEY
 from tests.leakcheck import register_secret
 from tests.ssh_support import platform_key
 

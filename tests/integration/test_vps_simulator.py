@@ -42,6 +42,7 @@ from local.vps_sim import (
     Slow,
     Unreachable,
 )
+from tests.clock import FakeClock
 from tests.ssh_support import platform_key
 
 IP = "203.0.113.10"
@@ -114,17 +115,6 @@ def compose_file() -> str:
         '    ports:\n      - "127.0.0.1:8080:8080"\n'
         f"{mailu}\n"
     )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Pinned(paramiko.MissingHostKeyPolicy):

@@ -1,0 +1,110 @@
+"""What every local stand-in server shares: loopback HTTP serving that leaves nothing behind,
+and the start/close context-manager protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+log = logging.getLogger("local")
+JOIN_TIMEOUT_S = 10.0
+
+
+class StartStop:
+    """`with Thing(...) as thing:` starts it and closes it however the block ends."""
+
+    def start(self) -> Self:
+        raise NotImplementedError  # every subclass defines how it starts
+
+    def close(self) -> None:
+        raise NotImplementedError  # every subclass defines how it stops
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server on 127.0.0.1 whose close() really ends every connection.
+
+    Handler threads are daemons (a forgotten server never keeps the interpreter alive) but are
+    tracked and joined here: socketserver does not join daemon threads, so idle keep-alive
+    connections would outlive the server.
+    """
+
+    # The default listen backlog is 5: a burst of concurrent clients would see connection
+    # resets the real services do not give.
+    request_queue_size = 256
+    daemon_threads = True
+
+    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+        self.name = name
+        self._open: set[socket.socket] = set()
+        self._handlers: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self._serve, args=(request, client_address), daemon=True)
+        with self._lock:
+            self._open.add(request)
+            self._handlers.add(thread)
+        thread.start()
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._lock:
+                self._open.discard(request)
+                self._handlers.discard(threading.current_thread())
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._lock:
+            # Unblock handlers still reading from idle clients, so joining them is quick.
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            handlers = list(self._handlers)
+        for thread in handlers:
+            thread.join(JOIN_TIMEOUT_S)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("%s: a request handler failed", self.name, exc_info=True)
+
+
+class Serving:
+    """A LoopbackHTTPServer running on its own thread, and stopping it completely."""
+
+    def __init__(self, server: LoopbackHTTPServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # stop() waits up to one interval
+            name=f"{server.name}-{server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
