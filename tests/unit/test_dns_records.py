@@ -143,3 +143,14 @@ def test_internationalised_domains_become_ascii(raw: str, ascii_name: str) -> No
 def test_bad_domains_are_refused(raw: str) -> None:
     with pytest.raises(ValueError, match="not a valid"):
         customer_domain(raw)
+
+
+def test_a_customers_redirect_survives_as_an_include() -> None:
+    merged = merge(parse("v=spf1 mx ~all"), ["v=spf1 redirect=_spf.example.net"])
+    assert merged.text() == "v=spf1 mx include:_spf.example.net ~all"
+
+
+def test_non_ascii_txt_is_split_between_characters() -> None:
+    text = "é" * 200
+    assert unquoted(quoted(text)) == text
+    assert all(len(part.strip('"').encode()) <= 255 for part in quoted(text).split('" "'))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from inboxfleet.dns.errors import InvalidDnsCommand
 from inboxfleet.names import Domain, Hostname
@@ -24,6 +24,12 @@ class _Records(_Command):
     mail_host: Hostname
     ip: IPv4Address
     dkim_public_key: DkimKey
+
+    @model_validator(mode="after")
+    def _mail_host_in_domain(self) -> Self:
+        if not self.mail_host.endswith("." + self.domain):
+            raise ValueError("mail_host must be a name inside the domain (one hosted zone)")
+        return self
 
 
 class CheckDelegation(_Command):

@@ -51,8 +51,10 @@ async def check_delegation(
             response, _ = await dns.asyncquery.udp_with_fallback(
                 query, server.host, timeout=timeout_s, port=server.port
             )
-        except (dns.exception.DNSException, OSError):
+        except (dns.exception.DNSException, OSError, ValueError):
             continue
+        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            continue  # REFUSED, SERVFAIL: this server cannot tell; ask the next
         if response.rcode() == dns.rcode.NXDOMAIN:
             return Delegation("not_delegated", wanted, ())
         found = tuple(

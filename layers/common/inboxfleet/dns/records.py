@@ -45,8 +45,17 @@ class DeliverabilityPolicy:
 
 def quoted(text: str) -> str:
     """TXT data as presentation-format strings, split at 255 bytes (RFC 1035 3.3.14)."""
-    raw = text.encode()
-    chunks = [raw[i : i + TXT_CHUNK].decode() for i in range(0, len(raw), TXT_CHUNK)] or [""]
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:  # split between characters, never inside a multi-byte one
+        width = len(char.encode())
+        if size + width > TXT_CHUNK:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    chunks.append("".join(current))
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 

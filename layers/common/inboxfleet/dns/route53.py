@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from uuid import uuid4
 
 from inboxfleet.dns.records import Record, fqdn
 
@@ -37,10 +38,9 @@ class Route53:
 
     def find_zone(self, domain: str) -> Zone | None:
         name = fqdn(domain)
-        found = self._client.list_hosted_zones_by_name(DNSName=name, MaxItems="1")["HostedZones"]
-        if not found or found[0]["Name"] != name or found[0]["Config"].get("PrivateZone"):
-            return None
-        return self._zone(found[0]["Id"])
+        listed = self._client.list_hosted_zones_by_name(DNSName=name, MaxItems="20")["HostedZones"]
+        public = [z for z in listed if z["Name"] == name and not z["Config"].get("PrivateZone")]
+        return self._zone(public[0]["Id"]) if public else None
 
     def ensure_zone(self, domain: str) -> Zone:
         """The domain's public hosted zone, created once (the caller reference makes a retried
@@ -48,9 +48,11 @@ class Route53:
         existing = self.find_zone(domain)
         if existing is not None:
             return existing
+        # Unique per create: Route 53 refuses a reference ever used before, and a domain may
+        # come back after its zone was deleted. A retried create finds the zone by name above.
         created = self._client.create_hosted_zone(
             Name=fqdn(domain),
-            CallerReference=f"inboxfleet-{fqdn(domain)}",
+            CallerReference=f"inboxfleet-{fqdn(domain)}-{uuid4().hex[:12]}",
             HostedZoneConfig={"Comment": "inboxfleet sending domain", "PrivateZone": False},
         )
         return self._zone(created["HostedZone"]["Id"])

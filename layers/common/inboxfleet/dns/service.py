@@ -16,7 +16,7 @@ from inboxfleet.dns.commands import (
     UpsertRecords,
     VerifyDomain,
 )
-from inboxfleet.dns.delegation import check_delegation
+from inboxfleet.dns.delegation import Delegation, check_delegation
 from inboxfleet.dns.errors import Blocklisted, DnsConflict, DnsNotPropagated, NotDelegated
 from inboxfleet.dns.records import (
     DeliverabilityPolicy,
@@ -27,7 +27,7 @@ from inboxfleet.dns.records import (
     unquoted,
 )
 from inboxfleet.dns.route53 import Route53, Zone
-from inboxfleet.dns.verify import Nameserver, verify
+from inboxfleet.dns.verify import Nameserver, resolve_servers, verify
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,9 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
     match command:
         case CheckDelegation():
             zone = ctx.route53.ensure_zone(command.domain)
-            found = asyncio.run(
-                check_delegation(
-                    command.domain, zone.name_servers, ctx.parent or ctx.resolvers, ctx.timeout_s
-                )
-            )
+            found = asyncio.run(_check_delegation(ctx, command.domain, zone))
+            if found.state == "unknown":
+                raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
             if found.state != "delegated":
                 raise NotDelegated(f"{command.domain}: {found.instructions}")
             return {
@@ -75,6 +73,31 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
             return _verify(ctx, command)
         case DeleteRecords():
             return _delete(ctx, command)
+
+
+async def _check_delegation(ctx: DnsContext, domain: str, zone: Zone) -> Delegation:
+    parent_servers = ctx.parent
+    if parent_servers is None:
+        # The parent zone's own servers, found through the resolvers: a cache cannot answer
+        # a non-recursive NS question for a zone it does not serve.
+        parent = domain.split(".", 1)[1]
+        names = await _ask_names(ctx, parent, "NS")
+        parent_servers = await resolve_servers(names, ctx.resolvers, ctx.timeout_s)
+    return await check_delegation(domain, zone.name_servers, parent_servers, ctx.timeout_s)
+
+
+async def _ask_names(ctx: DnsContext, name: str, rtype: str) -> list[str]:
+    import dns.asyncresolver
+
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [s.host for s in ctx.resolvers]
+    resolver.port = ctx.resolvers[0].port if ctx.resolvers else 53
+    resolver.lifetime = ctx.timeout_s * 2
+    try:
+        answer = await resolver.resolve(name, rtype)
+    except Exception:
+        return []
+    return [str(r.target) for r in answer]
 
 
 def _desired(ctx: DnsContext, zone: Zone, command: UpsertRecords | VerifyDomain) -> list[Record]:
@@ -104,7 +127,9 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
     if zone is None:
         raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
     records = _desired(ctx, zone, command)
-    authoritative = ctx.authoritative or [Nameserver(ns.rstrip(".")) for ns in zone.name_servers]
+    authoritative = ctx.authoritative or asyncio.run(
+        resolve_servers(zone.name_servers, ctx.resolvers, ctx.timeout_s)
+    )
     report = asyncio.run(
         verify(
             records,
@@ -126,7 +151,7 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
             f"{command.domain}: blocklisted "
             f"(ip {report.ip_blocklist}, domain {report.domain_blocklist})"
         )
-    if not report.authoritative_ok or report.reverse_dns != "ok":
+    if not report.authoritative_ok or report.reverse_dns != "ok" or not report.contents_valid:
         failing = [
             f"{c.type} {c.name}: {c.authoritative}"
             for c in report.records
@@ -134,6 +159,9 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
         ]
         if report.reverse_dns != "ok":
             failing.append(f"reverse DNS: {report.reverse_dns}")
+        for what in ("spf", "dkim", "dmarc"):
+            if getattr(report, what) != "valid":
+                failing.append(f"{what}: {getattr(report, what)}")
         raise DnsNotPropagated(f"{command.domain}: " + "; ".join(failing[:5]))
     return summary
 

@@ -67,7 +67,13 @@ def merge(ours: Spf, existing_txts: list[str]) -> Spf:
     qualifier = ours.all
     if existing:
         theirs = existing[0]
-        terms += [t for t in theirs.terms if t.lower() not in {x.lower() for x in terms}]
+        # redirect= is ignored once an `all` is present (RFC 7208 6.1): keep its meaning as
+        # an include of the same policy.
+        their_terms = [
+            f"include:{t.split('=', 1)[1]}" if t.lower().startswith("redirect=") else t
+            for t in theirs.terms
+        ]
+        terms += [t for t in their_terms if t.lower() not in {x.lower() for x in terms}]
         if theirs.all and _STRICTNESS[theirs.all] > _STRICTNESS.get(qualifier or "", -1):
             qualifier = theirs.all
     merged = Spf(tuple(terms), qualifier)

@@ -8,7 +8,7 @@ trip, not fifteen.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
 from typing import Any, Literal
@@ -28,8 +28,6 @@ from inboxfleet.dns.records import DKIM_SELECTOR, Record, fqdn, unquoted
 Presence = Literal["ok", "missing", "mismatch", "unverified"]
 Propagation = Literal["ok", "stale", "missing", "unverified"]
 Listing = Literal["listed", "clean", "unknown"]
-# 127.255.255.0/24 are Spamhaus's error answers (e.g. 254: "public resolver refused").
-_SPAMHAUS_ERRORS = "127.255.255."
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,7 @@ class RecordCheck:
     authoritative: Presence
     propagated: Propagation
     detail: str = ""
+    served: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +70,10 @@ class Report:
         return all(c.propagated == "ok" for c in self.records)
 
     @property
+    def contents_valid(self) -> bool:
+        return (self.spf, self.dkim, self.dmarc) == ("valid", "valid", "valid")
+
+    @property
     def blocklisted(self) -> bool:
         return "listed" in (self.ip_blocklist, self.domain_blocklist)
 
@@ -78,6 +81,7 @@ class Report:
         return asdict(self) | {
             "authoritative_ok": self.authoritative_ok,
             "propagated": self.propagated,
+            "contents_valid": self.contents_valid,
             "blocklisted": self.blocklisted,
         }
 
@@ -105,10 +109,15 @@ class _Asker:
                     response, _ = await dns.asyncquery.udp_with_fallback(
                         query, server.host, timeout=self._timeout_s, port=server.port
                     )
-                except (dns.exception.Timeout, OSError):
-                    continue
+                except (dns.exception.Timeout, OSError, ValueError):
+                    continue  # silent, unreachable or not an address: the next server
                 except dns.exception.DNSException:
                     return Answer("error")
+            if response.rcode() in (dns.rcode.REFUSED, dns.rcode.SERVFAIL):
+                continue
+            if not recursive and not response.flags & dns.flags.AA:
+                # A referral or a cache's answer is not the zone's truth.
+                return Answer("error")
             return _read(response, name, rtype)
         return Answer("timeout")
 
@@ -164,7 +173,7 @@ async def verify(
         _listing(asker, blocklists, _domain_query(domain, dqs_key)),
     )
     report.records, report.reverse_dns, report.ip_blocklist, report.domain_blocklist = results
-    _validate_contents(report, records, domain)
+    _validate_served(report, domain)
     return report
 
 
@@ -180,7 +189,11 @@ async def _check_record(
         asker.ask(recursive, record.name, record.type, recursive=True),
     )
     check = RecordCheck(
-        record.name, record.type, _presence(truth, expected), _propagation(seen, expected)
+        record.name,
+        record.type,
+        _presence(truth, expected),
+        _propagation(seen, expected),
+        served=sorted(truth.values),
     )
     if check.authoritative == "mismatch":
         check.detail = f"served {sorted(truth.values)}"
@@ -237,30 +250,54 @@ def _domain_query(domain: str, dqs_key: str | None) -> str:
     return f"{domain}.{zone}."
 
 
+async def resolve_servers(
+    names: Sequence[str], resolvers: Sequence[Nameserver], timeout_s: float = 2.0
+) -> list[Nameserver]:
+    """Name servers by name -> by address, through the resolvers (dnspython queries need IPs)."""
+    asker = _Asker(timeout_s, 8)
+    answers = await asyncio.gather(
+        *(asker.ask(resolvers, fqdn(n), "A", recursive=True) for n in names)
+    )
+    return [Nameserver(ip) for answer in answers for ip in sorted(answer.values)]
+
+
 async def _listing(asker: _Asker, servers: Sequence[Nameserver], name: str) -> Listing:
     answer = await asker.ask(servers, name, "A", recursive=True)
     if answer.status == "nxdomain":
         return "clean"
     if answer.status != "ok":
         return "unknown"
-    # Only real return codes count; Spamhaus's error answers (e.g. "you are using a public
-    # resolver") mean "we could not find out", never "listed".
-    real = [v for v in answer.values if v.startswith("127.") and not v.startswith(_SPAMHAUS_ERRORS)]
+    # Only real return codes count (zen 127.0.0.x, dbl 127.0.1.2-254); Spamhaus's error
+    # answers (127.255.255.x, e.g. "you are using a public resolver", and dbl's 127.0.1.255)
+    # mean "we could not find out", never "listed".
+    real = [v for v in answer.values if _is_listing(v)]
     return "listed" if real else "unknown"
 
 
-def _validate_contents(report: Report, records: Iterable[Record], domain: str) -> None:
-    by_name = {(r.name, r.type): r for r in records}
-    apex = by_name.get((fqdn(domain), "TXT"))
+def _is_listing(value: str) -> bool:
+    if value.startswith("127.0.0.") and value != "127.0.0.1":
+        return True
+    return value.startswith("127.0.1.") and value not in ("127.0.1.255", "127.0.1.1")
+
+
+def _validate_served(report: Report, domain: str) -> None:
+    """SPF, DKIM and DMARC as the authoritative servers serve them (not as we meant them)."""
+    served = {(c.name, c.type): c.served for c in report.records if c.authoritative != "unverified"}
+    apex = served.get((fqdn(domain), "TXT"))
     if apex is not None:
-        spfs = [unquoted(v) for v in apex.values if spf.is_spf(unquoted(v))]
-        report.spf = _judge(lambda: _spf_ok(spfs))
-    dkim = by_name.get((f"{DKIM_SELECTOR}._domainkey.{fqdn(domain)}", "TXT"))
+        report.spf = _judge(lambda: _spf_ok([t for t in apex if spf.is_spf(t)]))
+    dkim = served.get((f"{DKIM_SELECTOR}._domainkey.{fqdn(domain)}", "TXT"))
     if dkim is not None:
-        report.dkim = _judge(lambda: _dkim_ok(unquoted(dkim.values[0])))
-    dmarc = by_name.get((f"_dmarc.{fqdn(domain)}", "TXT"))
+        report.dkim = _judge(lambda: _one_then(dkim, _dkim_ok))
+    dmarc = served.get((f"_dmarc.{fqdn(domain)}", "TXT"))
     if dmarc is not None:
-        report.dmarc = _judge(lambda: _dmarc_ok(unquoted(dmarc.values[0])))
+        report.dmarc = _judge(lambda: _one_then(dmarc, _dmarc_ok))
+
+
+def _one_then(values: list[str], check: Any) -> None:
+    if len(values) != 1:
+        raise ValueError(f"{len(values)} records where exactly one belongs")
+    check(values[0])
 
 
 def _judge(check: Any) -> str:
