@@ -18,12 +18,26 @@ from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Domains
 from inboxfleet.dns.errors import Blocklisted, DnsNotPropagated, InvalidDnsCommand, NotDelegated
 from inboxfleet.dns.records import unquoted
-from local.dns_sim import LocalDns
+from local.dns_sim import LocalDns, StaticZone
+from local.dns_sim import Record as SimRecord
 from local.invoke import invoke
 from local.samples import SAMPLE_DOMAIN, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT
 
 EVENTS = REPO_ROOT / "events" / "DnsFunction"
+# Someone else's SPF includes, nested: 1 + 4 + 4 + 2 lookups behind one include.
+SPF_CHAIN = StaticZone(
+    "spfchain.test.",
+    [
+        SimRecord(
+            "a.spfchain.test.",
+            "TXT",
+            ('"v=spf1 include:b.spfchain.test include:c.spfchain.test a mx ~all"',),
+        ),
+        SimRecord("b.spfchain.test.", "TXT", ('"v=spf1 a mx ptr exists:x.spfchain.test ~all"',)),
+        SimRecord("c.spfchain.test.", "TXT", ('"v=spf1 a mx ~all"',)),
+    ],
+)
 IP = "198.51.100.1"
 MAIL_HOST = f"mail.{SAMPLE_DOMAIN}"
 
@@ -94,7 +108,12 @@ def dns(fresh_app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns
         }.items():
             monkeypatch.setenv(var, value)
         route53 = boto3.client("route53")
-        with LocalDns(route53, reverse_records=lambda: ptr, parent_origins=("example.",)) as local:
+        with LocalDns(
+            route53,
+            reverse_records=lambda: ptr,
+            parent_origins=("example.",),
+            extra_sources=[SPF_CHAIN],
+        ) as local:
             for var, server in {
                 "DNS_AUTHORITATIVE_SERVERS": local.authoritative.address,
                 "DNS_RESOLVERS": local.resolver.address,
@@ -328,3 +347,71 @@ def test_unanswered_queries_are_unverified_results_not_crashes(dns: Dns) -> None
     assert dmarc["authoritative"] == "unverified"
     others = [c for c in dns.stored_report()["records"] if not c["name"].startswith("_dmarc")]
     assert all(c["authoritative"] == "ok" for c in others)
+
+
+def set_apex_txt(dns: Dns, *values: str) -> None:
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{SAMPLE_DOMAIN}.",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": f'"{v}"'} for v in values],
+                    },
+                }
+            ]
+        },
+    )
+
+
+def test_nested_spf_lookups_are_counted_before_publishing(dns: Dns) -> None:
+    from inboxfleet.dns.errors import DnsConflict
+
+    invoke_check(dns)
+    set_apex_txt(dns, "v=spf1 include:a.spfchain.test ~all")
+    with pytest.raises(DnsConflict, match="needs 13 DNS lookups"):
+        invoke("DnsFunction", event("upsert"))
+    assert dns.apex_txt() == ["v=spf1 include:a.spfchain.test ~all"]
+    set_apex_txt(dns, "v=spf1 include:c.spfchain.test ~all")  # 2 + 1 + 2: fine
+    invoke("DnsFunction", event("upsert"))
+    assert dns.apex_txt() == [f"v=spf1 mx a:{MAIL_HOST} include:c.spfchain.test ~all"]
+
+
+def test_a_customer_record_of_another_type_at_our_name_is_a_conflict(dns: Dns) -> None:
+    from inboxfleet.dns.errors import DnsConflict
+
+    invoke_check(dns)
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"autoconfig.{SAMPLE_DOMAIN}.",
+                        "Type": "A",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "192.0.2.80"}],
+                    },
+                }
+            ]
+        },
+    )
+    with pytest.raises(DnsConflict, match=f"A autoconfig.{SAMPLE_DOMAIN}"):
+        invoke("DnsFunction", event("upsert"))
+
+
+def test_reports_to_the_platform_domain_are_authorised_in_its_zone(
+    dns: Dns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report_zone = dns.route53.create_hosted_zone(Name="reports.example.", CallerReference="r")
+    monkeypatch.setenv("DMARC_REPORT_DOMAIN", "reports.example")
+    invoke_check(dns)
+    invoke("DnsFunction", event("upsert"))
+    sets = dns.route53.list_resource_record_sets(HostedZoneId=report_zone["HostedZone"]["Id"])
+    names = {s["Name"] for s in sets["ResourceRecordSets"] if s["Type"] == "TXT"}
+    assert names == {f"{SAMPLE_DOMAIN}._report._dmarc.reports.example."}

@@ -154,3 +154,12 @@ def test_non_ascii_txt_is_split_between_characters() -> None:
     text = "é" * 200
     assert unquoted(quoted(text)) == text
     assert all(len(part.strip('"').encode()) <= 255 for part in quoted(text).split('" "'))
+
+
+def test_reports_to_another_domain_come_with_its_authorisation_record() -> None:
+    got = by_key(policy=DeliverabilityPolicy(dmarc_report_domain="reports.inboxfleet.example"))
+    dmarc = unquoted(got[("_dmarc.acme.example.", "TXT")][0])
+    assert "rua=mailto:dmarc-reports@reports.inboxfleet.example" in dmarc
+    auth = got[("acme.example._report._dmarc.reports.inboxfleet.example.", "TXT")]
+    assert [unquoted(v) for v in auth] == ["v=DMARC1;"]
+    assert not any("_report._dmarc" in name for name, _ in by_key())

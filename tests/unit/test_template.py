@@ -104,7 +104,7 @@ SECRET_LOOKING = re.compile(
     re.IGNORECASE,
 )
 PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
-ALLOWED_INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::ImportValue"}
+ALLOWED_INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::ImportValue", "Fn::If"}
 
 
 def suspicious_env_values(variables: dict[str, Any]) -> list[str]:

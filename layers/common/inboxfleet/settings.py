@@ -74,6 +74,7 @@ class DnsSettings(BaseModel):
     timeout_s: float = Field(default=2.0, gt=0, le=30)
     concurrency: int = Field(default=32, ge=1, le=512)
     dmarc_policy: Literal["none", "quarantine", "reject"] = "none"
+    dmarc_report_domain: str | None = None
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -113,6 +114,7 @@ _DNS_ENV = {
     "timeout_s": "DNS_TIMEOUT_S",
     "concurrency": "DNS_CONCURRENCY",
     "dmarc_policy": "DMARC_POLICY",
+    "dmarc_report_domain": "DMARC_REPORT_DOMAIN",
 }
 
 

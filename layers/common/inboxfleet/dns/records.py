@@ -35,7 +35,10 @@ class DeliverabilityPolicy:
     configuration once the reports look clean: none -> quarantine -> reject."""
 
     dmarc: DmarcPolicy = "none"
-    dmarc_rua: str = "dmarc-reports"  # local part at the domain itself
+    dmarc_rua: str = "dmarc-reports"  # local part of the report address
+    # Reports to another domain (e.g. the platform's own) need that domain's consent, a
+    # "<domain>._report._dmarc.<report domain>" record (RFC 7489 7.1). None: the domain itself.
+    dmarc_report_domain: str | None = None
     tls_rpt: str = "tls-reports"
     spf_all: Literal["~all", "-all"] = "~all"
     # Must match what the mail server serves (inboxfleet.mailu.render): the id derives from it.
@@ -94,6 +97,8 @@ def desired_records(
     """Every record deliverability needs. `existing_apex_txt` are the customer's TXT values at
     the apex (unquoted): an SPF among them is merged with ours, the rest are kept."""
     d, mx = fqdn(domain), fqdn(mail_host)
+    report_domain = policy.dmarc_report_domain or domain
+    rua = f"mailto:{policy.dmarc_rua}@{report_domain}"
     ours = Spf(("mx", f"a:{mail_host}"), policy.spf_all)
     spf = merge(ours, list(existing_apex_txt)).text()
     others = [t for t in existing_apex_txt if not is_spf(t)]
@@ -110,12 +115,7 @@ def desired_records(
         Record(
             f"_dmarc.{d}",
             "TXT",
-            (
-                quoted(
-                    f"v=DMARC1; p={policy.dmarc}; rua=mailto:{policy.dmarc_rua}@{domain}; "
-                    f"ruf=mailto:{policy.dmarc_rua}@{domain}; fo=1; adkim=s; aspf=s"
-                ),
-            ),
+            (quoted(f"v=DMARC1; p={policy.dmarc}; rua={rua}; ruf={rua}; fo=1; adkim=s; aspf=s"),),
         ),
         Record(f"autoconfig.{d}", "CNAME", (mx,)),
         Record(f"autodiscover.{d}", "CNAME", (mx,)),
@@ -131,6 +131,9 @@ def desired_records(
             f"_smtp._tls.{d}", "TXT", (quoted(f"v=TLSRPTv1; rua=mailto:{policy.tls_rpt}@{domain}"),)
         ),
     ]
+    if fqdn(report_domain) != d:
+        authorisation = f"{d}_report._dmarc.{fqdn(report_domain)}"
+        records.append(Record(authorisation, "TXT", (quoted("v=DMARC1;"),)))
     sts = policy_text([mail_host], policy.mta_sts_mode, policy.mta_sts_max_age_s)
     records.append(Record(f"_mta-sts.{d}", "TXT", (quoted(f"v=STSv1; id={policy_id(sts)}"),)))
     return sorted(records)

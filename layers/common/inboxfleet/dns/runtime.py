@@ -35,5 +35,7 @@ def _context(settings: DnsSettings) -> DnsContext:
         dqs_key=dqs_key,
         timeout_s=settings.timeout_s,
         concurrency=settings.concurrency,
-        policy=DeliverabilityPolicy(dmarc=settings.dmarc_policy),
+        policy=DeliverabilityPolicy(
+            dmarc=settings.dmarc_policy, dmarc_report_domain=settings.dmarc_report_domain
+        ),
     )

@@ -27,7 +27,7 @@ from inboxfleet.dns.records import (
     unquoted,
 )
 from inboxfleet.dns.route53 import Route53, Zone
-from inboxfleet.dns.verify import Nameserver, resolve_servers, verify
+from inboxfleet.dns.verify import Nameserver, resolve_servers, spf_lookups, verify
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,52 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
         case UpsertRecords():
             zone = ctx.route53.ensure_zone(command.domain)
             records = _desired(ctx, zone, command)
-            ctx.route53.upsert(zone, records)
+            own = [r for r in records if r.name.endswith(fqdn(command.domain))]
+            _refuse_conflicts(ctx, zone, command.domain, own)
+            ctx.route53.upsert(zone, own)
+            _publish_elsewhere(ctx, [r for r in records if r not in own])
             return {"zone_id": zone.id, "records": len(records)}
         case VerifyDomain():
             return _verify(ctx, command)
         case DeleteRecords():
             return _delete(ctx, command)
+
+
+def _publish_elsewhere(ctx: DnsContext, records: list[Record]) -> None:
+    """Records that live in another zone we host: the DMARC report authorisation."""
+    report_domain = ctx.policy.dmarc_report_domain
+    if not records or report_domain is None:
+        return
+    zone = ctx.route53.find_zone(report_domain)
+    if zone is None:
+        raise DnsConflict(f"the DMARC report domain {report_domain} has no hosted zone here")
+    ctx.route53.upsert(zone, records)
+
+
+def _refuse_conflicts(ctx: DnsContext, zone: Zone, domain: str, records: list[Record]) -> None:
+    """Never clobber: a record the customer keeps at one of our names under another type (a
+    CNAME where we need a TXT, an A where we need a CNAME) is a conflict for a human, and so
+    is an SPF whose evaluation, nested includes counted, needs more than ten lookups."""
+    ours = {(r.name, r.type) for r in records}
+    names = {r.name for r in records}
+    clashes = [
+        f"{r.type} {r.name}"
+        for r in ctx.route53.records(zone)
+        if r.name in names
+        and (r.name, r.type) not in ours
+        and (r.type == "CNAME" or (r.name, "CNAME") in ours)
+    ]
+    if clashes:
+        raise DnsConflict(f"{domain}: existing records stand where ours go: {', '.join(clashes)}")
+    apex = next((r for r in records if r.name == fqdn(domain) and r.type == "TXT"), None)
+    spf_texts = [unquoted(v) for v in apex.values if spf.is_spf(unquoted(v))] if apex else []
+    for text in spf_texts:
+        needed = asyncio.run(spf_lookups(text, ctx.resolvers, ctx.timeout_s, spf.MAX_LOOKUPS))
+        if needed > spf.MAX_LOOKUPS:
+            raise DnsConflict(
+                f"{domain}: the SPF record needs {needed} DNS lookups once its includes are "
+                f"followed (at most {spf.MAX_LOOKUPS})"
+            )
 
 
 async def _check_delegation(ctx: DnsContext, domain: str, zone: Zone) -> Delegation:

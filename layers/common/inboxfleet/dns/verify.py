@@ -333,3 +333,26 @@ def _dmarc_ok(text: str) -> None:
     for key in ("rua", "ruf"):
         if key in tags and not all(u.strip().startswith("mailto:") for u in tags[key].split(",")):
             raise ValueError(f"{key}= must list mailto: URIs")
+
+
+async def spf_lookups(
+    record: str, resolvers: Sequence[Nameserver], timeout_s: float = 2.0, limit: int = 10
+) -> int:
+    """DNS lookups an SPF record costs when evaluated (RFC 7208 4.6.4), nested includes and
+    redirects followed through the resolvers. Stops counting once past `limit`."""
+    asker = _Asker(timeout_s, 8)
+    total = 0
+    pending = [record]
+    while pending and total <= limit:
+        parsed = spf.parse(pending.pop())
+        total += spf.lookups(parsed)
+        targets = [
+            t.split(":", 1)[1] if ":" in t else t.split("=", 1)[1]
+            for t in parsed.terms
+            if t.lower().lstrip("+-~?").startswith(("include:", "redirect="))
+        ]
+        answers = await asyncio.gather(
+            *(asker.ask(resolvers, fqdn(target), "TXT", recursive=True) for target in targets)
+        )
+        pending += [v for a in answers for v in a.values if spf.is_spf(v)]
+    return total
