@@ -415,3 +415,35 @@ def test_reports_to_the_platform_domain_are_authorised_in_its_zone(
     sets = dns.route53.list_resource_record_sets(HostedZoneId=report_zone["HostedZone"]["Id"])
     names = {s["Name"] for s in sets["ResourceRecordSets"] if s["Type"] == "TXT"}
     assert names == {f"{SAMPLE_DOMAIN}._report._dmarc.reports.example."}
+
+
+def test_deleting_the_zone_also_removes_records_of_any_type(dns: Dns) -> None:
+    delegated(dns).publish()
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=dns.zone_id(),
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{SAMPLE_DOMAIN}.",
+                        "Type": "CAA",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": '0 issue "letsencrypt.org"'}],
+                    },
+                },
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"www.{SAMPLE_DOMAIN}.",
+                        "Type": "AAAA",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "2001:db8::1"}],
+                    },
+                },
+            ]
+        },
+    )
+    assert invoke("DnsFunction", event("delete"))["zone_deleted"] is True
+    names = [z["Name"] for z in dns.route53.list_hosted_zones()["HostedZones"]]
+    assert f"{SAMPLE_DOMAIN}." not in names

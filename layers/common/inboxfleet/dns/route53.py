@@ -91,9 +91,24 @@ class Route53:
             self._change(zone, [("DELETE", r) for r in doomed], timeout_s)
 
     def delete_zone(self, zone: Zone) -> None:
-        """Remove the zone (a zone costs money every month); its own records go first, since
-        Route 53 refuses to delete a zone that still holds any but SOA and NS."""
-        self.delete(zone, self.records(zone))
+        """Remove the zone (a zone costs money every month). Every record set goes first, of
+        any type, aliases included: Route 53 refuses to delete a zone holding anything but
+        its apex SOA and NS."""
+        leftovers = []
+        paginator = self._client.get_paginator("list_resource_record_sets")
+        for page in paginator.paginate(HostedZoneId=zone.id):
+            for rrset in page["ResourceRecordSets"]:
+                apex_default = fqdn(rrset["Name"]) == fqdn(zone.name) and rrset["Type"] in (
+                    "SOA",
+                    "NS",
+                )
+                if not apex_default:
+                    leftovers.append({"Action": "DELETE", "ResourceRecordSet": rrset})
+        if leftovers:
+            change = self._client.change_resource_record_sets(
+                HostedZoneId=zone.id, ChangeBatch={"Comment": "inboxfleet", "Changes": leftovers}
+            )
+            self._wait(change, 60.0)
         self._client.delete_hosted_zone(Id=zone.id)
 
     def _change(self, zone: Zone, changes: list[tuple[str, Record]], timeout_s: float) -> None:
@@ -113,6 +128,9 @@ class Route53:
             ],
         }
         change = self._client.change_resource_record_sets(HostedZoneId=zone.id, ChangeBatch=batch)
+        self._wait(change, timeout_s)
+
+    def _wait(self, change: dict[str, Any], timeout_s: float) -> None:
         change_id = change["ChangeInfo"]["Id"]
         deadline = time.monotonic() + timeout_s
         delay = 1.0

@@ -221,6 +221,10 @@ def _delete(ctx: DnsContext, command: DeleteRecords) -> dict[str, Any]:
     ours = desired_records(command.domain, command.mail_host, IPv4Address("192.0.2.1"), "A" * 200)
     apex_key = (fqdn(command.domain), "TXT")
     doomed = [r for r in ours if (r.name, r.type) != apex_key]
+    if command.delete_zone:
+        # The whole zone goes in one batch: no separate record deletion first.
+        ctx.route53.delete_zone(zone)
+        return {"deleted": len(doomed), "zone_deleted": True}
     kept = _customer_apex_txt(ctx, zone, command.domain, command.mail_host)
     if kept:
         ctx.route53.upsert(
@@ -229,9 +233,7 @@ def _delete(ctx: DnsContext, command: DeleteRecords) -> dict[str, Any]:
     else:
         doomed.append(Record(fqdn(command.domain), "TXT", ()))
     ctx.route53.delete(zone, doomed)
-    if command.delete_zone:
-        ctx.route53.delete_zone(zone)
-    return {"deleted": len(doomed), "zone_deleted": command.delete_zone}
+    return {"deleted": len(doomed), "zone_deleted": False}
 
 
 def _customer_apex_txt(ctx: DnsContext, zone: Zone, domain: str, mail_host: str) -> list[str]:
