@@ -8,6 +8,7 @@ import contextlib
 import logging
 import socket
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -16,14 +17,14 @@ log = logging.getLogger("local")
 JOIN_TIMEOUT_S = 10.0
 
 
-class StartStop:
+class StartStop(ABC):
     """`with Thing(...) as thing:` starts it and closes it however the block ends."""
 
-    def start(self) -> Self:
-        raise NotImplementedError  # every subclass defines how it starts
+    @abstractmethod
+    def start(self) -> Self: ...
 
-    def close(self) -> None:
-        raise NotImplementedError  # every subclass defines how it stops
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Self:
         return self.start()

@@ -19,6 +19,7 @@ import socket
 import socketserver
 import threading
 import time
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, Self
@@ -215,8 +216,8 @@ class DnsServer(StartStop):
 
     # ---- what subclasses provide -----------------------------------------------------------
 
-    def _respond(self, query: Query) -> Reply:
-        raise NotImplementedError
+    @abstractmethod
+    def _respond(self, query: Query) -> Reply: ...
 
     # ---- lifecycle -------------------------------------------------------------------------
 

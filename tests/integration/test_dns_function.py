@@ -54,6 +54,25 @@ class Dns:
     ptr: dict[str, str]
     domain_id: UUID
 
+    def put(self, name: str, rtype: str, *values: str) -> None:
+        """Set a record set in the zone directly, as the customer (or anyone) might."""
+        self.route53.change_resource_record_sets(
+            HostedZoneId=self.zone_id(),
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": name,
+                            "Type": rtype,
+                            "TTL": 300,
+                            "ResourceRecords": [{"Value": v} for v in values],
+                        },
+                    }
+                ]
+            },
+        )
+
     def refresh(self) -> None:
         """The local server re-reads Route 53 now (instead of within its half-second)."""
         assert self.local.route53 is not None
@@ -181,22 +200,7 @@ def test_published_records_verify_over_udp_and_tcp_and_the_report_is_stored(dns:
 
 def test_a_tampered_record_is_reported_and_blocks_activation(dns: Dns) -> None:
     delegated(dns).publish()
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"{SAMPLE_DOMAIN}.",
-                        "Type": "MX",
-                        "TTL": 600,
-                        "ResourceRecords": [{"Value": "10 mx.attacker.example."}],
-                    },
-                }
-            ]
-        },
-    )
+    dns.put(f"{SAMPLE_DOMAIN}.", "MX", "10 mx.attacker.example.")
     dns.refresh()
     with pytest.raises(DnsNotPropagated, match="MX"):
         dns.verify()
@@ -243,24 +247,11 @@ def test_stale_caches_and_fresh_authority_are_reported_separately(dns: Dns) -> N
 
 def test_the_customers_records_are_merged_and_survive_removal(dns: Dns) -> None:
     invoke_check(dns)
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"{SAMPLE_DOMAIN}.",
-                        "Type": "TXT",
-                        "TTL": 300,
-                        "ResourceRecords": [
-                            {"Value": '"v=spf1 include:_spf.google.com ~all"'},
-                            {"Value": '"google-site-verification=abc"'},
-                        ],
-                    },
-                }
-            ]
-        },
+    dns.put(
+        f"{SAMPLE_DOMAIN}.",
+        "TXT",
+        '"v=spf1 include:_spf.google.com ~all"',
+        '"google-site-verification=abc"',
     )
     dns.publish()
     assert sorted(dns.apex_txt()) == [
@@ -288,25 +279,7 @@ def test_two_spf_records_are_a_conflict_not_a_clobber(dns: Dns) -> None:
     from inboxfleet.dns.errors import DnsConflict
 
     invoke_check(dns)
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"{SAMPLE_DOMAIN}.",
-                        "Type": "TXT",
-                        "TTL": 300,
-                        "ResourceRecords": [
-                            {"Value": '"v=spf1 -all"'},
-                            {"Value": '"v=spf1 mx -all"'},
-                        ],
-                    },
-                }
-            ]
-        },
-    )
+    dns.put(f"{SAMPLE_DOMAIN}.", "TXT", '"v=spf1 -all"', '"v=spf1 mx -all"')
     with pytest.raises(DnsConflict, match="more than one SPF"):
         invoke("DnsFunction", event("upsert"))
     assert sorted(dns.apex_txt()) == ["v=spf1 -all", "v=spf1 mx -all"]
@@ -350,22 +323,7 @@ def test_unanswered_queries_are_unverified_results_not_crashes(dns: Dns) -> None
 
 
 def set_apex_txt(dns: Dns, *values: str) -> None:
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"{SAMPLE_DOMAIN}.",
-                        "Type": "TXT",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": f'"{v}"'} for v in values],
-                    },
-                }
-            ]
-        },
-    )
+    dns.put(f"{SAMPLE_DOMAIN}.", "TXT", *(f'"{v}"' for v in values))
 
 
 def test_nested_spf_lookups_are_counted_before_publishing(dns: Dns) -> None:
@@ -385,22 +343,7 @@ def test_a_customer_record_of_another_type_at_our_name_is_a_conflict(dns: Dns) -
     from inboxfleet.dns.errors import DnsConflict
 
     invoke_check(dns)
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"autoconfig.{SAMPLE_DOMAIN}.",
-                        "Type": "A",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": "192.0.2.80"}],
-                    },
-                }
-            ]
-        },
-    )
+    dns.put(f"autoconfig.{SAMPLE_DOMAIN}.", "A", "192.0.2.80")
     with pytest.raises(DnsConflict, match=f"A autoconfig.{SAMPLE_DOMAIN}"):
         invoke("DnsFunction", event("upsert"))
 
@@ -419,31 +362,8 @@ def test_reports_to_the_platform_domain_are_authorised_in_its_zone(
 
 def test_deleting_the_zone_also_removes_records_of_any_type(dns: Dns) -> None:
     delegated(dns).publish()
-    dns.route53.change_resource_record_sets(
-        HostedZoneId=dns.zone_id(),
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"{SAMPLE_DOMAIN}.",
-                        "Type": "CAA",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": '0 issue "letsencrypt.org"'}],
-                    },
-                },
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"www.{SAMPLE_DOMAIN}.",
-                        "Type": "AAAA",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": "2001:db8::1"}],
-                    },
-                },
-            ]
-        },
-    )
+    dns.put(f"{SAMPLE_DOMAIN}.", "CAA", '0 issue "letsencrypt.org"')
+    dns.put(f"www.{SAMPLE_DOMAIN}.", "AAAA", "2001:db8::1")
     assert invoke("DnsFunction", event("delete"))["zone_deleted"] is True
     names = [z["Name"] for z in dns.route53.list_hosted_zones()["HostedZones"]]
     assert f"{SAMPLE_DOMAIN}." not in names
