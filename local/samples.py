@@ -15,6 +15,7 @@ from inboxfleet.db.repositories import (
     Domains,
     Inboxes,
     InboxEvents,
+    Servers,
     TenantDirectory,
 )
 from inboxfleet.records import Inbox
@@ -24,6 +25,7 @@ SAMPLE_TENANT_NAME = "Acme Outreach"
 SAMPLE_DOMAIN = "acme-outreach.example"
 SAMPLE_ADDRESS = f"sales@{SAMPLE_DOMAIN}"
 SAMPLE_INBOX_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de101")
+SAMPLE_SERVER_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de301")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ def seed_sample() -> Sample:
     with tenant_session(SAMPLE_TENANT_ID) as s:
         BillingAccounts(s).link_customer("cus_SampleAcme01")
         domain = Domains(s).add(SAMPLE_DOMAIN)
+        Servers(s).add(domain.id, "dallas", "local", server_id=SAMPLE_SERVER_ID)
         inbox = Inboxes(s).add(domain.id, SAMPLE_ADDRESS, inbox_id=SAMPLE_INBOX_ID)
         InboxEvents(s).append(inbox.id, "request", "info", {"source": "local.samples"})
     return Sample(SAMPLE_TENANT_ID, inbox)

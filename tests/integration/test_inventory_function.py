@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Inboxes
-from inboxfleet.inventory.errors import InboxNotFound, InvalidCommand, InvalidTransition
+from inboxfleet.inventory.errors import (
+    HostKeyAlreadyPinned,
+    InboxNotFound,
+    InvalidCommand,
+    InvalidTransition,
+    ServerNotFound,
+)
 from local.invoke import invoke
 from local.samples import SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT as REPO
@@ -30,11 +37,24 @@ def sample(fresh_app_db: Database) -> None:
 
 def test_every_event_file_is_answered(sample: None) -> None:
     names = sorted(p.stem for p in EVENTS.glob("*.json"))
-    assert names == ["describe_inbox", "record_step", "transition_inbox"]
+    assert names == ["describe_inbox", "pin_host_key", "record_step", "transition_inbox"]
     for name in names:
         result = invoke("InventoryFunction", event(name))
-        inbox_or_event = result.get("inbox") or result["event"]
-        assert inbox_or_event["tenant_id"] == str(SAMPLE_TENANT_ID)
+        row = result.get("inbox") or result.get("server") or result["event"]
+        assert row["tenant_id"] == str(SAMPLE_TENANT_ID)
+
+
+def test_a_host_key_is_pinned_once_and_never_replaced(sample: None) -> None:
+    first = invoke("InventoryFunction", event("pin_host_key"))
+    again = invoke("InventoryFunction", event("pin_host_key"))
+    assert first["server"]["host_key_fingerprint"] == event("pin_host_key")["host_key_fingerprint"]
+    assert again == first
+    with pytest.raises(HostKeyAlreadyPinned, match="another host key"):
+        invoke(
+            "InventoryFunction", event("pin_host_key", host_key_fingerprint="SHA256:" + "B" * 43)
+        )
+    with pytest.raises(ServerNotFound):
+        invoke("InventoryFunction", event("pin_host_key", server_id=str(uuid4())))
 
 
 def test_transition_is_recorded_and_repeat_is_a_no_op(sample: None) -> None:

@@ -35,11 +35,19 @@ class TransitionInbox(_Command):
     failure_reason: str | None = Field(default=None, max_length=500)
 
 
+class PinHostKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: Literal["pin_host_key"]
+    tenant_id: UUID
+    server_id: UUID
+    host_key_fingerprint: str = Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")
+
+
 InventoryCommand = Annotated[
-    DescribeInbox | RecordStep | TransitionInbox, Field(discriminator="action")
+    DescribeInbox | RecordStep | TransitionInbox | PinHostKey, Field(discriminator="action")
 ]
 _ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(InventoryCommand)
 
 
-def parse_command(event: Any) -> DescribeInbox | RecordStep | TransitionInbox:
+def parse_command(event: Any) -> DescribeInbox | RecordStep | TransitionInbox | PinHostKey:
     return parse_event(_ADAPTER, event, InvalidCommand, "inventory command")

@@ -17,3 +17,11 @@ class InboxNotFound(InventoryError, LookupError):
 
 class InvalidTransition(InventoryError):
     """The inbox's current status does not allow the requested one."""
+
+
+class HostKeyAlreadyPinned(InventoryError):
+    """The server row holds another host key: the server was replaced or is impersonated."""
+
+
+class ServerNotFound(InventoryError, LookupError):
+    pass

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from inboxfleet.db import tenant_session
-from inboxfleet.db.repositories import Inboxes, InboxEvents
-from inboxfleet.inventory.commands import DescribeInbox, RecordStep, TransitionInbox
-from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition
+from inboxfleet.db.repositories import Inboxes, InboxEvents, Servers
+from inboxfleet.inventory.commands import DescribeInbox, PinHostKey, RecordStep, TransitionInbox
+from inboxfleet.inventory.errors import (
+    HostKeyAlreadyPinned,
+    InboxNotFound,
+    InvalidTransition,
+    ServerNotFound,
+)
 
 
-def handle(command: DescribeInbox | RecordStep | TransitionInbox) -> dict[str, Any]:
+def handle(command: DescribeInbox | RecordStep | TransitionInbox | PinHostKey) -> dict[str, Any]:
+    if isinstance(command, PinHostKey):
+        return _pin_host_key(command)
     with tenant_session(command.tenant_id) as session:
         inboxes = Inboxes(session)
         inbox = inboxes.get(command.inbox_id)
@@ -45,3 +52,17 @@ def handle(command: DescribeInbox | RecordStep | TransitionInbox) -> dict[str, A
                     inbox.id, "status", "info", {"from": inbox.status, "to": moved.status}
                 )
                 return {"inbox": moved.model_dump(mode="json"), "changed": True}
+
+
+def _pin_host_key(command: PinHostKey) -> dict[str, Any]:
+    with tenant_session(command.tenant_id) as session:
+        servers = Servers(session)
+        pinned = servers.pin_host_key(command.server_id, command.host_key_fingerprint)
+        if pinned is None:
+            if servers.get(command.server_id) is None:
+                raise ServerNotFound(f"server {command.server_id} not found for this tenant")
+            raise HostKeyAlreadyPinned(
+                f"server {command.server_id} is pinned to another host key; refusing "
+                f"{command.host_key_fingerprint}"
+            )
+        return {"server": pinned.model_dump(mode="json")}
