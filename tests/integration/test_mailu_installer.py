@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
@@ -15,7 +15,7 @@ import paramiko
 import pytest
 from moto import mock_aws
 
-from inboxfleet.kms import encrypt_text
+from inboxfleet.kms import UndecryptableSecret, encrypt_text
 from inboxfleet.mailu.dkim import rsa_bits
 from inboxfleet.mailu.errors import (
     HostKeyMismatch,
@@ -56,6 +56,8 @@ class Vps:
     clock: FakeClock
     kms_key: str
     fingerprint: str = ""
+    tenant: str = field(default_factory=lambda: str(uuid4()))
+    inbox: str = field(default_factory=lambda: str(uuid4()))
 
     def event(self, name: str, **changes: Any) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
@@ -70,6 +72,15 @@ class Vps:
 
     def ciphertext(self, tenant: str, inbox: str, password: str = MAILBOX_PASSWORD) -> str:
         return encrypt_text(self.kms_key, password, {"tenant_id": tenant, "inbox_id": inbox})
+
+    def configure(self, password: str = MAILBOX_PASSWORD) -> dict[str, Any]:
+        """configure for this test's inbox, its password encrypted as the workflow would."""
+        return self.call(
+            "configure",
+            tenant_id=self.tenant,
+            inbox_id=self.inbox,
+            password_ciphertext=self.ciphertext(self.tenant, self.inbox, password),
+        )
 
     def path(self, remote: str) -> Any:
         return self.host.sandbox / remote.lstrip("/")
@@ -202,46 +213,26 @@ def test_a_second_install_changes_nothing(vps: Vps) -> None:
 
 def test_configure_creates_domain_dkim_and_mailbox(vps: Vps) -> None:
     provisioned(vps)
-    tenant, inbox = str(uuid4()), str(uuid4())
-    result = vps.call(
-        "configure",
-        tenant_id=tenant,
-        inbox_id=inbox,
-        password_ciphertext=vps.ciphertext(tenant, inbox),
-    )
+    result = vps.configure()
     assert rsa_bits(result["dkim_public_key"]) == 2048
     assert result["records"]["dns_mx"] == (
         "acme-outreach.example. 600 IN MX 10 mail.acme-outreach.example."
     )
     assert vps.host.mailu.password_matches("sales@acme-outreach.example", MAILBOX_PASSWORD)
-    assert (
-        vps.call(
-            "configure",
-            tenant_id=tenant,
-            inbox_id=inbox,
-            password_ciphertext=vps.ciphertext(tenant, inbox),
-        )["changed"]
-        == []
-    )
+    assert vps.configure()["changed"] == []
 
 
 def test_a_ciphertext_from_another_inbox_does_not_decrypt(vps: Vps) -> None:
     provisioned(vps)
     tenant = str(uuid4())
     stolen = vps.ciphertext(tenant, str(uuid4()))
-    with pytest.raises(Exception, match="does not decrypt"):
+    with pytest.raises(UndecryptableSecret, match="does not decrypt"):
         vps.call("configure", tenant_id=tenant, inbox_id=str(uuid4()), password_ciphertext=stolen)
 
 
 def test_suspend_resume_and_remove_a_mailbox(vps: Vps) -> None:
     provisioned(vps)
-    tenant, inbox = str(uuid4()), str(uuid4())
-    vps.call(
-        "configure",
-        tenant_id=tenant,
-        inbox_id=inbox,
-        password_ciphertext=vps.ciphertext(tenant, inbox),
-    )
+    vps.configure()
     email = "sales@acme-outreach.example"
     assert vps.call("suspend")["changed"] == [f"mailbox {email} disabled"]
     assert vps.host.mailu.users[email].enabled is False
@@ -254,13 +245,7 @@ def test_suspend_resume_and_remove_a_mailbox(vps: Vps) -> None:
 
 def test_no_secret_ever_appears_in_a_command_the_host_received(vps: Vps) -> None:
     provisioned(vps)
-    tenant, inbox = str(uuid4()), str(uuid4())
-    vps.call(
-        "configure",
-        tenant_id=tenant,
-        inbox_id=inbox,
-        password_ciphertext=vps.ciphertext(tenant, inbox),
-    )
+    vps.configure()
     env = vps.path("/mailu/mailu.env").read_text()
     secrets = [
         line.split("=", 1)[1]
@@ -333,14 +318,8 @@ def test_a_container_that_never_gets_healthy_keeps_status_not_ready(vps: Vps) ->
     vps.clock.advance(HEALTHY_AFTER_S * 10)
     with pytest.raises(MailuNotReady, match="admin"):
         vps.call("status")
-    tenant, inbox = str(uuid4()), str(uuid4())
     with pytest.raises(MailuNotReady):
-        vps.call(
-            "configure",
-            tenant_id=tenant,
-            inbox_id=inbox,
-            password_ciphertext=vps.ciphertext(tenant, inbox),
-        )
+        vps.configure()
 
 
 def test_a_failing_command_names_itself_and_a_rerun_still_turns_passwords_off(
@@ -366,14 +345,8 @@ def test_a_failing_command_names_itself_and_a_rerun_still_turns_passwords_off(
 
 def test_configure_before_install_is_not_ready(vps: Vps) -> None:
     pinned(vps).call("secure")
-    tenant, inbox = str(uuid4()), str(uuid4())
     with pytest.raises(MailuNotReady, match="not installed"):
-        vps.call(
-            "configure",
-            tenant_id=tenant,
-            inbox_id=inbox,
-            password_ciphertext=vps.ciphertext(tenant, inbox),
-        )
+        vps.configure()
 
 
 def root_shell(vps: Vps, command: str) -> None:
@@ -405,22 +378,11 @@ def test_a_firewall_rule_nobody_asked_for_is_removed(vps: Vps) -> None:
 
 def test_configure_hands_out_the_new_password_and_keeps_a_suspension(vps: Vps) -> None:
     provisioned(vps)
-    tenant, inbox = str(uuid4()), str(uuid4())
     email = "sales@acme-outreach.example"
-    vps.call(
-        "configure",
-        tenant_id=tenant,
-        inbox_id=inbox,
-        password_ciphertext=vps.ciphertext(tenant, inbox),
-    )
+    vps.configure()
     vps.call("suspend")
     rotated = "hwkey-mailbox-pw-rotated"
-    vps.call(
-        "configure",
-        tenant_id=tenant,
-        inbox_id=inbox,
-        password_ciphertext=vps.ciphertext(tenant, inbox, rotated),
-    )
+    vps.configure(rotated)
     assert vps.host.mailu.password_matches(email, rotated)
     assert vps.host.mailu.users[email].enabled is False
 
