@@ -7,10 +7,10 @@ cleared). Thread-safe.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from local.dns_sim.names import normalize
+from local.fault_book import FaultBook
 
 
 @dataclass(frozen=True)
@@ -28,43 +28,22 @@ class Delay:
 Action = Drop | Delay
 
 
-@dataclass
-class _Entry:
-    action: Action
-    qname: str | None
-    remaining: int | None
-
-
 class FaultQueue:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[_Entry] = []
+        self._book: FaultBook[tuple[str | None, Action]] = FaultBook()
 
     def add(self, action: Action, *, qname: str | None, times: int | None) -> None:
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or None: until cleared)")
         if isinstance(action, Delay) and action.delay_s < 0:
             raise ValueError("delay_s must not be negative")
-        entry = _Entry(action, None if qname is None else normalize(qname), times)
-        with self._lock:
-            self._entries.append(entry)
+        self._book.add((None if qname is None else normalize(qname), action), times)
 
     def take(self, qname: str) -> Action | None:
         """The first fault matching the normalized `qname`, one use consumed; None if none."""
-        with self._lock:
-            for index, entry in enumerate(self._entries):
-                if entry.qname is None or entry.qname == qname:
-                    if entry.remaining is not None:
-                        entry.remaining -= 1
-                        if entry.remaining == 0:
-                            del self._entries[index]
-                    return entry.action
-        return None
+        found = self._book.take(lambda entry: entry[0] is None or entry[0] == qname)
+        return None if found is None else found[1]
 
     def pending(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return self._book.pending()
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._book.clear()

@@ -7,9 +7,10 @@ requests, then is used up. Faults are matched first-injected first; one fault pe
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from enum import StrEnum
+
+from local.fault_book import FaultBook
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,39 +101,12 @@ class NeverActive:
 Fault = ErrorReply | HttpErrorPage | SlowReply | DroppedConnection | LostReply | MalformedBody
 
 
-@dataclass
-class _Entry:
-    fault: Fault
-    remaining: int
-
-
-class FaultQueue:
+class FaultQueue(FaultBook[Fault]):
     """Injected request faults with their remaining use counts."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[_Entry] = []
+    def add_fault(self, fault: Fault) -> None:
+        self.add(fault, fault.times)
 
-    def add(self, fault: Fault) -> None:
-        with self._lock:
-            self._entries.append(_Entry(fault, fault.times))
-
-    def take(self, action: str | None) -> Fault | None:
+    def take_for(self, action: str | None) -> Fault | None:
         """The first fault matching `action`, with one use consumed; None if none applies."""
-        with self._lock:
-            for index, entry in enumerate(self._entries):
-                if entry.fault.matches(action):
-                    entry.remaining -= 1
-                    if entry.remaining == 0:
-                        del self._entries[index]
-                    return entry.fault
-        return None
-
-    def pending(self) -> int:
-        """How many injected request faults still have uses left."""
-        with self._lock:
-            return len(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        return self.take(lambda fault: fault.matches(action))

@@ -209,7 +209,7 @@ class HostwindsSimulator(StartStop):
         if isinstance(fault, NeverActive):
             self._cloud.mark_never_active(fault.times)
         else:
-            self._faults.add(fault)
+            self._faults.add_fault(fault)
 
     def clear_faults(self) -> None:
         """Forget injected request faults (instances already marked never-active stay so)."""
@@ -272,7 +272,7 @@ class HostwindsSimulator(StartStop):
         self._record(action, fields)
         # Only a known name is logged: a received value is never echoed into logs.
         handler.action_label = action if action in self._cloud.actions else "?"
-        match self._faults.take(action):
+        match self._faults.take_for(action):
             case None:
                 handler.send_json(self._answer(action, fields))
             case ErrorReply(message=message, as_list=as_list):

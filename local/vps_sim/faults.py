@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
-T = TypeVar("T")
+from local.fault_book import FaultBook
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,47 +80,32 @@ class FailingCommand:
 HostFault = Unreachable | Slow | HostKeyChanged | NeverHealthy | FailingCommand
 
 
-@dataclass
-class _Counted(Generic[T]):
-    fault: T
-    remaining: int | None  # None: until cleared
-
-
-class FaultBook:
+class HostFaults:
     """The consumable faults of one host (Unreachable and HostKeyChanged live on the host)."""
 
     def __init__(self) -> None:
+        self._slow: FaultBook[Slow] = FaultBook()
+        self._failing: FaultBook[FailingCommand] = FaultBook()
         self._lock = threading.Lock()
-        self._slow: list[_Counted[Slow]] = []
-        self._failing: list[_Counted[FailingCommand]] = []
         self._never_healthy: set[str] = set()
 
     def add(self, fault: Slow | NeverHealthy | FailingCommand) -> None:
-        with self._lock:
-            match fault:
-                case Slow():
-                    self._slow.append(_Counted(fault, fault.times))
-                case FailingCommand():
-                    self._failing.append(_Counted(fault, fault.times))
-                case NeverHealthy(service=service):
+        match fault:
+            case Slow():
+                self._slow.add(fault, fault.times)
+            case FailingCommand():
+                self._failing.add(fault, fault.times)
+            case NeverHealthy(service=service):
+                with self._lock:
                     self._never_healthy.add(service)
 
     def take_delay(self) -> float:
         """The delay for the next command (0.0 when no Slow fault applies); uses one up."""
-        with self._lock:
-            if not self._slow:
-                return 0.0
-            entry = self._slow[0]
-            _use(self._slow, entry)
-            return entry.fault.delay_s
+        slow = self._slow.take(lambda _: True)
+        return 0.0 if slow is None else slow.delay_s
 
     def take_failure(self, program: str) -> FailingCommand | None:
-        with self._lock:
-            for entry in self._failing:
-                if entry.fault.program == program:
-                    _use(self._failing, entry)
-                    return entry.fault
-        return None
+        return self._failing.take(lambda fault: fault.program == program)
 
     def never_healthy(self, service: str) -> bool:
         with self._lock:
@@ -129,18 +113,11 @@ class FaultBook:
 
     def pending(self) -> int:
         with self._lock:
-            return len(self._slow) + len(self._failing) + len(self._never_healthy)
+            healthy_faults = len(self._never_healthy)
+        return self._slow.pending() + self._failing.pending() + healthy_faults
 
     def clear(self) -> None:
+        self._slow.clear()
+        self._failing.clear()
         with self._lock:
-            self._slow.clear()
-            self._failing.clear()
             self._never_healthy.clear()
-
-
-def _use(entries: list[_Counted[T]], entry: _Counted[T]) -> None:
-    if entry.remaining is None:
-        return
-    entry.remaining -= 1
-    if entry.remaining == 0:
-        entries.remove(entry)

@@ -33,8 +33,8 @@ from local.mailu_sim import MailuApiSimulator
 from local.vps_sim import commands
 from local.vps_sim.faults import (
     FailingCommand,
-    FaultBook,
     HostFault,
+    HostFaults,
     HostKeyChanged,
     NeverHealthy,
     Slow,
@@ -148,7 +148,7 @@ class SimulatedHost(StartStop):
         self._pull_s = pull_s
         self._given_sandbox = sandbox
         self._root: Path | None = None
-        self._faults = FaultBook()
+        self._faults = HostFaults()
         self._host_key = _new_host_key()
         self._machine: Machine | None = None
         self._mailu: MailuApiSimulator | None = None

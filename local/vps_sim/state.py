@@ -15,7 +15,7 @@ from pathlib import Path
 
 from local.vps_sim import apt, sshd_config
 from local.vps_sim.compose import Container, Stack
-from local.vps_sim.faults import FaultBook
+from local.vps_sim.faults import HostFaults
 from local.vps_sim.ufw import Firewall
 
 Clock = Callable[[], float]
@@ -43,7 +43,7 @@ class Machine:
         clock: Clock,
         healthy_after_s: float,
         pull_s: float,
-        faults: FaultBook,
+        faults: HostFaults,
         docker_installed: bool,
     ) -> None:
         self.lock = threading.RLock()
