@@ -8,13 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inboxfleet.dns.commands import parse_command
 from inboxfleet.dns.service import run
-from inboxfleet.observability import logger, tracer
+from inboxfleet.observability import lambda_entry, logger
 
 
-# clear_state: keys appended for one invocation must not stay on the next (warm) one.
-# capture_response=False: verification reports are tenant data.
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     command = parse_command(event)
     logger.append_keys(action=command.action)

@@ -7,6 +7,8 @@ that template.yaml sets; locally they fall back to Powertools' defaults.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -21,3 +23,16 @@ logger = Logger()
 # use. Adapters patch what they really call, where they are imported.
 tracer = Tracer(auto_patch=False)
 metrics = Metrics()
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def lambda_entry(handler: Handler) -> Handler:
+    """What every function's handler is wrapped in: Powertools' Lambda context on the logger,
+    cleared each invocation (keys appended for one must not stay on the next warm one), and a
+    trace segment without the response (results hold tenant data, which has no place in
+    traces)."""
+    traced = tracer.capture_lambda_handler(capture_response=False)(handler)
+    wrapped: Handler = logger.inject_lambda_context(clear_state=True)(traced)
+    return wrapped
