@@ -4,17 +4,53 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from uuid import UUID
 
+from inboxfleet.billing.state import InvoiceSnapshot, PlanItem, SubscriptionSnapshot, Watermark
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
+    BillingObjects,
     Domains,
     Inboxes,
     InboxEvents,
     Servers,
     TenantDirectory,
+    UsageReports,
 )
+
+SOME_TIME = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def subscription_snapshot(subscription_id: str, **changes: object) -> SubscriptionSnapshot:
+    fields: dict[str, object] = {
+        "subscription_id": subscription_id,
+        "status": "active",
+        "items": (PlanItem(lookup_key="starter_monthly", quantity=1),),
+        "current_period_end": datetime(2026, 12, 1, tzinfo=UTC),
+        "cancel_at_period_end": False,
+        "ended_at": None,
+        "cancellation_reason": None,
+        "subscription_created": SOME_TIME,
+    }
+    return SubscriptionSnapshot.model_validate(fields | changes)
+
+
+def invoice_snapshot(invoice_id: str, **changes: object) -> InvoiceSnapshot:
+    fields: dict[str, object] = {
+        "invoice_id": invoice_id,
+        "subscription_id": None,
+        "status": "paid",
+        "amount_due": 1500,
+        "amount_paid": 1500,
+        "currency": "usd",
+        "attempt_count": 1,
+        "next_payment_attempt": None,
+        "hosted_invoice_url": None,
+        "invoice_created": SOME_TIME,
+    }
+    return InvoiceSnapshot.model_validate(fields | changes)
 
 
 def new_tenant(name: str = "tenant") -> UUID:
@@ -39,4 +75,8 @@ def seed_every_table(tenant_id: UUID) -> SeededTenant:
         server = Servers(s).add(domain.id, "dallas", "test")
         inbox = Inboxes(s).add(domain.id, f"sales@{label}.example.com", server_id=server.id)
         InboxEvents(s).append(inbox.id, "reserve", "succeeded", {"location": "dallas"})
+        mark = Watermark(event_created=SOME_TIME, event_id=f"evt_{label}")
+        BillingObjects(s).save_subscription(subscription_snapshot(f"sub_{label}"), mark)
+        BillingObjects(s).save_invoice(invoice_snapshot(f"in_{label}"), mark)
+        UsageReports(s).add(date(2026, 11, 1), "active_inboxes", 1, f"usage-{label}")
     return SeededTenant(tenant_id, domain.id, server.id, inbox.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,16 @@ def ledger(url: str) -> list[tuple[int, str]]:
         return conn.execute("SELECT version, filename FROM schema_migrations ORDER BY 1").fetchall()
 
 
+# The files this code ships, and the version numbers a test's extra files take after them.
+SHIPPED = sorted(path.name for path in (default_directory() / "nile").glob("*.sql"))
+SHIPPED_LEDGER = [(int(name[:4]), name) for name in SHIPPED]
+NEXT = len(SHIPPED) + 1
+
+
+def extra(number: int, name: str) -> str:
+    return f"{number:04d}_{name}.sql"
+
+
 def copy_migrations(tmp_path: Path) -> Path:
     target = tmp_path / "migrations"
     shutil.copytree(default_directory(), target)
@@ -44,9 +55,10 @@ def copy_migrations(tmp_path: Path) -> Path:
 def test_applies_in_order_once_and_twice_is_a_no_op(empty_database: str) -> None:
     first = migrate(empty_database, "postgres")
     second = migrate(empty_database, "postgres")
-    assert first.applied == ("0001_core.sql",)
+    assert SHIPPED[:2] == ["0001_core.sql", "0002_billing.sql"]
+    assert first.applied == tuple(SHIPPED)
     assert second == MigrationReport(applied=(), current_version=first.current_version)
-    assert ledger(empty_database) == [(1, "0001_core.sql")]
+    assert ledger(empty_database) == SHIPPED_LEDGER
 
 
 def test_two_migrators_at_once_apply_each_file_exactly_once(empty_database: str) -> None:
@@ -67,22 +79,23 @@ def test_two_migrators_at_once_apply_each_file_exactly_once(empty_database: str)
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert sorted(len(r.applied) for r in reports) == [0, 1]
-    assert ledger(empty_database) == [(1, "0001_core.sql")]
+    assert sorted(len(r.applied) for r in reports) == [0, len(SHIPPED)]
+    assert ledger(empty_database) == SHIPPED_LEDGER
 
 
 def test_a_broken_file_leaves_the_previous_version_and_names_the_file(
     empty_database: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path)
-    (directory / "nile" / "0002_broken.sql").write_text(
+    broken = extra(NEXT, "broken")
+    (directory / "nile" / broken).write_text(
         "CREATE TABLE half_done (id uuid PRIMARY KEY);\n"
         "ALTER TABLE no_such_table ADD COLUMN x int;\n"
     )
-    with pytest.raises(MigrationFailed, match=r"0002_broken\.sql") as info:
+    with pytest.raises(MigrationFailed, match=re.escape(broken)) as info:
         migrate(empty_database, "postgres", directory)
-    assert info.value.filename == "0002_broken.sql"
-    assert ledger(empty_database) == [(1, "0001_core.sql")]
+    assert info.value.filename == broken
+    assert ledger(empty_database) == SHIPPED_LEDGER
     with psycopg.connect(empty_database) as conn:
         assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
 
@@ -91,12 +104,13 @@ def test_tables_of_a_run_that_failed_later_still_get_isolation(
     empty_database: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path)
-    (directory / "nile" / "0002_notes.sql").write_text(
+    (directory / "nile" / extra(NEXT, "notes")).write_text(
         "CREATE TABLE notes (tenant_id uuid NOT NULL REFERENCES tenants (id), id uuid,"
         " PRIMARY KEY (tenant_id, id));\n"
     )
-    (directory / "nile" / "0003_broken.sql").write_text("SELECT no_such_function();\n")
-    with pytest.raises(MigrationFailed, match=r"0003_broken\.sql"):
+    broken = extra(NEXT + 1, "broken")
+    (directory / "nile" / broken).write_text("SELECT no_such_function();\n")
+    with pytest.raises(MigrationFailed, match=re.escape(broken)):
         migrate(empty_database, "postgres", directory)
     with psycopg.connect(empty_database) as conn:
         row = conn.execute(
@@ -107,7 +121,7 @@ def test_tables_of_a_run_that_failed_later_still_get_isolation(
 
 def test_a_database_newer_than_the_code_is_refused(empty_database: str, tmp_path: Path) -> None:
     directory = copy_migrations(tmp_path)
-    (directory / "nile" / "0002_extra.sql").write_text(
+    (directory / "nile" / extra(NEXT, "extra")).write_text(
         "CREATE TABLE extra (id uuid PRIMARY KEY);\n"
     )
     migrate(empty_database, "postgres", directory)
@@ -119,7 +133,7 @@ def test_a_file_with_transaction_control_is_refused_before_running(
     empty_database: str, tmp_path: Path
 ) -> None:
     directory = copy_migrations(tmp_path)
-    (directory / "nile" / "0002_commits.sql").write_text("CREATE TABLE a (id int);\nCOMMIT;\n")
+    (directory / "nile" / extra(NEXT, "commits")).write_text("CREATE TABLE a (id int);\nCOMMIT;\n")
     with pytest.raises(MigrationError, match="transaction control"):
         migrate(empty_database, "postgres", directory)
     with psycopg.connect(empty_database) as conn:
@@ -137,7 +151,7 @@ def test_an_edited_applied_file_is_refused(empty_database: str, tmp_path: Path) 
 
 def test_nile_flavor_refuses_forbidden_sql_before_connecting(tmp_path: Path) -> None:
     directory = copy_migrations(tmp_path)
-    (directory / "nile" / "0002_bad.sql").write_text("CREATE SEQUENCE counter;\n")
+    (directory / "nile" / extra(NEXT, "bad")).write_text("CREATE SEQUENCE counter;\n")
     with pytest.raises(NileIncompatibleSql, match="CREATE SEQUENCE"):
         migrate("postgresql://nobody@127.0.0.1:9/none", "nile", directory)
 
@@ -236,7 +250,7 @@ def run_migrate_cli(database_url: str) -> subprocess.CompletedProcess[str]:
 def test_cli_migrates_database_url(empty_database: str) -> None:
     done = run_migrate_cli(empty_database)
     assert done.returncode == 0, done.stderr
-    assert "schema version 1" in done.stdout
+    assert f"schema version {len(SHIPPED)}" in done.stdout
     assert "nothing new" in run_migrate_cli(empty_database).stdout
 
 

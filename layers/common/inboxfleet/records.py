@@ -42,6 +42,7 @@ class BillingAccount(Record):
     allowed_locations: list[str]
     current_period_end: datetime | None
     payment_state: PaymentState
+    teardown_after: datetime | None = None
     updated_at: datetime
 
 
@@ -79,6 +80,8 @@ class Inbox(Record):
     execution_name: str | None
     attempt: int
     failure_reason: str | None
+    suspension_reason: str | None = None
+    suspend_at: datetime | None = None
     # Ciphertext only (KMS); kept out of reprs and dumps all the same.
     password_ciphertext: bytes | None = Field(default=None, repr=False, exclude=True)
     created_at: datetime
@@ -99,6 +102,8 @@ class StripeEventRecord(Record):
     event_id: str
     type: str
     created: datetime
+    customer_id: str | None
     received_at: datetime
     processed_at: datetime | None
     outcome: str | None
+    detail: str | None

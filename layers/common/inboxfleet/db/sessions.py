@@ -102,6 +102,10 @@ class Session:
         row = self._live(query).execute(query, params).fetchone()
         return None if row is None else row[0]
 
+    def column(self, query: Query, params: Params = None) -> list[Any]:
+        """The first column of every row."""
+        return [row[0] for row in self._live(query).execute(query, params).fetchall()]
+
     def execute(self, query: Query, params: Params = None) -> int:
         """Run one statement; returns the number of rows it touched."""
         return self._live(query).execute(query, params).rowcount

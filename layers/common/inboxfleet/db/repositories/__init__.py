@@ -1,6 +1,7 @@
 """Typed repositories. Each takes the session kind its rows need and returns records."""
 
-from inboxfleet.db.repositories.billing_accounts import BillingAccounts
+from inboxfleet.db.repositories.billing_accounts import BillingAccounts, BillingDirectory
+from inboxfleet.db.repositories.billing_objects import BillingObjects, UsageReports
 from inboxfleet.db.repositories.domains import Domains
 from inboxfleet.db.repositories.inbox_events import InboxEvents
 from inboxfleet.db.repositories.inboxes import Inboxes
@@ -10,6 +11,8 @@ from inboxfleet.db.repositories.tenants import TenantDirectory, TenantProfile
 
 __all__ = [
     "BillingAccounts",
+    "BillingDirectory",
+    "BillingObjects",
     "Domains",
     "InboxEvents",
     "Inboxes",
@@ -17,4 +20,5 @@ __all__ = [
     "StripeEventLog",
     "TenantDirectory",
     "TenantProfile",
+    "UsageReports",
 ]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from inboxfleet.db.repositories.base import TenantRepository
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from inboxfleet.db.repositories.base import SystemRepository, TenantRepository
 from inboxfleet.records import BillingAccount
+
+if TYPE_CHECKING:
+    from inboxfleet.billing.state import Entitlement
 
 _COLUMNS = (
     "tenant_id, stripe_customer_id, stripe_subscription_id, subscription_status, plan, quantity, "
-    "max_inboxes, max_domains, allowed_locations, current_period_end, payment_state, updated_at"
+    "max_inboxes, max_domains, allowed_locations, current_period_end, payment_state, "
+    "teardown_after, updated_at"
 )
 
 
@@ -31,3 +38,53 @@ class BillingAccounts(TenantRepository):
         )
         assert row is not None
         return row
+
+    def save_entitlement(self, entitlement: Entitlement) -> BillingAccount:
+        """Write what the tenant's subscriptions and invoices add up to (the row must exist:
+        it is created when the customer is linked)."""
+        limits = entitlement.limits
+        row = self._session.fetch_one(
+            BillingAccount,
+            "UPDATE billing_accounts SET stripe_subscription_id = %s, subscription_status = %s, "
+            "plan = %s, quantity = %s, max_inboxes = %s, max_domains = %s, "
+            "allowed_locations = %s, current_period_end = %s, payment_state = %s, "
+            "teardown_after = %s, updated_at = now() "
+            f"WHERE tenant_id = %s RETURNING {_COLUMNS}",
+            (
+                entitlement.subscription_id,
+                entitlement.subscription_status,
+                entitlement.plan,
+                entitlement.quantity,
+                limits.max_inboxes,
+                limits.max_domains,
+                list(limits.allowed_locations),
+                entitlement.current_period_end,
+                entitlement.payment_state,
+                entitlement.teardown_after,
+                self.tenant_id,
+            ),
+        )
+        assert row is not None, "the billing account is created when the customer is linked"
+        return row
+
+
+class BillingDirectory(SystemRepository):
+    """Cross-tenant billing lookups (system sessions): customer -> tenant, metered accounts."""
+
+    def tenants_for_customer(self, stripe_customer_id: str) -> list[UUID]:
+        return [
+            UUID(str(value))
+            for value in self._session.column(
+                "SELECT tenant_id FROM billing_accounts WHERE stripe_customer_id = %s "
+                "ORDER BY tenant_id",
+                (stripe_customer_id,),
+            )
+        ]
+
+    def accounts_on_plans(self, plans: list[str]) -> list[BillingAccount]:
+        return self._session.fetch_all(
+            BillingAccount,
+            f"SELECT {_COLUMNS} FROM billing_accounts WHERE plan = ANY(%s) "
+            "AND stripe_customer_id IS NOT NULL ORDER BY tenant_id",
+            (plans,),
+        )

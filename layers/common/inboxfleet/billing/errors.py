@@ -1,0 +1,41 @@
+"""Billing errors. Their class names are what logs, metrics and the DLQ reason show."""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    """Base of every billing failure."""
+
+
+class InvalidDelivery(BillingError):
+    """A webhook delivery we refuse (400): bad signature, stale, not an event. Never retried
+    usefully by Stripe, never queued."""
+
+
+class QueueUnavailable(BillingError):
+    """The verified event could not be queued: answer 5xx so Stripe delivers it again."""
+
+
+class InvalidEventMessage(BillingError):
+    """A queued message that is not a Stripe event we can read (poison: ends in the DLQ)."""
+
+
+class UnknownCustomer(BillingError):
+    """No tenant is linked to the event's Stripe customer, and nothing in the event or the
+    customer's metadata links one. Retried (the link may land), then the DLQ."""
+
+
+class CustomerConflict(BillingError):
+    """The customer's metadata names a tenant already linked to another customer."""
+
+
+class UnknownPlan(BillingError):
+    """A subscription item's price lookup_key is not in the plan catalogue."""
+
+
+class StripeUnavailable(BillingError):
+    """Stripe's API failed or timed out (after the SDK's own retries)."""
+
+
+class MissingBillingContact(BillingError):
+    """A payment reminder is due but neither the tenant nor the invoice names an address."""
