@@ -1,6 +1,7 @@
 """Local `sam local invoke` without Docker: run a function's real handler in-process.
 
     python -m local.invoke InventoryFunction events/InventoryFunction/describe_inbox.json
+    python -m local.invoke StripeWebhookFunction events/StripeWebhookFunction/x.json --resign
 
 The handler is found through template.yaml, exactly as SAM finds it; the event file is the same
 one `sam local invoke -e` takes. The database comes from DATABASE_URL.
@@ -47,8 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.invoke")
     parser.add_argument("function", help="logical id in template.yaml, e.g. InventoryFunction")
     parser.add_argument("event", type=Path, help="event file, e.g. events/InventoryFunction/x.json")
+    parser.add_argument(
+        "--resign",
+        action="store_true",
+        help="sign a Stripe webhook request afresh with the local samples' secret "
+        "(Stripe signatures expire after 300 s)",
+    )
     args = parser.parse_args(argv)
     event = json.loads(args.event.read_text())
+    if args.resign:
+        from local.stripe_samples import resign
+
+        event = resign(event)
     print(json.dumps(invoke(args.function, event), indent=2, default=str))
     return 0
 

@@ -4,7 +4,9 @@ secret value is written into the template. Also the short-tag loader and the han
 from __future__ import annotations
 
 import re
+import shlex
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +58,24 @@ def _policy_names(value: Any) -> list[str]:
     return []
 
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _unwrap_if(item: Any) -> list[Any]:
+    """A statement list item, or both branches of an `Fn::If` standing in for one."""
+    if isinstance(item, dict) and set(item) == {"Fn::If"}:
+        return [leaf for branch in item["Fn::If"][1:] for leaf in _unwrap_if(branch)]
+    return [item]
+
+
 def _statements(node: Any) -> list[dict[str, Any]]:
-    """Every IAM statement under `node`, however deeply SAM policy shapes nest them."""
+    """Every IAM statement under `node`, however deeply SAM policy shapes nest them (including
+    statements behind an `Fn::If`)."""
     found: list[dict[str, Any]] = []
     if isinstance(node, dict):
         if "Statement" in node:
-            found.extend(s for s in _as_list(node["Statement"]) if isinstance(s, dict))
+            items = [leaf for s in _as_list(node["Statement"]) for leaf in _unwrap_if(s)]
+            found.extend(s for s in items if isinstance(s, dict) and s != NO_VALUE)
         for key, value in node.items():
             if key != "Statement":
                 found.extend(_statements(value))
@@ -279,3 +293,304 @@ def test_two_app_modules_load_side_by_side(tmp_path: Path) -> None:
     assert "app" not in {handle_alpha.__module__, handle_beta.__module__}
     assert sys.modules[handle_alpha.__module__].NAME == "a"
     assert load_handler(alpha) is handle_alpha  # cached per spec
+
+
+# --- Logs and secrets, for every function --------------------------------------------------
+
+
+def _role_props(function_id: str) -> dict[str, Any]:
+    role_id = _props(function_id)["Role"]["Fn::GetAtt"][0]
+    return _props(role_id)
+
+
+def _role_statements(function_id: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in _statements(_role_props(function_id).get("Policies", []))
+        if s.get("Effect", "Allow") == "Allow"
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    return {str(a).lower() for a in _as_list(statement.get("Action", []))}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.logical_id)
+def test_every_function_logs_to_its_own_group_named_after_the_stack(spec: FunctionSpec) -> None:
+    fn = spec.logical_id
+    assert _props(fn)["LoggingConfig"]["LogGroup"] == {"Ref": f"{fn}LogGroup"}
+    group = RESOURCES[f"{fn}LogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{fn}"
+    }
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    log_grants = [
+        s for s in _role_statements(fn) if any(a.startswith("logs:") for a in _actions(s))
+    ]
+    assert [s["Resource"] for s in log_grants] == [{"Fn::GetAtt": [f"{fn}LogGroup", "Arn"]}]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.logical_id)
+def test_every_secret_a_function_names_is_readable_by_its_role(spec: FunctionSpec) -> None:
+    variables = (_props(spec.logical_id).get("Environment") or {}).get("Variables") or {}
+    named = {
+        leaf["Ref"]
+        for name, value in variables.items()
+        if name.endswith("_SECRET")
+        for leaf in _unwrap_if(value)
+        if isinstance(leaf, dict) and leaf != NO_VALUE and "Ref" in leaf
+    }
+    readable = {
+        resource["Ref"]
+        for s in _role_statements(spec.logical_id)
+        if "secretsmanager:getsecretvalue" in _actions(s)
+        for resource in _as_list(s["Resource"])
+        if isinstance(resource, dict) and "Ref" in resource
+    }
+    assert named <= readable, f"{spec.logical_id} cannot read {named - readable}"
+
+
+# --- Billing: webhook route, FIFO queue, worker, alarms --------------------------------------
+
+WEBHOOK = "StripeWebhookFunction"
+WORKER = "BillingEventsFunction"
+QUEUE = "BillingEventsQueue"
+DLQ = "BillingEventsDeadLetterQueue"
+
+
+def _events(function_id: str, event_type: str) -> list[dict[str, Any]]:
+    events = _props(function_id).get("Events") or {}
+    return [e["Properties"] for e in events.values() if e["Type"] == event_type]
+
+
+def _timeout(function_id: str) -> int:
+    return int(_props(function_id).get("Timeout", GLOBAL_FUNCTION["Timeout"]))
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in RESOURCES.items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_the_stripe_webhook_is_post_on_the_http_api_with_payload_2() -> None:
+    assert RESOURCES["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+    routes = _events(WEBHOOK, "HttpApi")
+    assert routes == [
+        {
+            "ApiId": {"Ref": "HttpApi"},
+            "Path": "/webhooks/stripe",
+            "Method": "POST",
+            "PayloadFormatVersion": "2.0",
+        }
+    ]
+    url = TEMPLATE["Outputs"]["StripeWebhookUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${HttpApi}.execute-api.")
+    assert url.endswith(routes[0]["Path"])
+
+
+def test_the_billing_queue_is_fifo_deduplicated_by_event_id() -> None:
+    queue = _props(QUEUE)
+    assert RESOURCES[QUEUE]["Type"] == "AWS::SQS::Queue"
+    assert queue["FifoQueue"] is True
+    assert queue["QueueName"]["Fn::Sub"].endswith(".fifo")
+    # The webhook deduplicates by Stripe event id; a body hash would be a second, weaker key.
+    assert queue["ContentBasedDeduplication"] is False
+    assert queue["SqsManagedSseEnabled"] is True
+    # Stripe retries for 3 days: the queue keeps events longer than that.
+    assert queue["MessageRetentionPeriod"] > 3 * 24 * 3600
+
+
+def test_the_billing_queue_redrives_to_a_fifo_dead_letter_queue() -> None:
+    redrive = _props(QUEUE)["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [DLQ, "Arn"]}
+    assert int(redrive["maxReceiveCount"]) > 1, "one transient failure must not dead-letter"
+    dlq = _props(DLQ)
+    assert dlq["FifoQueue"] is True
+    assert dlq["QueueName"]["Fn::Sub"].endswith(".fifo")
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] >= _props(QUEUE)["MessageRetentionPeriod"]
+
+
+def test_the_dead_letter_queue_accepts_only_the_billing_queue() -> None:
+    allow = _props(DLQ)["RedriveAllowPolicy"]
+    assert allow["redrivePermission"] == "byQueue"
+    # Spelled out from the source queue's name (a GetAtt would be a circular dependency): the
+    # spelled-out name must be the queue's real one.
+    (source_arn,) = allow["sourceQueueArns"]
+    prefix = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+    assert source_arn == {"Fn::Sub": prefix + _props(QUEUE)["QueueName"]["Fn::Sub"]}
+
+
+def test_the_queue_visibility_timeout_outlasts_the_worker() -> None:
+    # AWS's guidance for Lambda event sources: at least 6 x the function timeout.
+    assert _props(QUEUE)["VisibilityTimeout"] >= 6 * _timeout(WORKER)
+
+
+def test_the_worker_consumes_the_fifo_queue_reporting_batch_item_failures() -> None:
+    (source,) = _events(WORKER, "SQS")
+    assert source["Queue"] == {"Fn::GetAtt": [QUEUE, "Arn"]}
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= source["BatchSize"] <= 10, "FIFO event sources take at most 10 per batch"
+    assert "MaximumBatchingWindowInSeconds" not in source, "not supported for FIFO queues"
+
+
+def test_every_dead_letter_queue_has_an_alarm() -> None:
+    dead_letter_queues = {
+        resource["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for resource in RESOURCES.values()
+        if resource["Type"] == "AWS::SQS::Queue"
+        and "RedrivePolicy" in (resource.get("Properties") or {})
+    }
+    assert DLQ in dead_letter_queues
+    watched = {
+        alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in _alarms().values()
+        if alarm.get("Namespace") == "AWS/SQS"
+        # Messages moved to a DLQ by a redrive are not counted as sent: only visible ones tell.
+        and alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        and alarm["Threshold"] <= 1
+    }
+    assert dead_letter_queues <= watched
+
+
+def test_the_webhook_errors_and_the_backlog_have_alarms() -> None:
+    alarms = _alarms()
+    webhook = alarms["StripeWebhookErrorsAlarm"]
+    assert (webhook["Namespace"], webhook["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert webhook["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    backlog = alarms["BillingEventsBacklogAlarm"]
+    assert backlog["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert backlog["Dimensions"][0]["Value"] == {"Fn::GetAtt": [QUEUE, "QueueName"]}
+
+
+def test_alarms_notify_the_topic_only_when_one_is_given() -> None:
+    assert TEMPLATE["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    expected = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
+    alarms = _alarms()
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        assert alarm["AlarmActions"] == expected, logical_id
+        assert alarm["OKActions"] == expected, logical_id
+        assert alarm["TreatMissingData"] == "notBreaching", logical_id
+
+
+def _sqs_grants(function_id: str) -> list[dict[str, Any]]:
+    return [
+        s for s in _role_statements(function_id) if any(a.startswith("sqs:") for a in _actions(s))
+    ]
+
+
+def test_only_the_webhook_may_send_and_only_to_the_billing_queue() -> None:
+    queue_arn = {"Fn::GetAtt": [QUEUE, "Arn"]}
+    assert [(_actions(s), s["Resource"]) for s in _sqs_grants(WEBHOOK)] == [
+        ({"sqs:sendmessage"}, queue_arn)
+    ]
+    senders = [
+        spec.logical_id
+        for spec in SPECS
+        if any(
+            a in {"sqs:sendmessage", "sqs:sendmessagebatch"}
+            for s in _sqs_grants(spec.logical_id)
+            for a in _actions(s)
+        )
+    ]
+    assert senders == [WEBHOOK]
+
+
+def test_the_worker_role_consumes_the_billing_queue_only() -> None:
+    (grant,) = _sqs_grants(WORKER)
+    assert grant["Resource"] == {"Fn::GetAtt": [QUEUE, "Arn"]}
+    assert _actions(grant) == {
+        "sqs:receivemessage",
+        "sqs:deletemessage",
+        "sqs:getqueueattributes",
+        "sqs:changemessagevisibility",
+    }
+
+
+def test_reminders_are_sent_only_through_the_identity_and_from_the_sender() -> None:
+    identity_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
+        "${BillingSenderIdentity}"
+    }
+    ses = {
+        spec.logical_id: [
+            s
+            for s in _role_statements(spec.logical_id)
+            if any(a.startswith("ses:") for a in _actions(s))
+        ]
+        for spec in SPECS
+    }
+    assert {fn for fn, grants in ses.items() if grants} == {WORKER}
+    (grant,) = ses[WORKER]
+    assert _actions(grant) == {"ses:sendemail", "ses:sendrawemail"}
+    assert grant["Resource"] == identity_arn
+    assert grant["Condition"] == {
+        "StringEquals": {"ses:FromAddress": {"Ref": "BillingReminderSender"}}
+    }
+    variables = _props(WORKER)["Environment"]["Variables"]
+    assert variables["BILLING_REMINDER_SENDER"] == {"Ref": "BillingReminderSender"}
+
+
+# --- samconfig.toml ----------------------------------------------------------------------------
+
+
+def _deploy_overrides() -> dict[str, dict[str, str]]:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    found: dict[str, dict[str, str]] = {}
+    for env, commands in config.items():
+        if not isinstance(commands, dict):
+            continue
+        overrides = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides")
+        if overrides is not None:
+            found[env] = dict(item.split("=", 1) for item in shlex.split(overrides))
+    return found
+
+
+PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
+
+
+@pytest.mark.parametrize("env", sorted(_deploy_overrides()))
+def test_samconfig_sets_every_required_parameter_validly(env: str) -> None:
+    overrides = _deploy_overrides()[env]
+    assert set(overrides) <= set(PARAMETERS), "overrides of parameters the template lacks"
+    required = {name for name, p in PARAMETERS.items() if "Default" not in p}
+    assert required - set(overrides) == set(), f"{env} misses required parameters"
+    for name, value in overrides.items():
+        parameter = PARAMETERS[name]
+        if "AllowedPattern" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], value), f"{env}: {name}={value}"
+        if "AllowedValues" in parameter:
+            assert value in [str(v) for v in parameter["AllowedValues"]], f"{env}: {name}"
+        if parameter["Type"] == "Number":
+            number = float(value)
+            assert parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number)
+    sender_domain = overrides["BillingReminderSender"].rpartition("@")[2]
+    identity = overrides["BillingSenderIdentity"]
+    assert sender_domain == identity or sender_domain.endswith("." + identity), env
+
+
+def test_the_billing_parameter_patterns() -> None:
+    sender = PARAMETERS["BillingReminderSender"]["AllowedPattern"]
+    identity = PARAMETERS["BillingSenderIdentity"]["AllowedPattern"]
+    secret = PARAMETERS["StripeWebhookSecretsSecretArn"]["AllowedPattern"]
+    assert re.fullmatch(sender, "billing+reminders@mail.inboxfleet.example")
+    assert not re.fullmatch(sender, "billing")
+    assert not re.fullmatch(sender, "Billing <billing@inboxfleet.example>")
+    assert re.fullmatch(identity, "mail.inboxfleet.example")
+    assert not re.fullmatch(identity, "billing@inboxfleet.example")
+    assert not re.fullmatch(identity, "inboxfleet")
+    # Only complete ARNs: a partial one would never match the IAM resource.
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:inboxfleet/dev/stripe-whsec"
+    assert re.fullmatch(secret, arn + "-AbCdEf")
+    assert not re.fullmatch(secret, arn)
+    assert PARAMETERS["StripeApiKeySecretArn"]["AllowedPattern"] == secret
+    assert PARAMETERS["DatabaseUrlSecretArn"]["AllowedPattern"] == secret

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
@@ -22,7 +22,16 @@ logger = Logger()
 # (botocore.client, httpx, requests, ...): ~80 ms of cold start for libraries most handlers never
 # use. Adapters patch what they really call, where they are imported.
 tracer = Tracer(auto_patch=False)
-metrics = Metrics()
+# The namespace is InboxFleet everywhere (template.yaml says the same); without one, a flush
+# outside Lambda would fail schema validation.
+metrics = Metrics(namespace="InboxFleet")
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a Count metric, published when the handler (wrapped with metrics) returns."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -36,3 +45,9 @@ def lambda_entry(handler: Handler) -> Handler:
     traced = tracer.capture_lambda_handler(capture_response=False)(handler)
     wrapped: Handler = logger.inject_lambda_context(clear_state=True)(traced)
     return wrapped
+
+
+def metered_lambda_entry(handler: Handler) -> Handler:
+    """lambda_entry, and the metrics the invocation counted are published when it returns."""
+    published = cast(Handler, metrics.log_metrics(handler))
+    return lambda_entry(published)

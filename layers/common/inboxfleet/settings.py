@@ -77,6 +77,22 @@ class DnsSettings(BaseModel):
     dmarc_report_domain: str | None = None
 
 
+class BillingSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stripe_api_key_secret: str | None = None
+    stripe_webhook_secrets_secret: str | None = None
+    stripe_api_base: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
+    stripe_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # The SDK's own retries: idempotency keys make its POST retries safe.
+    stripe_max_retries: int = Field(default=2, ge=0, le=5)
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+    events_queue_url: str | None = None
+    reminder_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    ses_configuration_set: str | None = None
+    retention_days: int = Field(default=30, ge=1, le=365)
+
+
 M = TypeVar("M", bound=BaseModel)
 
 _DATABASE_ENV = {
@@ -117,6 +133,19 @@ _DNS_ENV = {
     "dmarc_report_domain": "DMARC_REPORT_DOMAIN",
 }
 
+_BILLING_ENV = {
+    "stripe_api_key_secret": "STRIPE_API_KEY_SECRET",
+    "stripe_webhook_secrets_secret": "STRIPE_WEBHOOK_SECRETS_SECRET",
+    "stripe_api_base": "STRIPE_API_BASE",
+    "stripe_timeout_s": "STRIPE_TIMEOUT_S",
+    "stripe_max_retries": "STRIPE_MAX_RETRIES",
+    "webhook_tolerance_s": "STRIPE_WEBHOOK_TOLERANCE_S",
+    "events_queue_url": "BILLING_EVENTS_QUEUE_URL",
+    "reminder_sender": "BILLING_REMINDER_SENDER",
+    "ses_configuration_set": "SES_CONFIGURATION_SET",
+    "retention_days": "BILLING_RETENTION_DAYS",
+}
+
 
 def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] | None) -> M:
     env = os.environ if environ is None else environ
@@ -138,6 +167,10 @@ def mailu_settings_from_env(environ: Mapping[str, str] | None = None) -> MailuSe
 
 def dns_settings_from_env(environ: Mapping[str, str] | None = None) -> DnsSettings:
     return _from_env(DnsSettings, _DNS_ENV, environ)
+
+
+def billing_settings_from_env(environ: Mapping[str, str] | None = None) -> BillingSettings:
+    return _from_env(BillingSettings, _BILLING_ENV, environ)
 
 
 def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:

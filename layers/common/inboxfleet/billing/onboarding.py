@@ -1,0 +1,105 @@
+"""Onboarding: the tenant's Stripe customer (linked by metadata.tenant_id) and a Checkout
+session for a plan. The tenant API exposes it; the resulting subscription arrives as events."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from uuid import UUID
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from inboxfleet.billing.errors import BillingError, UnknownPlan
+from inboxfleet.billing.plans import Catalogue
+from inboxfleet.db.connection import Database
+from inboxfleet.db.repositories import BillingAccounts, TenantProfile
+from inboxfleet.db.sessions import tenant_session
+
+
+class OnboardingApi(Protocol):
+    def create_customer(
+        self, *, email: str | None, name: str | None, tenant_id: str, idempotency_key: str
+    ) -> dict[str, Any]: ...
+
+    def price_by_lookup_key(self, lookup_key: str) -> dict[str, Any] | None: ...
+
+    def create_checkout_session(
+        self, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]: ...
+
+
+class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: UUID
+    plan: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="price lookup_key")
+    quantity: int = Field(default=1, ge=1, le=1000)
+    success_url: AnyHttpUrl
+    cancel_url: AnyHttpUrl
+    # The caller's key for this request (e.g. the API request id): a retry reuses the session.
+    request_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class Checkout(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    session_id: str
+    url: str
+
+
+class AlreadySubscribed(BillingError):
+    """The tenant has a live subscription: plan changes go through the billing portal."""
+
+
+def ensure_customer(api: OnboardingApi, tenant_id: UUID, database: Database | None = None) -> str:
+    """The tenant's Stripe customer id, creating and linking the customer the first time
+    (idempotent: Stripe replays a creation with the same key, and the link is one row)."""
+    with tenant_session(tenant_id, database=database) as session:
+        account = BillingAccounts(session).get()
+        tenant = TenantProfile(session).get()
+    if account is not None and account.stripe_customer_id:
+        return account.stripe_customer_id
+    customer = api.create_customer(
+        email=tenant.billing_email,
+        name=tenant.name,
+        tenant_id=str(tenant_id),
+        idempotency_key=f"customer-{tenant_id}",
+    )
+    customer_id = str(customer["id"])
+    with tenant_session(tenant_id, database=database) as session:
+        BillingAccounts(session).link_customer(customer_id)
+    return customer_id
+
+
+def start_checkout(
+    api: OnboardingApi,
+    request: CheckoutRequest,
+    catalogue: Catalogue,
+    database: Database | None = None,
+) -> Checkout:
+    catalogue.plan(request.plan)  # only plans we can honour are sold
+    with tenant_session(request.tenant_id, database=database) as session:
+        account = BillingAccounts(session).get()
+    if account is not None and account.subscription_status in ("active", "trialing", "past_due"):
+        raise AlreadySubscribed(f"tenant {request.tenant_id} already has a live subscription")
+    customer_id = ensure_customer(api, request.tenant_id, database)
+    price = api.price_by_lookup_key(request.plan)
+    if price is None:
+        raise UnknownPlan(f"Stripe has no active price with lookup_key {request.plan!r}")
+    tenant = str(request.tenant_id)
+    checkout = api.create_checkout_session(
+        {
+            "mode": "subscription",
+            "customer": customer_id,
+            "client_reference_id": tenant,
+            "line_items": [{"price": price["id"], "quantity": request.quantity}],
+            "subscription_data": {"metadata": {"tenant_id": tenant}},
+            "metadata": {"tenant_id": tenant},
+            "success_url": str(request.success_url),
+            "cancel_url": str(request.cancel_url),
+        },
+        idempotency_key=f"checkout-{tenant}-{request.request_id}",
+    )
+    return Checkout(
+        customer_id=customer_id, session_id=str(checkout["id"]), url=str(checkout["url"])
+    )

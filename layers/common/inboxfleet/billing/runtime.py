@@ -1,0 +1,126 @@
+"""The billing functions' collaborators, built from settings on first use (one set per
+container and settings)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from inboxfleet.billing.plans import default_catalogue
+from inboxfleet.billing.ports import RecordingProvisioningStarter
+from inboxfleet.billing.stripe_api import StripeApi
+from inboxfleet.billing.webhook import WebhookDeps
+from inboxfleet.billing.worker import BillingDeps
+from inboxfleet.settings import BillingSettings, SettingsError, billing_settings_from_env
+
+_lock = threading.Lock()
+
+
+def _required(value: str | None, variable: str, what: str) -> str:
+    if not value:
+        raise SettingsError(f"{variable} ({what}) is not set")
+    return value
+
+
+def parse_webhook_secrets(value: str) -> list[str]:
+    """The endpoint signing secrets: a JSON list (old and new while rolling) or one secret."""
+    text = value.strip()
+    secrets = json.loads(text) if text.startswith("[") else [text]
+    if not secrets or not all(isinstance(s, str) and s.startswith("whsec_") for s in secrets):
+        # The value itself never goes into the message.
+        raise SettingsError("the webhook secrets secret must hold whsec_ values")
+    return list(secrets)
+
+
+def webhook_deps() -> WebhookDeps:
+    settings = billing_settings_from_env()
+    with _lock:
+        return _webhook_deps(settings)
+
+
+@cache
+def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
+    from inboxfleet.billing.sqs_queue import SqsEventQueue
+
+    secret_name = _required(
+        settings.stripe_webhook_secrets_secret,
+        "STRIPE_WEBHOOK_SECRETS_SECRET",
+        "Secrets Manager name of the endpoint signing secrets",
+    )
+    queue_url = _required(
+        settings.events_queue_url, "BILLING_EVENTS_QUEUE_URL", "the billing events FIFO queue"
+    )
+
+    def secrets() -> list[str]:
+        from inboxfleet.secret_store import get_secret
+
+        return parse_webhook_secrets(get_secret(secret_name))
+
+    return WebhookDeps(
+        secrets=secrets,
+        queue=SqsEventQueue(queue_url),
+        now=time.time,
+        tolerance_s=settings.webhook_tolerance_s,
+    )
+
+
+def billing_deps() -> BillingDeps:
+    settings = billing_settings_from_env()
+    with _lock:
+        return _billing_deps(settings)
+
+
+@cache
+def _billing_deps(settings: BillingSettings) -> BillingDeps:
+    from inboxfleet.billing.ses_mailer import SesMailer
+
+    sender = _required(
+        settings.reminder_sender, "BILLING_REMINDER_SENDER", "the From address of reminders"
+    )
+    return BillingDeps(
+        stripe=LazyStripe(settings),
+        mailer=SesMailer(sender, settings.ses_configuration_set),
+        starter=RecordingProvisioningStarter(),
+        catalogue=default_catalogue(),
+        retention=timedelta(days=settings.retention_days),
+    )
+
+
+class LazyStripe:
+    """The Stripe API, built (and the SDK imported, and the key read) on the first call only:
+    most billing events never need Stripe."""
+
+    def __init__(self, settings: BillingSettings) -> None:
+        self._settings = settings
+        self._api: StripeApi | None = None
+        self._lock = threading.Lock()
+
+    def api(self) -> StripeApi:
+        with self._lock:
+            if self._api is None:
+                secret_name = _required(
+                    self._settings.stripe_api_key_secret,
+                    "STRIPE_API_KEY_SECRET",
+                    "Secrets Manager name of the Stripe secret key",
+                )
+
+                def api_key() -> str:
+                    from inboxfleet.secret_store import get_secret
+
+                    return get_secret(secret_name)
+
+                self._api = StripeApi(api_key, self._settings)
+            return self._api
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self.api().subscription(subscription_id)
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        return self.api().invoice(invoice_id)
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        return self.api().customer(customer_id)

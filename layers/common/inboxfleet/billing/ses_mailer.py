@@ -1,0 +1,43 @@
+"""Payment reminders through Amazon SES (boto3 sesv2; imported on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inboxfleet.billing.ports import Email
+
+
+class SesMailer:
+    def __init__(
+        self, sender: str, configuration_set: str | None = None, client: Any = None
+    ) -> None:
+        self._sender = sender
+        self._configuration_set = configuration_set
+        self._client = client
+
+    def _ses(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3})
+            self._client = boto3.client("sesv2", config=config)
+        return self._client
+
+    def send(self, email: Email) -> None:
+        request: dict[str, Any] = {
+            "FromEmailAddress": self._sender,
+            "Destination": {"ToAddresses": [email.to]},
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                    },
+                }
+            },
+        }
+        if self._configuration_set:
+            request["ConfigurationSetName"] = self._configuration_set
+        self._ses().send_email(**request)

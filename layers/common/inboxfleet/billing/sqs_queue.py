@@ -1,0 +1,39 @@
+"""The billing events FIFO queue (boto3 SQS; imported on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inboxfleet.billing.errors import QueueUnavailable
+
+
+class SqsEventQueue:
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self._url = queue_url
+        self._client = client
+
+    def _sqs(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            # Short timeouts and few retries: Stripe waits for our answer, and a failure only
+            # means it delivers again later.
+            config = Config(
+                connect_timeout=2, read_timeout=4, retries={"max_attempts": 2, "mode": "standard"}
+            )
+            self._client = boto3.client("sqs", config=config)
+        return self._client
+
+    def send(self, body: str, *, group_id: str, deduplication_id: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._sqs().send_message(
+                QueueUrl=self._url,
+                MessageBody=body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=deduplication_id,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueUnavailable(f"could not queue the event ({type(exc).__name__})") from None

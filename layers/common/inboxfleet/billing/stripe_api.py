@@ -1,0 +1,126 @@
+"""Stripe's API through the official SDK (the only module that imports `stripe`).
+
+Every call has the settings' timeout; the SDK retries connection failures, 409/429 and 5xx with
+backoff, and sends an idempotency key with each POST so its retries never create twice. Objects
+come back as plain dicts (stripe-python 16's objects are not dicts) for pydantic to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from inboxfleet.billing.errors import StripeUnavailable
+from inboxfleet.settings import BillingSettings
+
+T = TypeVar("T")
+DUPLICATE_CODE = "resource_already_exists"
+
+
+class StripeApi:
+    def __init__(self, api_key: Callable[[], str], settings: BillingSettings) -> None:
+        import stripe
+
+        self._stripe = stripe
+        self._client = stripe.StripeClient(
+            api_key(),
+            base_addresses={"api": settings.stripe_api_base},
+            max_network_retries=settings.stripe_max_retries,
+            http_client=stripe.HTTPXClient(
+                timeout=settings.stripe_timeout_s, allow_sync_methods=True
+            ),
+        )
+
+    def _call(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
+        try:
+            result = call()
+        except self._stripe.StripeError as exc:
+            # The SDK's message names the request, never the key; keep only the class and code.
+            code = getattr(exc, "code", None) or getattr(exc, "http_status", None)
+            raise StripeUnavailable(f"Stripe {what} failed: {type(exc).__name__} {code}") from None
+        data: dict[str, Any] = result.to_dict()
+        return data
+
+    # -- reads the worker needs (StripeGateway) --
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        v1 = self._client.v1
+        return self._call("subscription read", lambda: v1.subscriptions.retrieve(subscription_id))
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        v1 = self._client.v1
+        return self._call("invoice read", lambda: v1.invoices.retrieve(invoice_id))
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        v1 = self._client.v1
+        return self._call("customer read", lambda: v1.customers.retrieve(customer_id))
+
+    # -- onboarding and metering --
+
+    def create_customer(
+        self, *, email: str | None, name: str | None, tenant_id: str, idempotency_key: str
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"metadata": {"tenant_id": tenant_id}}
+        if email:
+            params["email"] = email
+        if name:
+            params["name"] = name
+        v1 = self._client.v1
+        return self._call(
+            "customer creation",
+            lambda: v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+
+    def price_by_lookup_key(self, lookup_key: str) -> dict[str, Any] | None:
+        v1 = self._client.v1
+        page = self._call(
+            "price lookup",
+            lambda: v1.prices.list(params={"lookup_keys": [lookup_key], "active": True}),
+        )
+        prices: list[dict[str, Any]] = page.get("data") or []
+        return prices[0] if prices else None
+
+    def create_checkout_session(
+        self, params: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        v1 = self._client.v1
+        return self._call(
+            "checkout session creation",
+            lambda: v1.checkout.sessions.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+
+    def create_meter_event(
+        self, *, event_name: str, customer_id: str, value: int, identifier: str, timestamp: int
+    ) -> dict[str, Any] | None:
+        """The meter event; None when Stripe already has one with this identifier."""
+        v1 = self._client.v1
+        try:
+            event = v1.billing.meter_events.create(
+                params={
+                    "event_name": event_name,
+                    "payload": {"stripe_customer_id": customer_id, "value": str(value)},
+                    "identifier": identifier,
+                    "timestamp": timestamp,
+                },
+                # No idempotency key of ours: a later run sends another timestamp, which Stripe
+                # would refuse under the same key. The identifier is what deduplicates.
+            )
+        except self._stripe.InvalidRequestError as exc:
+            # Stripe answers a repeated identifier with a 400 that carries no error code, only
+            # "An event already exists with identifier <id>." (seen in public clients).
+            message = str(getattr(exc, "user_message", None) or exc)
+            if "already exists with identifier" in message or exc.code == DUPLICATE_CODE:
+                return None
+            raise StripeUnavailable(
+                f"Stripe meter event failed: {type(exc).__name__} {exc.code}"
+            ) from None
+        except self._stripe.StripeError as exc:
+            raise StripeUnavailable(f"Stripe meter event failed: {type(exc).__name__}") from None
+        data: dict[str, Any] = event.to_dict()
+        return data

@@ -1,0 +1,439 @@
+"""The billing_events Lambda end to end: Stripe events signed and delivered to the webhook
+Lambda, queued on moto's FIFO queue, consumed through Powertools' FIFO partial-batch processor
+the way Lambda's event source does, applied to real PostgreSQL; reminders through moto SES;
+re-fetches and customer lookups against the Stripe simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from inboxfleet.billing.ports import StartRequest
+from inboxfleet.billing.worker import suspend_due_inboxes
+from inboxfleet.db import Database, system_session, tenant_session
+from inboxfleet.db.repositories import (
+    BillingAccounts,
+    BillingObjects,
+    Domains,
+    Inboxes,
+    StripeEventLog,
+)
+from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.records import BillingAccount, Inbox
+from local.sqs_event_source import redrive
+from tests.billing_support import MAX_RECEIVES, SENDER, BillingWorld, billing_world
+from tests.factories import new_tenant
+from tests.stripe_support import PERIOD_END, Customer, delivery
+
+pytestmark = pytest.mark.usefixtures("app_db")
+
+
+@pytest.fixture
+def world(app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[BillingWorld]:
+    with billing_world(monkeypatch) as w:
+        yield w
+
+
+def add_inboxes(tenant_id: UUID, statuses: list[InboxStatus]) -> list[UUID]:
+    with tenant_session(tenant_id) as s:
+        domain = Domains(s).add(f"d{secrets.token_hex(4)}.example.com")
+        return [
+            Inboxes(s).add(domain.id, f"u{n}@{domain.name}", status=status).id
+            for n, status in enumerate(statuses)
+        ]
+
+
+def inboxes(tenant_id: UUID) -> list[Inbox]:
+    with tenant_session(tenant_id) as s:
+        return Inboxes(s).list()
+
+
+def account(tenant_id: UUID) -> BillingAccount:
+    with tenant_session(tenant_id) as s:
+        found = BillingAccounts(s).get()
+    assert found is not None
+    return found
+
+
+def send(world: BillingWorld, customer: Customer, type_: str, obj: dict[str, Any], at: int) -> str:
+    event = customer.event(type_, obj, at)
+    answer = world.deliver(delivery(event))
+    assert answer["statusCode"] == 200, answer
+    return str(event["id"])
+
+
+def event_outcome(event_id: str) -> tuple[str | None, str | None]:
+    with system_session("tests.event-log") as s:
+        record = StripeEventLog(s).get(event_id)
+    assert record is not None
+    return record.outcome, record.detail
+
+
+def test_subscription_created_links_entitles_and_releases_waiting_inboxes(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    waiting = add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT] * 2)
+    customer = Customer(tenant_id=str(tenant))
+    event_id = send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+
+    report = world.drain()
+
+    assert (report.succeeded, report.failed) == (1, 0)
+    acc = account(tenant)
+    assert acc.stripe_customer_id == customer.customer_id
+    assert (acc.subscription_status, acc.plan, acc.max_inboxes, acc.max_domains) == (
+        "active",
+        "growth_monthly",
+        25,
+        10,
+    )
+    assert acc.allowed_locations == ["1", "2", "3"]
+    assert acc.current_period_end == datetime.fromtimestamp(PERIOD_END, UTC)
+    released = {i.id: i for i in inboxes(tenant)}
+    assert {released[i].status for i in waiting} == {InboxStatus.QUEUED}
+    assert {released[i].execution_name for i in waiting} == {f"{i}-1" for i in waiting}
+    assert sorted(r.execution_name for r in world.starter.started) == sorted(
+        f"{i}-1" for i in waiting
+    )
+    assert event_outcome(event_id) == ("applied", "apply")
+
+
+def test_a_downgrade_marks_the_newest_excess_for_the_period_end_and_never_deletes(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    ids = add_inboxes(tenant, [InboxStatus.ACTIVE] * 3)
+    customer = Customer(tenant_id=str(tenant))
+    seats = "inbox_seat_monthly"
+    send(
+        world,
+        customer,
+        "customer.subscription.created",
+        customer.subscription(plan=seats, quantity=3),
+        100,
+    )
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan=seats, quantity=1),
+        200,
+    )
+    world.drain()
+
+    period_end = datetime.fromtimestamp(PERIOD_END, UTC)
+    by_id = {i.id: i for i in inboxes(tenant)}
+    assert account(tenant).max_inboxes == 1
+    assert [by_id[i].suspend_at for i in ids] == [None, period_end, period_end]
+    assert {i.status for i in by_id.values()} == {InboxStatus.ACTIVE}
+
+    assert suspend_due_inboxes(tenant, lambda: period_end - timedelta(seconds=1)) == []
+    assert suspend_due_inboxes(tenant, lambda: period_end) == ids[1:]
+    by_id = {i.id: i for i in inboxes(tenant)}
+    assert [(by_id[i].status, by_id[i].suspension_reason) for i in ids] == [
+        (InboxStatus.ACTIVE, None),
+        (InboxStatus.SUSPENDED, "over_limit"),
+        (InboxStatus.SUSPENDED, "over_limit"),
+    ]
+
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan=seats, quantity=3),
+        300,
+    )
+    world.drain()
+    assert {i.status for i in inboxes(tenant)} == {InboxStatus.ACTIVE}
+
+
+def test_deletion_suspends_inboxes_and_schedules_teardown_after_retention(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    add_inboxes(tenant, [InboxStatus.ACTIVE, InboxStatus.ACTIVE])
+    customer = Customer(tenant_id=str(tenant))
+    ended = 1_790_500_000
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    send(
+        world,
+        customer,
+        "customer.subscription.deleted",
+        customer.subscription(
+            status="canceled", ended_at=ended, cancellation_reason="cancellation_requested"
+        ),
+        200,
+    )
+    world.drain()
+
+    acc = account(tenant)
+    assert (acc.subscription_status, acc.payment_state, acc.max_inboxes) == (
+        "canceled",
+        "suspended",
+        0,
+    )
+    assert acc.teardown_after == datetime.fromtimestamp(ended, UTC) + timedelta(days=30)
+    assert {(i.status, i.suspension_reason) for i in inboxes(tenant)} == {
+        (InboxStatus.SUSPENDED, "canceled")
+    }
+
+
+def test_payment_failed_sends_one_reminder_per_attempt_and_payment_reactivates(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    add_inboxes(tenant, [InboxStatus.ACTIVE])
+    customer = Customer(tenant_id=str(tenant))
+    invoice_id = f"in_{secrets.token_hex(6)}"
+    retry_at = int(datetime(2026, 12, 3, 9, 30, tzinfo=UTC).timestamp())
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    failed = customer.event(
+        "invoice.payment_failed",
+        customer.invoice(invoice_id, attempt_count=1, next_payment_attempt=retry_at),
+        200,
+    )
+    world.deliver(delivery(failed))
+    world.drain()
+
+    assert account(tenant).payment_state == "past_due"
+    [email] = world.emails
+    assert email.source == SENDER
+    assert email.destinations["ToAddresses"] == ["billing@example.com"]
+    assert "49.00 USD" in email.subject
+    assert "attempt 1" in email.subject
+    assert "December 3, 2026 at 09:30 UTC" in email.body
+    assert f"https://invoice.stripe.com/i/acct_test/{invoice_id}" in email.body
+
+    # The same event redelivered (a new delivery, not a queue duplicate) sends nothing more.
+    world.deliver(delivery(failed))
+    world.drain()
+    assert len(world.emails) == 1
+    send(
+        world,
+        customer,
+        "invoice.payment_failed",
+        customer.invoice(invoice_id, attempt_count=2),
+        300,
+    )
+    world.drain()
+    assert [("attempt 2" in e.subject) for e in world.emails] == [False, True]
+
+    # Dunning ran out: Stripe marks the subscription unpaid -> suspended for non-payment.
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(status="unpaid"),
+        400,
+    )
+    world.drain()
+    assert [(i.status, i.suspension_reason) for i in inboxes(tenant)] == [
+        (InboxStatus.SUSPENDED, "non_payment")
+    ]
+    send(
+        world,
+        customer,
+        "invoice.paid",
+        customer.invoice(invoice_id, status="paid", attempt_count=3),
+        500,
+    )
+    world.drain()
+    assert account(tenant).payment_state == "ok"
+    assert [(i.status, i.suspension_reason) for i in inboxes(tenant)] == [
+        (InboxStatus.ACTIVE, None)
+    ]
+
+
+def test_an_older_event_never_rolls_back_and_a_same_second_doubt_asks_stripe(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    stripe_customer = world.stripe.add_customer(metadata={"tenant_id": str(tenant)})
+    world.stripe.add_price("growth_monthly")
+    world.stripe.add_price("starter_monthly")
+    live = world.stripe.add_subscription(
+        stripe_customer["id"], "growth_monthly", metadata={"tenant_id": str(tenant)}
+    )
+    customer = Customer(
+        tenant_id=str(tenant), customer_id=stripe_customer["id"], subscription_id=live["id"]
+    )
+    # updated (newer) arrives before created (older): created must not roll it back.
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan="growth_monthly"),
+        200,
+    )
+    old = send(
+        world,
+        customer,
+        "customer.subscription.created",
+        customer.subscription(plan="starter_monthly"),
+        100,
+    )
+    world.drain()
+    assert account(tenant).plan == "growth_monthly"
+    assert event_outcome(old) == ("applied", "stale")
+
+    # Two updates in the same second saying different things: Stripe's object decides.
+    world.stripe.update_subscription(live["id"], quantity=4)
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan="starter_monthly"),
+        300,
+    )
+    send(world, customer, "customer.subscription.updated", customer.subscription(quantity=2), 300)
+    world.drain()
+    acc = account(tenant)
+    assert (acc.plan, acc.quantity, acc.max_inboxes) == ("growth_monthly", 4, 100)
+    assert ("GET", f"/v1/subscriptions/{live['id']}") in world.stripe.requests
+
+
+def test_legacy_shaped_events_are_applied_like_current_ones(world: BillingWorld) -> None:
+    tenant = new_tenant()
+    customer = Customer(tenant_id=str(tenant), legacy=True)
+    send(
+        world,
+        customer,
+        "customer.subscription.created",
+        customer.subscription(plan="starter_monthly"),
+        100,
+    )
+    send(
+        world,
+        customer,
+        "invoice.payment_failed",
+        customer.invoice(f"in_{secrets.token_hex(5)}"),
+        110,
+    )
+    world.drain()
+    acc = account(tenant)
+    assert (acc.plan, acc.max_inboxes, acc.payment_state) == ("starter_monthly", 5, "past_due")
+    assert acc.current_period_end == datetime.fromtimestamp(PERIOD_END, UTC)
+
+
+def test_a_customer_without_metadata_is_linked_through_stripes_customer(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    stripe_customer = world.stripe.add_customer(metadata={"tenant_id": str(tenant)})
+    customer = Customer(tenant_id=str(tenant), customer_id=stripe_customer["id"])
+    send(
+        world, customer, "customer.subscription.created", customer.subscription(metadata=False), 100
+    )
+    world.drain()
+    assert account(tenant).stripe_customer_id == stripe_customer["id"]
+    assert ("GET", f"/v1/customers/{stripe_customer['id']}") in world.stripe.requests
+
+
+def test_poison_and_unlinked_events_end_in_the_dlq_while_other_groups_are_applied(
+    world: BillingWorld,
+) -> None:
+    good_tenant = new_tenant()
+    good = Customer(tenant_id=str(good_tenant))
+    orphan_customer = world.stripe.add_customer()  # no metadata: links to no tenant
+    orphan = Customer(tenant_id=None, customer_id=orphan_customer["id"])
+    unknown_plan_tenant = new_tenant()
+    poisoned = Customer(tenant_id=str(unknown_plan_tenant))
+
+    orphan_event = send(
+        world, orphan, "customer.subscription.created", orphan.subscription(metadata=False), 100
+    )
+    poison_event = send(
+        world,
+        poisoned,
+        "customer.subscription.created",
+        poisoned.subscription(plan="platinum_yearly"),
+        100,
+    )
+    good_event = send(world, good, "customer.subscription.created", good.subscription(), 100)
+
+    report = world.drain()
+
+    assert account(good_tenant).subscription_status == "active"
+    assert event_outcome(good_event) == ("applied", "apply")
+    assert report.failed == 2 * MAX_RECEIVES
+    dead = world.queued(world.dlq_url)
+    assert sorted(json.loads(m["Body"])["id"] for m in dead) == sorted([orphan_event, poison_event])
+    outcome, detail = event_outcome(orphan_event)
+    assert outcome == "failed"
+    assert detail is not None
+    assert detail.startswith("UnknownCustomer: no tenant is linked")
+    outcome, detail = event_outcome(poison_event)
+    assert outcome == "failed"
+    assert detail is not None
+    assert "platinum_yearly" in detail
+    assert world.queued() == []
+
+
+def test_a_redriven_message_is_applied_once(world: BillingWorld) -> None:
+    tenant = new_tenant()
+    add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])
+    stripe_customer = world.stripe.add_customer()
+    customer = Customer(tenant_id=str(tenant), customer_id=stripe_customer["id"])
+    event_id = send(
+        world, customer, "customer.subscription.created", customer.subscription(metadata=False), 100
+    )
+    world.drain()
+    assert len(world.queued(world.dlq_url)) == 1
+
+    # The operator fixes the cause (the customer names its tenant) and redrives.
+    world.stripe.update_customer(stripe_customer["id"], metadata={"tenant_id": str(tenant)})
+    assert redrive(world.sqs, world.dlq_url, world.queue_url) == 1
+    world.drain()
+    assert event_outcome(event_id) == ("applied", "apply")
+    assert len(world.starter.started) == 1
+
+    # Redriven twice (or redelivered by Stripe): nothing is applied again.
+    world.deliver(
+        delivery(
+            customer.event(
+                "customer.subscription.created",
+                customer.subscription(metadata=False),
+                100,
+                event_id,
+            )
+        )
+    )
+    world.drain()
+    assert len(world.starter.started) == 1
+    with tenant_session(tenant) as s:
+        stored = BillingObjects(s).subscription(customer.subscription_id)
+    assert stored is not None
+    assert stored.event_id == event_id
+
+
+def test_a_failed_start_is_retried_and_starts_once(
+    world: BillingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    [inbox_id] = add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])
+    starter = world.starter
+    record_start = starter.start
+    calls: list[str] = []
+
+    def flaky(request: StartRequest) -> None:
+        calls.append(request.execution_name)
+        if len(calls) == 1:
+            raise ConnectionError("Step Functions unreachable")
+        record_start(request)
+
+    monkeypatch.setattr(starter, "start", flaky)
+    customer = Customer(tenant_id=str(tenant))
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    report = world.drain()
+
+    assert (report.failed, report.succeeded) == (1, 1)
+    assert calls == [f"{inbox_id}-1", f"{inbox_id}-1"]
+    assert [i.execution_name for i in inboxes(tenant)] == [f"{inbox_id}-1"]
+    assert [r.execution_name for r in starter.started] == [f"{inbox_id}-1"]
