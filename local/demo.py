@@ -1,8 +1,9 @@
 """`make demo`: the local cloud's main job, for real, step by step.
 
 Until the provisioning workflow lands this runs what exists: an embedded PostgreSQL server,
-the migrations, two tenants, the inventory Lambda invoked with the files in events/, and the
-database refusing every attempt to cross from one tenant to the other.
+the migrations, two tenants, the inventory Lambda invoked with the files in events/, the
+database refusing every attempt to cross from one tenant to the other, and a tenant paying
+through (simulated) Stripe with the billing Lambdas releasing its inbox.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from inboxfleet.db.connection import app_conninfo, resolve_flavor
 from inboxfleet.db.migrator import migrate
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers, TenantDirectory
 from inboxfleet.settings import DatabaseSettings
+from local.billing_demo import demo_billing
 from local.embedded_db import postgres_server, scratch_database
 from local.invoke import invoke
 from local.samples import SAMPLE_TENANT_NAME, seed_sample
@@ -30,7 +32,7 @@ EVENTS = REPO / "events" / "InventoryFunction"
 
 
 def step(number: int, title: str) -> None:
-    print(f"\n[{number}/6] {title}", flush=True)
+    print(f"\n[{number}/7] {title}", flush=True)
 
 
 def say(line: str) -> None:
@@ -103,6 +105,9 @@ def demo_tenants(owner_url: str) -> None:
     with psycopg.connect(app_conninfo(owner_url)) as raw:
         count = raw.execute("SELECT count(*) FROM inboxes").fetchone()
     say(f"the app role with no tenant context counts inboxes: {count[0] if count else '?'}")
+
+    step(7, "Billing: Stripe Checkout, the signed webhook, the FIFO queue, the billing worker")
+    demo_billing(globex.id, say)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -3,32 +3,25 @@ SES, the Stripe simulator on loopback, and the real handlers found through templ
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from inboxfleet.billing.ports import RecordingProvisioningStarter
 from inboxfleet.billing.runtime import billing_deps
 from inboxfleet.billing.worker import BillingDeps
+from local.billing_cloud import REGION, SENDER, billing_cloud, sent_emails
 from local.invoke import LocalContext, invoke
 from local.sqs_event_source import DrainReport, drain
 from local.stripe_sim.server import StripeSimulator
 from local.template import functions, load_handler, load_template
-from tests.aws_support import put_secret
 from tests.leakcheck import register_secret
 from tests.stripe_support import OLD_WEBHOOK_SECRET, WEBHOOK_SECRET
 
-REGION = "us-east-1"
-SENDER = "billing@inboxfleet.example"
+__all__ = ["MAX_RECEIVES", "SENDER", "BillingWorld", "billing_world", "invoke_worker"]
 MAX_RECEIVES = 3
 STRIPE_API_KEY = "sk_test_local_billing_world"
 
@@ -80,7 +73,7 @@ class BillingWorld:
 
     @property
     def emails(self) -> list[Any]:
-        return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+        return sent_emails()
 
 
 def _worker_handler() -> Any:
@@ -98,45 +91,8 @@ def billing_world(
     monkeypatch: pytest.MonkeyPatch,
     webhook_secrets: tuple[str, ...] = (WEBHOOK_SECRET, OLD_WEBHOOK_SECRET),
 ) -> Iterator[BillingWorld]:
-    with mock_aws(), StripeSimulator(STRIPE_API_KEY) as stripe_sim:
-        for var, value in {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with billing_cloud(webhook_secrets, STRIPE_API_KEY, max_receives=MAX_RECEIVES) as cloud:
+        for var, value in cloud.env.items():
             monkeypatch.setenv(var, value)
-        suffix = secrets.token_hex(4)
-        sqs = boto3.client("sqs", region_name=REGION)
-        dlq_url = sqs.create_queue(
-            QueueName=f"billing-dlq-{suffix}.fifo", Attributes={"FifoQueue": "true"}
-        )["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        queue_url = sqs.create_queue(
-            QueueName=f"billing-{suffix}.fifo",
-            Attributes={
-                "FifoQueue": "true",
-                "VisibilityTimeout": "30",
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES}
-                ),
-            },
-        )["QueueUrl"]
-        webhook_secret_name = f"stripe-webhook-{suffix}"
-        put_secret(webhook_secret_name, json.dumps(list(webhook_secrets)))
-        api_key_name = f"stripe-key-{suffix}"
-        put_secret(api_key_name, STRIPE_API_KEY)
-        boto3.client("sesv2", region_name=REGION).create_email_identity(
-            EmailIdentity="inboxfleet.example"
-        )
-        for var, value in {
-            "STRIPE_WEBHOOK_SECRETS_SECRET": webhook_secret_name,
-            "STRIPE_API_KEY_SECRET": api_key_name,
-            "STRIPE_API_BASE": stripe_sim.base_url,
-            "STRIPE_MAX_RETRIES": "0",
-            "BILLING_EVENTS_QUEUE_URL": queue_url,
-            "BILLING_REMINDER_SENDER": SENDER,
-        }.items():
-            monkeypatch.setenv(var, value)
-        yield BillingWorld(sqs, queue_url, dlq_url, stripe_sim)
+        yield BillingWorld(cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe)

@@ -36,6 +36,14 @@ def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
     assert "Acme's session updates Globex's inbox: 0 rows touched" in out
     assert "refused (new row violates row-level security policy" in out
     assert "the app role with no tenant context counts inboxes: 0" in out
+    assert "a forged delivery -> 400 no signature matches" in out
+    assert "Stripe's signed delivery -> 200 queued" in out
+    assert "the same delivery again -> 200 duplicate" in out
+    assert "customer.subscription.created -> 1 applied, 0 failed" in out
+    assert re.search(r"inbox hello@globex-mail\.example: queued, workflow [0-9a-f-]{36}-1", out)
+    assert re.search(r"SES reminder to billing@globex\.example: Payment failed: 15\.00 USD", out)
+    states = re.findall(r"account: active on growth_monthly, max 25 inboxes .* payment (\w+)", out)
+    assert states == ["ok", "past_due", "ok"]
 
     socket_dir = re.search(r"socket (\S+)", out)
     assert socket_dir, out

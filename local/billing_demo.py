@@ -1,0 +1,118 @@
+"""The demo's billing step: a tenant pays through (simulated) Stripe Checkout, and the signed
+webhook, the FIFO queue and the billing worker turn that into an entitled account and a released
+inbox; a failed payment sends a reminder and a payment clears it. Real handlers, real HTTP to
+the Stripe simulator, moto for SQS, Secrets Manager and SES."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, cast
+from uuid import UUID
+
+from inboxfleet.billing.onboarding import CheckoutRequest, start_checkout
+from inboxfleet.billing.plans import default_catalogue
+from inboxfleet.billing.ports import RecordingProvisioningStarter
+from inboxfleet.billing.runtime import billing_deps
+from inboxfleet.billing.stripe_api import StripeApi
+from inboxfleet.db import tenant_session
+from inboxfleet.db.repositories import BillingAccounts, Inboxes
+from inboxfleet.observability import logger
+from inboxfleet.settings import billing_settings_from_env
+from local.billing_cloud import BillingCloud, billing_cloud, sent_emails
+from local.invoke import invoke
+from local.sqs_event_source import drain
+from local.stripe_samples import signature_header, webhook_request
+from local.template import functions, load_handler, load_template
+
+PLAN = "growth_monthly"
+
+
+def demo_billing(tenant_id: UUID, say: Callable[[str], None]) -> None:
+    webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
+    api_key = f"sk_test_demo_{secrets.token_hex(12)}"
+    # The functions' JSON logs and EMF metrics are for CloudWatch; here they would bury the story.
+    logger.setLevel("ERROR")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    with billing_cloud([webhook_secret], api_key) as cloud:
+        os.environ.update(cloud.env)
+        for lookup_key in default_catalogue().plans:
+            cloud.stripe.add_price(lookup_key)
+        api = StripeApi(lambda: api_key, billing_settings_from_env())
+        checkout = start_checkout(
+            api,
+            CheckoutRequest(
+                tenant_id=tenant_id,
+                plan=PLAN,
+                success_url="https://app.inboxfleet.example/billing/done",
+                cancel_url="https://app.inboxfleet.example/billing",
+                request_id="demo-checkout-0001",
+            ),
+            default_catalogue(),
+        )
+        say(f"Checkout for {PLAN}: customer {checkout.customer_id}, {checkout.url}")
+        subscription = cloud.stripe.complete_checkout(checkout.session_id)
+        say(f"the customer pays: subscription {subscription['id']} is {subscription['status']}")
+
+        created = cloud.stripe.event("customer.subscription.created", subscription)
+        forged = _deliver(created, "whsec_not_stripes")
+        say(f"a forged delivery -> {forged['statusCode']} {json.loads(forged['body'])['error']}")
+        for label in ("Stripe's signed delivery", "the same delivery again"):
+            answer = _deliver(created, webhook_secret)
+            say(f"{label} -> {answer['statusCode']} {json.loads(answer['body'])['outcome']}")
+        _apply(cloud, "customer.subscription.created", say)
+        _show_account(tenant_id, say)
+        _show_inboxes(tenant_id, say)
+
+        invoice = cloud.stripe.add_invoice(
+            checkout.customer_id,
+            subscription["id"],
+            status="open",
+            attempt_count=1,
+            next_payment_attempt=int(time.time()) + 3 * 86_400,
+        )
+        _deliver(cloud.stripe.event("invoice.payment_failed", invoice), webhook_secret)
+        _apply(cloud, "invoice.payment_failed", say)
+        for email in sent_emails():
+            say(f"SES reminder to {email.destinations['ToAddresses'][0]}: {email.subject}")
+        _show_account(tenant_id, say)
+        paid = cloud.stripe.update_invoice(invoice["id"], status="paid", attempt_count=2)
+        _deliver(cloud.stripe.event("invoice.paid", paid), webhook_secret)
+        _apply(cloud, "invoice.paid", say)
+        _show_account(tenant_id, say)
+
+
+def _deliver(event: dict[str, Any], secret: str) -> dict[str, Any]:
+    body = json.dumps(event)
+    request = webhook_request(body, signature_header(body, secret, int(time.time())))
+    answer: dict[str, Any] = invoke("StripeWebhookFunction", request)
+    return answer
+
+
+def _apply(cloud: BillingCloud, what: str, say: Callable[[str], None]) -> None:
+    spec = next(s for s in functions(load_template()) if s.logical_id == "BillingEventsFunction")
+    report = drain(cloud.sqs, cloud.queue_url, load_handler(spec))
+    say(f"billing_events: {what} -> {report.succeeded} applied, {report.failed} failed")
+
+
+def _show_account(tenant_id: UUID, say: Callable[[str], None]) -> None:
+    with tenant_session(tenant_id) as s:
+        account = BillingAccounts(s).get()
+    assert account is not None
+    say(
+        f"account: {account.subscription_status} on {account.plan}, "
+        f"max {account.max_inboxes} inboxes / {account.max_domains} domains in locations "
+        f"{account.allowed_locations}, payment {account.payment_state}"
+    )
+
+
+def _show_inboxes(tenant_id: UUID, say: Callable[[str], None]) -> None:
+    with tenant_session(tenant_id) as s:
+        inboxes = Inboxes(s).list()
+    for inbox in inboxes:
+        say(f"inbox {inbox.address}: {inbox.status}, workflow {inbox.execution_name}")
+    starter = cast(RecordingProvisioningStarter, billing_deps().starter)
+    say(f"provisioning starts requested: {len(starter.started)}")
