@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,6 +96,57 @@ class InboxEvent(Record):
     outcome: str
     detail: dict[str, Any]
     occurred_at: datetime
+
+
+# Stripe objects as billing keeps them (inboxfleet.billing.state derives the account from them).
+InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
+
+
+class Watermark(Record):
+    event_created: datetime
+    event_id: str
+
+
+class PlanItem(Record):
+    lookup_key: str | None
+    quantity: int
+
+
+class SubscriptionSnapshot(Record):
+    subscription_id: str
+    status: SubscriptionStatus
+    items: tuple[PlanItem, ...]
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    ended_at: datetime | None
+    cancellation_reason: str | None
+    subscription_created: datetime
+
+    @property
+    def object_id(self) -> str:
+        return self.subscription_id
+
+
+class InvoiceSnapshot(Record):
+    invoice_id: str
+    subscription_id: str | None
+    status: InvoiceStatus
+    amount_due: int
+    amount_paid: int
+    currency: str
+    attempt_count: int
+    next_payment_attempt: datetime | None
+    hosted_invoice_url: str | None
+    invoice_created: datetime
+
+    @property
+    def object_id(self) -> str:
+        return self.invoice_id
+
+    @property
+    def outstanding(self) -> bool:
+        """A payment was attempted and failed, and the invoice is still owed."""
+        return self.status == "open" and self.attempt_count > 0
 
 
 class StripeEventRecord(Record):

@@ -8,14 +8,17 @@ import threading
 import time
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inboxfleet.billing.plans import default_catalogue
-from inboxfleet.billing.ports import RecordingProvisioningStarter
-from inboxfleet.billing.stripe_api import StripeApi
-from inboxfleet.billing.webhook import WebhookDeps
-from inboxfleet.billing.worker import BillingDeps
 from inboxfleet.settings import BillingSettings, SettingsError, billing_settings_from_env
+
+if TYPE_CHECKING:
+    from inboxfleet.billing.stripe_api import StripeApi
+    from inboxfleet.billing.webhook import WebhookDeps
+    from inboxfleet.billing.worker import BillingDeps
+
+# Each function imports only its own side: the webhook never loads the worker, the plan
+# catalogue or the Stripe adapter (cold start), the worker never loads the webhook.
 
 _lock = threading.Lock()
 
@@ -45,6 +48,7 @@ def webhook_deps() -> WebhookDeps:
 @cache
 def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
     from inboxfleet.billing.sqs_queue import SqsEventQueue
+    from inboxfleet.billing.webhook import WebhookDeps
 
     secret_name = _required(
         settings.stripe_webhook_secrets_secret,
@@ -76,7 +80,10 @@ def billing_deps() -> BillingDeps:
 
 @cache
 def _billing_deps(settings: BillingSettings) -> BillingDeps:
+    from inboxfleet.billing.plans import default_catalogue
+    from inboxfleet.billing.ports import RecordingProvisioningStarter
     from inboxfleet.billing.ses_mailer import SesMailer
+    from inboxfleet.billing.worker import BillingDeps
 
     sender = _required(
         settings.reminder_sender, "BILLING_REMINDER_SENDER", "the From address of reminders"
@@ -100,6 +107,8 @@ class LazyStripe:
         self._lock = threading.Lock()
 
     def api(self) -> StripeApi:
+        from inboxfleet.billing.stripe_api import StripeApi
+
         with self._lock:
             if self._api is None:
                 secret_name = _required(

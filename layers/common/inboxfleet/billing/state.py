@@ -16,8 +16,22 @@ from pydantic import BaseModel, ConfigDict
 
 from inboxfleet.billing.plans import Catalogue, Limits
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
+from inboxfleet.records import (
+    InvoiceSnapshot,
+    InvoiceStatus,
+    PlanItem,
+    SubscriptionSnapshot,
+    Watermark,
+)
 
-InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
+__all__ = [
+    "InvoiceSnapshot",
+    "InvoiceStatus",
+    "PlanItem",
+    "SubscriptionSnapshot",
+    "Watermark",
+]
+
 SuspensionReason = Literal["non_payment", "canceled", "over_limit"]
 
 _S = SubscriptionStatus
@@ -26,53 +40,6 @@ ENTITLED_STATUSES = frozenset({_S.ACTIVE, _S.TRIALING, _S.PAST_DUE})
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class Watermark(_Frozen):
-    event_created: datetime
-    event_id: str
-
-
-class PlanItem(_Frozen):
-    lookup_key: str | None
-    quantity: int
-
-
-class SubscriptionSnapshot(_Frozen):
-    subscription_id: str
-    status: SubscriptionStatus
-    items: tuple[PlanItem, ...]
-    current_period_end: datetime | None
-    cancel_at_period_end: bool
-    ended_at: datetime | None
-    cancellation_reason: str | None
-    subscription_created: datetime
-
-    @property
-    def object_id(self) -> str:
-        return self.subscription_id
-
-
-class InvoiceSnapshot(_Frozen):
-    invoice_id: str
-    subscription_id: str | None
-    status: InvoiceStatus
-    amount_due: int
-    amount_paid: int
-    currency: str
-    attempt_count: int
-    next_payment_attempt: datetime | None
-    hosted_invoice_url: str | None
-    invoice_created: datetime
-
-    @property
-    def object_id(self) -> str:
-        return self.invoice_id
-
-    @property
-    def outstanding(self) -> bool:
-        """A payment was attempted and failed, and the invoice is still owed."""
-        return self.status == "open" and self.attempt_count > 0
 
 
 Snapshot = SubscriptionSnapshot | InvoiceSnapshot

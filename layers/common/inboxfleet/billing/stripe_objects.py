@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from inboxfleet.billing.errors import InvalidEventMessage
-from inboxfleet.billing.state import (
+from inboxfleet.lifecycles import SubscriptionStatus
+from inboxfleet.records import (
     InvoiceSnapshot,
     InvoiceStatus,
     PlanItem,
     SubscriptionSnapshot,
     Watermark,
 )
-from inboxfleet.lifecycles import SubscriptionStatus
 from inboxfleet.validation import describe
 
 SUBSCRIPTION_EVENTS = frozenset(

@@ -7,12 +7,8 @@ from datetime import date, datetime
 
 from psycopg.types.json import Jsonb
 
-from inboxfleet.billing.state import (
-    InvoiceSnapshot,
-    SubscriptionSnapshot,
-    Watermark,
-)
 from inboxfleet.db.repositories.base import TenantRepository
+from inboxfleet.records import InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 _SUBSCRIPTION = (
     "subscription_id, status, items, current_period_end, cancel_at_period_end, ended_at, "
