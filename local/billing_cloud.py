@@ -73,6 +73,7 @@ def billing_cloud(
             "STRIPE_API_BASE": stripe_sim.base_url,
             "STRIPE_MAX_RETRIES": "0",
             "BILLING_EVENTS_QUEUE_URL": queue_url,
+            "BILLING_DEAD_LETTER_QUEUE_URL": dlq_url,
             "BILLING_REMINDER_SENDER": SENDER,
         }
         yield BillingCloud(sqs, queue_url, dlq_url, stripe_sim, env)

@@ -51,6 +51,7 @@ class BillingWorld:
                 QueueUrl=url or self.queue_url,
                 MaxNumberOfMessages=10,
                 MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not batch:
                 break

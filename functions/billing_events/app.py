@@ -1,8 +1,8 @@
 """Billing events Lambda: applies queued Stripe events (SQS FIFO, partial batch responses).
 
 Powertools' FIFO processor stops a failed message's group for the rest of the batch (the
-messages after it come back in order) while other groups go on; after maxReceiveCount the
-failing message moves to the dead-letter queue.
+messages after it come back in order) while other groups go on; messages that can never succeed
+are parked in the DLQ by the worker, the rest are retried until maxReceiveCount.
 """
 
 from __future__ import annotations
@@ -14,12 +14,19 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inboxfleet.billing.runtime import billing_deps
-from inboxfleet.billing.worker import process_message
+from inboxfleet.billing.worker import ensure_time_left, handle_record
 from inboxfleet.observability import metered_lambda_entry
 
 
-def record_handler(record: SQSRecord) -> str:
-    return process_message(record.body, billing_deps()).outcome
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    ensure_time_left(lambda_context.get_remaining_time_in_millis())
+    attributes = record.attributes
+    return handle_record(
+        record.body,
+        receive_count=int(attributes.approximate_receive_count or 1),
+        group_id=attributes.message_group_id or "unknown",
+        deps=billing_deps(),
+    ).outcome
 
 
 @metered_lambda_entry

@@ -9,8 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
+from inboxfleet.billing.webhook import WebhookDeps, receive
 from inboxfleet.db import Database, system_session
 from inboxfleet.db.repositories import StripeEventLog
 from tests.billing_support import BillingWorld, billing_world
@@ -185,3 +187,51 @@ def test_the_answer_never_echoes_secrets_or_the_body(world: BillingWorld) -> Non
         assert secret not in text
     assert "customer" not in answer["body"]
     assert base64.b64encode(body.encode()).decode()[:20] not in text
+
+
+def test_a_handled_event_without_a_customer_is_recorded_as_ignored(world: BillingWorld) -> None:
+    customer = Customer(tenant_id=None)
+    obj = customer.subscription()
+    obj["customer"] = None
+    event = customer.event("customer.subscription.updated", obj, 7)
+    answer = world.deliver(delivery(event))
+    assert json.loads(answer["body"])["outcome"] == "ignored"
+    assert recorded(event["id"]).detail == "event names no customer"
+    assert world.queued() == []
+
+
+def test_a_failed_record_after_queueing_answers_5xx_and_the_redelivery_is_harmless(
+    world: BillingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    event = subscription_event(str(tenant))
+
+    def database_down(*args: object) -> bool:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StripeEventLog, "record", database_down)
+        answer = world.deliver(delivery(event))
+    assert answer["statusCode"] == 503
+    assert "record" in json.loads(answer["body"])["error"]
+
+    assert world.deliver(delivery(event))["statusCode"] == 200  # Stripe's redelivery
+    assert len(world.queued()) == 1  # the queue's deduplication id kept one copy
+    assert world.drain().succeeded == 1
+    assert recorded(event["id"]).outcome == "applied"
+
+
+def test_junk_headers_are_refused_before_the_secrets_are_read() -> None:
+    def secrets_unreachable() -> list[str]:
+        raise AssertionError("the secrets were read for a delivery without a signature")
+
+    deps = WebhookDeps(secrets=secrets_unreachable, queue=_NoQueue(), now=time.time)
+    body = json.dumps(subscription_event())
+    for header in (None, "garbage", "t=1"):
+        answer = receive(http_event(body, header), deps)
+        assert answer["statusCode"] == 400
+
+
+class _NoQueue:
+    def send(self, body: str, **kw: Any) -> None:
+        raise AssertionError("nothing may be queued")

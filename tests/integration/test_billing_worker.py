@@ -14,8 +14,8 @@ from uuid import UUID
 
 import pytest
 
+from inboxfleet.billing.ledger import converge_tenant, suspend_due_inboxes
 from inboxfleet.billing.ports import StartRequest
-from inboxfleet.billing.worker import suspend_due_inboxes
 from inboxfleet.db import Database, system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
@@ -26,12 +26,14 @@ from inboxfleet.db.repositories import (
 )
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.records import BillingAccount, Inbox
+from inboxfleet.settings import BillingSettings
 from local.sqs_event_source import redrive
-from tests.billing_support import MAX_RECEIVES, SENDER, BillingWorld, billing_world
+from tests.billing_support import SENDER, BillingWorld, billing_world
 from tests.factories import new_tenant
 from tests.stripe_support import PERIOD_END, Customer, delivery
 
 pytestmark = pytest.mark.usefixtures("app_db")
+PARK_AFTER = BillingSettings().park_unknown_customer_after
 
 
 @pytest.fixture
@@ -336,15 +338,15 @@ def test_a_customer_without_metadata_is_linked_through_stripes_customer(
     assert ("GET", f"/v1/customers/{stripe_customer['id']}") in world.stripe.requests
 
 
-def test_poison_and_unlinked_events_end_in_the_dlq_while_other_groups_are_applied(
+def test_poison_and_unlinked_events_are_parked_while_their_groups_and_others_go_on(
     world: BillingWorld,
 ) -> None:
     good_tenant = new_tenant()
     good = Customer(tenant_id=str(good_tenant))
     orphan_customer = world.stripe.add_customer()  # no metadata: links to no tenant
     orphan = Customer(tenant_id=None, customer_id=orphan_customer["id"])
-    unknown_plan_tenant = new_tenant()
-    poisoned = Customer(tenant_id=str(unknown_plan_tenant))
+    poisoned_tenant = new_tenant()
+    poisoned = Customer(tenant_id=str(poisoned_tenant))
 
     orphan_event = send(
         world, orphan, "customer.subscription.created", orphan.subscription(metadata=False), 100
@@ -356,24 +358,49 @@ def test_poison_and_unlinked_events_end_in_the_dlq_while_other_groups_are_applie
         poisoned.subscription(plan="platinum_yearly"),
         100,
     )
+    # Behind the poison, in the same group (customer): must not share its fate.
+    follower_event = send(
+        world, poisoned, "customer.subscription.updated", poisoned.subscription(), 200
+    )
     good_event = send(world, good, "customer.subscription.created", good.subscription(), 100)
 
     report = world.drain()
 
     assert account(good_tenant).subscription_status == "active"
     assert event_outcome(good_event) == ("applied", "apply")
-    assert report.failed == 2 * MAX_RECEIVES
-    dead = world.queued(world.dlq_url)
-    assert sorted(json.loads(m["Body"])["id"] for m in dead) == sorted([orphan_event, poison_event])
+    assert event_outcome(follower_event) == ("applied", "apply")
+    assert account(poisoned_tenant).plan == "growth_monthly"
+    # The orphan was retried until the parking threshold; the poison was parked at once.
+    assert report.failed == PARK_AFTER - 1
+    dead = {
+        json.loads(m["Body"])["id"]: m["MessageAttributes"]["error"]["StringValue"]
+        for m in world.queued(world.dlq_url)
+    }
+    assert sorted(dead) == sorted([orphan_event, poison_event])
+    assert dead[orphan_event].startswith("UnknownCustomer: no tenant is linked")
+    assert dead[poison_event].startswith("UnknownPlan:")
+    assert "platinum_yearly" in dead[poison_event]
     outcome, detail = event_outcome(orphan_event)
     assert outcome == "failed"
     assert detail is not None
     assert detail.startswith("UnknownCustomer: no tenant is linked")
-    outcome, detail = event_outcome(poison_event)
-    assert outcome == "failed"
-    assert detail is not None
-    assert "platinum_yearly" in detail
+    assert event_outcome(poison_event)[0] == "failed"
     assert world.queued() == []
+
+
+def test_messages_that_are_not_events_are_parked_too(world: BillingWorld) -> None:
+    world.sqs.send_message(
+        QueueUrl=world.queue_url,
+        MessageBody='{"not": "an event"}',
+        MessageGroupId="cus_unknown",
+        MessageDeduplicationId="junk-1",
+    )
+    report = world.drain()
+    assert (report.succeeded, report.failed) == (1, 0)
+    [parked] = world.queued(world.dlq_url)
+    assert parked["MessageAttributes"]["error"]["StringValue"].startswith(
+        "InvalidEventMessage: not a Stripe event"
+    )
 
 
 def test_a_redriven_message_is_applied_once(world: BillingWorld) -> None:
@@ -437,3 +464,112 @@ def test_a_failed_start_is_retried_and_starts_once(
     assert calls == [f"{inbox_id}-1", f"{inbox_id}-1"]
     assert [i.execution_name for i in inboxes(tenant)] == [f"{inbox_id}-1"]
     assert [r.execution_name for r in starter.started] == [f"{inbox_id}-1"]
+
+
+def test_a_failed_reminder_keeps_the_billing_state_and_the_retry_sends_it_once(
+    world: BillingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = new_tenant()
+    customer = Customer(tenant_id=str(tenant))
+    mailer = world.deps.mailer
+    deliver_mail = mailer.send
+    attempts: list[str] = []
+
+    def flaky(email: Any) -> None:
+        attempts.append(email.subject)
+        if len(attempts) == 1:
+            raise ConnectionError("SES endpoint unreachable")
+        deliver_mail(email)
+
+    monkeypatch.setattr(mailer, "send", flaky)
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    invoice_id = f"in_{secrets.token_hex(6)}"
+    failed = send(world, customer, "invoice.payment_failed", customer.invoice(invoice_id), 200)
+    report = world.drain()
+
+    assert (report.failed, len(attempts), len(world.emails)) == (1, 2, 1)
+    assert account(tenant).payment_state == "past_due"
+    assert event_outcome(failed)[0] == "applied"
+
+
+def test_a_reminder_ses_refuses_is_logged_not_retried(
+    app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with billing_world(monkeypatch) as world:
+        # SES (moto) refuses a sender outside the verified identity, as SES does.
+        monkeypatch.setenv("BILLING_REMINDER_SENDER", "billing@unverified.example")
+        tenant = new_tenant()
+        customer = Customer(tenant_id=str(tenant))
+        send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+        failed = send(
+            world,
+            customer,
+            "invoice.payment_failed",
+            customer.invoice(f"in_{secrets.token_hex(6)}"),
+            200,
+        )
+        report = world.drain()
+        assert (report.succeeded, report.failed) == (2, 0)
+        assert world.emails == []
+        assert account(tenant).payment_state == "past_due"
+        assert event_outcome(failed)[0] == "applied"
+
+
+def test_a_renewal_does_not_push_back_a_downgrades_suspension(world: BillingWorld) -> None:
+    tenant = new_tenant()
+    ids = add_inboxes(tenant, [InboxStatus.ACTIVE] * 2)
+    customer = Customer(tenant_id=str(tenant))
+    seats = "inbox_seat_monthly"
+    next_period = PERIOD_END + 30 * 86_400
+    send(
+        world,
+        customer,
+        "customer.subscription.created",
+        customer.subscription(plan=seats, quantity=2),
+        100,
+    )
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan=seats, quantity=1),
+        200,
+    )
+    send(
+        world,
+        customer,
+        "customer.subscription.updated",
+        customer.subscription(plan=seats, quantity=1, period_end=next_period),
+        PERIOD_END + 5,
+    )
+    world.drain()
+    by_id = {i.id: i for i in inboxes(tenant)}
+    assert by_id[ids[1]].suspend_at == datetime.fromtimestamp(PERIOD_END, UTC)
+    assert account(tenant).current_period_end == datetime.fromtimestamp(next_period, UTC)
+
+
+def test_converging_suspends_an_inbox_that_became_active_after_the_cancellation(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    [inbox_id] = add_inboxes(tenant, [InboxStatus.PROVISIONING])
+    customer = Customer(tenant_id=str(tenant))
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    send(
+        world,
+        customer,
+        "customer.subscription.deleted",
+        customer.subscription(status="canceled", ended_at=1_790_000_300),
+        300,
+    )
+    world.drain()
+    assert [i.status for i in inboxes(tenant)] == [InboxStatus.PROVISIONING]
+    with tenant_session(tenant) as s:
+        Inboxes(s).transition(inbox_id, InboxStatus.ACTIVE)  # the workflow finished meanwhile
+
+    plan = converge_tenant(tenant, world.deps)
+
+    assert plan.suspend == [(inbox_id, "canceled")]
+    assert [(i.status, i.suspension_reason) for i in inboxes(tenant)] == [
+        (InboxStatus.SUSPENDED, "canceled")
+    ]

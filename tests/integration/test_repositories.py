@@ -60,14 +60,20 @@ def test_server_names_are_unique_provider_names(app_db: Database) -> None:
     assert [x.id for x in listed] == [server.id]
 
 
-def test_linking_a_customer_twice_keeps_one_account(app_db: Database) -> None:
+def test_a_customer_link_is_made_once_and_never_moved(app_db: Database) -> None:
     tenant = new_tenant()
     with tenant_session(tenant) as s:
-        BillingAccounts(s).link_customer("cus_First")
-        account = BillingAccounts(s).link_customer("cus_Second")
-        assert BillingAccounts(s).get() == account
-    assert account.stripe_customer_id == "cus_Second"
-    assert (account.payment_state, account.max_inboxes) == ("ok", 0)
+        first = BillingAccounts(s).link_customer("cus_First")
+        again = BillingAccounts(s).link_customer("cus_First")
+        other = BillingAccounts(s).link_customer("cus_Second")
+        stored = BillingAccounts(s).get()
+    assert first is not None
+    assert again is not None
+    assert (first.stripe_customer_id, again.stripe_customer_id) == ("cus_First", "cus_First")
+    assert other is None
+    assert stored is not None
+    assert stored.stripe_customer_id == "cus_First"
+    assert (stored.payment_state, stored.max_inboxes) == ("ok", 0)
 
 
 def test_stripe_events_are_recorded_once(app_db: Database) -> None:

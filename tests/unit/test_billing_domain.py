@@ -302,3 +302,29 @@ def test_the_reminder_names_amount_attempt_retry_date_and_link() -> None:
     assert "https://invoice.stripe.com/i/acct/in_9?a=1&b=2" in email.text
     assert 'href="https://invoice.stripe.com/i/acct/in_9?a=1&amp;b=2"' in email.html
     assert "Acme &lt;Ltd&gt;" in email.html
+
+
+def test_a_renewal_keeps_the_earliest_suspension_mark() -> None:
+    inboxes = [_inbox(InboxStatus.ACTIVE, m) for m in range(2)]
+    first = _entitled(1)
+    assert first.current_period_end is not None
+    marked = [inboxes[0], inboxes[1].model_copy(update={"suspend_at": first.current_period_end})]
+    renewed = first.model_copy(
+        update={"current_period_end": first.current_period_end + timedelta(days=30)}
+    )
+    plan = plan_inboxes(renewed, marked)
+    assert (plan.schedule, plan.unschedule) == ([], [])
+
+
+def test_an_open_invoice_of_an_ended_subscription_does_not_make_the_account_past_due() -> None:
+    old = subscription_snapshot("sub_old", status="canceled", ended_at=T0)
+    new = subscription_snapshot("sub_new", subscription_created=T0 + timedelta(days=1))
+    left_open = invoice_snapshot("in_old", subscription_id="sub_old", status="open")
+    assert derive_entitlement([old, new], [left_open], CATALOGUE, RETENTION).payment_state == "ok"
+    failing = invoice_snapshot("in_new", subscription_id="sub_new", status="open")
+    assert (
+        derive_entitlement([old, new], [left_open, failing], CATALOGUE, RETENTION).payment_state
+        == "past_due"
+    )
+    voided = failing.model_copy(update={"status": "void"})
+    assert derive_entitlement([old, new], [voided], CATALOGUE, RETENTION).payment_state == "ok"

@@ -488,25 +488,31 @@ def _sqs_grants(function_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_only_the_webhook_may_send_and_only_to_the_billing_queue() -> None:
+def test_only_the_webhook_sends_to_the_billing_queue_and_only_the_worker_parks() -> None:
     queue_arn = {"Fn::GetAtt": [QUEUE, "Arn"]}
+    dlq_arn = {"Fn::GetAtt": [DLQ, "Arn"]}
     assert [(_actions(s), s["Resource"]) for s in _sqs_grants(WEBHOOK)] == [
         ({"sqs:sendmessage"}, queue_arn)
     ]
-    senders = [
-        spec.logical_id
-        for spec in SPECS
-        if any(
-            a in {"sqs:sendmessage", "sqs:sendmessagebatch"}
+    sends = {
+        spec.logical_id: [
+            s["Resource"]
             for s in _sqs_grants(spec.logical_id)
-            for a in _actions(s)
-        )
-    ]
-    assert senders == [WEBHOOK]
+            if _actions(s) & {"sqs:sendmessage", "sqs:sendmessagebatch"}
+        ]
+        for spec in SPECS
+    }
+    assert {fn: arns for fn, arns in sends.items() if arns} == {
+        WEBHOOK: [queue_arn],
+        WORKER: [dlq_arn],
+    }
+    variables = _props(WORKER)["Environment"]["Variables"]
+    assert variables["BILLING_DEAD_LETTER_QUEUE_URL"] == {"Ref": DLQ}
 
 
 def test_the_worker_role_consumes_the_billing_queue_only() -> None:
-    (grant,) = _sqs_grants(WORKER)
+    consume = [s for s in _sqs_grants(WORKER) if "sqs:sendmessage" not in _actions(s)]
+    (grant,) = consume
     assert grant["Resource"] == {"Fn::GetAtt": [QUEUE, "Arn"]}
     assert _actions(grant) == {
         "sqs:receivemessage",
@@ -514,6 +520,11 @@ def test_the_worker_role_consumes_the_billing_queue_only() -> None:
         "sqs:getqueueattributes",
         "sqs:changemessagevisibility",
     }
+
+
+def test_the_worker_runs_at_bounded_concurrency() -> None:
+    (source,) = _events(WORKER, "SQS")
+    assert 2 <= source["ScalingConfig"]["MaximumConcurrency"] <= 50
 
 
 def test_reminders_are_sent_only_through_the_identity_and_from_the_sender() -> None:
@@ -531,7 +542,7 @@ def test_reminders_are_sent_only_through_the_identity_and_from_the_sender() -> N
     }
     assert {fn for fn, grants in ses.items() if grants} == {WORKER}
     (grant,) = ses[WORKER]
-    assert _actions(grant) == {"ses:sendemail", "ses:sendrawemail"}
+    assert _actions(grant) == {"ses:sendemail"}
     assert grant["Resource"] == identity_arn
     assert grant["Condition"] == {
         "StringEquals": {"ses:FromAddress": {"Ref": "BillingReminderSender"}}

@@ -88,6 +88,8 @@ class BillingSettings(BaseModel):
     stripe_max_retries: int = Field(default=2, ge=0, le=5)
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     events_queue_url: str | None = None
+    dead_letter_queue_url: str | None = None
+    park_unknown_customer_after: int = Field(default=3, ge=1, le=100)
     reminder_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     ses_configuration_set: str | None = None
     retention_days: int = Field(default=30, ge=1, le=365)
@@ -141,6 +143,8 @@ _BILLING_ENV = {
     "stripe_max_retries": "STRIPE_MAX_RETRIES",
     "webhook_tolerance_s": "STRIPE_WEBHOOK_TOLERANCE_S",
     "events_queue_url": "BILLING_EVENTS_QUEUE_URL",
+    "dead_letter_queue_url": "BILLING_DEAD_LETTER_QUEUE_URL",
+    "park_unknown_customer_after": "BILLING_PARK_UNKNOWN_CUSTOMER_AFTER",
     "reminder_sender": "BILLING_REMINDER_SENDER",
     "ses_configuration_set": "SES_CONFIGURATION_SET",
     "retention_days": "BILLING_RETENTION_DAYS",

@@ -17,7 +17,7 @@ class QueueUnavailable(BillingError):
 
 
 class InvalidEventMessage(BillingError):
-    """A queued message that is not a Stripe event we can read (poison: ends in the DLQ)."""
+    """A queued message that is not a Stripe event we can read (poison: parked in the DLQ)."""
 
 
 class UnknownCustomer(BillingError):
@@ -37,5 +37,6 @@ class StripeUnavailable(BillingError):
     """Stripe's API failed or timed out (after the SDK's own retries)."""
 
 
-class MissingBillingContact(BillingError):
-    """A payment reminder is due but neither the tenant nor the invoice names an address."""
+class ReminderNotSent(BillingError):
+    """The payment reminder could not be sent this time (the billing state is saved); the
+    redelivered event sends it."""

@@ -69,7 +69,8 @@ def plan_inboxes(entitlement: Entitlement, inboxes: list[Inbox]) -> InboxPlan:
     excess_ids = {i.id for i in excess}
     period_end = entitlement.current_period_end
     if period_end is not None:  # every current payload has one; without it, nothing is due
-        plan.schedule = [(i.id, period_end) for i in excess if i.suspend_at != period_end]
+        # The earliest mark stands: a renewal moves the period end, never the suspension.
+        plan.schedule = [(i.id, period_end) for i in excess if i.suspend_at is None]
     plan.unschedule = [i.id for i in inboxes if i.suspend_at is not None and i.id not in excess_ids]
     return plan
 

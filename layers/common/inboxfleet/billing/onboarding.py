@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from inboxfleet.billing.errors import BillingError, UnknownPlan
+from inboxfleet.billing.errors import BillingError, CustomerConflict, UnknownPlan
 from inboxfleet.billing.plans import Catalogue
 from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import BillingAccounts, TenantProfile
@@ -47,8 +47,13 @@ class Checkout(BaseModel):
     url: str
 
 
+# A new Checkout only when the tenant has no subscription or its last one has ended: an unpaid or
+# paused one is paid or resumed, a live one changed (billing portal), never doubled.
+SUBSCRIBED = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
+
+
 class AlreadySubscribed(BillingError):
-    """The tenant has a live subscription: plan changes go through the billing portal."""
+    """The tenant has a subscription that is not over: plan changes go through the portal."""
 
 
 def ensure_customer(api: OnboardingApi, tenant_id: UUID, database: Database | None = None) -> str:
@@ -67,7 +72,9 @@ def ensure_customer(api: OnboardingApi, tenant_id: UUID, database: Database | No
     )
     customer_id = str(customer["id"])
     with tenant_session(tenant_id, database=database) as session:
-        BillingAccounts(session).link_customer(customer_id)
+        linked = BillingAccounts(session).link_customer(customer_id)
+    if linked is None:
+        raise CustomerConflict(f"tenant {tenant_id} was linked to another customer meanwhile")
     return customer_id
 
 
@@ -80,8 +87,11 @@ def start_checkout(
     catalogue.plan(request.plan)  # only plans we can honour are sold
     with tenant_session(request.tenant_id, database=database) as session:
         account = BillingAccounts(session).get()
-    if account is not None and account.subscription_status in ("active", "trialing", "past_due"):
-        raise AlreadySubscribed(f"tenant {request.tenant_id} already has a live subscription")
+    if account is not None and account.subscription_status in SUBSCRIBED:
+        raise AlreadySubscribed(
+            f"tenant {request.tenant_id} already has a subscription "
+            f"({account.subscription_status}): change or pay it instead"
+        )
     customer_id = ensure_customer(api, request.tenant_id, database)
     price = api.price_by_lookup_key(request.plan)
     if price is None:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from inboxfleet.billing.plans import Catalogue
+    from inboxfleet.db.connection import Database
 
 
 class StripeGateway(Protocol):
@@ -19,7 +24,14 @@ class StripeGateway(Protocol):
 
 
 class EventQueue(Protocol):
-    def send(self, body: str, *, group_id: str, deduplication_id: str) -> None:
+    def send(
+        self,
+        body: str,
+        *,
+        group_id: str,
+        deduplication_id: str,
+        attributes: dict[str, str] | None = None,
+    ) -> None:
         """Durably queued when this returns; raises QueueUnavailable otherwise."""
 
 
@@ -29,6 +41,11 @@ class Email:
     subject: str
     text: str
     html: str
+
+
+class MailRejected(Exception):
+    """The mail service refused this message for good (bad address, unverified sender):
+    sending it again cannot succeed. Any other exception from `send` may pass on a retry."""
 
 
 class Mailer(Protocol):
@@ -62,3 +79,20 @@ class RecordingProvisioningStarter:
     def started(self) -> list[StartRequest]:
         with self._lock:
             return list(self._started.values())
+
+
+@dataclass
+class BillingDeps:
+    """Everything the billing worker talks to."""
+
+    stripe: StripeGateway
+    mailer: Mailer
+    starter: ProvisioningStarter
+    catalogue: Catalogue
+    retention: timedelta
+    database: Database | None = None
+    # Where messages that can never succeed are parked (the queue's DLQ); None: they are
+    # retried until SQS moves them (maxReceiveCount).
+    dead_letters: EventQueue | None = None
+    # An event whose customer links to no tenant is retried this often (the link may land).
+    park_unknown_customer_after: int = 3

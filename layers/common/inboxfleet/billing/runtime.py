@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from inboxfleet.settings import BillingSettings, SettingsError, billing_settings_from_env
 
 if TYPE_CHECKING:
+    from inboxfleet.billing.ports import BillingDeps
     from inboxfleet.billing.stripe_api import StripeApi
     from inboxfleet.billing.webhook import WebhookDeps
-    from inboxfleet.billing.worker import BillingDeps
 
 # Each function imports only its own side: the webhook never loads the worker, the plan
 # catalogue or the Stripe adapter (cold start), the worker never loads the webhook.
@@ -81,19 +81,23 @@ def billing_deps() -> BillingDeps:
 @cache
 def _billing_deps(settings: BillingSettings) -> BillingDeps:
     from inboxfleet.billing.plans import default_catalogue
-    from inboxfleet.billing.ports import RecordingProvisioningStarter
+    from inboxfleet.billing.ports import BillingDeps, RecordingProvisioningStarter
     from inboxfleet.billing.ses_mailer import SesMailer
-    from inboxfleet.billing.worker import BillingDeps
 
     sender = _required(
         settings.reminder_sender, "BILLING_REMINDER_SENDER", "the From address of reminders"
     )
+    from inboxfleet.billing.sqs_queue import SqsEventQueue
+
+    dead_letters = settings.dead_letter_queue_url
     return BillingDeps(
         stripe=LazyStripe(settings),
         mailer=SesMailer(sender, settings.ses_configuration_set),
         starter=RecordingProvisioningStarter(),
         catalogue=default_catalogue(),
         retention=timedelta(days=settings.retention_days),
+        dead_letters=SqsEventQueue(dead_letters) if dead_letters else None,
+        park_unknown_customer_after=settings.park_unknown_customer_after,
     )
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from inboxfleet.billing.ports import Email
+from inboxfleet.billing.ports import Email, MailRejected
+
+# SES answers that no retry mends: the address or the sender itself is refused.
+REFUSED = frozenset(
+    {"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException"}
+)
 
 
 class SesMailer:
@@ -40,4 +45,12 @@ class SesMailer:
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
-        self._ses().send_email(**request)
+        from botocore.exceptions import ClientError
+
+        try:
+            self._ses().send_email(**request)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in REFUSED:
+                raise MailRejected(f"SES refused the reminder ({code})") from None
+            raise

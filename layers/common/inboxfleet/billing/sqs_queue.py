@@ -25,15 +25,29 @@ class SqsEventQueue:
             self._client = boto3.client("sqs", config=config)
         return self._client
 
-    def send(self, body: str, *, group_id: str, deduplication_id: str) -> None:
+    def send(
+        self,
+        body: str,
+        *,
+        group_id: str,
+        deduplication_id: str,
+        attributes: dict[str, str] | None = None,
+    ) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        extra: dict[str, Any] = {}
+        if attributes:
+            extra["MessageAttributes"] = {
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in attributes.items()
+            }
         try:
             self._sqs().send_message(
                 QueueUrl=self._url,
                 MessageBody=body,
                 MessageGroupId=group_id,
                 MessageDeduplicationId=deduplication_id,
+                **extra,
             )
         except (BotoCoreError, ClientError) as exc:
             raise QueueUnavailable(f"could not queue the event ({type(exc).__name__})") from None

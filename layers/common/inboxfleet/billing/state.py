@@ -108,7 +108,10 @@ def derive_entitlement(
     retention: timedelta,
 ) -> Entitlement:
     current = current_subscription(subscriptions)
-    outstanding = any(i.outstanding for i in invoices)
+    # Only the governing subscription's invoices (and one-off ones) can make the account past
+    # due: an invoice left open on a subscription that has ended does not outlive it.
+    governing = current.subscription_id if current else None
+    outstanding = any(i.outstanding for i in invoices if i.subscription_id in (None, governing))
     if current is None:
         return Entitlement(
             subscription_id=None,

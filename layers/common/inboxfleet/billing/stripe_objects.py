@@ -34,7 +34,16 @@ SUBSCRIPTION_EVENTS = frozenset(
         "customer.subscription.resumed",
     }
 )
-INVOICE_EVENTS = frozenset({"invoice.payment_succeeded", "invoice.paid", "invoice.payment_failed"})
+INVOICE_EVENTS = frozenset(
+    {
+        "invoice.payment_succeeded",
+        "invoice.paid",
+        "invoice.payment_failed",
+        # No longer owed (voided, or written off): such an invoice stops counting as past due.
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+    }
+)
 HANDLED_EVENTS = SUBSCRIPTION_EVENTS | INVOICE_EVENTS
 
 

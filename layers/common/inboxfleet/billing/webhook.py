@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from inboxfleet.billing.errors import InvalidDelivery, InvalidEventMessage, QueueUnavailable
 from inboxfleet.billing.ports import EventQueue
-from inboxfleet.billing.signature import verify
+from inboxfleet.billing.signature import parse_header, verify
 from inboxfleet.billing.stripe_objects import StripeEvent, parse_event
 from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import StripeEventLog
@@ -81,6 +81,12 @@ def receive(event: Any, deps: WebhookDeps) -> dict[str, Any]:
         count("StripeDeliveriesNotQueued")
         logger.error("verified Stripe event not queued; Stripe will deliver it again")
         return _answer(503, {"error": str(exc)})
+    except Exception:
+        # The event log could not be read or written (the queue may hold the event already:
+        # its deduplication id and the worker's watermarks make Stripe's redelivery harmless).
+        count("StripeDeliveriesNotRecorded")
+        logger.exception("verified Stripe event not recorded; Stripe will deliver it again")
+        return _answer(503, {"error": "could not record the event; deliver it again"})
     return _answer(200, {"received": True, "outcome": outcome})
 
 
@@ -93,7 +99,9 @@ def _verified_event(event: Any, deps: WebhookDeps) -> tuple[StripeEvent, str]:
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidDelivery("body too large")
     headers = {name.lower(): value for name, value in request.headers.items()}
-    verify(raw, headers.get("stripe-signature"), deps.secrets(), deps.now(), deps.tolerance_s)
+    signature = headers.get("stripe-signature")
+    parse_header(signature)  # junk is refused before anything reaches Secrets Manager
+    verify(raw, signature, deps.secrets(), deps.now(), deps.tolerance_s)
     try:
         text = raw.decode("utf-8")
         json.loads(text)
@@ -103,8 +111,6 @@ def _verified_event(event: Any, deps: WebhookDeps) -> tuple[StripeEvent, str]:
         stripe_event = parse_event(text)
     except InvalidEventMessage:
         raise InvalidDelivery("body is not a Stripe event") from None
-    if stripe_event.handled and stripe_event.customer_id is None:
-        raise InvalidDelivery(f"{stripe_event.type} event without a customer")
     return stripe_event, text
 
 
@@ -114,7 +120,8 @@ def _accept(event: StripeEvent, payload: str, deps: WebhookDeps) -> str:
     if seen:
         count("StripeDeliveriesDuplicate")
         return "duplicate"
-    if not event.handled:
+    if not event.handled or event.customer_id is None:
+        detail = "event type not handled" if not event.handled else "event names no customer"
         with system_session("billing.webhook", database=deps.database) as session:
             StripeEventLog(session).finish(
                 event.id,
@@ -122,11 +129,10 @@ def _accept(event: StripeEvent, payload: str, deps: WebhookDeps) -> str:
                 event.created_at,
                 event.customer_id,
                 outcome="ignored",
-                detail="event type not handled",
+                detail=detail,
             )
         count("StripeEventsIgnored")
         return "ignored"
-    assert event.customer_id is not None
     deps.queue.send(payload, group_id=event.customer_id, deduplication_id=event.id)
     with system_session("billing.webhook", database=deps.database) as session:
         StripeEventLog(session).record(event.id, event.type, event.created_at, event.customer_id)

@@ -26,18 +26,20 @@ class BillingAccounts(TenantRepository):
             (self.tenant_id,),
         )
 
-    def link_customer(self, stripe_customer_id: str) -> BillingAccount:
-        """Create the account for this tenant, or attach the customer id to the existing one."""
-        row = self._session.fetch_one(
+    def link_customer(self, stripe_customer_id: str) -> BillingAccount | None:
+        """Create the account for this tenant with the customer, or attach the customer to the
+        existing account; None when the account is linked to another customer (a link is
+        never moved: one statement, so two first events cannot both win)."""
+        return self._session.fetch_one(
             BillingAccount,
             "INSERT INTO billing_accounts (tenant_id, stripe_customer_id) VALUES (%s, %s) "
             "ON CONFLICT (tenant_id) DO UPDATE "
             "SET stripe_customer_id = EXCLUDED.stripe_customer_id, updated_at = now() "
+            "WHERE billing_accounts.stripe_customer_id IS NULL "
+            "OR billing_accounts.stripe_customer_id = EXCLUDED.stripe_customer_id "
             f"RETURNING {_COLUMNS}",
             (self.tenant_id, stripe_customer_id),
         )
-        assert row is not None
-        return row
 
     def save_entitlement(self, entitlement: Entitlement) -> BillingAccount:
         """Write what the tenant's subscriptions and invoices add up to (the row must exist:

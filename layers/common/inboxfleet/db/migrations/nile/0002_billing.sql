@@ -26,8 +26,8 @@ CREATE TABLE billing_invoices (
     subscription_id      text,
     status               text NOT NULL CHECK (status IN (
         'draft', 'open', 'paid', 'uncollectible', 'void')),
-    amount_due           integer NOT NULL CHECK (amount_due >= 0),
-    amount_paid          integer NOT NULL CHECK (amount_paid >= 0),
+    amount_due           bigint NOT NULL CHECK (amount_due >= 0),
+    amount_paid          bigint NOT NULL CHECK (amount_paid >= 0),
     currency             text NOT NULL,
     attempt_count        integer NOT NULL CHECK (attempt_count >= 0),
     next_payment_attempt timestamptz,

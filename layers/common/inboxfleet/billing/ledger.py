@@ -1,0 +1,233 @@
+"""Applying one Stripe event to its tenant, and what follows from the result.
+
+In the tenant's session: judge the event against the object's watermark (older never rolls back;
+a same-second twin with other content is settled by fetching the object from Stripe), store the
+snapshot, derive the account's entitlement from all its subscriptions and invoices, and set the
+inboxes' desired states. After the commit: start released inboxes and send a due payment
+reminder (once per invoice attempt) — outside the transaction, so a mail or workflow failure
+never undoes billing state, and a retry finds what is still due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from inboxfleet.billing.errors import ReminderNotSent
+from inboxfleet.billing.inbox_policy import InboxPlan, due_for_suspension, plan_inboxes
+from inboxfleet.billing.ports import BillingDeps, MailRejected, StartRequest
+from inboxfleet.billing.reminders import payment_failed_email
+from inboxfleet.billing.state import Entitlement, Verdict, derive_entitlement, judge
+from inboxfleet.billing.stripe_objects import (
+    StripeEvent,
+    StripeInvoice,
+    StripeObject,
+    StripeSubscription,
+    parse_stripe,
+)
+from inboxfleet.db.connection import Database
+from inboxfleet.db.repositories import (
+    BillingAccounts,
+    BillingObjects,
+    Inboxes,
+    TenantProfile,
+)
+from inboxfleet.db.sessions import TenantSession, tenant_session
+from inboxfleet.observability import count, logger
+from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
+
+Outcome = Literal["applied", "stale", "duplicate", "ignored"]
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    invoice: InvoiceSnapshot
+    to: str | None
+    company: str | None
+
+
+@dataclass
+class Applied:
+    outcome: Outcome
+    verdict: Verdict
+    plan: InboxPlan = field(default_factory=InboxPlan)
+    # Released inboxes whose workflow is not started yet (this event's, or a failed start's).
+    waiting: list[Inbox] = field(default_factory=list)
+    reminder: DueReminder | None = None
+
+
+def apply_event(
+    tenant_id: UUID, event: StripeEvent, obj: StripeObject, deps: BillingDeps
+) -> Applied:
+    with tenant_session(tenant_id, database=deps.database) as session:
+        objects = BillingObjects(session)
+        reminder: DueReminder | None = None
+        if isinstance(obj, StripeSubscription):
+            verdict = _store_subscription(objects, event, obj, deps)
+        else:
+            verdict = _store_invoice(objects, event, obj, deps)
+            if event.type == "invoice.payment_failed" and verdict != Verdict.STALE:
+                reminder = _due_reminder(session, objects, obj)
+        waiting = Inboxes(session).queued_without_execution
+        if verdict in (Verdict.SAME, Verdict.STALE):
+            outcome: Outcome = "duplicate" if verdict == Verdict.SAME else "stale"
+            return Applied(outcome, verdict, waiting=waiting(), reminder=reminder)
+        entitlement = derive_entitlement(
+            objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
+        )
+        BillingAccounts(session).save_entitlement(entitlement)
+        plan = apply_inbox_plan(session, entitlement)
+        return Applied("applied", verdict, plan, waiting(), reminder)
+
+
+def _store_subscription(
+    objects: BillingObjects, event: StripeEvent, obj: StripeSubscription, deps: BillingDeps
+) -> Verdict:
+    stored = objects.subscription(obj.id, lock=True)
+    incoming: SubscriptionSnapshot | None = obj.snapshot() if obj.complete else None
+    verdict = _judge(stored.split() if stored else None, event.watermark, incoming)
+    if verdict == Verdict.REFETCH:
+        incoming = parse_stripe(StripeSubscription, deps.stripe.subscription(obj.id)).snapshot()
+        count("StripeObjectsRefetched")
+    if verdict in (Verdict.APPLY, Verdict.REFETCH):
+        assert incoming is not None
+        objects.save_subscription(incoming, event.watermark)
+    return verdict
+
+
+def _store_invoice(
+    objects: BillingObjects, event: StripeEvent, obj: StripeInvoice, deps: BillingDeps
+) -> Verdict:
+    stored = objects.invoice(obj.id, lock=True)
+    incoming = obj.snapshot()
+    verdict = _judge(stored.split() if stored else None, event.watermark, incoming)
+    if verdict == Verdict.REFETCH:
+        incoming = parse_stripe(StripeInvoice, deps.stripe.invoice(obj.id)).snapshot()
+        count("StripeObjectsRefetched")
+    if verdict in (Verdict.APPLY, Verdict.REFETCH):
+        objects.save_invoice(incoming, event.watermark)
+    return verdict
+
+
+def _judge(
+    stored: tuple[Watermark, SubscriptionSnapshot] | tuple[Watermark, InvoiceSnapshot] | None,
+    incoming: Watermark,
+    snapshot: SubscriptionSnapshot | InvoiceSnapshot | None,
+) -> Verdict:
+    if snapshot is None:
+        # The payload cannot be read in full (more items than it lists, a price without its
+        # lookup_key): unless it is already outdated, Stripe's current object decides.
+        older = stored is not None and incoming.event_created < stored[0].event_created
+        return Verdict.STALE if older else Verdict.REFETCH
+    return judge(stored, incoming, snapshot)
+
+
+def apply_inbox_plan(session: TenantSession, entitlement: Entitlement) -> InboxPlan:
+    inboxes = Inboxes(session)
+    plan = plan_inboxes(entitlement, inboxes.list())
+    for inbox_id in plan.release:
+        inboxes.release(inbox_id)
+    for inbox_id in plan.reactivate:
+        inboxes.reactivate(inbox_id)
+    for inbox_id, reason in plan.suspend:
+        inboxes.suspend(inbox_id, reason)
+    for inbox_id, at in plan.schedule:
+        inboxes.schedule_suspension(inbox_id, at)
+    for inbox_id in plan.unschedule:
+        inboxes.schedule_suspension(inbox_id, None)
+    if plan:
+        logger.info(
+            "inbox desired states changed by billing",
+            extra={
+                "released": len(plan.release),
+                "reactivated": len(plan.reactivate),
+                "suspended": len(plan.suspend),
+                "scheduled": len(plan.schedule),
+                "unscheduled": len(plan.unschedule),
+            },
+        )
+    return plan
+
+
+def _due_reminder(
+    session: TenantSession, objects: BillingObjects, obj: StripeInvoice
+) -> DueReminder | None:
+    """The reminder this invoice's current state calls for, if its attempt has had none."""
+    stored = objects.invoice(obj.id)
+    if stored is None or not stored.outstanding:
+        return None  # paid or voided since (what we hold is at least as new as this event)
+    if stored.reminded_attempt >= stored.attempt_count:
+        return None
+    tenant = TenantProfile(session).get()
+    _, invoice = stored.split()
+    return DueReminder(invoice, tenant.billing_email or obj.customer_email, tenant.name)
+
+
+def send_reminder(tenant_id: UUID, due: DueReminder, deps: BillingDeps) -> bool:
+    """Send a due reminder and mark its attempt reminded. A crash between the two can send it
+    twice (at least once, never lost); a refusal for good is logged and marked, not retried."""
+    invoice = due.invoice
+    if due.to is None:
+        logger.warning("payment failed but there is no billing contact to remind")
+        count("PaymentRemindersWithoutContact")
+        sent = False
+    else:
+        try:
+            deps.mailer.send(payment_failed_email(due.to, due.company, invoice))
+            count("PaymentRemindersSent")
+            sent = True
+        except MailRejected as exc:
+            logger.error("payment reminder refused by the mail service", extra={"error": str(exc)})
+            count("PaymentRemindersRejected")
+            sent = False
+        except Exception as exc:
+            raise ReminderNotSent(f"payment reminder not sent ({type(exc).__name__})") from None
+    with tenant_session(tenant_id, database=deps.database) as session:
+        BillingObjects(session).claim_reminder(invoice.invoice_id, invoice.attempt_count)
+    return sent
+
+
+def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> tuple[str, ...]:
+    """Start the workflow of released inboxes; an execution is named <inbox id>-<attempt>, so
+    starting one again (after a failure between start and record) is a no-op."""
+    if not waiting:
+        return ()
+    names: list[tuple[UUID, str]] = []
+    for inbox in waiting:
+        name = f"{inbox.id}-{inbox.attempt}"
+        request = StartRequest(tenant_id=tenant_id, inbox_id=inbox.id, execution_name=name)
+        deps.starter.start(request)
+        names.append((inbox.id, name))
+    with tenant_session(tenant_id, database=deps.database) as session:
+        inboxes = Inboxes(session)
+        for inbox_id, name in names:
+            inboxes.set_execution_name(inbox_id, name)
+    count("ProvisioningStarted", len(names))
+    return tuple(name for _, name in names)
+
+
+def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
+    """Re-derive the account from the stored snapshots and set the inboxes' desired states
+    again (for the reconcile job: inboxes that changed status since the last billing event,
+    e.g. one that finished provisioning after its tenant was suspended)."""
+    with tenant_session(tenant_id, database=deps.database) as session:
+        objects = BillingObjects(session)
+        entitlement = derive_entitlement(
+            objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
+        )
+        BillingAccounts(session).save_entitlement(entitlement)
+        return apply_inbox_plan(session, entitlement)
+
+
+def suspend_due_inboxes(
+    tenant_id: UUID, now: Callable[[], datetime], database: Database | None = None
+) -> list[UUID]:
+    """Suspend the inboxes a downgrade marked for the end of the paid period, once it has come
+    (the reconcile job calls this per tenant)."""
+    with tenant_session(tenant_id, database=database) as session:
+        inboxes = Inboxes(session)
+        due = due_for_suspension(inboxes.list(), now())
+        return [i for i in due if inboxes.suspend(i, "over_limit") is not None]
