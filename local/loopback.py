@@ -88,6 +88,31 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
         log.debug("%s: a request handler failed", self.name, exc_info=True)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for stand-ins: keep-alive like the real services, silent (the stdlib
+    prints every request line to stderr), bodies read with a bound."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle on, a keep-alive client waits for
+    # the delayed ACK (~40 ms on loopback) before it sees the body.
+    disable_nagle_algorithm = True
+    timeout = 30  # seconds a silent client may hold a handler thread
+    sys_version = ""
+    max_body_bytes = 1 << 20
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def read_body(self) -> bytes | None:
+        """The request body; None (and the connection marked to close) when its length is
+        missing, malformed or over the bound: the caller answers 400."""
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > self.max_body_bytes:
+            self.close_connection = True
+            return None
+        return self.rfile.read(int(length))
+
+
 class Serving:
     """A LoopbackHTTPServer running on its own thread, and stopping it completely."""
 
@@ -109,3 +134,44 @@ class Serving:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join()
+
+
+class HttpSimulator(StartStop):
+    """A stand-in served over loopback HTTP: `with Sim(...) as sim:` serves on a free port (or
+    the one given) and stops completely. Subclasses build their server in `_server()`."""
+
+    kind = "simulator"  # for messages: "the <kind> is already running"
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._serving: Serving | None = None
+
+    @abstractmethod
+    def _server(self, port: int) -> LoopbackHTTPServer: ...
+
+    def _before_stop(self) -> None:
+        """Hook: release anything a request handler may be waiting on."""
+
+    def start(self) -> Self:
+        if self._serving is not None:
+            raise RuntimeError(f"the {self.kind} is already running")
+        self._serving = Serving(self._server(self._port))
+        return self
+
+    def close(self) -> None:
+        """Stop serving and join every thread. Idempotent."""
+        if self._serving is None:
+            return
+        self._before_stop()
+        self._serving.stop()
+        self._serving = None
+
+    @property
+    def port(self) -> int:
+        if self._serving is None:
+            raise RuntimeError(f"the {self.kind} is not running")
+        return self._serving.port
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"

@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.hostwinds_sim.catalogue import DEFAULT_CATALOGUE, Catalogue
@@ -35,7 +35,7 @@ from local.hostwinds_sim.faults import (
 )
 from local.hostwinds_sim.forms import NOT_AUTHORIZED, Fields, Reply, error, last
 from local.hostwinds_sim.ips import documentation_networks
-from local.loopback import LoopbackHTTPServer, Serving, StartStop
+from local.loopback import HttpSimulator, LoopbackHTTPServer
 
 API_PATH = "/cloud/api.php"
 ADDRESS_BOOK_PATH = "/_sim/address-book"
@@ -141,7 +141,7 @@ def encode(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-class HostwindsSimulator(StartStop):
+class HostwindsSimulator(HttpSimulator):
     """A Hostwinds Cloud API on loopback. Use as a context manager (or start()/close())."""
 
     def __init__(
@@ -158,6 +158,7 @@ class HostwindsSimulator(StartStop):
     ) -> None:
         if not api_keys or not all(api_keys):
             raise ValueError("at least one non-empty API key is required")
+        super().__init__(port)
         self._api_keys = frozenset(api_keys)
         self._cloud = Cloud(
             catalogue=catalogue,
@@ -168,40 +169,24 @@ class HostwindsSimulator(StartStop):
             listing_delay_s=listing_delay_s,
         )
         self.catalogue = catalogue
-        self._port = port
         self._faults = FaultQueue()
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._serving: Serving | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._serving is not None:
-            raise RuntimeError("the simulator is already running")
+    def _server(self, port: int) -> LoopbackHTTPServer:
         self._stopping.clear()
-        self._serving = Serving(_Server(self._port, self))
-        return self
+        return _Server(port, self)
 
-    def close(self) -> None:
-        """Stop serving, end pending slow replies, join every thread. Idempotent."""
-        if self._serving is None:
-            return
-        self._stopping.set()
-        self._serving.stop()
-        self._serving = None
-
-    @property
-    def port(self) -> int:
-        if self._serving is None:
-            raise RuntimeError("the simulator is not running")
-        return self._serving.port
+    def _before_stop(self) -> None:
+        self._stopping.set()  # ends pending slow replies
 
     @property
     def url(self) -> str:
         """The API endpoint, e.g. http://127.0.0.1:54321/cloud/api.php."""
-        return f"http://127.0.0.1:{self.port}{API_PATH}"
+        return f"{self.root_url}{API_PATH}"
 
     # ---- faults and the request log ------------------------------------------------------
 

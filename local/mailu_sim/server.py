@@ -13,11 +13,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.loopback import LoopbackHTTPServer, Serving, StartStop
+from local.loopback import HttpSimulator, LoopbackHTTPServer, QuietHandler
 from local.mailu_sim.api import MailuApi, Response
 from local.mailu_sim.store import Store, dkim_public_key, verify_password
 
@@ -73,23 +72,16 @@ class _Server(LoopbackHTTPServer):
         super().__init__(port, _Handler, "mailu simulator")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, as gunicorn
-    timeout = 30
     server_version = "gunicorn"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the stdlib would print request lines to stderr."""
+    max_body_bytes = MAX_BODY_BYTES
 
     def _serve(self) -> None:
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            self.close_connection = True
+        body = self.read_body()
+        if body is None:
             self._send(Response(400, b"", "text/plain"))
             return
-        body = self.rfile.read(int(length))
         self.server.simulator._serve(self, body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
@@ -103,39 +95,26 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s -> %s", self.command, urlsplit(self.path).path, response.status)
 
 
-class MailuApiSimulator(StartStop):
+class MailuApiSimulator(HttpSimulator):
     """Mailu's admin API for one installation; `env` returns its mailu.env, read per request."""
 
+    kind = "Mailu simulator"
+
     def __init__(self, env: Callable[[], Mapping[str, str]], *, port: int = 0) -> None:
+        super().__init__(port)
         self._store = Store()
         self._api = MailuApi(self._store, env)
-        self._port = port
         self._requests: list[RecordedApiRequest] = []
         self._requests_lock = threading.Lock()
-        self._serving: Serving | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._serving is not None:
-            raise RuntimeError("the Mailu simulator is already running")
-        self._serving = Serving(_Server(self._port, self))
-        return self
-
-    def close(self) -> None:
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
-
-    @property
-    def port(self) -> int:
-        if self._serving is None:
-            raise RuntimeError("the Mailu simulator is not running")
-        return self._serving.port
+    def _server(self, port: int) -> LoopbackHTTPServer:
+        return _Server(port, self)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     # ---- what tests look at --------------------------------------------------------------
 

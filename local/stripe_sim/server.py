@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.loopback import LoopbackHTTPServer, Serving, StartStop
+from local.loopback import HttpSimulator, LoopbackHTTPServer, QuietHandler
 from local.stripe_sim import errors
 from local.stripe_sim.api import StripeApi
 from local.stripe_sim.errors import StripeError
@@ -74,23 +73,16 @@ class _Server(LoopbackHTTPServer):
         super().__init__(port, _Handler, "stripe simulator")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"  # keep-alive, as api.stripe.com
-    timeout = 30  # seconds a silent client may hold a handler thread
-    server_version = "nginx"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the stdlib would print request lines to stderr."""
+    server_version = "nginx"  # as api.stripe.com
+    max_body_bytes = MAX_BODY_BYTES
 
     def _serve(self) -> None:
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            self.close_connection = True
+        body = self.read_body()
+        if body is None:
             self.send_reply(Reply(HTTPStatus.BAD_REQUEST, b""), None)
             return
-        body = self.rfile.read(int(length))
         self.server.simulator._serve(self, body)
 
     do_GET = do_POST = do_DELETE = _serve
@@ -114,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s -> %s", self.command, urlsplit(self.path).path, reply.status)
 
 
-class StripeSimulator(StartStop):
+class StripeSimulator(HttpSimulator):
+    kind = "Stripe simulator"
     """Stripe's v1 API for one test-mode account on loopback; use as a context manager.
 
     `legacy_shapes` renders subscriptions, invoices and events as API version 2024-06-20 does
@@ -132,6 +125,7 @@ class StripeSimulator(StartStop):
     ) -> None:
         if not api_key:
             raise ValueError("an API key is required")
+        super().__init__(port)
         self._api_key = api_key
         self._store = Store(clock=clock, legacy=legacy_shapes)
         self._api = StripeApi(self._store)
@@ -139,8 +133,6 @@ class StripeSimulator(StartStop):
         self._faults = FaultQueue()
         self._log: list[RecordedRequest] = []
         self._log_lock = threading.Lock()
-        self._port = port
-        self._serving: Serving | None = None
 
     def __repr__(self) -> str:  # never shows the API key
         state = "running" if self._serving is not None else "stopped"
@@ -148,28 +140,13 @@ class StripeSimulator(StartStop):
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._serving is not None:
-            raise RuntimeError("the Stripe simulator is already running")
-        self._serving = Serving(_Server(self._port, self))
-        return self
-
-    def close(self) -> None:
-        """Stop serving and join every thread. Idempotent."""
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
-
-    @property
-    def port(self) -> int:
-        if self._serving is None:
-            raise RuntimeError("the Stripe simulator is not running")
-        return self._serving.port
+    def _server(self, port: int) -> LoopbackHTTPServer:
+        return _Server(port, self)
 
     @property
     def base_url(self) -> str:
         """For `StripeClient(key, base_addresses={"api": sim.base_url})`."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     @property
     def legacy_shapes(self) -> bool:
