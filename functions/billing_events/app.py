@@ -14,19 +14,20 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inboxfleet.billing.runtime import billing_deps
-from inboxfleet.billing.worker import ensure_time_left, handle_record
+from inboxfleet.billing.worker import QueuedMessage, ensure_time_left, handle_record
 from inboxfleet.observability import metered_lambda_entry
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     ensure_time_left(lambda_context.get_remaining_time_in_millis())
     attributes = record.attributes
-    return handle_record(
-        record.body,
-        receive_count=int(attributes.approximate_receive_count or 1),
+    message = QueuedMessage(
+        body=record.body,
+        message_id=record.message_id,
         group_id=attributes.message_group_id or "unknown",
-        deps=billing_deps(),
-    ).outcome
+        receive_count=int(attributes.approximate_receive_count or 1),
+    )
+    return handle_record(message, billing_deps()).outcome
 
 
 @metered_lambda_entry

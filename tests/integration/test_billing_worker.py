@@ -401,6 +401,10 @@ def test_messages_that_are_not_events_are_parked_too(world: BillingWorld) -> Non
     assert parked["MessageAttributes"]["error"]["StringValue"].startswith(
         "InvalidEventMessage: not a Stripe event"
     )
+    # Redriven without a fix, at once: parked again, not lost to the DLQ's deduplication.
+    assert redrive(world.sqs, world.dlq_url, world.queue_url) == 1
+    world.drain()
+    assert [m["Body"] for m in world.queued(world.dlq_url)] == ['{"not": "an event"}']
 
 
 def test_a_redriven_message_is_applied_once(world: BillingWorld) -> None:

@@ -15,7 +15,6 @@ them until SQS moved them all. Any other failure is retried (maxReceiveCount, th
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
@@ -74,28 +73,38 @@ def ensure_time_left(remaining_ms: int) -> None:
         raise OutOfTime(f"{remaining_ms} ms left: the record waits for the next invocation")
 
 
-def handle_record(body: str, *, receive_count: int, group_id: str, deps: BillingDeps) -> Result:
+@dataclass(frozen=True)
+class QueuedMessage:
+    """One SQS record as the worker needs it."""
+
+    body: str
+    message_id: str
+    group_id: str
+    receive_count: int
+
+
+def handle_record(message: QueuedMessage, deps: BillingDeps) -> Result:
     """One SQS record: its outcome, or an exception to have it retried."""
     try:
-        return process_message(body, deps)
+        return process_message(message.body, deps)
     except NEVER_SUCCEEDS as exc:
-        return _park(body, group_id, exc, deps)
+        return _park(message, exc, deps)
     except UnknownCustomer as exc:
-        if receive_count >= deps.park_unknown_customer_after:
-            return _park(body, group_id, exc, deps)
+        if message.receive_count >= deps.park_unknown_customer_after:
+            return _park(message, exc, deps)
         raise
 
 
-def _park(body: str, group_id: str, exc: BillingError, deps: BillingDeps) -> Result:
+def _park(message: QueuedMessage, exc: BillingError, deps: BillingDeps) -> Result:
     if deps.dead_letters is None:
         raise exc
     reason = f"{type(exc).__name__}: {exc}"[:256]
-    digest = hashlib.sha256(body.encode()).hexdigest()
     deps.dead_letters.send(
-        body,
-        group_id=group_id,
-        # Unique per parking: a redriven message that fails again is parked again.
-        deduplication_id=f"parked-{digest[:40]}-{hashlib.sha256(reason.encode()).hexdigest()[:16]}",
+        message.body,
+        group_id=message.group_id,
+        # Per queued message: parking it again after a lost delete is one copy, while the same
+        # event redriven (a new message) and failing again is parked again.
+        deduplication_id=f"parked-{message.message_id}",
         attributes={"error": reason},
     )
     count("StripeEventsParked")
