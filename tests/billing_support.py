@@ -82,8 +82,9 @@ def _worker_handler() -> Any:
     return load_handler(spec)
 
 
-def invoke_worker(event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = _worker_handler()(event, LocalContext("BillingEventsFunction"))
+def invoke_worker(event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
+    context = LocalContext("BillingEventsFunction", remaining_ms=remaining_ms)
+    response: dict[str, Any] = _worker_handler()(event, context)
     return response
 
 

@@ -13,9 +13,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from inboxfleet.billing.ledger import converge_tenant, suspend_due_inboxes
+from inboxfleet.billing.ledger import converge_tenant, send_due_reminders, suspend_due_inboxes
 from inboxfleet.billing.ports import StartRequest
+from inboxfleet.billing.worker import MIN_TIME_LEFT_MS
 from inboxfleet.db import Database, system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
@@ -28,7 +30,7 @@ from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.records import BillingAccount, Inbox
 from inboxfleet.settings import BillingSettings
 from local.sqs_event_source import redrive
-from tests.billing_support import SENDER, BillingWorld, billing_world
+from tests.billing_support import SENDER, BillingWorld, billing_world, invoke_worker
 from tests.factories import new_tenant
 from tests.stripe_support import PERIOD_END, Customer, delivery
 
@@ -68,6 +70,12 @@ def send(world: BillingWorld, customer: Customer, type_: str, obj: dict[str, Any
     answer = world.deliver(delivery(event))
     assert answer["statusCode"] == 200, answer
     return str(event["id"])
+
+
+def recorded_outcome(event_id: str) -> str | None:
+    with system_session("tests.event-log") as s:
+        record = StripeEventLog(s).get(event_id)
+    return None if record is None else record.outcome
 
 
 def event_outcome(event_id: str) -> tuple[str | None, str | None]:
@@ -381,10 +389,10 @@ def test_poison_and_unlinked_events_are_parked_while_their_groups_and_others_go_
     assert dead[poison_event].startswith("UnknownPlan:")
     assert "platinum_yearly" in dead[poison_event]
     outcome, detail = event_outcome(orphan_event)
-    assert outcome == "failed"
+    assert outcome == "parked"
     assert detail is not None
     assert detail.startswith("UnknownCustomer: no tenant is linked")
-    assert event_outcome(poison_event)[0] == "failed"
+    assert event_outcome(poison_event)[0] == "parked"
     assert world.queued() == []
 
 
@@ -470,7 +478,7 @@ def test_a_failed_start_is_retried_and_starts_once(
     assert [r.execution_name for r in starter.started] == [f"{inbox_id}-1"]
 
 
-def test_a_failed_reminder_keeps_the_billing_state_and_the_retry_sends_it_once(
+def test_a_failed_reminder_keeps_the_state_holds_nothing_back_and_is_sent_later_once(
     world: BillingWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant = new_tenant()
@@ -489,11 +497,74 @@ def test_a_failed_reminder_keeps_the_billing_state_and_the_retry_sends_it_once(
     send(world, customer, "customer.subscription.created", customer.subscription(), 100)
     invoice_id = f"in_{secrets.token_hex(6)}"
     failed = send(world, customer, "invoice.payment_failed", customer.invoice(invoice_id), 200)
+    behind = send(
+        world, customer, "customer.subscription.updated", customer.subscription(quantity=2), 300
+    )
     report = world.drain()
 
-    assert (report.failed, len(attempts), len(world.emails)) == (1, 2, 1)
+    assert (report.failed, len(attempts), len(world.emails)) == (0, 1, 0)
     assert account(tenant).payment_state == "past_due"
     assert event_outcome(failed)[0] == "applied"
+    assert event_outcome(behind)[0] == "applied"
+    assert send_due_reminders(tenant, world.deps) == 1
+    assert send_due_reminders(tenant, world.deps) == 0
+    [email] = world.emails
+    assert invoice_id in email.subject
+
+
+def test_a_worker_short_of_time_starts_no_record_and_hands_the_batch_back(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    customer = Customer(tenant_id=str(tenant))
+    event_id = send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+    [message] = world.queued()
+    batch = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q.fifo",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the batch
+        invoke_worker(batch, remaining_ms=MIN_TIME_LEFT_MS - 1)
+    assert recorded_outcome(event_id) is None
+    assert invoke_worker(batch, remaining_ms=MIN_TIME_LEFT_MS) == {"batchItemFailures": []}
+    assert event_outcome(event_id)[0] == "applied"
+
+
+def test_an_event_naming_a_tenant_linked_to_another_customer_is_parked(
+    world: BillingWorld,
+) -> None:
+    tenant = new_tenant()
+    first = Customer(tenant_id=str(tenant))
+    send(world, first, "customer.subscription.created", first.subscription(), 100)
+    intruder = Customer(tenant_id=str(tenant))  # another customer claiming the same tenant
+    claim = send(
+        world,
+        intruder,
+        "customer.subscription.created",
+        intruder.subscription(plan="starter_monthly"),
+        200,
+    )
+    report = world.drain()
+
+    assert (report.succeeded, report.failed) == (2, 0)
+    outcome, detail = event_outcome(claim)
+    assert outcome == "parked"
+    assert detail is not None
+    assert detail.startswith("CustomerConflict:")
+    acc = account(tenant)
+    assert (acc.stripe_customer_id, acc.plan) == (first.customer_id, "growth_monthly")
+    assert len(world.queued(world.dlq_url)) == 1
 
 
 def test_a_reminder_ses_refuses_is_logged_not_retried(

@@ -83,13 +83,14 @@ class BillingSettings(BaseModel):
     stripe_api_key_secret: str | None = None
     stripe_webhook_secrets_secret: str | None = None
     stripe_api_base: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
-    stripe_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    stripe_timeout_s: float = Field(default=5.0, gt=0, le=30)
     # The SDK's own retries: idempotency keys make its POST retries safe.
-    stripe_max_retries: int = Field(default=2, ge=0, le=5)
+    stripe_max_retries: int = Field(default=1, ge=0, le=3)
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     events_queue_url: str | None = None
     dead_letter_queue_url: str | None = None
-    park_unknown_customer_after: int = Field(default=3, ge=1, le=100)
+    # Below the queue's maxReceiveCount (5), or SQS moves the message before the worker parks it.
+    park_unknown_customer_after: int = Field(default=3, ge=1, le=4)
     reminder_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     ses_configuration_set: str | None = None
     retention_days: int = Field(default=30, ge=1, le=365)

@@ -5,6 +5,7 @@ details', or the Stripe customer's own)."""
 from __future__ import annotations
 
 import threading
+import weakref
 from uuid import UUID
 
 from inboxfleet.billing.errors import CustomerConflict, UnknownCustomer
@@ -23,22 +24,26 @@ from inboxfleet.observability import logger
 
 
 class CustomerLinks:
-    """(database, customer) -> tenant, remembered once linked: a link never changes."""
+    """customer -> tenant per database, remembered once linked (a link never changes); a
+    database that is gone takes its links with it."""
 
     def __init__(self, limit: int = 50_000) -> None:
         self._lock = threading.Lock()
-        self._links: dict[tuple[int, str], UUID] = {}
+        self._links: weakref.WeakKeyDictionary[Database, dict[str, UUID]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._limit = limit
 
     def get(self, database: Database, customer_id: str) -> UUID | None:
         with self._lock:
-            return self._links.get((id(database), customer_id))
+            return self._links.get(database, {}).get(customer_id)
 
     def remember(self, database: Database, customer_id: str, tenant_id: UUID) -> None:
         with self._lock:
-            if len(self._links) >= self._limit:
-                self._links.clear()
-            self._links[(id(database), customer_id)] = tenant_id
+            links = self._links.setdefault(database, {})
+            if len(links) >= self._limit:
+                links.clear()
+            links[customer_id] = tenant_id
 
 
 _links = CustomerLinks()

@@ -35,8 +35,3 @@ class UnknownPlan(BillingError):
 
 class StripeUnavailable(BillingError):
     """Stripe's API failed or timed out (after the SDK's own retries)."""
-
-
-class ReminderNotSent(BillingError):
-    """The payment reminder could not be sent this time (the billing state is saved); the
-    redelivered event sends it."""

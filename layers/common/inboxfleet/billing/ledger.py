@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from inboxfleet.billing.errors import ReminderNotSent
 from inboxfleet.billing.inbox_policy import InboxPlan, due_for_suspension, plan_inboxes
 from inboxfleet.billing.ports import BillingDeps, MailRejected, StartRequest
 from inboxfleet.billing.reminders import payment_failed_email
@@ -168,7 +167,9 @@ def _due_reminder(
 
 def send_reminder(tenant_id: UUID, due: DueReminder, deps: BillingDeps) -> bool:
     """Send a due reminder and mark its attempt reminded. A crash between the two can send it
-    twice (at least once, never lost); a refusal for good is logged and marked, not retried."""
+    twice (at least once). A refusal for good is logged and marked, never retried. A passing
+    failure leaves it due, without failing the event (its state is saved, and the customer's
+    later events must not wait behind an email): `send_due_reminders` delivers it later."""
     invoice = due.invoice
     if due.to is None:
         logger.warning("payment failed but there is no billing contact to remind")
@@ -184,9 +185,27 @@ def send_reminder(tenant_id: UUID, due: DueReminder, deps: BillingDeps) -> bool:
             count("PaymentRemindersRejected")
             sent = False
         except Exception as exc:
-            raise ReminderNotSent(f"payment reminder not sent ({type(exc).__name__})") from None
+            logger.warning(
+                "payment reminder not sent now; it stays due",
+                extra={"error": type(exc).__name__},
+            )
+            count("PaymentRemindersDeferred")
+            return False
     with tenant_session(tenant_id, database=deps.database) as session:
         BillingObjects(session).claim_reminder(invoice.invoice_id, invoice.attempt_count)
+    return sent
+
+
+def send_due_reminders(tenant_id: UUID, deps: BillingDeps) -> int:
+    """Send the reminders still due for this tenant (one whose send failed for a passing
+    reason); the reconcile job calls this. Returns how many went out."""
+    with tenant_session(tenant_id, database=deps.database) as session:
+        tenant = TenantProfile(session).get()
+        due = BillingObjects(session).invoices_due_reminder()
+    sent = 0
+    for invoice in due:
+        reminder = DueReminder(invoice, tenant.billing_email, tenant.name)
+        sent += send_reminder(tenant_id, reminder, deps)
     return sent
 
 

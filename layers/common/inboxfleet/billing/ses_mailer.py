@@ -25,7 +25,8 @@ class SesMailer:
             import boto3
             from botocore.config import Config
 
-            config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3})
+            # At most ~16 s per reminder: a worker record must fit in its time budget.
+            config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2})
             self._client = boto3.client("sesv2", config=config)
         return self._client
 

@@ -27,7 +27,8 @@ from inboxfleet.db.repositories import StripeEventLog
 from inboxfleet.db.sessions import system_session
 from inboxfleet.observability import count, logger
 
-MAX_BODY_BYTES = 512 * 1024
+# What the FIFO queue takes (MaximumMessageSize 256 KiB), less room for its attributes.
+MAX_BODY_BYTES = 255 * 1024
 
 
 class HttpRequest(BaseModel):
@@ -74,6 +75,11 @@ def receive(event: Any, deps: WebhookDeps) -> dict[str, Any]:
         count("StripeDeliveriesRejected")
         logger.warning("Stripe delivery rejected", extra={"reason": str(exc)})
         return _answer(400, {"error": str(exc)})
+    except Exception:
+        # The signing secrets could not be read: nothing is wrong with the delivery.
+        count("StripeDeliveriesNotVerified")
+        logger.exception("could not verify a Stripe delivery; Stripe will deliver it again")
+        return _answer(503, {"error": "could not verify the delivery now; deliver it again"})
     logger.append_keys(stripe_event_id=stripe_event.id, stripe_event_type=stripe_event.type)
     try:
         outcome = _accept(stripe_event, payload, deps)

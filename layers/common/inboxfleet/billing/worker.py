@@ -45,10 +45,11 @@ __all__ = [
 ]
 
 FINISHED = frozenset({"applied", "ignored"})
-# One record can take a Stripe re-fetch, a customer lookup and an SES send, each bounded by its
-# own timeout and retries; a record is not started with less than this left, so a batch ends in
-# reported failures (retried) instead of a timeout that fails every record of it.
-MIN_TIME_LEFT_MS = 20_000
+# The slowest a record can be: a customer lookup and a re-fetch at Stripe (5 s x 2 attempts
+# each), an SES send (2 x (3 + 5) s), parking in the DLQ (~12 s) and database statements: about
+# 60 s. No record starts with less left, so a slow batch ends in reported failures (retried)
+# instead of a timeout that fails every record of it.
+MIN_TIME_LEFT_MS = 60_000
 # Failures no retry can mend: the message is parked at once.
 NEVER_SUCCEEDS = (InvalidEventMessage, UnknownPlan, CustomerConflict)
 
@@ -85,6 +86,7 @@ class QueuedMessage:
 
 def handle_record(message: QueuedMessage, deps: BillingDeps) -> Result:
     """One SQS record: its outcome, or an exception to have it retried."""
+    logger.remove_keys(["stripe_event_id", "stripe_event_type"])  # the previous record's
     try:
         return process_message(message.body, deps)
     except NEVER_SUCCEEDS as exc:
@@ -99,17 +101,27 @@ def _park(message: QueuedMessage, exc: BillingError, deps: BillingDeps) -> Resul
     if deps.dead_letters is None:
         raise exc
     reason = f"{type(exc).__name__}: {exc}"[:256]
+    logger.error("billing event cannot succeed: parking it", extra={"reason": reason})
     deps.dead_letters.send(
         message.body,
         group_id=message.group_id,
-        # Per queued message: parking it again after a lost delete is one copy, while the same
-        # event redriven (a new message) and failing again is parked again.
+        # Per queued message (SQS does the same when it moves one): the same event redriven
+        # (a new message id) and failing again is parked again, not taken for a duplicate.
         deduplication_id=f"parked-{message.message_id}",
         attributes={"error": reason},
     )
     count("StripeEventsParked")
-    logger.error("billing event parked in the dead-letter queue", extra={"reason": reason})
-    return Result(None, "parked")
+    event_id = _record_parked(message.body, reason, deps)
+    return Result(event_id, "parked")
+
+
+def _record_parked(body: str, reason: str, deps: BillingDeps) -> str | None:
+    try:
+        event = parse_event(body)
+    except InvalidEventMessage:
+        return None  # not an event: nothing to record it under
+    _finish(deps, event, "parked", reason)
+    return event.id
 
 
 def process_message(body: str, deps: BillingDeps) -> Result:

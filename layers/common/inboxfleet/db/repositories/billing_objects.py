@@ -140,6 +140,16 @@ class BillingObjects(TenantRepository):
             ),
         )
 
+    def invoices_due_reminder(self) -> list[InvoiceSnapshot]:
+        """Owed invoices whose latest failed attempt has had no reminder yet."""
+        return self._session.fetch_all(
+            InvoiceSnapshot,
+            f"SELECT {_INVOICE} FROM billing_invoices WHERE tenant_id = %s AND status = 'open' "
+            "AND attempt_count > 0 AND reminded_attempt < attempt_count "
+            "ORDER BY invoice_created, invoice_id",
+            (self.tenant_id,),
+        )
+
     def claim_reminder(self, invoice_id: str, attempt: int) -> bool:
         """True once per invoice attempt: the caller sends that attempt's reminder."""
         return (

@@ -59,5 +59,8 @@ CREATE TABLE usage_reports (
     PRIMARY KEY (tenant_id, day)
 );
 
--- Why an event ended as it did (ignored type, the last failure before the DLQ): for operators.
+-- Why an event ended as it did (ignored type, the last failure, why it was parked in the DLQ).
 ALTER TABLE stripe_events ADD COLUMN detail text;
+ALTER TABLE stripe_events DROP CONSTRAINT stripe_events_outcome_check;
+ALTER TABLE stripe_events ADD CONSTRAINT stripe_events_outcome_check
+    CHECK (outcome IN ('applied', 'ignored', 'failed', 'parked'));
