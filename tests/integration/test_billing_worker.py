@@ -16,7 +16,6 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from inboxfleet.billing.ledger import converge_tenant, send_due_reminders, suspend_due_inboxes
-from inboxfleet.billing.ports import StartRequest
 from inboxfleet.billing.worker import MIN_TIME_LEFT_MS
 from inboxfleet.db import Database, system_session, tenant_session
 from inboxfleet.db.repositories import (
@@ -70,6 +69,23 @@ def send(world: BillingWorld, customer: Customer, type_: str, obj: dict[str, Any
     answer = world.deliver(delivery(event))
     assert answer["statusCode"] == 200, answer
     return str(event["id"])
+
+
+def fail_first_call(
+    monkeypatch: pytest.MonkeyPatch, target: object, method: str, error: str
+) -> list[Any]:
+    """Make target.method fail once (a passing outage), then work; returns its arguments."""
+    real = getattr(target, method)
+    calls: list[Any] = []
+
+    def flaky(argument: Any) -> None:
+        calls.append(argument)
+        if len(calls) == 1:
+            raise ConnectionError(error)
+        real(argument)
+
+    monkeypatch.setattr(target, method, flaky)
+    return calls
 
 
 def recorded_outcome(event_id: str) -> str | None:
@@ -458,22 +474,13 @@ def test_a_failed_start_is_retried_and_starts_once(
     tenant = new_tenant()
     [inbox_id] = add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])
     starter = world.starter
-    record_start = starter.start
-    calls: list[str] = []
-
-    def flaky(request: StartRequest) -> None:
-        calls.append(request.execution_name)
-        if len(calls) == 1:
-            raise ConnectionError("Step Functions unreachable")
-        record_start(request)
-
-    monkeypatch.setattr(starter, "start", flaky)
+    calls = fail_first_call(monkeypatch, starter, "start", "Step Functions unreachable")
     customer = Customer(tenant_id=str(tenant))
     send(world, customer, "customer.subscription.created", customer.subscription(), 100)
     report = world.drain()
 
     assert (report.failed, report.succeeded) == (1, 1)
-    assert calls == [f"{inbox_id}-1", f"{inbox_id}-1"]
+    assert [c.execution_name for c in calls] == [f"{inbox_id}-1", f"{inbox_id}-1"]
     assert [i.execution_name for i in inboxes(tenant)] == [f"{inbox_id}-1"]
     assert [r.execution_name for r in starter.started] == [f"{inbox_id}-1"]
 
@@ -483,17 +490,7 @@ def test_a_failed_reminder_keeps_the_state_holds_nothing_back_and_is_sent_later_
 ) -> None:
     tenant = new_tenant()
     customer = Customer(tenant_id=str(tenant))
-    mailer = world.deps.mailer
-    deliver_mail = mailer.send
-    attempts: list[str] = []
-
-    def flaky(email: Any) -> None:
-        attempts.append(email.subject)
-        if len(attempts) == 1:
-            raise ConnectionError("SES endpoint unreachable")
-        deliver_mail(email)
-
-    monkeypatch.setattr(mailer, "send", flaky)
+    attempts = fail_first_call(monkeypatch, world.deps.mailer, "send", "SES endpoint unreachable")
     send(world, customer, "customer.subscription.created", customer.subscription(), 100)
     invoice_id = f"in_{secrets.token_hex(6)}"
     failed = send(world, customer, "invoice.payment_failed", customer.invoice(invoice_id), 200)
