@@ -55,9 +55,9 @@ def _subscription(
     )
 
 
-def _invoice(status: str, attempt_count: int) -> dict[str, Any]:
+def _invoice(status: str, attempt_count: int, invoice_id: str = SAMPLE_INVOICE) -> dict[str, Any]:
     return invoice_object(
-        id=SAMPLE_INVOICE,
+        id=invoice_id,
         customer=SAMPLE_CUSTOMER,
         subscription=SAMPLE_SUBSCRIPTION,
         status=status,
@@ -66,7 +66,7 @@ def _invoice(status: str, attempt_count: int) -> dict[str, Any]:
         amount_paid=4900 if status == "paid" else 0,
         attempt_count=attempt_count,
         next_payment_attempt=None if status == "paid" else 1_794_400_000,
-        hosted_invoice_url=f"https://invoice.stripe.com/i/acct_sample/{SAMPLE_INVOICE}",
+        hosted_invoice_url=f"https://invoice.stripe.com/i/acct_sample/{invoice_id}",
         customer_email="billing@acme-outreach.example",
         subscription_metadata=_TENANT,
     )
@@ -88,6 +88,26 @@ def sample_events() -> dict[str, dict[str, Any]]:
             1_794_300_000,
         ),
         "invoice_paid": ("invoice.paid", _invoice("paid", 2), 1_794_300_000),
+        "subscription_paused": (
+            "customer.subscription.paused",
+            _subscription(status="paused", plan="inbox_seat_monthly", quantity=3),
+            1_794_400_000,
+        ),
+        "subscription_resumed": (
+            "customer.subscription.resumed",
+            _subscription(plan="inbox_seat_monthly", quantity=3),
+            1_794_450_000,
+        ),
+        "invoice_voided": (
+            "invoice.voided",
+            _invoice("void", 1, "in_SampleAcme02"),
+            1_794_500_000,
+        ),
+        "invoice_marked_uncollectible": (
+            "invoice.marked_uncollectible",
+            _invoice("uncollectible", 4, "in_SampleAcme03"),
+            1_794_600_000,
+        ),
         "subscription_deleted": (
             "customer.subscription.deleted",
             _subscription(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import stripe
 
+from inboxfleet.billing.stripe_objects import HANDLED_EVENTS
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Inboxes
 from inboxfleet.lifecycles import InboxStatus
@@ -34,6 +35,10 @@ def world(fresh_app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[B
     seed_sample()
     with billing_world(monkeypatch, webhook_secrets=(LOCAL_WEBHOOK_SECRET,)) as w:
         yield w
+
+
+def test_every_handled_type_has_a_sample() -> None:
+    assert {e["type"] for e in sample_events().values()} >= HANDLED_EVENTS
 
 
 def test_the_files_are_what_the_generator_writes() -> None:
@@ -74,6 +79,10 @@ def test_the_worker_samples_apply_in_order_to_the_sample_tenant(world: BillingWo
         ("invoice_payment_failed", "inbox_seat_monthly", "past_due", InboxStatus.QUEUED),
         ("invoice_payment_succeeded", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
         ("invoice_paid", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
+        ("subscription_paused", "inbox_seat_monthly", "suspended", InboxStatus.QUEUED),
+        ("subscription_resumed", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
+        ("invoice_voided", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
+        ("invoice_marked_uncollectible", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
         ("subscription_deleted", "inbox_seat_monthly", "suspended", InboxStatus.QUEUED),
     ]
     assert [r.execution_name for r in world.starter.started] == [f"{SAMPLE_INBOX_ID}-1"]
