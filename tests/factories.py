@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from inboxfleet.billing.state import InvoiceSnapshot, PlanItem, SubscriptionSnapshot, Watermark
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
@@ -19,6 +18,7 @@ from inboxfleet.db.repositories import (
     TenantDirectory,
     UsageReports,
 )
+from inboxfleet.records import InvoiceSnapshot, PlanItem, SubscriptionSnapshot, Watermark
 
 SOME_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 

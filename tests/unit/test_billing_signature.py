@@ -19,7 +19,7 @@ NOW = 1_800_000_000
 
 def test_a_delivery_signed_by_stripes_helper_verifies() -> None:
     header = sign(BODY.decode(), timestamp=NOW - 10)
-    assert verify(BODY, header, [WEBHOOK_SECRET], NOW) == NOW - 10
+    assert verify(BODY, header, lambda: [WEBHOOK_SECRET], NOW) == NOW - 10
 
 
 @pytest.mark.parametrize(
@@ -36,13 +36,13 @@ def test_a_delivery_signed_by_stripes_helper_verifies() -> None:
 )
 def test_missing_or_malformed_headers_are_refused(header: str | None, reason: str) -> None:
     with pytest.raises(InvalidDelivery, match=reason):
-        verify(BODY, header, [WEBHOOK_SECRET], NOW)
+        verify(BODY, header, lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_a_wrong_secret_is_refused() -> None:
     header = sign(BODY.decode(), secret="whsec_someone_else", timestamp=NOW)
     with pytest.raises(InvalidDelivery, match="no signature matches"):
-        verify(BODY, header, [WEBHOOK_SECRET], NOW)
+        verify(BODY, header, lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_a_body_altered_by_one_byte_is_refused() -> None:
@@ -50,31 +50,31 @@ def test_a_body_altered_by_one_byte_is_refused() -> None:
     altered = BODY.replace(b"evt_1", b"evt_2")
     assert len(altered) == len(BODY)
     with pytest.raises(InvalidDelivery, match="no signature matches"):
-        verify(altered, header, [WEBHOOK_SECRET], NOW)
+        verify(altered, header, lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_a_stale_timestamp_is_refused_and_the_edge_is_inside() -> None:
-    assert verify(BODY, sign(BODY.decode(), timestamp=NOW - 300), [WEBHOOK_SECRET], NOW)
+    assert verify(BODY, sign(BODY.decode(), timestamp=NOW - 300), lambda: [WEBHOOK_SECRET], NOW)
     with pytest.raises(InvalidDelivery, match="tolerance"):
-        verify(BODY, sign(BODY.decode(), timestamp=NOW - 301), [WEBHOOK_SECRET], NOW)
+        verify(BODY, sign(BODY.decode(), timestamp=NOW - 301), lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_future_timestamps_pass_as_in_stripes_sdk() -> None:
-    assert verify(BODY, sign(BODY.decode(), timestamp=NOW + 3600), [WEBHOOK_SECRET], NOW)
+    assert verify(BODY, sign(BODY.decode(), timestamp=NOW + 3600), lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_any_v1_may_match_and_any_of_the_rotated_secrets() -> None:
     good = sign(BODY.decode(), secret=OLD_WEBHOOK_SECRET, timestamp=NOW)
     signature = good.split("v1=")[1]
     header = f"t={NOW},v1={'0' * 64},v1={signature},v0=ignored"
-    assert verify(BODY, header, [WEBHOOK_SECRET, OLD_WEBHOOK_SECRET], NOW) == NOW
+    assert verify(BODY, header, lambda: [WEBHOOK_SECRET, OLD_WEBHOOK_SECRET], NOW) == NOW
     with pytest.raises(InvalidDelivery):
-        verify(BODY, header, [WEBHOOK_SECRET], NOW)
+        verify(BODY, header, lambda: [WEBHOOK_SECRET], NOW)
 
 
 def test_non_ascii_signatures_are_refused_not_crashed_on() -> None:
     with pytest.raises(InvalidDelivery, match="no signature matches"):
-        verify(BODY, f"t={NOW},v1=é", [WEBHOOK_SECRET], NOW)
+        verify(BODY, f"t={NOW},v1=é", lambda: [WEBHOOK_SECRET], NOW)
 
 
 def _sdk_accepts(payload: str, header: str, secret: str) -> bool:
@@ -101,7 +101,7 @@ def test_verdicts_agree_with_stripes_sdk(
     received = payload + "x" if tamper else payload
     ours: bool
     try:
-        verify(received.encode(), header, [WEBHOOK_SECRET], now)
+        verify(received.encode(), header, lambda: [WEBHOOK_SECRET], now)
         ours = True
     except InvalidDelivery:
         ours = False

@@ -122,10 +122,6 @@ class SubscriptionSnapshot(Record):
     cancellation_reason: str | None
     subscription_created: datetime
 
-    @property
-    def object_id(self) -> str:
-        return self.subscription_id
-
 
 class InvoiceSnapshot(Record):
     invoice_id: str
@@ -138,10 +134,6 @@ class InvoiceSnapshot(Record):
     next_payment_attempt: datetime | None
     hosted_invoice_url: str | None
     invoice_created: datetime
-
-    @property
-    def object_id(self) -> str:
-        return self.invoice_id
 
     @property
     def outstanding(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 from inboxfleet.billing.inbox_policy import InboxPlan, due_for_suspension, plan_inboxes
@@ -52,7 +52,6 @@ class DueReminder:
 class Applied:
     outcome: Outcome
     verdict: Verdict
-    plan: InboxPlan = field(default_factory=InboxPlan)
     # Released inboxes whose workflow is not started yet (this event's, or a failed start's).
     waiting: list[Inbox] = field(default_factory=list)
     reminder: DueReminder | None = None
@@ -65,63 +64,67 @@ def apply_event(
         objects = BillingObjects(session)
         reminder: DueReminder | None = None
         if isinstance(obj, StripeSubscription):
-            verdict = _store_subscription(objects, event, obj, deps)
+            held = objects.subscription(obj.id, lock=True)
+            verdict, _ = _store(
+                held.split() if held else None,
+                event.watermark,
+                obj.snapshot() if obj.complete else None,
+                lambda: parse_stripe(
+                    StripeSubscription, deps.stripe.subscription(obj.id)
+                ).snapshot(),
+                objects.save_subscription,
+            )
         else:
-            verdict = _store_invoice(objects, event, obj, deps)
+            held_invoice = objects.invoice(obj.id, lock=True)
+            verdict, invoice = _store(
+                held_invoice.split() if held_invoice else None,
+                event.watermark,
+                obj.snapshot(),
+                lambda: parse_stripe(StripeInvoice, deps.stripe.invoice(obj.id)).snapshot(),
+                objects.save_invoice,
+            )
             if event.type == "invoice.payment_failed" and verdict != Verdict.STALE:
-                reminder = _due_reminder(session, objects, obj)
+                reminded = held_invoice.reminded_attempt if held_invoice else 0
+                reminder = _due_reminder(session, invoice, reminded, obj.customer_email)
         waiting = Inboxes(session).queued_without_execution
         if verdict in (Verdict.SAME, Verdict.STALE):
             outcome: Outcome = "duplicate" if verdict == Verdict.SAME else "stale"
-            return Applied(outcome, verdict, waiting=waiting(), reminder=reminder)
+            return Applied(outcome, verdict, waiting(), reminder)
         entitlement = derive_entitlement(
             objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
         )
         BillingAccounts(session).save_entitlement(entitlement)
-        plan = apply_inbox_plan(session, entitlement)
-        return Applied("applied", verdict, plan, waiting(), reminder)
+        apply_inbox_plan(session, entitlement)
+        return Applied("applied", verdict, waiting(), reminder)
 
 
-def _store_subscription(
-    objects: BillingObjects, event: StripeEvent, obj: StripeSubscription, deps: BillingDeps
-) -> Verdict:
-    stored = objects.subscription(obj.id, lock=True)
-    incoming: SubscriptionSnapshot | None = obj.snapshot() if obj.complete else None
-    verdict = _judge(stored.split() if stored else None, event.watermark, incoming)
+S = TypeVar("S", SubscriptionSnapshot, InvoiceSnapshot)
+
+
+def _store(
+    held: tuple[Watermark, S] | None,
+    mark: Watermark,
+    incoming: S | None,
+    fetch: Callable[[], S],
+    save: Callable[[S, Watermark], None],
+) -> tuple[Verdict, S | None]:
+    """Judge an event's snapshot against the held one, fetch Stripe's object on doubt, save
+    what is newer; returns the verdict and the snapshot now held."""
+    if incoming is None:
+        # The payload cannot be read in full (more items than it lists, a price without its
+        # lookup_key): unless it is already outdated, Stripe's current object decides.
+        older = held is not None and mark.event_created < held[0].event_created
+        verdict = Verdict.STALE if older else Verdict.REFETCH
+    else:
+        verdict = judge(held, mark, incoming)
     if verdict == Verdict.REFETCH:
-        incoming = parse_stripe(StripeSubscription, deps.stripe.subscription(obj.id)).snapshot()
+        incoming = fetch()
         count("StripeObjectsRefetched")
     if verdict in (Verdict.APPLY, Verdict.REFETCH):
         assert incoming is not None
-        objects.save_subscription(incoming, event.watermark)
-    return verdict
-
-
-def _store_invoice(
-    objects: BillingObjects, event: StripeEvent, obj: StripeInvoice, deps: BillingDeps
-) -> Verdict:
-    stored = objects.invoice(obj.id, lock=True)
-    incoming = obj.snapshot()
-    verdict = _judge(stored.split() if stored else None, event.watermark, incoming)
-    if verdict == Verdict.REFETCH:
-        incoming = parse_stripe(StripeInvoice, deps.stripe.invoice(obj.id)).snapshot()
-        count("StripeObjectsRefetched")
-    if verdict in (Verdict.APPLY, Verdict.REFETCH):
-        objects.save_invoice(incoming, event.watermark)
-    return verdict
-
-
-def _judge(
-    stored: tuple[Watermark, SubscriptionSnapshot] | tuple[Watermark, InvoiceSnapshot] | None,
-    incoming: Watermark,
-    snapshot: SubscriptionSnapshot | InvoiceSnapshot | None,
-) -> Verdict:
-    if snapshot is None:
-        # The payload cannot be read in full (more items than it lists, a price without its
-        # lookup_key): unless it is already outdated, Stripe's current object decides.
-        older = stored is not None and incoming.event_created < stored[0].event_created
-        return Verdict.STALE if older else Verdict.REFETCH
-    return judge(stored, incoming, snapshot)
+        save(incoming, mark)
+        return verdict, incoming
+    return verdict, held[1] if held else None
 
 
 def apply_inbox_plan(session: TenantSession, entitlement: Entitlement) -> InboxPlan:
@@ -152,17 +155,15 @@ def apply_inbox_plan(session: TenantSession, entitlement: Entitlement) -> InboxP
 
 
 def _due_reminder(
-    session: TenantSession, objects: BillingObjects, obj: StripeInvoice
+    session: TenantSession, invoice: InvoiceSnapshot | None, reminded: int, email: str | None
 ) -> DueReminder | None:
-    """The reminder this invoice's current state calls for, if its attempt has had none."""
-    stored = objects.invoice(obj.id)
-    if stored is None or not stored.outstanding:
+    """The reminder the invoice's held state calls for, if its attempt has had none."""
+    if invoice is None or not invoice.outstanding:
         return None  # paid or voided since (what we hold is at least as new as this event)
-    if stored.reminded_attempt >= stored.attempt_count:
+    if reminded >= invoice.attempt_count:
         return None
     tenant = TenantProfile(session).get()
-    _, invoice = stored.split()
-    return DueReminder(invoice, tenant.billing_email or obj.customer_email, tenant.name)
+    return DueReminder(invoice, tenant.billing_email or email, tenant.name)
 
 
 def send_reminder(tenant_id: UUID, due: DueReminder, deps: BillingDeps) -> bool:
@@ -192,7 +193,7 @@ def send_reminder(tenant_id: UUID, due: DueReminder, deps: BillingDeps) -> bool:
             count("PaymentRemindersDeferred")
             return False
     with tenant_session(tenant_id, database=deps.database) as session:
-        BillingObjects(session).claim_reminder(invoice.invoice_id, invoice.attempt_count)
+        BillingObjects(session).mark_reminded(invoice.invoice_id, invoice.attempt_count)
     return sent
 
 

@@ -13,6 +13,7 @@ from inboxfleet.billing.plans import Catalogue
 from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import BillingAccounts, TenantProfile
 from inboxfleet.db.sessions import tenant_session
+from inboxfleet.records import BillingAccount, Tenant
 
 
 class OnboardingApi(Protocol):
@@ -59,9 +60,24 @@ class AlreadySubscribed(BillingError):
 def ensure_customer(api: OnboardingApi, tenant_id: UUID, database: Database | None = None) -> str:
     """The tenant's Stripe customer id, creating and linking the customer the first time
     (idempotent: Stripe replays a creation with the same key, and the link is one row)."""
+    account, tenant = _account_and_tenant(tenant_id, database)
+    return _customer_of(api, tenant_id, account, tenant, database)
+
+
+def _account_and_tenant(
+    tenant_id: UUID, database: Database | None
+) -> tuple[BillingAccount | None, Tenant]:
     with tenant_session(tenant_id, database=database) as session:
-        account = BillingAccounts(session).get()
-        tenant = TenantProfile(session).get()
+        return BillingAccounts(session).get(), TenantProfile(session).get()
+
+
+def _customer_of(
+    api: OnboardingApi,
+    tenant_id: UUID,
+    account: BillingAccount | None,
+    tenant: Tenant,
+    database: Database | None,
+) -> str:
     if account is not None and account.stripe_customer_id:
         return account.stripe_customer_id
     customer = api.create_customer(
@@ -85,14 +101,13 @@ def start_checkout(
     database: Database | None = None,
 ) -> Checkout:
     catalogue.plan(request.plan)  # only plans we can honour are sold
-    with tenant_session(request.tenant_id, database=database) as session:
-        account = BillingAccounts(session).get()
+    account, tenant_row = _account_and_tenant(request.tenant_id, database)
     if account is not None and account.subscription_status in SUBSCRIBED:
         raise AlreadySubscribed(
             f"tenant {request.tenant_id} already has a subscription "
             f"({account.subscription_status}): change or pay it instead"
         )
-    customer_id = ensure_customer(api, request.tenant_id, database)
+    customer_id = _customer_of(api, request.tenant_id, account, tenant_row, database)
     price = api.price_by_lookup_key(request.plan)
     if price is None:
         raise UnknownPlan(f"Stripe has no active price with lookup_key {request.plan!r}")

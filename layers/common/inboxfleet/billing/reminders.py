@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from inboxfleet.billing.ports import Email
-from inboxfleet.billing.state import InvoiceSnapshot
+from inboxfleet.records import InvoiceSnapshot
 
 # Currencies Stripe counts in whole units (no minor unit); every other one has two decimals,
 # except the three-decimal ones below.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from inboxfleet.billing.errors import InvalidDelivery
 
@@ -52,17 +52,19 @@ def expected_signature(payload: bytes, timestamp: int, secret: str) -> str:
 def verify(
     payload: bytes,
     header: str | None,
-    secrets: Sequence[str],
+    secrets: Callable[[], Sequence[str]],
     now: float,
     tolerance_s: int = DEFAULT_TOLERANCE_S,
 ) -> int:
     """The delivery's timestamp, when some v1 signature matches some secret and the timestamp
-    is within tolerance; InvalidDelivery with a short reason otherwise."""
+    is within tolerance; InvalidDelivery with a short reason otherwise. The secrets are asked
+    for only once the header is well formed: junk never costs a Secrets Manager read."""
     timestamp, signatures = parse_header(header)
+    keys = secrets()
     matched = any(
         candidate.isascii()
         and hmac.compare_digest(expected_signature(payload, timestamp, secret), candidate)
-        for secret in secrets
+        for secret in keys
         for candidate in signatures
     )
     if not matched:

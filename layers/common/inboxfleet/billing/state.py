@@ -18,19 +18,9 @@ from inboxfleet.billing.plans import Catalogue, Limits
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
 from inboxfleet.records import (
     InvoiceSnapshot,
-    InvoiceStatus,
-    PlanItem,
     SubscriptionSnapshot,
     Watermark,
 )
-
-__all__ = [
-    "InvoiceSnapshot",
-    "InvoiceStatus",
-    "PlanItem",
-    "SubscriptionSnapshot",
-    "Watermark",
-]
 
 SuspensionReason = Literal["non_payment", "canceled", "over_limit"]
 

@@ -213,10 +213,6 @@ class StripeInvoice(_Lenient):
         details = self._details
         return (details.metadata or {}).get("tenant_id") if details else None
 
-    @property
-    def complete(self) -> bool:
-        return True
-
     def snapshot(self) -> InvoiceSnapshot:
         return InvoiceSnapshot(
             invoice_id=self.id,

@@ -107,7 +107,7 @@ def _report_one(
     with tenant_session(tenant_id, database=database) as session:
         if UsageReports(session).reported(day):
             return False
-        active = len(Inboxes(session).list_by_status(InboxStatus.ACTIVE))
+        active = Inboxes(session).count_by_status(InboxStatus.ACTIVE)
     identifier = meter_identifier(tenant_id, day)
     api.create_meter_event(
         event_name=event_name,

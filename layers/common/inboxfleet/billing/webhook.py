@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from inboxfleet.billing.errors import InvalidDelivery, InvalidEventMessage, QueueUnavailable
 from inboxfleet.billing.ports import EventQueue
-from inboxfleet.billing.signature import parse_header, verify
+from inboxfleet.billing.signature import verify
 from inboxfleet.billing.stripe_objects import StripeEvent, parse_event
 from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import StripeEventLog
@@ -105,16 +105,16 @@ def _verified_event(event: Any, deps: WebhookDeps) -> tuple[StripeEvent, str]:
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidDelivery("body too large")
     headers = {name.lower(): value for name, value in request.headers.items()}
-    signature = headers.get("stripe-signature")
-    parse_header(signature)  # junk is refused before anything reaches Secrets Manager
-    verify(raw, signature, deps.secrets(), deps.now(), deps.tolerance_s)
+    verify(raw, headers.get("stripe-signature"), deps.secrets, deps.now(), deps.tolerance_s)
     try:
         text = raw.decode("utf-8")
-        json.loads(text)
+        data = json.loads(text)
     except (UnicodeDecodeError, ValueError):
         raise InvalidDelivery("body is not JSON") from None
     try:
-        stripe_event = parse_event(text)
+        if not isinstance(data, dict):
+            raise InvalidEventMessage("not an object")
+        stripe_event = parse_event(data)
     except InvalidEventMessage:
         raise InvalidDelivery("body is not a Stripe event") from None
     return stripe_event, text
@@ -122,14 +122,13 @@ def _verified_event(event: Any, deps: WebhookDeps) -> tuple[StripeEvent, str]:
 
 def _accept(event: StripeEvent, payload: str, deps: WebhookDeps) -> str:
     with system_session("billing.webhook", database=deps.database) as session:
-        seen = StripeEventLog(session).get(event.id) is not None
-    if seen:
-        count("StripeDeliveriesDuplicate")
-        return "duplicate"
-    if not event.handled or event.customer_id is None:
-        detail = "event type not handled" if not event.handled else "event names no customer"
-        with system_session("billing.webhook", database=deps.database) as session:
-            StripeEventLog(session).finish(
+        log = StripeEventLog(session)
+        if log.get(event.id) is not None:
+            count("StripeDeliveriesDuplicate")
+            return "duplicate"
+        if not event.handled or event.customer_id is None:
+            detail = "event type not handled" if not event.handled else "event names no customer"
+            log.finish(
                 event.id,
                 event.type,
                 event.created_at,
@@ -137,8 +136,9 @@ def _accept(event: StripeEvent, payload: str, deps: WebhookDeps) -> str:
                 outcome="ignored",
                 detail=detail,
             )
-        count("StripeEventsIgnored")
-        return "ignored"
+            count("StripeEventsIgnored")
+            return "ignored"
+    # Sent outside any transaction: nothing waits on SQS with a database transaction open.
     deps.queue.send(payload, group_id=event.customer_id, deduplication_id=event.id)
     with system_session("billing.webhook", database=deps.database) as session:
         StripeEventLog(session).record(event.id, event.type, event.created_at, event.customer_id)

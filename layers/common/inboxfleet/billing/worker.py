@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
-from uuid import UUID
 
 from inboxfleet.billing.customers import resolve_tenant
 from inboxfleet.billing.errors import (
@@ -58,10 +57,7 @@ NEVER_SUCCEEDS = (InvalidEventMessage, UnknownPlan, CustomerConflict)
 class Result:
     event_id: str | None
     outcome: Outcome | Literal["parked"]
-    tenant_id: UUID | None = None
-    verdict: Verdict | None = None
-    started: tuple[str, ...] = ()
-    reminded: bool = False
+    verdict: Verdict | None = None  # how the event compared with what was held
 
 
 class OutOfTime(Exception):
@@ -141,8 +137,9 @@ def process_message(body: str, deps: BillingDeps) -> Result:
         obj = parse_object(event.type, event.data.object)
         tenant_id = resolve_tenant(event, obj, deps)
         applied = apply_event(tenant_id, event, obj, deps)
-        started = start_released(tenant_id, applied.waiting, deps)
-        reminded = send_reminder(tenant_id, applied.reminder, deps) if applied.reminder else False
+        start_released(tenant_id, applied.waiting, deps)
+        if applied.reminder:
+            send_reminder(tenant_id, applied.reminder, deps)
     except Exception as exc:
         count("StripeEventsFailed")
         # Only our own errors' messages are known to hold no secrets or payloads.
@@ -151,7 +148,7 @@ def process_message(body: str, deps: BillingDeps) -> Result:
         raise
     _finish(deps, event, "applied", applied.verdict.value)
     count(f"StripeEvents{applied.outcome.capitalize()}")
-    return Result(event.id, applied.outcome, tenant_id, applied.verdict, started, reminded)
+    return Result(event.id, applied.outcome, applied.verdict)
 
 
 def _finish(deps: BillingDeps, event: StripeEvent, outcome: str, detail: str | None) -> None:

@@ -150,15 +150,12 @@ class BillingObjects(TenantRepository):
             (self.tenant_id,),
         )
 
-    def claim_reminder(self, invoice_id: str, attempt: int) -> bool:
-        """True once per invoice attempt: the caller sends that attempt's reminder."""
-        return (
-            self._session.execute(
-                "UPDATE billing_invoices SET reminded_attempt = %s "
-                "WHERE tenant_id = %s AND invoice_id = %s AND reminded_attempt < %s",
-                (attempt, self.tenant_id, invoice_id, attempt),
-            )
-            == 1
+    def mark_reminded(self, invoice_id: str, attempt: int) -> None:
+        """Record that this attempt's reminder is dealt with (never moves backwards)."""
+        self._session.execute(
+            "UPDATE billing_invoices SET reminded_attempt = %s "
+            "WHERE tenant_id = %s AND invoice_id = %s AND reminded_attempt < %s",
+            (attempt, self.tenant_id, invoice_id, attempt),
         )
 
 

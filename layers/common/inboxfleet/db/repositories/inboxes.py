@@ -45,6 +45,14 @@ class Inboxes(TenantTable[Inbox]):
             (self.tenant_id, status),
         )
 
+    def count_by_status(self, status: InboxStatus) -> int:
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND status = %s",
+                (self.tenant_id, status),
+            )
+        )
+
     def transition(
         self,
         inbox_id: UUID,
