@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 SECRET_MAX_AGE_S = 300
 
 
@@ -14,3 +16,17 @@ def get_secret(name: str, *, force: bool = False) -> str:
     if not isinstance(value, str):
         raise TypeError(f"secret {name!r} is not a string secret")
     return value
+
+
+def secret_reader(name: str | None, variable: str) -> Callable[[], str]:
+    """Reads the secret `name` (from the setting `variable`) at each use, so a rotated value is
+    picked up within the cache's age; SettingsError at the first use when the name is unset."""
+
+    def read() -> str:
+        if not name:
+            from inboxfleet.settings import SettingsError
+
+            raise SettingsError(f"{variable} (a Secrets Manager name) is not set")
+        return get_secret(name)
+
+    return read

@@ -8,13 +8,13 @@ import threading
 import time
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from inboxfleet.secret_store import secret_reader
 from inboxfleet.settings import BillingSettings, SettingsError, billing_settings_from_env
 
 if TYPE_CHECKING:
     from inboxfleet.billing.ports import BillingDeps
-    from inboxfleet.billing.stripe_api import StripeApi
     from inboxfleet.billing.webhook import WebhookDeps
 
 # Each function imports only its own side: the webhook never loads the worker, the plan
@@ -50,19 +50,15 @@ def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
     from inboxfleet.billing.sqs_queue import SqsEventQueue
     from inboxfleet.billing.webhook import WebhookDeps
 
-    secret_name = _required(
-        settings.stripe_webhook_secrets_secret,
-        "STRIPE_WEBHOOK_SECRETS_SECRET",
-        "Secrets Manager name of the endpoint signing secrets",
+    read_secrets = secret_reader(
+        settings.stripe_webhook_secrets_secret, "STRIPE_WEBHOOK_SECRETS_SECRET"
     )
     queue_url = _required(
         settings.events_queue_url, "BILLING_EVENTS_QUEUE_URL", "the billing events FIFO queue"
     )
 
     def secrets() -> list[str]:
-        from inboxfleet.secret_store import get_secret
-
-        return parse_webhook_secrets(get_secret(secret_name))
+        return parse_webhook_secrets(read_secrets())
 
     return WebhookDeps(
         secrets=secrets,
@@ -83,6 +79,7 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
     from inboxfleet.billing.plans import default_catalogue
     from inboxfleet.billing.ports import BillingDeps, RecordingProvisioningStarter
     from inboxfleet.billing.ses_mailer import SesMailer
+    from inboxfleet.billing.stripe_api import StripeApi
 
     sender = _required(
         settings.reminder_sender, "BILLING_REMINDER_SENDER", "the From address of reminders"
@@ -91,7 +88,10 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
 
     dead_letters = settings.dead_letter_queue_url
     return BillingDeps(
-        stripe=LazyStripe(settings),
+        # Built now, connected (SDK imported, key read) on the first call: most events need none.
+        stripe=StripeApi(
+            secret_reader(settings.stripe_api_key_secret, "STRIPE_API_KEY_SECRET"), settings
+        ),
         mailer=SesMailer(sender, settings.ses_configuration_set),
         starter=RecordingProvisioningStarter(),
         catalogue=default_catalogue(),
@@ -99,41 +99,3 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
         dead_letters=SqsEventQueue(dead_letters) if dead_letters else None,
         park_unknown_customer_after=settings.park_unknown_customer_after,
     )
-
-
-class LazyStripe:
-    """The Stripe API, built (and the SDK imported, and the key read) on the first call only:
-    most billing events never need Stripe."""
-
-    def __init__(self, settings: BillingSettings) -> None:
-        self._settings = settings
-        self._api: StripeApi | None = None
-        self._lock = threading.Lock()
-
-    def api(self) -> StripeApi:
-        from inboxfleet.billing.stripe_api import StripeApi
-
-        with self._lock:
-            if self._api is None:
-                secret_name = _required(
-                    self._settings.stripe_api_key_secret,
-                    "STRIPE_API_KEY_SECRET",
-                    "Secrets Manager name of the Stripe secret key",
-                )
-
-                def api_key() -> str:
-                    from inboxfleet.secret_store import get_secret
-
-                    return get_secret(secret_name)
-
-                self._api = StripeApi(api_key, self._settings)
-            return self._api
-
-    def subscription(self, subscription_id: str) -> dict[str, Any]:
-        return self.api().subscription(subscription_id)
-
-    def invoice(self, invoice_id: str) -> dict[str, Any]:
-        return self.api().invoice(invoice_id)
-
-    def customer(self, customer_id: str) -> dict[str, Any]:
-        return self.api().customer(customer_id)

@@ -7,34 +7,55 @@ come back as plain dicts (stripe-python 16's objects are not dicts) for pydantic
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from inboxfleet.billing.errors import StripeUnavailable
 from inboxfleet.settings import BillingSettings
 
-T = TypeVar("T")
 DUPLICATE_CODE = "resource_already_exists"
 
 
 class StripeApi:
+    """Connects (imports the SDK, reads the key) on the first call, not when built."""
+
     def __init__(self, api_key: Callable[[], str], settings: BillingSettings) -> None:
+        self._api_key = api_key
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def _v1(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import stripe
+
+                self._client = stripe.StripeClient(
+                    self._api_key(),
+                    base_addresses={"api": self._settings.stripe_api_base},
+                    max_network_retries=self._settings.stripe_max_retries,
+                    http_client=stripe.HTTPXClient(
+                        timeout=self._settings.stripe_timeout_s, allow_sync_methods=True
+                    ),
+                )
+            return self._client.v1
+
+    def _call(
+        self,
+        what: str,
+        call: Callable[[Any], Any],
+        passthrough: type[Exception] | None = None,
+    ) -> dict[str, Any]:
+        """The call's result as a dict; Stripe's errors as StripeUnavailable (but for
+        `passthrough`, which the caller interprets)."""
         import stripe
 
-        self._stripe = stripe
-        self._client = stripe.StripeClient(
-            api_key(),
-            base_addresses={"api": settings.stripe_api_base},
-            max_network_retries=settings.stripe_max_retries,
-            http_client=stripe.HTTPXClient(
-                timeout=settings.stripe_timeout_s, allow_sync_methods=True
-            ),
-        )
-
-    def _call(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
         try:
-            result = call()
-        except self._stripe.StripeError as exc:
+            result = call(self._v1())
+        except stripe.StripeError as exc:
+            if passthrough is not None and isinstance(exc, passthrough):
+                raise
             # The SDK's message names the request, never the key; keep only the class and code.
             code = getattr(exc, "code", None) or getattr(exc, "http_status", None)
             raise StripeUnavailable(f"Stripe {what} failed: {type(exc).__name__} {code}") from None
@@ -44,16 +65,15 @@ class StripeApi:
     # -- reads the worker needs (StripeGateway) --
 
     def subscription(self, subscription_id: str) -> dict[str, Any]:
-        v1 = self._client.v1
-        return self._call("subscription read", lambda: v1.subscriptions.retrieve(subscription_id))
+        return self._call(
+            "subscription read", lambda v1: v1.subscriptions.retrieve(subscription_id)
+        )
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
-        v1 = self._client.v1
-        return self._call("invoice read", lambda: v1.invoices.retrieve(invoice_id))
+        return self._call("invoice read", lambda v1: v1.invoices.retrieve(invoice_id))
 
     def customer(self, customer_id: str) -> dict[str, Any]:
-        v1 = self._client.v1
-        return self._call("customer read", lambda: v1.customers.retrieve(customer_id))
+        return self._call("customer read", lambda v1: v1.customers.retrieve(customer_id))
 
     # -- onboarding and metering --
 
@@ -65,20 +85,18 @@ class StripeApi:
             params["email"] = email
         if name:
             params["name"] = name
-        v1 = self._client.v1
         return self._call(
             "customer creation",
-            lambda: v1.customers.create(
-                params=params,  # type: ignore[arg-type]
+            lambda v1: v1.customers.create(
+                params=params,
                 options={"idempotency_key": idempotency_key},
             ),
         )
 
     def price_by_lookup_key(self, lookup_key: str) -> dict[str, Any] | None:
-        v1 = self._client.v1
         page = self._call(
             "price lookup",
-            lambda: v1.prices.list(params={"lookup_keys": [lookup_key], "active": True}),
+            lambda v1: v1.prices.list(params={"lookup_keys": [lookup_key], "active": True}),
         )
         prices: list[dict[str, Any]] = page.get("data") or []
         return prices[0] if prices else None
@@ -86,11 +104,10 @@ class StripeApi:
     def create_checkout_session(
         self, params: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]:
-        v1 = self._client.v1
         return self._call(
             "checkout session creation",
-            lambda: v1.checkout.sessions.create(
-                params=params,  # type: ignore[arg-type]
+            lambda v1: v1.checkout.sessions.create(
+                params=params,
                 options={"idempotency_key": idempotency_key},
             ),
         )
@@ -99,19 +116,24 @@ class StripeApi:
         self, *, event_name: str, customer_id: str, value: int, identifier: str, timestamp: int
     ) -> dict[str, Any] | None:
         """The meter event; None when Stripe already has one with this identifier."""
-        v1 = self._client.v1
+        import stripe
+
         try:
-            event = v1.billing.meter_events.create(
-                params={
-                    "event_name": event_name,
-                    "payload": {"stripe_customer_id": customer_id, "value": str(value)},
-                    "identifier": identifier,
-                    "timestamp": timestamp,
-                },
-                # No idempotency key of ours: a later run sends another timestamp, which Stripe
-                # would refuse under the same key. The identifier is what deduplicates.
+            return self._call(
+                "meter event",
+                lambda v1: v1.billing.meter_events.create(
+                    params={
+                        "event_name": event_name,
+                        "payload": {"stripe_customer_id": customer_id, "value": str(value)},
+                        "identifier": identifier,
+                        "timestamp": timestamp,
+                    },
+                    # No idempotency key of ours: a later run sends another timestamp, which
+                    # Stripe would refuse under the same key. The identifier deduplicates.
+                ),
+                passthrough=stripe.InvalidRequestError,
             )
-        except self._stripe.InvalidRequestError as exc:
+        except stripe.InvalidRequestError as exc:
             # Stripe answers a repeated identifier with a 400 that carries no error code, only
             # "An event already exists with identifier <id>." (seen in public clients).
             message = str(getattr(exc, "user_message", None) or exc)
@@ -120,7 +142,3 @@ class StripeApi:
             raise StripeUnavailable(
                 f"Stripe meter event failed: {type(exc).__name__} {exc.code}"
             ) from None
-        except self._stripe.StripeError as exc:
-            raise StripeUnavailable(f"Stripe meter event failed: {type(exc).__name__}") from None
-        data: dict[str, Any] = event.to_dict()
-        return data

@@ -6,7 +6,8 @@ import threading
 from functools import cache
 
 from inboxfleet.hostwinds.client import HostwindsClient
-from inboxfleet.settings import HostwindsSettings, SettingsError, hostwinds_settings_from_env
+from inboxfleet.secret_store import secret_reader
+from inboxfleet.settings import HostwindsSettings, hostwinds_settings_from_env
 
 _lock = threading.Lock()
 
@@ -19,13 +20,5 @@ def default_client() -> tuple[HostwindsClient, HostwindsSettings]:
 
 @cache
 def _client_for(settings: HostwindsSettings) -> HostwindsClient:
-    secret_name = settings.api_key_secret
-    if not secret_name:
-        raise SettingsError("HOSTWINDS_API_KEY_SECRET (a Secrets Manager name) is not set")
-
-    def api_key() -> str:
-        from inboxfleet.secret_store import get_secret
-
-        return get_secret(secret_name)
-
+    api_key = secret_reader(settings.api_key_secret, "HOSTWINDS_API_KEY_SECRET")
     return HostwindsClient(api_key, url=settings.api_url, timeout_s=settings.timeout_s)

@@ -6,9 +6,11 @@ import json
 from functools import cache
 from typing import Any
 
+from inboxfleet.kms import decrypt_text
 from inboxfleet.mailu.service import Dependencies
 from inboxfleet.mailu.ssh import Resolver, load_private_key, same_ip_port_22
-from inboxfleet.settings import MailuSettings, SettingsError, mailu_settings_from_env
+from inboxfleet.secret_store import secret_reader
+from inboxfleet.settings import MailuSettings, mailu_settings_from_env
 
 
 def default_dependencies() -> Dependencies:
@@ -17,19 +19,10 @@ def default_dependencies() -> Dependencies:
 
 @cache
 def _dependencies(settings: MailuSettings) -> Dependencies:
-    secret_name = settings.ssh_key_secret
-    if not secret_name:
-        raise SettingsError("MAILU_SSH_KEY_SECRET (a Secrets Manager name) is not set")
+    key_text = secret_reader(settings.ssh_key_secret, "MAILU_SSH_KEY_SECRET")
 
     def private_key() -> Any:
-        from inboxfleet.secret_store import get_secret
-
-        return load_private_key(get_secret(secret_name))
-
-    def decrypt(ciphertext: str, context: dict[str, str]) -> str:
-        from inboxfleet.kms import decrypt_text
-
-        return decrypt_text(ciphertext, context)
+        return load_private_key(key_text())
 
     resolver = (
         address_book_resolver(settings.address_book_url)
@@ -39,7 +32,7 @@ def _dependencies(settings: MailuSettings) -> Dependencies:
     return Dependencies(
         private_key=private_key,
         resolver=resolver,
-        decrypt=decrypt,
+        decrypt=decrypt_text,
         username=settings.ssh_user,
         connect_timeout_s=settings.connect_timeout_s,
         command_timeout_s=settings.command_timeout_s,
