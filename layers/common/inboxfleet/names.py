@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -56,6 +56,15 @@ def normalise_email(value: str) -> str:
 Email = Annotated[str, AfterValidator(normalise_email)]
 
 
+def server_name_prefix(environment: str) -> str:
+    """What every server name of this environment starts with (and only its names)."""
+    return f"ifl-{environment}-"
+
+
 def server_name(environment: str, server_id: UUID) -> str:
     """The unique Hostwinds srvrname of a server: creation and compensation find it by this."""
-    return f"ifl-{environment}-{server_id}"
+    return f"{server_name_prefix(environment)}{server_id}"
+
+
+# A pinned SSH host key: the mail-server function reports it, the inventory function stores it.
+Fingerprint = Annotated[str, Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]

@@ -24,7 +24,7 @@ from inboxfleet.hostwinds.instances import (
     within_grace,
 )
 from inboxfleet.hostwinds.models import Instance
-from inboxfleet.names import server_name
+from inboxfleet.names import server_name, server_name_prefix
 from inboxfleet.settings import HostwindsSettings, SettingsError
 
 
@@ -43,7 +43,7 @@ def handle(
     settings: HostwindsSettings,
     environment: str,
 ) -> dict[str, Any]:
-    owned = f"ifl-{environment}-"
+    owned = server_name_prefix(environment)
     match command:
         case CreateServer():
             name = server_name(environment, command.server_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.names import Fingerprint
 from inboxfleet.validation import parse_event
 
 
@@ -40,7 +41,7 @@ class PinHostKey(BaseModel):
     action: Literal["pin_host_key"]
     tenant_id: UUID
     server_id: UUID
-    host_key_fingerprint: str = Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")
+    host_key_fingerprint: Fingerprint
 
 
 InventoryCommand = Annotated[

@@ -9,10 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inboxfleet.mailu.errors import InvalidMailuCommand
-from inboxfleet.names import Email, Hostname
+from inboxfleet.names import Email, Fingerprint, Hostname
 from inboxfleet.validation import parse_event
-
-Fingerprint = Annotated[str, Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]
 
 
 class _OnServer(BaseModel):
