@@ -4,7 +4,7 @@ that imports boto3 (on first use)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -62,31 +62,40 @@ class Route53:
         servers = tuple(fqdn(ns) for ns in answer.get("DelegationSet", {}).get("NameServers", []))
         return Zone(answer["HostedZone"]["Id"], answer["HostedZone"]["Name"], servers)
 
-    def records(self, zone: Zone) -> list[Record]:
-        found: list[Record] = []
+    def _rrsets(self, zone: Zone) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("list_resource_record_sets")
         for page in paginator.paginate(HostedZoneId=zone.id):
-            for rrset in page["ResourceRecordSets"]:
-                if rrset["Type"] in _OWNED_TYPES and "ResourceRecords" in rrset:
-                    found.append(
-                        Record(
-                            fqdn(rrset["Name"]),
-                            rrset["Type"],
-                            tuple(r["Value"] for r in rrset["ResourceRecords"]),
-                            int(rrset.get("TTL", 0)),
-                        )
-                    )
-        return found
+            yield from page["ResourceRecordSets"]
+
+    def records(self, zone: Zone) -> list[Record]:
+        return [
+            Record(
+                fqdn(rrset["Name"]),
+                rrset["Type"],
+                tuple(r["Value"] for r in rrset["ResourceRecords"]),
+                int(rrset.get("TTL", 0)),
+            )
+            for rrset in self._rrsets(zone)
+            if rrset["Type"] in _OWNED_TYPES and "ResourceRecords" in rrset
+        ]
 
     def upsert(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
         """One change batch of UPSERTs (atomic in Route 53), then wait until INSYNC."""
         self._change(zone, [("UPSERT", r) for r in records], timeout_s)
 
-    def delete(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
+    def delete(
+        self,
+        zone: Zone,
+        records: Sequence[Record],
+        *,
+        live: Sequence[Record] | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
         """Delete exactly these record sets, as they currently are (Route 53 refuses a DELETE
-        whose values differ, so the live values are used); absent ones are skipped."""
-        live = {(r.name, r.type): r for r in self.records(zone)}
-        doomed = [live[(r.name, r.type)] for r in records if (r.name, r.type) in live]
+        whose values differ, so the live values are used: `live` when the caller has just read
+        them, else read now); absent ones are skipped."""
+        current = {(r.name, r.type): r for r in (self.records(zone) if live is None else live)}
+        doomed = [current[(r.name, r.type)] for r in records if (r.name, r.type) in current]
         if doomed:
             self._change(zone, [("DELETE", r) for r in doomed], timeout_s)
 
@@ -94,16 +103,11 @@ class Route53:
         """Remove the zone (a zone costs money every month). Every record set goes first, of
         any type, aliases included: Route 53 refuses to delete a zone holding anything but
         its apex SOA and NS."""
-        leftovers = []
-        paginator = self._client.get_paginator("list_resource_record_sets")
-        for page in paginator.paginate(HostedZoneId=zone.id):
-            for rrset in page["ResourceRecordSets"]:
-                apex_default = fqdn(rrset["Name"]) == fqdn(zone.name) and rrset["Type"] in (
-                    "SOA",
-                    "NS",
-                )
-                if not apex_default:
-                    leftovers.append({"Action": "DELETE", "ResourceRecordSet": rrset})
+        leftovers = [
+            {"Action": "DELETE", "ResourceRecordSet": rrset}
+            for rrset in self._rrsets(zone)
+            if not (fqdn(rrset["Name"]) == fqdn(zone.name) and rrset["Type"] in ("SOA", "NS"))
+        ]
         if leftovers:
             change = self._client.change_resource_record_sets(
                 HostedZoneId=zone.id, ChangeBatch={"Comment": "inboxfleet", "Changes": leftovers}

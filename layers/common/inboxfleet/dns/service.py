@@ -66,9 +66,10 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
             }
         case UpsertRecords():
             zone = ctx.route53.ensure_zone(command.domain)
-            records = _desired(ctx, zone, command)
+            live = ctx.route53.records(zone)
+            records = _desired(ctx, live, command)
             own = [r for r in records if r.name.endswith(fqdn(command.domain))]
-            _refuse_conflicts(ctx, zone, command.domain, own)
+            _refuse_conflicts(ctx, live, command.domain, own)
             ctx.route53.upsert(zone, own)
             _publish_elsewhere(ctx, [r for r in records if r not in own])
             return {"zone_id": zone.id, "records": len(records)}
@@ -89,7 +90,9 @@ def _publish_elsewhere(ctx: DnsContext, records: list[Record]) -> None:
     ctx.route53.upsert(zone, records)
 
 
-def _refuse_conflicts(ctx: DnsContext, zone: Zone, domain: str, records: list[Record]) -> None:
+def _refuse_conflicts(
+    ctx: DnsContext, live: list[Record], domain: str, records: list[Record]
+) -> None:
     """Never clobber: a record the customer keeps at one of our names under another type (a
     CNAME where we need a TXT, an A where we need a CNAME) is a conflict for a human, and so
     is an SPF whose evaluation, nested includes counted, needs more than ten lookups."""
@@ -97,7 +100,7 @@ def _refuse_conflicts(ctx: DnsContext, zone: Zone, domain: str, records: list[Re
     names = {r.name for r in records}
     clashes = [
         f"{r.type} {r.name}"
-        for r in ctx.route53.records(zone)
+        for r in live
         if r.name in names
         and (r.name, r.type) not in ours
         and (r.type == "CNAME" or (r.name, "CNAME") in ours)
@@ -140,15 +143,12 @@ async def _ask_names(ctx: DnsContext, name: str, rtype: str) -> list[str]:
     return [str(r.target) for r in answer]
 
 
-def _desired(ctx: DnsContext, zone: Zone, command: UpsertRecords | VerifyDomain) -> list[Record]:
+def _desired(
+    ctx: DnsContext, live: list[Record], command: UpsertRecords | VerifyDomain
+) -> list[Record]:
     """Our records, with the customer's apex TXT (their SPF terms, verification strings) kept."""
     apex = fqdn(command.domain)
-    existing = [
-        unquoted(v)
-        for r in ctx.route53.records(zone)
-        if r.name == apex and r.type == "TXT"
-        for v in r.values
-    ]
+    existing = [unquoted(v) for r in live if r.name == apex and r.type == "TXT" for v in r.values]
     try:
         return desired_records(
             command.domain,
@@ -166,7 +166,7 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
     zone = ctx.route53.find_zone(command.domain)
     if zone is None:
         raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
-    records = _desired(ctx, zone, command)
+    records = _desired(ctx, ctx.route53.records(zone), command)
     authoritative = ctx.authoritative or asyncio.run(
         resolve_servers(zone.name_servers, ctx.resolvers, ctx.timeout_s)
     )
@@ -225,22 +225,24 @@ def _delete(ctx: DnsContext, command: DeleteRecords) -> dict[str, Any]:
         # The whole zone goes in one batch: no separate record deletion first.
         ctx.route53.delete_zone(zone)
         return {"deleted": len(doomed), "zone_deleted": True}
-    kept = _customer_apex_txt(ctx, zone, command.domain, command.mail_host)
+    live = ctx.route53.records(zone)
+    kept = _customer_apex_txt(live, command.domain, command.mail_host)
     if kept:
         ctx.route53.upsert(
             zone, [Record(fqdn(command.domain), "TXT", tuple(quoted(t) for t in kept))]
         )
     else:
         doomed.append(Record(fqdn(command.domain), "TXT", ()))
-    ctx.route53.delete(zone, doomed)
+    # The upsert above touched only the apex TXT, which is then not among the doomed.
+    ctx.route53.delete(zone, doomed, live=live)
     return {"deleted": len(doomed), "zone_deleted": False}
 
 
-def _customer_apex_txt(ctx: DnsContext, zone: Zone, domain: str, mail_host: str) -> list[str]:
+def _customer_apex_txt(live: list[Record], domain: str, mail_host: str) -> list[str]:
     """The apex TXT values minus ours: their SPF terms survive, ours go."""
     ours = {"mx", f"a:{mail_host}"}
     kept: list[str] = []
-    for record in ctx.route53.records(zone):
+    for record in live:
         if (record.name, record.type) != (fqdn(domain), "TXT"):
             continue
         for value in (unquoted(v) for v in record.values):
