@@ -59,10 +59,9 @@ from inboxfleet.observability import logger
 from inboxfleet.records import InvoiceSnapshot, SubscriptionSnapshot
 from inboxfleet.settings import BillingSettings, DatabaseSettings
 from local.embedded_db import postgres_server, scratch_database
-from local.invoke import LocalContext
+from local.invoke import LocalContext, handler
 from local.stripe_samples import webhook_request
 from local.stripe_sim import StripeSimulator
-from local.template import functions, load_handler, load_template
 
 CUSTOMERS = int(os.environ.get("BENCH_BILLING_CUSTOMERS", "2000"))
 SEED = int(os.environ.get("BENCH_BILLING_SEED", str(time.time_ns() % 1_000_000)))
@@ -534,10 +533,7 @@ def run_webhook(stories: list[Story], sim: StripeSimulator, rng: random.Random) 
             "BILLING_EVENTS_QUEUE_URL": queue_url,
         }
         with environment(settings):
-            spec = next(
-                s for s in functions(load_template()) if s.logical_id == "StripeWebhookFunction"
-            )
-            handler = load_handler(spec)
+            webhook = handler("StripeWebhookFunction")
             context = LocalContext("StripeWebhookFunction")
             latencies: list[float] = []
             answers: Counter[str] = Counter()
@@ -553,7 +549,7 @@ def run_webhook(stories: list[Story], sim: StripeSimulator, rng: random.Random) 
                     )
                     request = webhook_request(body, header)
                     started = time.perf_counter()
-                    answer = handler(request, context)
+                    answer = webhook(request, context)
                     latencies.append(time.perf_counter() - started)
                     outcome = json.loads(answer["body"]).get("outcome", answer["body"])
                     answers[f"{answer['statusCode']} {outcome}"] += 1

@@ -23,10 +23,9 @@ from inboxfleet.db.repositories import BillingAccounts, Inboxes
 from inboxfleet.observability import logger
 from inboxfleet.settings import billing_settings_from_env
 from local.billing_cloud import BillingCloud, billing_cloud, sent_emails
-from local.invoke import invoke
+from local.invoke import handler, invoke
 from local.sqs_event_source import drain
 from local.stripe_samples import signature_header, webhook_request
-from local.template import functions, load_handler, load_template
 
 PLAN = "growth_monthly"
 
@@ -93,8 +92,7 @@ def _deliver(event: dict[str, Any], secret: str) -> dict[str, Any]:
 
 
 def _apply(cloud: BillingCloud, what: str, say: Callable[[str], None]) -> None:
-    spec = next(s for s in functions(load_template()) if s.logical_id == "BillingEventsFunction")
-    report = drain(cloud.sqs, cloud.queue_url, load_handler(spec))
+    report = drain(cloud.sqs, cloud.queue_url, handler("BillingEventsFunction"))
     say(f"billing_events: {what} -> {report.succeeded} applied, {report.failed} failed")
 
 

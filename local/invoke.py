@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,17 @@ class LocalContext:
         return self.remaining_ms
 
 
-def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+def handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
+    """The function's handler, found through template.yaml as SAM finds it."""
     specs = {spec.logical_id: spec for spec in functions(load_template())}
     if logical_id not in specs:
         raise SystemExit(f"no function {logical_id!r} in template.yaml (have: {', '.join(specs)})")
-    handler = load_handler(specs[logical_id])
-    return handler(event, LocalContext(function_name=logical_id))
+    found: Callable[[dict[str, Any], Any], Any] = load_handler(specs[logical_id])
+    return found
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> Any:
+    return handler(logical_id)(event, LocalContext(function_name=logical_id))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import threading
 from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 log = logging.getLogger("local")
 JOIN_TIMEOUT_S = 10.0
@@ -38,7 +38,10 @@ class StartStop(ABC):
         self.close()
 
 
-class LoopbackHTTPServer(ThreadingHTTPServer):
+Owner = TypeVar("Owner")
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer, Generic[Owner]):
     """A threaded HTTP server on 127.0.0.1 whose close() really ends every connection.
 
     Handler threads are daemons (a forgotten server never keeps the interpreter alive) but are
@@ -51,8 +54,11 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
 
-    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
+    def __init__(
+        self, port: int, handler: type[BaseHTTPRequestHandler], name: str, owner: Owner
+    ) -> None:
         self.name = name
+        self.owner = owner  # what the handlers serve for (the simulator)
         self._open: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -116,7 +122,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 class Serving:
     """A LoopbackHTTPServer running on its own thread, and stopping it completely."""
 
-    def __init__(self, server: LoopbackHTTPServer) -> None:
+    def __init__(self, server: LoopbackHTTPServer[Any]) -> None:
         self.server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -141,13 +147,14 @@ class HttpSimulator(StartStop):
     the one given) and stops completely. Subclasses build their server in `_server()`."""
 
     kind = "simulator"  # for messages: "the <kind> is already running"
+    handler: type[BaseHTTPRequestHandler]  # serves each request; `self.server.owner` is us
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
         self._serving: Serving | None = None
 
-    @abstractmethod
-    def _server(self, port: int) -> LoopbackHTTPServer: ...
+    def _server(self, port: int) -> LoopbackHTTPServer[Self]:
+        return LoopbackHTTPServer(port, self.handler, self.kind, self)
 
     def _before_stop(self) -> None:
         """Hook: release anything a request handler may be waiting on."""

@@ -15,7 +15,7 @@ does in AWS (moto lacks it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from local.invoke import LocalContext
@@ -30,7 +30,6 @@ class DrainReport:
     delivered: int = 0
     succeeded: int = 0
     failed: int = 0
-    failed_ids: list[str] = field(default_factory=list)
 
 
 def _record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -53,14 +52,13 @@ def drain(
     handler: Callable[[dict[str, Any], Any], Any],
     *,
     function_name: str = "BillingEventsFunction",
-    max_batches: int = MAX_BATCHES,
 ) -> DrainReport:
-    """Deliver until the queue has nothing visible left (or max_batches were delivered)."""
+    """Deliver until the queue has nothing visible left (or MAX_BATCHES were delivered)."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     queue_arn = attributes["Attributes"]["QueueArn"]
     region = sqs.meta.region_name
     report = DrainReport()
-    while report.batches < max_batches:
+    while report.batches < MAX_BATCHES:
         received = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=BATCH_SIZE,
@@ -82,7 +80,6 @@ def drain(
         for message in received:
             if message["MessageId"] in failed:
                 report.failed += 1
-                report.failed_ids.append(message["MessageId"])
                 sqs.change_message_visibility(
                     QueueUrl=queue_url,
                     ReceiptHandle=message["ReceiptHandle"],

@@ -13,6 +13,7 @@ them afresh (with the same local secret) when invoking.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -138,18 +139,22 @@ def signature_header(body: str, secret: str = LOCAL_WEBHOOK_SECRET, at: int = SI
     return f"t={at},v1={expected_signature(body.encode(), at, secret)}"
 
 
-def webhook_request(body: str, signature: str) -> dict[str, Any]:
-    """POST /webhooks/stripe as API Gateway's HTTP API (payload format 2.0) hands it over."""
+def webhook_request(
+    body: str, signature: str | None, *, base64_encoded: bool = False
+) -> dict[str, Any]:
+    """POST /webhooks/stripe as API Gateway's HTTP API (payload format 2.0) hands it over
+    (`signature` None: a request without the Stripe-Signature header)."""
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "stripe-signature": signature,
+        "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
     return {
         "version": "2.0",
         "routeKey": "POST /webhooks/stripe",
         "rawPath": "/webhooks/stripe",
         "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json; charset=utf-8",
-            "stripe-signature": signature,
-            "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        },
+        "headers": {name: value for name, value in headers.items() if value is not None},
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",
@@ -166,8 +171,8 @@ def webhook_request(body: str, signature: str) -> dict[str, Any]:
             "stage": "$default",
             "timeEpoch": SIGNED_AT * 1000,
         },
-        "body": body,
-        "isBase64Encoded": False,
+        "body": base64.b64encode(body.encode()).decode() if base64_encoded else body,
+        "isBase64Encoded": base64_encoded,
     }
 
 

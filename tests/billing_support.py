@@ -13,11 +13,10 @@ import pytest
 from inboxfleet.billing.ports import RecordingProvisioningStarter
 from inboxfleet.billing.runtime import billing_deps
 from inboxfleet.billing.worker import BillingDeps
-from local.billing_cloud import REGION, SENDER, billing_cloud, sent_emails
-from local.invoke import LocalContext, invoke
+from local.billing_cloud import SENDER, billing_cloud, sent_emails
+from local.invoke import LocalContext, handler, invoke
 from local.sqs_event_source import DrainReport, drain
 from local.stripe_sim.server import StripeSimulator
-from local.template import functions, load_handler, load_template
 from tests.leakcheck import register_secret
 from tests.stripe_support import OLD_WEBHOOK_SECRET, WEBHOOK_SECRET
 
@@ -78,8 +77,7 @@ class BillingWorld:
 
 
 def _worker_handler() -> Any:
-    spec = next(s for s in functions(load_template()) if s.logical_id == "BillingEventsFunction")
-    return load_handler(spec)
+    return handler("BillingEventsFunction")
 
 
 def invoke_worker(event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
@@ -93,7 +91,6 @@ def billing_world(
     monkeypatch: pytest.MonkeyPatch,
     webhook_secrets: tuple[str, ...] = (WEBHOOK_SECRET, OLD_WEBHOOK_SECRET),
 ) -> Iterator[BillingWorld]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with billing_cloud(webhook_secrets, STRIPE_API_KEY, max_receives=MAX_RECEIVES) as cloud:
         for var, value in cloud.env.items():
             monkeypatch.setenv(var, value)

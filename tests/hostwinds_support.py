@@ -6,26 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.retry import Backoff
 from local.hostwinds_sim import HostwindsSimulator
 from tests.clock import FakeClock
+from tests.ssh_support import platform_key
 
 API_KEY = "hwkey-integration-0123456789"
 SSH_KEY_NAME = "inboxfleet-platform"
 IMAGE = "0b6d4f2e-debian-12"
 PLAN = 1001
 ACTIVATION_DELAY_S = 30.0
-
-
-def platform_public_key() -> str:
-    key = Ed25519PrivateKey.generate().public_key()
-    return key.public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    ).decode()
 
 
 @dataclass
@@ -54,7 +45,7 @@ def hostwinds_simulator(listing_delay_s: float = 0.0) -> Iterator[Hostwinds]:
         api_keys={API_KEY},
         activation_delay_s=ACTIVATION_DELAY_S,
         clock=clock,
-        ssh_keys={SSH_KEY_NAME: platform_public_key()},
+        ssh_keys={SSH_KEY_NAME: platform_key().public_openssh},
         listing_delay_s=listing_delay_s,
     ) as sim:
         yield Hostwinds(sim, clock)

@@ -3,7 +3,6 @@ builders (the shapes the real API sends), in the current or the legacy shape."""
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import secrets
@@ -13,6 +12,7 @@ from typing import Any
 
 import stripe
 
+from local.stripe_samples import webhook_request
 from local.stripe_sim.objects import (
     event_object,
     invoice_object,
@@ -33,30 +33,9 @@ def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = Non
     return header
 
 
-def http_event(body: str, signature: str | None, *, base64_encoded: bool = False) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) request for POST /webhooks/stripe."""
-    headers = {"content-type": "application/json", "user-agent": "Stripe/1.0"}
-    if signature is not None:
-        headers["stripe-signature"] = signature
-    return {
-        "version": "2.0",
-        "routeKey": "POST /webhooks/stripe",
-        "rawPath": "/webhooks/stripe",
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "http": {"method": "POST", "path": "/webhooks/stripe", "sourceIp": "3.18.12.63"},
-            "routeKey": "POST /webhooks/stripe",
-            "stage": "$default",
-        },
-        "body": base64.b64encode(body.encode()).decode() if base64_encoded else body,
-        "isBase64Encoded": base64_encoded,
-    }
-
-
 def delivery(payload: dict[str, Any] | str, **sign_kw: Any) -> dict[str, Any]:
     body = payload if isinstance(payload, str) else json.dumps(payload)
-    return http_event(body, sign(body, **sign_kw))
+    return webhook_request(body, sign(body, **sign_kw))
 
 
 _ids = itertools.count(1)

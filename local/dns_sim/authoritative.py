@@ -33,7 +33,6 @@ class AuthoritativeServer(DnsServer):
         super().__init__(
             port=port, udp_workers=udp_workers, edns_payload=edns_payload, name="dns-auth"
         )
-        self._sources: tuple[ZoneSource, ...] = ()
         self._fixed: dict[str, RecordZone] = {}  # zones with a fixed origin, found by name
         self._dynamic: tuple[ZoneSource, ...] = ()  # sources asked on every query
         self._sources_lock = threading.Lock()
@@ -42,15 +41,10 @@ class AuthoritativeServer(DnsServer):
 
     def add_source(self, source: ZoneSource) -> None:
         with self._sources_lock:
-            self._sources = (*self._sources, source)
             if isinstance(source, RecordZone) and type(source).find_zone is RecordZone.find_zone:
                 self._fixed = {**self._fixed, source.origin: source}
             else:
                 self._dynamic = (*self._dynamic, source)
-
-    @property
-    def sources(self) -> tuple[ZoneSource, ...]:
-        return self._sources
 
     def zone_for(self, qname: str) -> Zone | None:
         """The zone that answers for the normalized `qname` (longest origin wins)."""

@@ -90,10 +90,6 @@ class Dnsbl:
             self.list_domain("dbltest.com")
 
     @property
-    def origins(self) -> list[str]:
-        return [z.origin for z in (*self._ip_zones, *self._domain_zones)]
-
-    @property
     def refusing(self) -> bool:
         return self._refusing
 

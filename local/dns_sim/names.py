@@ -76,17 +76,4 @@ def reversed_ip_labels(ip: str) -> str:
     """The labels a DNSBL puts in front of its zone: `203.0.113.7` -> `7.113.0.203`."""
     pointer = ipaddress.ip_address(ip).reverse_pointer
     return pointer.rsplit(".", 2)[0]
-
-
-def ip_of_reversed(labels: str) -> str | None:
-    """The inverse of `reversed_ip_labels` (4 decimal labels or 32 nibbles), or None."""
-    parts = labels.split(".")
-    try:
-        if len(parts) == 4:
-            return str(ipaddress.IPv4Address(".".join(reversed(parts))))
-        if len(parts) == 32 and all(len(p) == 1 for p in parts):
-            nibbles = "".join(reversed(parts))
-            return str(ipaddress.IPv6Address(int(nibbles, 16)))
-    except ValueError:
-        return None
     return None

@@ -88,11 +88,6 @@ class Route53Zones:
             for hosted in list(self._hosted.values()):
                 self._load(hosted, now)
 
-    def zone_names(self) -> list[str]:
-        """The origins served (as of the last read of the zone list)."""
-        self._fresh_list(self._clock())
-        return sorted(self._hosted)
-
     def find_zone(self, qname: str) -> RecordZone | None:
         now = self._clock()
         self._fresh_list(now)

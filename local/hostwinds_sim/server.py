@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from local.hostwinds_sim.catalogue import DEFAULT_CATALOGUE, Catalogue
@@ -58,14 +58,8 @@ class RecordedRequest:
         return values[-1] if values else None
 
 
-class _Server(LoopbackHTTPServer):
-    def __init__(self, port: int, simulator: HostwindsSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(port, _Handler, "hostwinds simulator")
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: LoopbackHTTPServer[HostwindsSimulator]
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers on close
     timeout = 30  # seconds a silent client may hold a handler thread
     server_version = "hostwinds-sim"
@@ -91,12 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
         # Like PHP's $_POST: only a form body is parsed (no field at all: "Not Authorized!").
         if self.headers.get_content_type() == "application/x-www-form-urlencoded":
             fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        self.server.simulator._serve(self, fields)
+        self.server.owner._serve(self, fields)
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path == ADDRESS_BOOK_PATH:
-            book = self.server.simulator.address_book()
+            book = self.server.owner.address_book()
             self.send_json({ip: {"host": h, "port": p} for ip, (h, p) in book.items()})
         elif path == API_PATH:
             self.send_html(HTTPStatus.METHOD_NOT_ALLOWED)
@@ -144,6 +138,9 @@ def encode(payload: object) -> bytes:
 class HostwindsSimulator(HttpSimulator):
     """A Hostwinds Cloud API on loopback. Use as a context manager (or start()/close())."""
 
+    kind = "Hostwinds simulator"
+    handler = _Handler
+
     def __init__(
         self,
         *,
@@ -176,9 +173,9 @@ class HostwindsSimulator(HttpSimulator):
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    def _server(self, port: int) -> LoopbackHTTPServer:
+    def _server(self, port: int) -> LoopbackHTTPServer[Self]:
         self._stopping.clear()
-        return _Server(port, self)
+        return super()._server(port)
 
     def _before_stop(self) -> None:
         self._stopping.set()  # ends pending slow replies
@@ -187,6 +184,11 @@ class HostwindsSimulator(HttpSimulator):
     def url(self) -> str:
         """The API endpoint, e.g. http://127.0.0.1:54321/cloud/api.php."""
         return f"{self.root_url}{API_PATH}"
+
+    @property
+    def address_book_url(self) -> str:
+        """Where the simulated hosts' SSH endpoints are published (SSH_ADDRESS_BOOK_URL)."""
+        return f"{self.root_url}{ADDRESS_BOOK_PATH}"
 
     # ---- faults and the request log ------------------------------------------------------
 

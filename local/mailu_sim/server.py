@@ -21,7 +21,6 @@ from local.mailu_sim.api import MailuApi, Response
 from local.mailu_sim.store import Store, dkim_public_key, verify_password
 
 REDACTED = "***"
-MAX_BODY_BYTES = 1 << 20
 
 log = logging.getLogger("local.mailu_sim")
 
@@ -66,23 +65,16 @@ def _redact(value: Any) -> Any:
     return value
 
 
-class _Server(LoopbackHTTPServer):
-    def __init__(self, port: int, simulator: MailuApiSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(port, _Handler, "mailu simulator")
-
-
 class _Handler(QuietHandler):
-    server: _Server
+    server: LoopbackHTTPServer[MailuApiSimulator]
     server_version = "gunicorn"
-    max_body_bytes = MAX_BODY_BYTES
 
     def _serve(self) -> None:
         body = self.read_body()
         if body is None:
             self._send(Response(400, b"", "text/plain"))
             return
-        self.server.simulator._serve(self, body)
+        self.server.owner._serve(self, body)
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
@@ -99,6 +91,7 @@ class MailuApiSimulator(HttpSimulator):
     """Mailu's admin API for one installation; `env` returns its mailu.env, read per request."""
 
     kind = "Mailu simulator"
+    handler = _Handler
 
     def __init__(self, env: Callable[[], Mapping[str, str]], *, port: int = 0) -> None:
         super().__init__(port)
@@ -108,9 +101,6 @@ class MailuApiSimulator(HttpSimulator):
         self._requests_lock = threading.Lock()
 
     # ---- lifecycle -----------------------------------------------------------------------
-
-    def _server(self, port: int) -> LoopbackHTTPServer:
-        return _Server(port, self)
 
     @property
     def url(self) -> str:
@@ -164,11 +154,6 @@ class MailuApiSimulator(HttpSimulator):
             row = self._store.users.get(email.lower())
             stored = row.password if row is not None else None
         return stored is not None and verify_password(password, stored)
-
-    def stored_password_hash(self, email: str) -> str | None:
-        with self._store.lock:
-            row = self._store.users.get(email.lower())
-            return row.password if row is not None else None
 
     # ---- serving -------------------------------------------------------------------------
 

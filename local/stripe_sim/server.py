@@ -34,7 +34,6 @@ from local.stripe_sim.ids import new_id
 from local.stripe_sim.objects import API_VERSION, LEGACY_API_VERSION
 from local.stripe_sim.state import Store
 
-MAX_BODY_BYTES = 1 << 20
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 log = logging.getLogger("local.stripe_sim")
@@ -67,23 +66,16 @@ def error_reply(error: StripeError) -> Reply:
     return Reply(error.status, encode(error.body()), error.should_retry, headers=headers)
 
 
-class _Server(LoopbackHTTPServer):
-    def __init__(self, port: int, simulator: StripeSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(port, _Handler, "stripe simulator")
-
-
 class _Handler(QuietHandler):
-    server: _Server
+    server: LoopbackHTTPServer[StripeSimulator]
     server_version = "nginx"  # as api.stripe.com
-    max_body_bytes = MAX_BODY_BYTES
 
     def _serve(self) -> None:
         body = self.read_body()
         if body is None:
             self.send_reply(Reply(HTTPStatus.BAD_REQUEST, b""), None)
             return
-        self.server.simulator._serve(self, body)
+        self.server.owner._serve(self, body)
 
     do_GET = do_POST = do_DELETE = _serve
 
@@ -92,7 +84,7 @@ class _Handler(QuietHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply.body)))
         self.send_header("Request-Id", new_id("req_"))
-        self.send_header("Stripe-Version", self.server.simulator.api_version)
+        self.send_header("Stripe-Version", self.server.owner.api_version)
         if idempotency_key is not None:
             self.send_header("Idempotency-Key", idempotency_key)
         if reply.replayed:
@@ -107,13 +99,15 @@ class _Handler(QuietHandler):
 
 
 class StripeSimulator(HttpSimulator):
-    kind = "Stripe simulator"
     """Stripe's v1 API for one test-mode account on loopback; use as a context manager.
 
     `legacy_shapes` renders subscriptions, invoices and events as API version 2024-06-20 does
     (else as 2025-03-31.basil) whatever `Stripe-Version` a client sends. `clock` gives "now"
     for `created`, periods and the meter-event timestamp window.
     """
+
+    kind = "Stripe simulator"
+    handler = _Handler
 
     def __init__(
         self,
@@ -139,9 +133,6 @@ class StripeSimulator(HttpSimulator):
         return f"<StripeSimulator {state}>"
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    def _server(self, port: int) -> LoopbackHTTPServer:
-        return _Server(port, self)
 
     @property
     def base_url(self) -> str:

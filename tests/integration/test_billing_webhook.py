@@ -6,31 +6,24 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from inboxfleet.billing.webhook import WebhookDeps, receive
-from inboxfleet.db import Database, system_session
+from inboxfleet.db import system_session
 from inboxfleet.db.repositories import StripeEventLog
-from tests.billing_support import BillingWorld, billing_world
+from local.stripe_samples import webhook_request
+from tests.billing_support import BillingWorld
 from tests.factories import new_tenant
 from tests.stripe_support import (
     OLD_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
     Customer,
     delivery,
-    http_event,
     sign,
 )
-
-
-@pytest.fixture
-def world(app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[BillingWorld]:
-    with billing_world(monkeypatch) as w:
-        yield w
 
 
 def subscription_event(tenant: str | None = None) -> dict[str, Any]:
@@ -90,7 +83,7 @@ def test_types_we_do_not_handle_are_acknowledged_and_recorded_as_ignored(
 
 def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(world: BillingWorld) -> None:
     body = json.dumps(subscription_event())
-    answer = world.deliver(http_event(body, sign(body), base64_encoded=True))
+    answer = world.deliver(webhook_request(body, sign(body), base64_encoded=True))
     assert answer["statusCode"] == 200
     assert len(world.queued()) == 1
 
@@ -99,12 +92,15 @@ def test_both_secrets_of_a_rotation_and_several_v1_values_are_accepted(
     world: BillingWorld,
 ) -> None:
     old = json.dumps(subscription_event())
-    assert world.deliver(http_event(old, sign(old, secret=OLD_WEBHOOK_SECRET)))["statusCode"] == 200
+    assert (
+        world.deliver(webhook_request(old, sign(old, secret=OLD_WEBHOOK_SECRET)))["statusCode"]
+        == 200
+    )
     new = json.dumps(subscription_event())
     now = int(time.time())
     both = sign(new, timestamp=now) + "," + sign(new, OLD_WEBHOOK_SECRET, now).split(",")[1]
     assert both.count("v1=") == 2
-    assert world.deliver(http_event(new, both))["statusCode"] == 200
+    assert world.deliver(webhook_request(new, both))["statusCode"] == 200
     assert len(world.queued()) == 2
 
 
@@ -113,22 +109,22 @@ def _bad(name: str) -> dict[str, Any]:
     now = int(time.time())
     match name:
         case "missing header":
-            return http_event(body, None)
+            return webhook_request(body, None)
         case "malformed header":
-            return http_event(body, "t=soon,v1=")
+            return webhook_request(body, "t=soon,v1=")
         case "wrong secret":
-            return http_event(body, sign(body, secret="whsec_not_ours"))
+            return webhook_request(body, sign(body, secret="whsec_not_ours"))
         case "stale timestamp":
-            return http_event(body, sign(body, timestamp=now - 301))
+            return webhook_request(body, sign(body, timestamp=now - 301))
         case "body altered by one byte":
-            return http_event(body.replace('"active"', '"Active"'), sign(body))
+            return webhook_request(body.replace('"active"', '"Active"'), sign(body))
         case "non-JSON body":
-            return http_event("not json {", sign("not json {"))
+            return webhook_request("not json {", sign("not json {"))
         case "JSON that is not an event":
             other = json.dumps({"id": "ch_1", "object": "charge"})
-            return http_event(other, sign(other))
+            return webhook_request(other, sign(other))
         case "bad base64":
-            event = http_event("!!!", sign("!!!"))
+            event = webhook_request("!!!", sign("!!!"))
             return event | {"isBase64Encoded": True}
         case "not an HTTP request":
             return {"headers": "nope"}
@@ -181,7 +177,7 @@ def test_a_failed_send_answers_5xx_records_nothing_and_the_retry_is_processed(
 
 def test_the_answer_never_echoes_secrets_or_the_body(world: BillingWorld) -> None:
     body = json.dumps(subscription_event())
-    answer = world.deliver(http_event(body, sign(body, secret="whsec_not_ours")))
+    answer = world.deliver(webhook_request(body, sign(body, secret="whsec_not_ours")))
     text = json.dumps(answer)
     for secret in (WEBHOOK_SECRET, OLD_WEBHOOK_SECRET, "whsec_not_ours"):
         assert secret not in text
@@ -228,7 +224,7 @@ def test_junk_headers_are_refused_before_the_secrets_are_read() -> None:
     deps = WebhookDeps(secrets=secrets_unreachable, queue=_NoQueue(), now=time.time)
     body = json.dumps(subscription_event())
     for header in (None, "garbage", "t=1"):
-        answer = receive(http_event(body, header), deps)
+        answer = receive(webhook_request(body, header), deps)
         assert answer["statusCode"] == 400
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -35,12 +34,6 @@ from tests.stripe_support import PERIOD_END, Customer, delivery
 
 pytestmark = pytest.mark.usefixtures("app_db")
 PARK_AFTER = BillingSettings().park_unknown_customer_after
-
-
-@pytest.fixture
-def world(app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[BillingWorld]:
-    with billing_world(monkeypatch) as w:
-        yield w
 
 
 def add_inboxes(tenant_id: UUID, statuses: list[InboxStatus]) -> list[UUID]:

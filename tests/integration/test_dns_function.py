@@ -12,7 +12,6 @@ from uuid import UUID
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Domains
@@ -23,6 +22,7 @@ from local.dns_sim import Record as SimRecord
 from local.invoke import invoke
 from local.samples import SAMPLE_DOMAIN, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT
+from tests.aws_support import moto_aws
 
 EVENTS = REPO_ROOT / "events" / "DnsFunction"
 # Someone else's SPF includes, nested: 1 + 4 + 4 + 2 lookups behind one include.
@@ -119,13 +119,7 @@ def dns(fresh_app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns
     with tenant_session(SAMPLE_TENANT_ID) as s:
         (domain,) = Domains(s).list()
     ptr = {IP: f"{MAIL_HOST}."}
-    with mock_aws():
-        for var, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
-            monkeypatch.setenv(var, value)
+    with moto_aws(monkeypatch):
         route53 = boto3.client("route53")
         with LocalDns(
             route53,

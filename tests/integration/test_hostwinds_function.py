@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from inboxfleet.hostwinds.commands import InvalidHostwindsCommand
 from inboxfleet.hostwinds.errors import InstanceNotFound, VpsNotReady
 from local.invoke import invoke
 from local.template import REPO_ROOT
-from tests.aws_support import put_secret
+from tests.aws_support import moto_aws, put_secret
 from tests.hostwinds_support import (
     ACTIVATION_DELAY_S,
     API_KEY,
@@ -35,18 +34,17 @@ def event(file: str, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def hw(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hostwinds]:
-    with hostwinds_simulator() as hw, mock_aws():
-        for var, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "ENVIRONMENT": "local",
-            "HOSTWINDS_API_URL": hw.sim.url,
-            "HOSTWINDS_API_KEY_SECRET": SECRET_NAME,
-            "HOSTWINDS_IMAGE": IMAGE,
-            "HOSTWINDS_PLAN_RID": str(PLAN),
-        }.items():
-            monkeypatch.setenv(var, value)
+    with (
+        hostwinds_simulator() as hw,
+        moto_aws(
+            monkeypatch,
+            ENVIRONMENT="local",
+            HOSTWINDS_API_URL=hw.sim.url,
+            HOSTWINDS_API_KEY_SECRET=SECRET_NAME,
+            HOSTWINDS_IMAGE=IMAGE,
+            HOSTWINDS_PLAN_RID=str(PLAN),
+        ),
+    ):
         put_secret(SECRET_NAME, API_KEY)
         yield hw
 

@@ -733,7 +733,7 @@ def test_seed_twenty_thousand_and_page_through_them(api: Api) -> None:
 
 
 def test_address_book_over_http(api: Api) -> None:
-    book_url = api.sim.url.replace("/cloud/api.php", "/_sim/address-book")
+    book_url = api.sim.address_book_url
     assert api.http.get(book_url).json() == {}
     api.sim.register_host("203.0.113.5", "127.0.0.1", 2222)
     api.sim.register_host("198.51.100.9", "127.0.0.1", 2223)

@@ -13,7 +13,6 @@ from uuid import uuid4
 import boto3
 import paramiko
 import pytest
-from moto import mock_aws
 
 from inboxfleet.kms import UndecryptableSecret, encrypt_text
 from inboxfleet.mailu.dkim import rsa_bits
@@ -36,7 +35,7 @@ from local.vps_sim import (
     Slow,
     Unreachable,
 )
-from tests.aws_support import put_secret
+from tests.aws_support import moto_aws, put_secret
 from tests.clock import FakeClock
 from tests.hostwinds_support import API_KEY
 from tests.leakcheck import register_secret
@@ -90,7 +89,6 @@ class Vps:
 def vps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vps]:
     clock = FakeClock()
     with (
-        mock_aws(),
         HostwindsSimulator(api_keys={API_KEY}) as hostwinds,
         SimulatedHost(
             ip=SERVER_IP,
@@ -101,19 +99,16 @@ def vps(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vps]:
         ) as host,
     ):
         host.register(hostwinds)
-        for var, value in {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "MAILU_SSH_KEY_SECRET": KEY_SECRET,
-            "MAILU_CONNECT_TIMEOUT_S": "3",
-            "MAILU_COMMAND_TIMEOUT_S": "5",
-            "SSH_ADDRESS_BOOK_URL": hostwinds.url.replace("/cloud/api.php", "/_sim/address-book"),
-        }.items():
-            monkeypatch.setenv(var, value)
-        put_secret(KEY_SECRET, platform_key().private_openssh)
-        kms_key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
-        yield Vps(host, clock, kms_key)
+        with moto_aws(
+            monkeypatch,
+            MAILU_SSH_KEY_SECRET=KEY_SECRET,
+            MAILU_CONNECT_TIMEOUT_S="3",
+            MAILU_COMMAND_TIMEOUT_S="5",
+            SSH_ADDRESS_BOOK_URL=hostwinds.address_book_url,
+        ):
+            put_secret(KEY_SECRET, platform_key().private_openssh)
+            kms_key = boto3.client("kms").create_key()["KeyMetadata"]["KeyId"]
+            yield Vps(host, clock, kms_key)
 
 
 def pinned(vps: Vps) -> Vps:

@@ -981,7 +981,7 @@ def test_register_publishes_the_host_in_the_hostwinds_address_book(host: Simulat
     with HostwindsSimulator(api_keys={"hwkey-vps-test-0001"}) as hostwinds:
         host.register(hostwinds)
         assert hostwinds.address_book() == {IP: ("127.0.0.1", host.port)}
-        book = httpx.get(hostwinds.url.replace("/cloud/api.php", "/_sim/address-book"), timeout=5)
+        book = httpx.get(hostwinds.address_book_url, timeout=5)
         assert book.json() == {IP: {"host": "127.0.0.1", "port": host.port}}
 
 
