@@ -43,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plai
 
 import psycopg
 import stripe
-from pydantic import SecretStr
 
 from inboxfleet.billing.plans import Catalogue, default_catalogue
 from inboxfleet.billing.ports import Email, RecordingProvisioningStarter
@@ -51,14 +50,15 @@ from inboxfleet.billing.state import Verdict, derive_entitlement
 from inboxfleet.billing.stripe_api import StripeApi
 from inboxfleet.billing.stripe_objects import StripeInvoice, StripeSubscription, parse_stripe
 from inboxfleet.billing.worker import BillingDeps, Result, process_message
-from inboxfleet.db import Database, system_session, tenant_session, use_database
+from inboxfleet.db import Database, system_session, tenant_session
 from inboxfleet.db.connection import resolve_flavor
 from inboxfleet.db.migrator import migrate
 from inboxfleet.db.repositories import BillingAccounts, BillingObjects, TenantDirectory
 from inboxfleet.observability import logger
 from inboxfleet.records import InvoiceSnapshot, SubscriptionSnapshot
-from inboxfleet.settings import BillingSettings, DatabaseSettings
-from local.embedded_db import postgres_server, scratch_database
+from inboxfleet.settings import BillingSettings
+from local.billing_cloud import billing_cloud
+from local.embedded_db import installed_database, postgres_server, scratch_database
 from local.invoke import LocalContext, handler
 from local.stripe_samples import webhook_request
 from local.stripe_sim import StripeSimulator
@@ -78,7 +78,6 @@ API_KEY = "sk_test_bench_billing"
 # The bench's own endpoint secrets, known to nothing else.
 WEBHOOK_SECRET = "whsec_bench_current_0123456789abcdef"  # noqa: S105
 OLD_WEBHOOK_SECRET = "whsec_bench_previous_0123456789abcd"  # noqa: S105
-REGION = "us-east-1"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -504,9 +503,6 @@ def consume(sqs: Any, queue_url: str) -> int:
 
 
 def run_webhook(stories: list[Story], sim: StripeSimulator, rng: random.Random) -> WebhookRun:
-    import boto3
-    from moto import mock_aws
-
     # Fresh events (ids the worker part never saw): the current objects, as Stripe resends.
     distinct = DELIVERIES - round(DELIVERIES * REDELIVERED)
     bodies: list[str] = []
@@ -517,46 +513,35 @@ def run_webhook(stories: list[Story], sim: StripeSimulator, rng: random.Random) 
     plan = bodies + rng.sample(bodies, DELIVERIES - distinct)
     rng.shuffle(plan)
 
-    aws = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
-    with environment(aws), mock_aws():
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(
-            QueueName="bench-billing-events.fifo",
-            Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"},
-        )["QueueUrl"]
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="bench-stripe-webhook",
-            SecretString=json.dumps([WEBHOOK_SECRET, OLD_WEBHOOK_SECRET]),
-        )
-        settings = {
-            "STRIPE_WEBHOOK_SECRETS_SECRET": "bench-stripe-webhook",
-            "BILLING_EVENTS_QUEUE_URL": queue_url,
-        }
-        with environment(settings):
-            webhook = handler("StripeWebhookFunction")
-            context = LocalContext("StripeWebhookFunction")
-            latencies: list[float] = []
-            answers: Counter[str] = Counter()
-            previous = queued = 0
-            sink = Discard()
-            with contextlib.redirect_stdout(sink):
-                for n, body in enumerate(plan, 1):
-                    secret = WEBHOOK_SECRET
-                    if rng.random() < 0.1:  # a delivery signed while the secret was rolling
-                        secret, previous = OLD_WEBHOOK_SECRET, previous + 1
-                    header: str = stripe.WebhookSignature.generate_signature_header(
-                        body, secret, timestamp=int(time.time())
-                    )
-                    request = webhook_request(body, header)
-                    started = time.perf_counter()
-                    answer = webhook(request, context)
-                    latencies.append(time.perf_counter() - started)
-                    outcome = json.loads(answer["body"]).get("outcome", answer["body"])
-                    answers[f"{answer['statusCode']} {outcome}"] += 1
-                    if n % EMPTY_QUEUE_EVERY == 0 or n == len(plan):
-                        # moto's send_message scans every message on the queue (its attribute
-                        # counts): a queue left to grow would make each send slower than the last.
-                        queued += consume(sqs, queue_url)
+    with (
+        billing_cloud([WEBHOOK_SECRET, OLD_WEBHOOK_SECRET], API_KEY) as cloud,
+        environment(cloud.env),
+    ):
+        sqs, queue_url = cloud.sqs, cloud.queue_url
+        webhook = handler("StripeWebhookFunction")
+        context = LocalContext("StripeWebhookFunction")
+        latencies: list[float] = []
+        answers: Counter[str] = Counter()
+        previous = queued = 0
+        sink = Discard()
+        with contextlib.redirect_stdout(sink):
+            for n, body in enumerate(plan, 1):
+                secret = WEBHOOK_SECRET
+                if rng.random() < 0.1:  # a delivery signed while the secret was rolling
+                    secret, previous = OLD_WEBHOOK_SECRET, previous + 1
+                header: str = stripe.WebhookSignature.generate_signature_header(
+                    body, secret, timestamp=int(time.time())
+                )
+                request = webhook_request(body, header)
+                started = time.perf_counter()
+                answer = webhook(request, context)
+                latencies.append(time.perf_counter() - started)
+                outcome = json.loads(answer["body"]).get("outcome", answer["body"])
+                answers[f"{answer['statusCode']} {outcome}"] += 1
+                if n % EMPTY_QUEUE_EVERY == 0 or n == len(plan):
+                    # moto's send_message scans every message on the queue (its attribute
+                    # counts): a queue left to grow would make each send slower than the last.
+                    queued += consume(sqs, queue_url)
     return WebhookRun(
         deliveries=len(plan),
         wall=sum(latencies),  # one thread: the time spent in the handler
@@ -602,9 +587,7 @@ def main() -> int:
         StripeSimulator(API_KEY, clock=lambda: now[0]) as sim,
     ):
         migrate(owner_url, resolve_flavor("auto", owner_url))
-        db = Database.from_settings(DatabaseSettings(url=SecretStr(owner_url)))
-        previous_db = use_database(db)
-        try:
+        with installed_database(owner_url) as db:
             for plan in PLANS:
                 sim.add_price(plan, id=f"price_{plan}")
             with system_session("bench.signup") as s:
@@ -620,9 +603,6 @@ def main() -> int:
             worker = run_worker(stories, sim, rng, db, owner_url)
             (matching, problems), check_s = timed(lambda: check_oracle(stories, sim, catalogue))
             hook = run_webhook(stories, sim, rng)
-        finally:
-            use_database(previous_db)
-            db.close()
 
     reads = worker.stripe_reads
     every = [x for kind in KINDS for x in worker.latencies[kind]]

@@ -72,92 +72,54 @@ WATCH_LIST: tuple[str, ...] = (
 # "package.module" (-> `import package.module`) or "package:Name,Other" (-> `from package import
 # Name, Other`); the second form matters for packages with lazy roots such as pydantic, whose bare
 # `import pydantic` loads almost nothing until a name like BaseModel is touched.
+# What every handler needs: the Powertools wrapping (inboxfleet.observability: the handler is
+# wrapped by logger.inject_lambda_context and tracer.capture_lambda_handler; the package root
+# also loads Metrics and botocore, its user-agent hook: unavoidable), LambdaContext (app.py
+# annotates the handler at run time), the X-Ray recorder (an enabled Tracer binds it when it is
+# constructed) and pydantic (commands, rows, settings).
+EVERY_HANDLER = [
+    "aws_lambda_powertools:Logger,Metrics,Tracer",
+    "aws_lambda_powertools.utilities.typing:LambdaContext",
+    "aws_xray_sdk.core:xray_recorder",
+    "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
+]
+# inboxfleet.db: connections (conninfo), sessions (sql literals, class_row), Jsonb columns.
+DATABASE = [
+    "psycopg",
+    "psycopg.conninfo",
+    "psycopg.rows",
+    "psycopg.sql",
+    "psycopg.types.json",
+]
 DECLARED_NEEDS: dict[str, list[str]] = {
-    "inventory": [
-        # inboxfleet.observability: the handler is wrapped by logger.inject_lambda_context and
-        # tracer.capture_lambda_handler. Importing from the package root is what the code does,
-        # and the root also loads Metrics and botocore (its user-agent hook): unavoidable.
-        "aws_lambda_powertools:Logger,Tracer",
-        # app.py: LambdaContext annotates the handler (imported at run time, not only for mypy).
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        # An enabled Tracer (in Lambda) binds the X-Ray recorder when it is constructed, and
-        # capture_lambda_handler records the handler's subsegment through it.
-        "aws_xray_sdk.core:xray_recorder",
-        # Commands (inventory.commands), rows (records), settings: models, TypeAdapter, SecretStr.
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # inboxfleet.db: connections (conninfo), sessions (sql literals, class_row), and the
-        # inbox_events repository (Jsonb). Every action runs SQL in a tenant session.
-        "psycopg",
-        "psycopg.conninfo",
-        "psycopg.rows",
-        "psycopg.sql",
-        "psycopg.types.json",
-    ],
-    "hostwinds": [
-        # Same Powertools wrapping as every handler (see inventory).
-        "aws_lambda_powertools:Logger,Tracer",
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        "aws_xray_sdk.core:xray_recorder",
-        # Commands, typed results, settings.
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # The Hostwinds API client: one httpx.Client per container. boto3 (the API key from
-        # Secrets Manager) is imported on first use only, inside the first invocation.
-        "httpx",
-    ],
-    "dns": [
-        "aws_lambda_powertools:Logger,Tracer",
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        "aws_xray_sdk.core:xray_recorder",
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # Every verification and delegation check speaks DNS (dnspython's async query path).
-        # boto3 (Route 53), psycopg (storing the report) and idna load on first use.
-        "dns.asyncquery",
-        "dns.message",
-        "dns.reversename",
-    ],
+    # Every action runs SQL in a tenant session.
+    "inventory": [*EVERY_HANDLER, *DATABASE],
+    # The Hostwinds API client: one httpx.Client per container. boto3 (the API key from
+    # Secrets Manager) is imported on first use only, inside the first invocation.
+    "hostwinds": [*EVERY_HANDLER, "httpx"],
+    # Every verification and delegation check speaks DNS (dnspython's async query path).
+    # boto3 (Route 53), psycopg (storing the report) and idna load on first use.
+    "dns": [*EVERY_HANDLER, "dns.asyncquery", "dns.message", "dns.reversename"],
+    # Every action opens one SSH connection (paramiko, which brings cryptography); the DKIM
+    # check loads the key with cryptography. boto3 (platform key, KMS) and httpx (local
+    # address book only) load on first use.
     "mailu_installer": [
-        "aws_lambda_powertools:Logger,Tracer",
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        "aws_xray_sdk.core:xray_recorder",
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # Every action opens one SSH connection (paramiko, which brings cryptography); the
-        # DKIM check loads the key with cryptography. boto3 (platform key, KMS) and httpx
-        # (local address book only) load on first use.
+        *EVERY_HANDLER,
         "paramiko",
         "cryptography.hazmat.primitives.serialization:load_der_public_key",
         "http.client",
     ],
-    "stripe_webhook": [
-        # Same Powertools wrapping as every handler, plus Metrics.log_metrics (already loaded by
-        # the package root).
-        "aws_lambda_powertools:Logger,Metrics,Tracer",
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        "aws_xray_sdk.core:xray_recorder",
-        # The API Gateway request, the event envelope, settings.
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # Every verified delivery is checked against and recorded in stripe_events. The
-        # signature is plain hmac (no stripe SDK); boto3 (secrets, SQS) loads on first use.
-        "psycopg",
-        "psycopg.conninfo",
-        "psycopg.rows",
-        "psycopg.sql",
-        "psycopg.types.json",
-    ],
+    # Every verified delivery is checked against and recorded in stripe_events. The signature
+    # is plain hmac (no stripe SDK); boto3 (secrets, SQS) loads on first use.
+    "stripe_webhook": [*EVERY_HANDLER, *DATABASE],
+    # The FIFO partial-batch processor and the SQS record it hands over; every event is applied
+    # in a tenant session. stripe (re-fetches, customer lookups) and boto3 (SES, secrets) load
+    # on first use: most events need neither.
     "billing_events": [
-        "aws_lambda_powertools:Logger,Metrics,Tracer",
-        "aws_lambda_powertools.utilities.typing:LambdaContext",
-        "aws_xray_sdk.core:xray_recorder",
-        # The FIFO partial-batch processor and the SQS record it hands over.
+        *EVERY_HANDLER,
         "aws_lambda_powertools.utilities.batch:SqsFifoPartialProcessor,process_partial_response",
         "aws_lambda_powertools.utilities.data_classes.sqs_event:SQSRecord",
-        "pydantic:BaseModel,ConfigDict,Field,SecretStr,TypeAdapter,ValidationError",
-        # Every event is applied in a tenant session. stripe (re-fetches, customer lookups) and
-        # boto3 (SES, secrets) load on first use: most events need neither.
-        "psycopg",
-        "psycopg.conninfo",
-        "psycopg.rows",
-        "psycopg.sql",
-        "psycopg.types.json",
+        *DATABASE,
     ],
 }
 

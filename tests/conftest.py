@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from pydantic import SecretStr
 
-from inboxfleet.db import Database, use_database
+from inboxfleet.db import Database
 from inboxfleet.db.connection import resolve_flavor
 from inboxfleet.db.migrator import migrate
-from inboxfleet.settings import DatabaseSettings
-from local.embedded_db import postgres_server, scratch_database
+from local.embedded_db import installed_database, postgres_server, scratch_database
 
 # leakcheck also turns Powertools logging up to DEBUG; nothing above creates a Powertools logger.
 pytest_plugins = ["tests.leakcheck", "pytester"]
@@ -38,17 +35,6 @@ def migrated_url(pg_server: str) -> Iterator[str]:
     with scratch_database(pg_server, "shared") as url:
         migrate(url, resolve_flavor("auto", url))
         yield url
-
-
-@contextmanager
-def installed_database(owner_url: str) -> Iterator[Database]:
-    db = Database.from_settings(DatabaseSettings(url=SecretStr(owner_url)))
-    previous = use_database(db)
-    try:
-        yield db
-    finally:
-        use_database(previous)
-        db.close()
 
 
 @pytest.fixture(scope="session")
