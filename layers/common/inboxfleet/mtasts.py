@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal
 
-Mode = Literal["enforce", "testing", "none"]
+from inboxfleet.mailpolicy import MTA_STS_MAX_AGE_S, MTA_STS_MODE
+from inboxfleet.mailpolicy import MtaStsMode as Mode
+
+__all__ = ["Mode", "policy_id", "policy_text"]
 
 
-def policy_text(mx_hosts: Sequence[str], mode: Mode = "enforce", max_age_s: int = 604_800) -> str:
+def policy_text(
+    mx_hosts: Sequence[str], mode: Mode = MTA_STS_MODE, max_age_s: int = MTA_STS_MAX_AGE_S
+) -> str:
     lines = ["version: STSv1", f"mode: {mode}", *(f"mx: {mx}" for mx in mx_hosts)]
     lines.append(f"max_age: {max_age_s}")
     # RFC 8461 section 3.2: lines end in CRLF.

@@ -12,10 +12,15 @@ from ipaddress import IPv4Address
 from typing import Literal
 
 from inboxfleet.dns.spf import Spf, is_spf, merge
+from inboxfleet.mailpolicy import (
+    DKIM_SELECTOR,
+    DMARC_REPORT_MAILBOX,
+    MTA_STS_MAX_AGE_S,
+    MTA_STS_MODE,
+)
 from inboxfleet.mtasts import Mode, policy_id, policy_text
 
 TTL = 600
-DKIM_SELECTOR = "dkim"
 TXT_CHUNK = 255
 RecordType = Literal["A", "MX", "TXT", "CNAME", "SRV"]
 DmarcPolicy = Literal["none", "quarantine", "reject"]
@@ -35,15 +40,15 @@ class DeliverabilityPolicy:
     configuration once the reports look clean: none -> quarantine -> reject."""
 
     dmarc: DmarcPolicy = "none"
-    dmarc_rua: str = "dmarc-reports"  # local part of the report address
+    dmarc_rua: str = DMARC_REPORT_MAILBOX  # local part of the report address
     # Reports to another domain (e.g. the platform's own) need that domain's consent, a
     # "<domain>._report._dmarc.<report domain>" record (RFC 7489 7.1). None: the domain itself.
     dmarc_report_domain: str | None = None
     tls_rpt: str = "tls-reports"
     spf_all: Literal["~all", "-all"] = "~all"
     # Must match what the mail server serves (inboxfleet.mailu.render): the id derives from it.
-    mta_sts_mode: Mode = "enforce"
-    mta_sts_max_age_s: int = 604_800
+    mta_sts_mode: Mode = MTA_STS_MODE
+    mta_sts_max_age_s: int = MTA_STS_MAX_AGE_S
 
 
 def quoted(text: str) -> str:

@@ -23,7 +23,8 @@ import dns.rdatatype
 import dns.reversename
 
 from inboxfleet.dns import spf
-from inboxfleet.dns.records import DKIM_SELECTOR, Record, fqdn, unquoted
+from inboxfleet.dns.records import Record, fqdn, unquoted
+from inboxfleet.mailpolicy import DKIM_SELECTOR
 
 Presence = Literal["ok", "missing", "mismatch", "unverified"]
 Propagation = Literal["ok", "stale", "missing", "unverified"]

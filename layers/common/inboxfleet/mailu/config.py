@@ -8,6 +8,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from inboxfleet.mailpolicy import DMARC_REPORT_MAILBOX, MTA_STS_MAX_AGE_S, MTA_STS_MODE
 from inboxfleet.mtasts import Mode
 from inboxfleet.names import Hostname
 
@@ -33,8 +34,8 @@ class MailuConfig(BaseModel):
     dmarc_rua: str = LocalPart
     dmarc_ruf: str = LocalPart
     webmail: Literal["roundcube", "snappymail", "none"] = "roundcube"
-    mta_sts_mode: Mode = "enforce"
-    mta_sts_max_age_s: int = Field(default=604_800, ge=86_400, le=31_557_600)
+    mta_sts_mode: Mode = MTA_STS_MODE
+    mta_sts_max_age_s: int = Field(default=MTA_STS_MAX_AGE_S, ge=86_400, le=31_557_600)
     message_size_limit: int = Field(default=50_000_000, ge=1_000_000, le=200_000_000)
 
     @model_validator(mode="after")
@@ -49,8 +50,8 @@ class MailuConfig(BaseModel):
             domain=domain,
             mail_host=f"mail.{domain}",
             postmaster="postmaster",
-            dmarc_rua="dmarc-reports",
-            dmarc_ruf="dmarc-reports",
+            dmarc_rua=DMARC_REPORT_MAILBOX,
+            dmarc_ruf=DMARC_REPORT_MAILBOX,
         )
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from string import Template
 
+from inboxfleet.mailpolicy import DKIM_SELECTOR
 from inboxfleet.mailu.config import (
     ADMIN_API_PORT,
     MAIL_PORTS,
@@ -48,6 +49,7 @@ def render(config: MailuConfig, secrets: MailuSecrets) -> list[RenderedFile]:
         "postmaster": config.postmaster,
         "dmarc_rua": config.dmarc_rua,
         "dmarc_ruf": config.dmarc_ruf,
+        "dkim_selector": DKIM_SELECTOR,
         "webmail": config.webmail,
         "message_size_limit": str(config.message_size_limit),
         "subnet": SUBNET,
