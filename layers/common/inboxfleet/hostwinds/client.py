@@ -124,16 +124,6 @@ class HostwindsClient:
     def set_rdns(self, serviceid: int, ip: IPv4Address, hostname: str) -> None:
         self._read("set_rdns", {"serviceid": str(serviceid), "ip": str(ip), "rdns": hostname})
 
-    def boot(self, serviceid: int) -> None:
-        self._read("boot", {"serviceid": str(serviceid)})
-
-    def shutdown(self, serviceid: int) -> None:
-        self._read("shutdown", {"serviceid": str(serviceid)})
-
-    def reboot(self, serviceid: int) -> None:
-        # Not retried: a reboot whose answer was lost may have happened; a second is not free.
-        self._call("reboot", {"serviceid": str(serviceid)})
-
     # -- catalogue ------------------------------------------------------------------------
 
     def get_locations(self) -> list[Location]:
@@ -152,10 +142,6 @@ class HostwindsClient:
 
     def get_price_list(self) -> list[Plan]:
         return _parse_list(Plan, self._read("get_price_list", {}))
-
-    def add_ssh_key(self, name: str, public_key: str) -> None:
-        # The reference does not know the real field for the key; "public_key" is our guess.
-        self._call("add_ssh_key", {"name": name, "public_key": public_key})
 
     # -- transport ------------------------------------------------------------------------
 
