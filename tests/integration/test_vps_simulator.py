@@ -216,31 +216,28 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def host(clock: FakeClock) -> Iterator[SimulatedHost]:
-    with SimulatedHost(
+def simulated_host(clock: FakeClock, *, docker_installed: bool = False) -> SimulatedHost:
+    return SimulatedHost(
         ip=IP,
         authorized_keys=[platform_key().public_openssh],
         root_password=ROOT_PASSWORD,
+        docker_installed=docker_installed,
         clock=clock,
         healthy_after_s=HEALTHY_AFTER_S,
         pull_s=PULL_S,
-    ) as simulated:
+    )
+
+
+@pytest.fixture
+def host(clock: FakeClock) -> Iterator[SimulatedHost]:
+    with simulated_host(clock) as simulated:
         yield simulated
 
 
 @pytest.fixture
 def docker_host(clock: FakeClock) -> Iterator[SimulatedHost]:
     """Docker already installed and the Mailu files in place: ready for `up -d`."""
-    with SimulatedHost(
-        ip=IP,
-        authorized_keys=[platform_key().public_openssh],
-        root_password=ROOT_PASSWORD,
-        docker_installed=True,
-        clock=clock,
-        healthy_after_s=HEALTHY_AFTER_S,
-        pull_s=PULL_S,
-    ) as simulated:
+    with simulated_host(clock, docker_installed=True) as simulated:
         mailu = simulated.sandbox / "mailu"
         mailu.mkdir(mode=0o700)
         (mailu / "docker-compose.yml").write_text(compose_file())
