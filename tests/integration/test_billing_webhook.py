@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -231,3 +232,38 @@ def test_junk_headers_are_refused_before_the_secrets_are_read() -> None:
 class _NoQueue:
     def send(self, body: str, **kw: Any) -> None:
         raise AssertionError("nothing may be queued")
+
+
+# What SQS takes as a FIFO MessageGroupId / MessageDeduplicationId (moto does not check it).
+_FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+
+
+@pytest.mark.parametrize(
+    ("event_id", "customer_id"),
+    [
+        ("evt_" + "a" * 200, "cus_ordinary"),
+        ("evt_ordinary", "cus_" + "b" * 200),
+        ("evt_" + "c" * 124, "cus_" + "d" * 124),  # exactly 128: kept as they are
+    ],
+)
+def test_ids_of_any_length_become_fifo_ids_sqs_accepts(
+    world: BillingWorld, event_id: str, customer_id: str
+) -> None:
+    customer = Customer(tenant_id=None, customer_id=customer_id)
+    event = customer.event("customer.subscription.created", customer.subscription(), 100)
+    event["id"] = event_id
+    answer = world.deliver(delivery(event))
+
+    assert answer["statusCode"] == 200, answer
+    [message] = world.queued()
+    group, dedup = (message["Attributes"][k] for k in ("MessageGroupId", "MessageDeduplicationId"))
+    assert _FIFO_ID.fullmatch(group), group
+    assert _FIFO_ID.fullmatch(dedup), dedup
+    if len(event_id) <= 128 and len(customer_id) <= 128:
+        assert (group, dedup) == (customer_id, event_id)
+    assert recorded(event_id).customer_id == customer_id  # the log keeps the full ids
+    # The same customer always lands in the same group, so its order holds.
+    again = customer.event("customer.subscription.updated", customer.subscription(), 101)
+    world.deliver(delivery(again))
+    groups = {m["Attributes"]["MessageGroupId"] for m in world.queued()}
+    assert groups == {group}

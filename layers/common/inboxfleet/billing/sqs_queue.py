@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from inboxfleet.billing.errors import QueueUnavailable
+
+# What SQS accepts as a FIFO MessageGroupId or MessageDeduplicationId.
+_FIFO_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+_HASHED = "sha256-"
+
+
+def fifo_id(value: str) -> str:
+    """`value` itself when SQS takes it as a FIFO group or deduplication id, else a digest of
+    it that always fits (71 characters). Stripe promises no length for its ids, and an id SQS
+    refuses would fail every delivery of the event for the three days Stripe retries it. The
+    mapping is stable, so one customer's events always share one group."""
+    if _FIFO_ID.fullmatch(value) and not value.startswith(_HASHED):
+        return value
+    return _HASHED + hashlib.sha256(value.encode()).hexdigest()
 
 
 class SqsEventQueue:
@@ -45,8 +61,8 @@ class SqsEventQueue:
             self._sqs().send_message(
                 QueueUrl=self._url,
                 MessageBody=body,
-                MessageGroupId=group_id,
-                MessageDeduplicationId=deduplication_id,
+                MessageGroupId=fifo_id(group_id),
+                MessageDeduplicationId=fifo_id(deduplication_id),
                 **extra,
             )
         except (BotoCoreError, ClientError) as exc:
