@@ -10,13 +10,11 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from inboxfleet.billing.onboarding import CheckoutRequest, start_checkout
 from inboxfleet.billing.plans import default_catalogue
-from inboxfleet.billing.ports import RecordingProvisioningStarter
-from inboxfleet.billing.runtime import billing_deps
 from inboxfleet.billing.stripe_api import StripeApi
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Inboxes
@@ -24,6 +22,7 @@ from inboxfleet.observability import logger
 from inboxfleet.settings import billing_settings_from_env
 from local.billing_cloud import BillingCloud, billing_cloud, sent_emails
 from local.invoke import handler, invoke
+from local.recording_starter import RecordingProvisioningStarter, record_starts
 from local.sqs_event_source import drain
 from local.stripe_samples import signature_header, webhook_request
 
@@ -38,6 +37,7 @@ def demo_billing(tenant_id: UUID, say: Callable[[str], None]) -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     with billing_cloud([webhook_secret], api_key) as cloud:
         os.environ.update(cloud.env)
+        starter = record_starts()
         for lookup_key in default_catalogue().plans:
             cloud.stripe.add_price(lookup_key)
         api = StripeApi(lambda: api_key, billing_settings_from_env())
@@ -64,7 +64,7 @@ def demo_billing(tenant_id: UUID, say: Callable[[str], None]) -> None:
             say(f"{label} -> {answer['statusCode']} {json.loads(answer['body'])['outcome']}")
         _apply(cloud, "customer.subscription.created", say)
         _show_account(tenant_id, say)
-        _show_inboxes(tenant_id, say)
+        _show_inboxes(tenant_id, starter, say)
 
         invoice = cloud.stripe.add_invoice(
             checkout.customer_id,
@@ -107,10 +107,11 @@ def _show_account(tenant_id: UUID, say: Callable[[str], None]) -> None:
     )
 
 
-def _show_inboxes(tenant_id: UUID, say: Callable[[str], None]) -> None:
+def _show_inboxes(
+    tenant_id: UUID, starter: RecordingProvisioningStarter, say: Callable[[str], None]
+) -> None:
     with tenant_session(tenant_id) as s:
         inboxes = Inboxes(s).list()
     for inbox in inboxes:
         say(f"inbox {inbox.address}: {inbox.status}, workflow {inbox.execution_name}")
-    starter = cast(RecordingProvisioningStarter, billing_deps().starter)
     say(f"provisioning starts requested: {len(starter.started)}")

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from inboxfleet.billing.ports import RecordingProvisioningStarter
 from inboxfleet.billing.runtime import billing_deps
 from inboxfleet.billing.worker import BillingDeps
 from local.billing_cloud import SENDER, billing_cloud, sent_emails
 from local.invoke import LocalContext, handler, invoke
+from local.recording_starter import RecordingProvisioningStarter, record_starts
 from local.sqs_event_source import DrainReport, drain
 from local.stripe_sim.server import StripeSimulator
 from tests.leakcheck import register_secret
@@ -34,6 +34,7 @@ class BillingWorld:
     queue_url: str
     dlq_url: str
     stripe: StripeSimulator
+    starter: RecordingProvisioningStarter
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = invoke("StripeWebhookFunction", event)
@@ -68,10 +69,6 @@ class BillingWorld:
         return billing_deps()
 
     @property
-    def starter(self) -> RecordingProvisioningStarter:
-        return cast(RecordingProvisioningStarter, billing_deps().starter)
-
-    @property
     def emails(self) -> list[Any]:
         return sent_emails()
 
@@ -94,4 +91,5 @@ def billing_world(
     with billing_cloud(webhook_secrets, STRIPE_API_KEY, max_receives=MAX_RECEIVES) as cloud:
         for var, value in cloud.env.items():
             monkeypatch.setenv(var, value)
-        yield BillingWorld(cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe)
+        starter = record_starts()
+        yield BillingWorld(cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe, starter)

@@ -17,12 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inboxfleet.billing.plans import default_catalogue
-from inboxfleet.billing.ports import Email, RecordingProvisioningStarter
+from inboxfleet.billing.ports import Email
 from inboxfleet.billing.state import derive_entitlement
 from inboxfleet.billing.stripe_objects import StripeInvoice, StripeSubscription
 from inboxfleet.billing.worker import BillingDeps, process_message
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, BillingObjects
+from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import new_tenant
 from tests.stripe_support import Customer, new_id
 

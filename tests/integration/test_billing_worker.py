@@ -22,6 +22,7 @@ from inboxfleet.db.repositories import (
     BillingObjects,
     Domains,
     Inboxes,
+    InboxEvents,
     StripeEventLog,
 )
 from inboxfleet.lifecycles import InboxStatus
@@ -202,6 +203,17 @@ def test_deletion_suspends_inboxes_and_schedules_teardown_after_retention(
     assert {(i.status, i.suspension_reason) for i in inboxes(tenant)} == {
         (InboxStatus.SUSPENDED, "canceled")
     }
+    # Billing moves statuses through the one path: each change is on the inbox's timeline.
+    suspended = inboxes(tenant)
+    with tenant_session(tenant) as s:
+        for inbox in suspended:
+            [change] = [e.detail for e in InboxEvents(s).timeline(inbox.id) if e.step == "status"]
+            assert change == {
+                "from": "active",
+                "to": "suspended",
+                "by": "billing",
+                "why": "the subscription ended",
+            }
 
 
 def test_payment_failed_sends_one_reminder_per_attempt_and_payment_reactivates(
@@ -478,6 +490,30 @@ def test_a_failed_start_is_retried_and_starts_once(
     assert [r.execution_name for r in starter.started] == [f"{inbox_id}-1"]
 
 
+def test_without_a_starter_a_released_inbox_stays_queued_and_no_start_is_claimed(
+    world: BillingWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Other settings, so the worker builds its dependencies as production does (no starter).
+    monkeypatch.setenv("BILLING_RETENTION_DAYS", "31")
+    assert world.deps.starter is None
+    tenant = new_tenant()
+    [inbox_id] = add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])
+    customer = Customer(tenant_id=str(tenant))
+    send(world, customer, "customer.subscription.created", customer.subscription(), 100)
+
+    report = world.drain()
+
+    assert (report.succeeded, report.failed) == (1, 0)
+    [inbox] = inboxes(tenant)
+    assert (inbox.id, inbox.status, inbox.attempt, inbox.execution_name) == (
+        inbox_id,
+        InboxStatus.QUEUED,
+        1,
+        None,
+    )
+    assert world.starter.started == []
+
+
 def test_a_failed_reminder_keeps_the_state_holds_nothing_back_and_is_sent_later_once(
     world: BillingWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -630,7 +666,8 @@ def test_converging_suspends_an_inbox_that_became_active_after_the_cancellation(
     world.drain()
     assert [i.status for i in inboxes(tenant)] == [InboxStatus.PROVISIONING]
     with tenant_session(tenant) as s:
-        Inboxes(s).transition(inbox_id, InboxStatus.ACTIVE)  # the workflow finished meanwhile
+        # The workflow finished meanwhile.
+        Inboxes(s).transition(inbox_id, InboxStatus.ACTIVE, by="workflow", why="provisioned")
 
     plan = converge_tenant(tenant, world.deps)
 

@@ -64,7 +64,11 @@ def test_transition_is_recorded_and_repeat_is_a_no_op(sample: None) -> None:
     assert (again["inbox"]["status"], again["changed"]) == ("queued", False)
     described = invoke("InventoryFunction", event("describe_inbox"))
     steps = [(e["step"], e["outcome"], e["detail"]) for e in described["timeline"]]
-    assert steps[-1] == ("status", "info", {"from": "awaiting_payment", "to": "queued"})
+    assert steps[-1] == (
+        "status",
+        "info",
+        {"from": "awaiting_payment", "to": "queued", "by": "workflow", "why": "workflow step"},
+    )
     assert len([s for s in steps if s[0] == "status"]) == 1
 
 

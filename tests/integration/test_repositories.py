@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
-from inboxfleet.db import Database, system_session, tenant_session
+from inboxfleet.db import Database, TenantSession, system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
     Domains,
     Inboxes,
+    InboxEvents,
     Servers,
     StripeEventLog,
     TenantDirectory,
@@ -39,9 +41,11 @@ def test_transition_is_compare_and_set(app_db: Database) -> None:
     with tenant_session(tenant) as s:
         domain = Domains(s).add("cas.example")
         inbox = Inboxes(s).add(domain.id, "x@cas.example", status=InboxStatus.PROVISIONING)
-        failed = Inboxes(s).transition(inbox.id, InboxStatus.FAILED, "VpsNotReady")
-        refused = Inboxes(s).transition(inbox.id, InboxStatus.ACTIVE)
-        requeued = Inboxes(s).transition(inbox.id, InboxStatus.QUEUED)
+        failed = Inboxes(s).transition(
+            inbox.id, InboxStatus.FAILED, by="workflow", why="VpsNotReady"
+        )
+        refused = Inboxes(s).transition(inbox.id, InboxStatus.ACTIVE, by="workflow", why="test")
+        requeued = Inboxes(s).transition(inbox.id, InboxStatus.QUEUED, by="tenant", why="retry")
     assert failed is not None
     assert (failed.status, failed.failure_reason) == ("failed", "VpsNotReady")
     assert refused is None
@@ -100,3 +104,69 @@ def test_directory_lists_tenants(app_db: Database) -> None:
     tenant = new_tenant("listed")
     with system_session("tests.directory") as s:
         assert tenant in {t.id for t in TenantDirectory(s).list()}
+
+
+def _status_entries(s: TenantSession, inbox_id: UUID) -> list[dict[str, Any]]:
+    return [e.detail for e in InboxEvents(s).timeline(inbox_id) if e.step == "status"]
+
+
+def test_every_status_change_is_on_the_timeline_with_who_and_why(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("timeline.example")
+        inbox = Inboxes(s).add(domain.id, "t@timeline.example", status=InboxStatus.QUEUED)
+        inboxes = Inboxes(s)
+        inboxes.transition(inbox.id, InboxStatus.PROVISIONING, by="workflow", why="reserved")
+        refused = inboxes.transition(inbox.id, InboxStatus.DELETED, by="tenant", why="no")
+        inboxes.transition(inbox.id, InboxStatus.FAILED, by="reconcile", why="server_lost")
+        entries = _status_entries(s, inbox.id)
+    assert refused is None  # a move the lifecycle forbids leaves no entry
+    assert entries == [
+        {"from": "queued", "to": "provisioning", "by": "workflow", "why": "reserved"},
+        {"from": "provisioning", "to": "failed", "by": "reconcile", "why": "server_lost"},
+    ]
+
+
+def test_queued_is_a_new_attempt_of_the_workflow(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("attempts.example")
+        inbox = Inboxes(s).add(domain.id, "a@attempts.example", status=InboxStatus.PROVISIONING)
+        inboxes = Inboxes(s)
+        inboxes.set_execution_name(inbox.id, f"{inbox.id}-0")
+        inboxes.transition(inbox.id, InboxStatus.FAILED, by="workflow", why="VpsNotReady")
+        again = inboxes.transition(inbox.id, InboxStatus.QUEUED, by="tenant", why="retry")
+    assert again is not None
+    assert (again.attempt, again.execution_name, again.failure_reason) == (
+        inbox.attempt + 1,
+        None,
+        None,
+    )
+
+
+def test_billing_only_lifts_the_suspensions_it_made(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("suspend.example")
+        add = Inboxes(s).add
+        by_tenant = add(domain.id, "t@suspend.example", status=InboxStatus.ACTIVE)
+        by_billing = add(domain.id, "b@suspend.example", status=InboxStatus.ACTIVE)
+        inboxes = Inboxes(s)
+        inboxes.transition(by_tenant.id, InboxStatus.SUSPENDED, by="tenant", why="paused")
+        suspended = inboxes.transition(
+            by_billing.id,
+            InboxStatus.SUSPENDED,
+            by="billing",
+            why="unpaid",
+            suspension_reason="non_payment",
+        )
+        kept = inboxes.transition(by_tenant.id, InboxStatus.ACTIVE, by="billing", why="paid")
+        lifted = inboxes.transition(by_billing.id, InboxStatus.ACTIVE, by="billing", why="paid")
+        resumed = inboxes.transition(by_tenant.id, InboxStatus.ACTIVE, by="tenant", why="resume")
+    assert suspended is not None
+    assert suspended.suspension_reason == "non_payment"
+    assert kept is None
+    assert lifted is not None
+    assert (lifted.status, lifted.suspension_reason) == ("active", None)
+    assert resumed is not None
+    assert resumed.status == "active"

@@ -14,13 +14,14 @@ from inboxfleet.billing.errors import InvalidEventMessage, UnknownPlan
 from inboxfleet.billing.inbox_policy import due_for_suspension, plan_inboxes
 from inboxfleet.billing.plans import Catalogue, Plan, default_catalogue
 from inboxfleet.billing.reminders import format_amount, payment_failed_email
-from inboxfleet.billing.state import Entitlement, Verdict, derive_entitlement, judge
+from inboxfleet.billing.state import Verdict, derive_entitlement, judge
 from inboxfleet.billing.stripe_objects import (
     StripeInvoice,
     StripeSubscription,
     parse_event,
     parse_object,
 )
+from inboxfleet.entitlement import Entitlement
 from inboxfleet.lifecycles import InboxStatus, PaymentState
 from inboxfleet.records import Inbox, Watermark
 from tests.factories import invoice_snapshot, subscription_snapshot

@@ -9,8 +9,9 @@ import pytest
 
 from inboxfleet.billing.errors import InvalidEventMessage
 from inboxfleet.billing.plans import default_catalogue
-from inboxfleet.billing.ports import BillingDeps, RecordingProvisioningStarter
+from inboxfleet.billing.ports import BillingDeps
 from inboxfleet.billing.worker import QueuedMessage, handle_record
+from local.recording_starter import RecordingProvisioningStarter
 
 
 class RecordingQueue:

@@ -6,6 +6,12 @@ The database constrains status columns to exactly these values; a test keeps the
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
+
+# Who changes an inbox's status; every change is written to the inbox's timeline with its actor.
+Actor = Literal["billing", "workflow", "tenant", "reconcile"]
+# Why billing suspended an inbox (billing only ever lifts its own suspensions).
+SuspensionReason = Literal["non_payment", "canceled", "over_limit"]
 
 
 class InboxStatus(StrEnum):

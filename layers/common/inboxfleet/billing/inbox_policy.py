@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from inboxfleet.billing.state import Entitlement, SuspensionReason
-from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.entitlement import Entitlement
+from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.records import Inbox
 
 _I = InboxStatus

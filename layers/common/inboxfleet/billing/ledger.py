@@ -17,9 +17,9 @@ from typing import Literal, TypeVar
 from uuid import UUID
 
 from inboxfleet.billing.inbox_policy import InboxPlan, due_for_suspension, plan_inboxes
-from inboxfleet.billing.ports import BillingDeps, MailRejected, StartRequest
+from inboxfleet.billing.ports import BillingDeps, MailRejected
 from inboxfleet.billing.reminders import payment_failed_email
-from inboxfleet.billing.state import Entitlement, Verdict, derive_entitlement, judge
+from inboxfleet.billing.state import Verdict, derive_entitlement, judge
 from inboxfleet.billing.stripe_objects import (
     StripeEvent,
     StripeInvoice,
@@ -35,7 +35,10 @@ from inboxfleet.db.repositories import (
     TenantProfile,
 )
 from inboxfleet.db.sessions import TenantSession, tenant_session
+from inboxfleet.entitlement import Entitlement
+from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.observability import count, logger
+from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -131,11 +134,23 @@ def apply_inbox_plan(session: TenantSession, entitlement: Entitlement) -> InboxP
     inboxes = Inboxes(session)
     plan = plan_inboxes(entitlement, inboxes.list())
     for inbox_id in plan.release:
-        inboxes.release(inbox_id)
+        inboxes.transition(
+            inbox_id,
+            InboxStatus.QUEUED,
+            by="billing",
+            why="the subscription entitles it",
+            expected=InboxStatus.AWAITING_PAYMENT,
+        )
     for inbox_id in plan.reactivate:
-        inboxes.reactivate(inbox_id)
+        inboxes.transition(
+            inbox_id,
+            InboxStatus.ACTIVE,
+            by="billing",
+            why="in good standing and within the plan",
+            expected=InboxStatus.SUSPENDED,
+        )
     for inbox_id, reason in plan.suspend:
-        inboxes.suspend(inbox_id, reason)
+        _suspend(inboxes, inbox_id, reason)
     for inbox_id, at in plan.schedule:
         inboxes.schedule_suspension(inbox_id, at)
     for inbox_id in plan.unschedule:
@@ -212,21 +227,23 @@ def send_due_reminders(tenant_id: UUID, deps: BillingDeps) -> int:
 
 def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> tuple[str, ...]:
     """Start the workflow of released inboxes; an execution is named <inbox id>-<attempt>, so
-    starting one again (after a failure between start and record) is a no-op."""
+    starting one again (after a failure between start and record) is a no-op. Without a
+    starter nothing is started and nothing is recorded as started."""
     if not waiting:
         return ()
-    names: list[tuple[UUID, str]] = []
-    for inbox in waiting:
-        name = f"{inbox.id}-{inbox.attempt}"
-        request = StartRequest(tenant_id=tenant_id, inbox_id=inbox.id, execution_name=name)
+    if deps.starter is None:
+        logger.warning("no provisioning starter: released inboxes stay queued")
+        count("ProvisioningNotStarted", len(waiting))
+        return ()
+    requests = [StartRequest.for_attempt(tenant_id, i.id, i.attempt) for i in waiting]
+    for request in requests:
         deps.starter.start(request)
-        names.append((inbox.id, name))
     with tenant_session(tenant_id, database=deps.database) as session:
         inboxes = Inboxes(session)
-        for inbox_id, name in names:
-            inboxes.set_execution_name(inbox_id, name)
-    count("ProvisioningStarted", len(names))
-    return tuple(name for _, name in names)
+        for request in requests:
+            inboxes.set_execution_name(request.inbox_id, request.execution_name)
+    count("ProvisioningStarted", len(requests))
+    return tuple(r.execution_name for r in requests)
 
 
 def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
@@ -250,4 +267,22 @@ def suspend_due_inboxes(
     with tenant_session(tenant_id, database=database) as session:
         inboxes = Inboxes(session)
         due = due_for_suspension(inboxes.list(), now())
-        return [i for i in due if inboxes.suspend(i, "over_limit") is not None]
+        return [i for i in due if _suspend(inboxes, i, "over_limit") is not None]
+
+
+_SUSPENDED_BECAUSE: dict[SuspensionReason, str] = {
+    "non_payment": "the subscription is not paid",
+    "canceled": "the subscription ended",
+    "over_limit": "above the plan's limit since the paid period ended (downgrade)",
+}
+
+
+def _suspend(inboxes: Inboxes, inbox_id: UUID, reason: SuspensionReason) -> Inbox | None:
+    return inboxes.transition(
+        inbox_id,
+        InboxStatus.SUSPENDED,
+        by="billing",
+        why=_SUSPENDED_BECAUSE[reason],
+        expected=InboxStatus.ACTIVE,
+        suspension_reason=reason,
+    )

@@ -13,6 +13,7 @@ from importlib import resources
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from inboxfleet.billing.errors import UnknownPlan
+from inboxfleet.entitlement import Limits
 
 
 class Plan(BaseModel):
@@ -30,21 +31,6 @@ class Plan(BaseModel):
         if self.metered != (self.meter_event_name is not None):
             raise ValueError("a metered plan names its meter_event_name, and only a metered one")
         return self
-
-
-class Limits(BaseModel):
-    """What a subscription's items add up to (quantity multiplies each plan's limits)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_inboxes: int = 0
-    max_domains: int = 0
-    allowed_locations: tuple[str, ...] = ()
-    meter_event_name: str | None = None
-
-    @property
-    def metered(self) -> bool:
-        return self.meter_event_name is not None
 
 
 class Catalogue(BaseModel):

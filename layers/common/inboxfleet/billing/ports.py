@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
-from uuid import UUID
 
 if TYPE_CHECKING:
     from inboxfleet.billing.plans import Catalogue
     from inboxfleet.db.connection import Database
+    from inboxfleet.provisioning.ports import ProvisioningStarter
 
 
 class StripeGateway(Protocol):
@@ -52,42 +51,16 @@ class Mailer(Protocol):
     def send(self, email: Email) -> None: ...
 
 
-@dataclass(frozen=True)
-class StartRequest:
-    tenant_id: UUID
-    inbox_id: UUID
-    execution_name: str  # <inbox id>-<attempt>: starting it twice is a no-op
-
-
-class ProvisioningStarter(Protocol):
-    def start(self, request: StartRequest) -> None: ...
-
-
-class RecordingProvisioningStarter:
-    """Records what would be started (until the workflow's StartExecution plugs in here);
-    like StartExecution with a name, starting the same execution twice is one start."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._started: dict[str, StartRequest] = {}
-
-    def start(self, request: StartRequest) -> None:
-        with self._lock:
-            self._started.setdefault(request.execution_name, request)
-
-    @property
-    def started(self) -> list[StartRequest]:
-        with self._lock:
-            return list(self._started.values())
-
-
 @dataclass
 class BillingDeps:
     """Everything the billing worker talks to."""
 
     stripe: StripeGateway
     mailer: Mailer
-    starter: ProvisioningStarter
+    # None until the workflow's StartExecution is plugged in: released inboxes then stay
+    # `queued` with no execution name (nothing claims a start that was not made), and
+    # reconcile starts them later.
+    starter: ProvisioningStarter | None
     catalogue: Catalogue
     retention: timedelta
     database: Database | None = None

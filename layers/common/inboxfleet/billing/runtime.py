@@ -77,7 +77,7 @@ def billing_deps() -> BillingDeps:
 @cache
 def _billing_deps(settings: BillingSettings) -> BillingDeps:
     from inboxfleet.billing.plans import default_catalogue
-    from inboxfleet.billing.ports import BillingDeps, RecordingProvisioningStarter
+    from inboxfleet.billing.ports import BillingDeps
     from inboxfleet.billing.ses_mailer import SesMailer
     from inboxfleet.billing.stripe_api import StripeApi
 
@@ -93,7 +93,8 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
             secret_reader(settings.stripe_api_key_secret, "STRIPE_API_KEY_SECRET"), settings
         ),
         mailer=SesMailer(sender, settings.ses_configuration_set),
-        starter=RecordingProvisioningStarter(),
+        # Until the workflow lands, nothing here starts executions (see BillingDeps.starter).
+        starter=None,
         catalogue=default_catalogue(),
         retention=timedelta(days=settings.retention_days),
         dead_letters=SqsEventQueue(dead_letters) if dead_letters else None,

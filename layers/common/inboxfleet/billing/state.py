@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from inboxfleet.billing.plans import Catalogue, Limits
-from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
+from inboxfleet.billing.plans import Catalogue
+from inboxfleet.entitlement import Entitlement, Limits
+from inboxfleet.lifecycles import PaymentState, SubscriptionStatus, SuspensionReason
 from inboxfleet.records import (
     InvoiceSnapshot,
     SubscriptionSnapshot,
     Watermark,
 )
-
-SuspensionReason = Literal["non_payment", "canceled", "over_limit"]
 
 _S = SubscriptionStatus
 ENTITLED_STATUSES = frozenset({_S.ACTIVE, _S.TRIALING, _S.PAST_DUE})
@@ -55,21 +53,6 @@ def judge(
     if incoming.event_created < mark.event_created:
         return Verdict.STALE
     return Verdict.SAME if held == snapshot else Verdict.REFETCH
-
-
-class Entitlement(_Frozen):
-    """What the tenant may use now, derived from all its subscriptions and invoices."""
-
-    subscription_id: str | None
-    subscription_status: SubscriptionStatus | None
-    plan: str | None
-    quantity: int
-    limits: Limits
-    current_period_end: datetime | None
-    payment_state: PaymentState
-    entitled: bool
-    suspension_reason: SuspensionReason | None  # why inboxes must be suspended, if they must
-    teardown_after: datetime | None
 
 
 def current_subscription(

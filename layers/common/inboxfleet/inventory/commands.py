@@ -1,7 +1,13 @@
-"""Inventory commands: one pydantic model per action, told apart by `action`."""
+"""The inventory function's commands (one pydantic model per action, told apart by `action`)
+and the results each action returns.
+
+Results are the state machine's contract: the ASL reads their fields by JSONPath, so every
+field is named here once and documented.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -10,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.names import Fingerprint
+from inboxfleet.records import Inbox, InboxEvent, Server
 from inboxfleet.validation import parse_event
 
 
@@ -33,7 +40,14 @@ class RecordStep(_Command):
 class TransitionInbox(_Command):
     action: Literal["transition_inbox"]
     to: InboxStatus
+    # Kept on the inbox when it fails (the named error, for the tenant and for support).
     failure_reason: str | None = Field(default=None, max_length=500)
+    # Why the workflow moves it, for the timeline.
+    reason: str = Field(default="workflow step", min_length=1, max_length=200)
+
+    @property
+    def why(self) -> str:
+        return self.failure_reason or self.reason
 
 
 class PinHostKey(BaseModel):
@@ -44,11 +58,57 @@ class PinHostKey(BaseModel):
     host_key_fingerprint: Fingerprint
 
 
-InventoryCommand = Annotated[
-    DescribeInbox | RecordStep | TransitionInbox | PinHostKey, Field(discriminator="action")
-]
-_ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(InventoryCommand)
+InventoryCommand = DescribeInbox | RecordStep | TransitionInbox | PinHostKey
+_ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(
+    Annotated[InventoryCommand, Field(discriminator="action")]
+)
 
 
-def parse_command(event: Any) -> DescribeInbox | RecordStep | TransitionInbox | PinHostKey:
+def parse_command(event: Any) -> InventoryCommand:
     return parse_event(_ADAPTER, event, InvalidCommand, "inventory command")
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TimelineEntry(_Result):
+    """One step outcome of an inbox, as its timeline shows it."""
+
+    id: UUID
+    inbox_id: UUID
+    step: str
+    outcome: str
+    detail: dict[str, Any]
+    occurred_at: datetime
+
+
+class InboxDescribed(_Result):
+    """describe_inbox: `$.inbox.status` is where the inbox stands; `$.timeline` its history,
+    oldest first."""
+
+    inbox: Inbox
+    timeline: list[TimelineEntry]
+
+
+class StepRecorded(_Result):
+    """record_step: the timeline entry written."""
+
+    event: InboxEvent
+
+
+class InboxTransitioned(_Result):
+    """transition_inbox: `$.inbox` as it is now; `$.changed` is false when it already had the
+    status (a repeated step is a no-op)."""
+
+    inbox: Inbox
+    changed: bool
+
+
+class HostKeyPinned(_Result):
+    """pin_host_key: the server row with `$.server.host_key_fingerprint` pinned."""
+
+    server: Server
+
+
+InventoryResult = InboxDescribed | StepRecorded | InboxTransitioned | HostKeyPinned

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from inboxfleet.db import tenant_session
+from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Inboxes, InboxEvents, Servers
-from inboxfleet.inventory.commands import DescribeInbox, PinHostKey, RecordStep, TransitionInbox
+from inboxfleet.inventory.commands import (
+    DescribeInbox,
+    HostKeyPinned,
+    InboxDescribed,
+    InboxTransitioned,
+    InventoryCommand,
+    InventoryResult,
+    PinHostKey,
+    RecordStep,
+    StepRecorded,
+    TimelineEntry,
+    TransitionInbox,
+)
 from inboxfleet.inventory.errors import (
     HostKeyAlreadyPinned,
     InboxNotFound,
@@ -15,10 +27,15 @@ from inboxfleet.inventory.errors import (
 )
 
 
-def handle(command: DescribeInbox | RecordStep | TransitionInbox | PinHostKey) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InventoryDeps:
+    database: Database
+
+
+def handle(command: InventoryCommand, deps: InventoryDeps) -> InventoryResult:
     if isinstance(command, PinHostKey):
-        return _pin_host_key(command)
-    with tenant_session(command.tenant_id) as session:
+        return _pin_host_key(command, deps)
+    with tenant_session(command.tenant_id, database=deps.database) as session:
         inboxes = Inboxes(session)
         inbox = inboxes.get(command.inbox_id)
         if inbox is None:
@@ -27,35 +44,30 @@ def handle(command: DescribeInbox | RecordStep | TransitionInbox | PinHostKey) -
 
         match command:
             case DescribeInbox():
-                timeline = events.timeline(inbox.id)
-                return {
-                    "inbox": inbox.model_dump(mode="json"),
-                    "timeline": [
-                        e.model_dump(mode="json", exclude={"tenant_id"}) for e in timeline
-                    ],
-                }
+                timeline = [
+                    TimelineEntry.model_validate(e, from_attributes=True)
+                    for e in events.timeline(inbox.id)
+                ]
+                return InboxDescribed(inbox=inbox, timeline=timeline)
             case RecordStep():
                 event = events.append(inbox.id, command.step, command.outcome, command.detail)
-                return {"event": event.model_dump(mode="json")}
+                return StepRecorded(event=event)
             case TransitionInbox():
                 if inbox.status == command.to:  # a repeated step is a no-op, not an error
-                    return {"inbox": inbox.model_dump(mode="json"), "changed": False}
-                # expected=: the timeline's "from" must be the status really left behind.
+                    return InboxTransitioned(inbox=inbox, changed=False)
+                # expected=: the error names the status really left behind.
                 moved = inboxes.transition(
-                    inbox.id, command.to, command.failure_reason, expected=inbox.status
+                    inbox.id, command.to, by="workflow", why=command.why, expected=inbox.status
                 )
                 if moved is None:
                     raise InvalidTransition(
                         f"inbox {inbox.id} cannot go from {inbox.status} to {command.to}"
                     )
-                events.append(
-                    inbox.id, "status", "info", {"from": inbox.status, "to": moved.status}
-                )
-                return {"inbox": moved.model_dump(mode="json"), "changed": True}
+                return InboxTransitioned(inbox=moved, changed=True)
 
 
-def _pin_host_key(command: PinHostKey) -> dict[str, Any]:
-    with tenant_session(command.tenant_id) as session:
+def _pin_host_key(command: PinHostKey, deps: InventoryDeps) -> HostKeyPinned:
+    with tenant_session(command.tenant_id, database=deps.database) as session:
         servers = Servers(session)
         pinned = servers.pin_host_key(command.server_id, command.host_key_fingerprint)
         if pinned is None:
@@ -65,4 +77,4 @@ def _pin_host_key(command: PinHostKey) -> dict[str, Any]:
                 f"server {command.server_id} is pinned to another host key; refusing "
                 f"{command.host_key_fingerprint}"
             )
-        return {"server": pinned.model_dump(mode="json")}
+        return HostKeyPinned(server=pinned)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from inboxfleet.db.repositories.base import SystemRepository, TenantRepository
+from inboxfleet.entitlement import Entitlement
 from inboxfleet.records import BillingAccount
-
-if TYPE_CHECKING:
-    from inboxfleet.billing.state import Entitlement
 
 _COLUMNS = (
     "tenant_id, stripe_customer_id, stripe_subscription_id, subscription_status, plan, quantity, "

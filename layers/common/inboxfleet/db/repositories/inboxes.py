@@ -1,4 +1,5 @@
-"""A tenant's inboxes. Status changes are compare-and-set against the lifecycle's predecessors."""
+"""A tenant's inboxes. Every status change goes through `transition`: compare-and-set against
+the lifecycle's predecessors, with its timeline entry."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from datetime import datetime
 from uuid import UUID
 
 from inboxfleet.db.repositories.base import TenantTable
-from inboxfleet.lifecycles import InboxStatus, inbox_predecessors
+from inboxfleet.lifecycles import Actor, InboxStatus, SuspensionReason, inbox_predecessors
 from inboxfleet.records import Inbox
 
 _COLUMNS = (
     "tenant_id, id, domain_id, server_id, address, status, execution_name, attempt, "
     "failure_reason, suspension_reason, suspend_at, password_ciphertext, created_at, updated_at"
 )
+_QUALIFIED = ", ".join(f"i.{c}" for c in _COLUMNS.split(", "))
 
 
 class Inboxes(TenantTable[Inbox]):
@@ -57,56 +59,57 @@ class Inboxes(TenantTable[Inbox]):
         self,
         inbox_id: UUID,
         target: InboxStatus,
-        failure_reason: str | None = None,
         *,
+        by: Actor,
+        why: str,
         expected: InboxStatus | None = None,
+        suspension_reason: SuspensionReason | None = None,
     ) -> Inbox | None:
-        """Move to `target` if the current status allows it (and equals `expected`, when
-        given); None when it does not or the inbox does not exist. Check and write are one
-        statement: no race between them."""
+        """The one way an inbox's status changes: to `target` if the lifecycle allows it from
+        the current status (and that equals `expected`, when given), with a timeline entry
+        naming who moved it and why. None when it does not move (or does not exist).
+
+        Check, write and timeline entry are one statement: no race between them, and no
+        status change without its entry. What goes with a status goes with it here: `failed`
+        keeps `why` as the failure reason, `queued` starts a new workflow attempt, a
+        suspension carries billing's reason (if any) and ends a scheduled one, and billing
+        only ever lifts a suspension it made itself (one with a reason)."""
         allowed = sorted(inbox_predecessors(target))
         if expected is not None:
             allowed = [s for s in allowed if s == expected]
         return self._session.fetch_one(
             Inbox,
-            "UPDATE inboxes SET status = %s, updated_at = now(), "
-            "failure_reason = CASE WHEN %s = 'failed' THEN %s ELSE NULL END, "
-            # Billing's reason only lives as long as the suspension it explains.
-            "suspension_reason = CASE WHEN %s = 'suspended' THEN suspension_reason END "
-            "WHERE tenant_id = %s AND id = %s AND status = ANY(%s) "
-            f"RETURNING {_COLUMNS}",
-            (target, target, failure_reason, target, self.tenant_id, inbox_id, allowed),
-        )
-
-    # Billing's desired-state changes: each one statement, compare-and-set on the status.
-
-    def release(self, inbox_id: UUID) -> Inbox | None:
-        """awaiting_payment -> queued, as a new workflow attempt."""
-        return self._session.fetch_one(
-            Inbox,
-            "UPDATE inboxes SET status = 'queued', attempt = attempt + 1, execution_name = NULL, "
-            "updated_at = now() WHERE tenant_id = %s AND id = %s AND status = 'awaiting_payment' "
-            f"RETURNING {_COLUMNS}",
-            (self.tenant_id, inbox_id),
-        )
-
-    def suspend(self, inbox_id: UUID, reason: str) -> Inbox | None:
-        return self._session.fetch_one(
-            Inbox,
-            "UPDATE inboxes SET status = 'suspended', suspension_reason = %s, suspend_at = NULL, "
-            "updated_at = now() WHERE tenant_id = %s AND id = %s AND status = 'active' "
-            f"RETURNING {_COLUMNS}",
-            (reason, self.tenant_id, inbox_id),
-        )
-
-    def reactivate(self, inbox_id: UUID) -> Inbox | None:
-        """suspended -> active, only for a suspension billing made (it has a reason)."""
-        return self._session.fetch_one(
-            Inbox,
-            "UPDATE inboxes SET status = 'active', suspension_reason = NULL, updated_at = now() "
-            "WHERE tenant_id = %s AND id = %s AND status = 'suspended' "
-            f"AND suspension_reason IS NOT NULL RETURNING {_COLUMNS}",
-            (self.tenant_id, inbox_id),
+            "WITH prior AS ("
+            "  SELECT id, status FROM inboxes WHERE tenant_id = %(tenant)s AND id = %(id)s"
+            "  FOR UPDATE"
+            "), moved AS ("
+            "  UPDATE inboxes i SET status = %(target)s, updated_at = now(),"
+            "    failure_reason = CASE WHEN %(target)s = 'failed' THEN %(why)s END,"
+            "    suspension_reason = CASE WHEN %(target)s = 'suspended' THEN %(suspension)s END,"
+            "    suspend_at = CASE WHEN %(target)s = 'suspended' THEN NULL ELSE i.suspend_at END,"
+            "    attempt = i.attempt + CASE WHEN %(target)s = 'queued' THEN 1 ELSE 0 END,"
+            "    execution_name = CASE WHEN %(target)s = 'queued' THEN NULL"
+            "      ELSE i.execution_name END"
+            "  FROM prior WHERE i.tenant_id = %(tenant)s AND i.id = prior.id"
+            "    AND prior.status = ANY(%(allowed)s)"
+            "    AND NOT (%(by)s = 'billing' AND prior.status = 'suspended'"
+            "             AND i.suspension_reason IS NULL)"
+            f"  RETURNING {_QUALIFIED}, prior.status AS previous"
+            "), logged AS ("
+            "  INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail)"
+            "  SELECT tenant_id, id, 'status', 'info', jsonb_build_object("
+            "    'from', previous, 'to', status, 'by', %(by)s::text, 'why', %(why)s::text)"
+            "  FROM moved"
+            f") SELECT {_COLUMNS} FROM moved",
+            {
+                "tenant": self.tenant_id,
+                "id": inbox_id,
+                "target": target,
+                "why": why,
+                "suspension": suspension_reason,
+                "allowed": allowed,
+                "by": by,
+            },
         )
 
     def schedule_suspension(self, inbox_id: UUID, at: datetime | None) -> None:

@@ -1,0 +1,1 @@
+"""The provisioning workflow: how an inbox request becomes a Step Functions execution."""

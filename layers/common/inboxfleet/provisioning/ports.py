@@ -1,0 +1,24 @@
+"""What starts the provisioning workflow, as an interface: billing (releasing waiting inboxes),
+the tenant API and reconcile hand requests to it; the Step Functions adapter implements it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    tenant_id: UUID
+    inbox_id: UUID
+    execution_name: str  # <inbox id>-<attempt>: starting it twice is one execution
+
+    @classmethod
+    def for_attempt(cls, tenant_id: UUID, inbox_id: UUID, attempt: int) -> StartRequest:
+        return cls(tenant_id, inbox_id, f"{inbox_id}-{attempt}")
+
+
+class ProvisioningStarter(Protocol):
+    def start(self, request: StartRequest) -> None:
+        """Started (or already started under this name) when this returns; raises otherwise."""
