@@ -1,6 +1,7 @@
 """Settings, read from the environment on first use (never at import).
 
-Secrets never live here: only the *names* of Secrets Manager secrets do.
+Each field declares its environment variable once, as its alias; code and tests may still build
+a model by field name. Secrets never live here: only the *names* of Secrets Manager secrets do.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Literal, TypeVar
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -17,169 +19,188 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
 
 
-class DatabaseSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class EnvSettings(BaseModel):
+    """A group of settings whose field aliases are their environment variables."""
 
+    # validate_by_name + validate_by_alias is pydantic 2.11+'s spelling of populate_by_name.
+    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # A field without an alias could never be read from the environment: fail at definition.
+        super().__pydantic_init_subclass__(**kwargs)
+        unnamed = [name for name, field in cls.model_fields.items() if not field.alias]
+        if unnamed:
+            raise TypeError(f"{cls.__name__}: no environment variable (alias) for {unnamed}")
+
+
+class DatabaseSettings(EnvSettings):
     url: SecretStr | None = Field(
         default=None,
-        description="DATABASE_URL: the server (owner credentials on vanilla PostgreSQL).",
+        alias="DATABASE_URL",
+        description="The server (owner credentials on vanilla PostgreSQL).",
     )
     url_secret: str | None = Field(
         default=None,
-        description="DATABASE_URL_SECRET: Secrets Manager name holding the URL (Lambda).",
+        alias="DATABASE_URL_SECRET",
+        description="Secrets Manager name holding the URL (Lambda).",
     )
     app_url: SecretStr | None = Field(
         default=None,
-        description="DATABASE_APP_URL: what the application connects with; on vanilla "
-        "PostgreSQL it defaults to DATABASE_URL with the user replaced by the app role.",
+        alias="DATABASE_APP_URL",
+        description="What the application connects with; on vanilla PostgreSQL it defaults to "
+        "DATABASE_URL with the user replaced by the app role.",
     )
     flavor: Literal["auto", "nile", "postgres"] = Field(
-        default="auto", description="DATABASE_FLAVOR: auto = nile for *.thenile.dev hosts."
+        default="auto", alias="DATABASE_FLAVOR", description="auto = nile for *.thenile.dev hosts."
     )
-    connect_timeout_s: int = Field(default=5, ge=1, le=60)
-    statement_timeout_ms: int = Field(default=15_000, ge=100, le=900_000)
+    connect_timeout_s: int = Field(default=5, ge=1, le=60, alias="DATABASE_CONNECT_TIMEOUT_S")
+    statement_timeout_ms: int = Field(
+        default=15_000, ge=100, le=900_000, alias="DATABASE_STATEMENT_TIMEOUT_MS"
+    )
 
 
-class HostwindsSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class HostwindsSettings(EnvSettings):
+    api_url: str = Field(
+        default="https://clients.hostwinds.com/cloud/api.php", alias="HOSTWINDS_API_URL"
+    )
+    api_key_secret: str | None = Field(default=None, alias="HOSTWINDS_API_KEY_SECRET")
+    timeout_s: float = Field(default=15.0, gt=0, le=120, alias="HOSTWINDS_TIMEOUT_S")
+    plan_rid: int | None = Field(default=None, gt=0, alias="HOSTWINDS_PLAN_RID")
+    image: str | None = Field(default=None, alias="HOSTWINDS_IMAGE")
+    ssh_key_name: str = Field(
+        default="inboxfleet-platform",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        alias="HOSTWINDS_SSH_KEY_NAME",
+    )
+    billing_cycle: Literal["monthly", "quarterly", "semiannually", "annually"] = Field(
+        default="monthly", alias="HOSTWINDS_BILLING_CYCLE"
+    )
+    # How long an order may take to show up in listings before we believe it never happened
+    # (Hostwinds polls its own async work for up to 30 minutes). Too short re-orders (and pays
+    # for) a server that was only slow to appear; too long stalls a lost order for that long.
+    order_grace_s: int = Field(default=1800, ge=60, le=7200, alias="HOSTWINDS_ORDER_GRACE_S")
 
-    api_url: str = "https://clients.hostwinds.com/cloud/api.php"
-    api_key_secret: str | None = None
-    timeout_s: float = Field(default=15.0, gt=0, le=120)
-    plan_rid: int | None = Field(default=None, gt=0)
-    image: str | None = None
-    ssh_key_name: str = Field(default="inboxfleet-platform", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    billing_cycle: Literal["monthly", "quarterly", "semiannually", "annually"] = "monthly"
+    @property
+    def order_grace(self) -> timedelta:
+        return timedelta(seconds=self.order_grace_s)
 
 
-class MailuSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    ssh_key_secret: str | None = None
-    ssh_user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
-    connect_timeout_s: float = Field(default=15.0, gt=0, le=120)
+class MailuSettings(EnvSettings):
+    ssh_key_secret: str | None = Field(default=None, alias="MAILU_SSH_KEY_SECRET")
+    ssh_user: str = Field(
+        default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", alias="MAILU_SSH_USER"
+    )
+    connect_timeout_s: float = Field(default=15.0, gt=0, le=120, alias="MAILU_CONNECT_TIMEOUT_S")
     # Below the function's 900 s limit, so a hung command ends in a named error, not a kill.
-    command_timeout_s: float = Field(default=600.0, gt=0, le=840)
-    address_book_url: str | None = None
+    command_timeout_s: float = Field(default=600.0, gt=0, le=840, alias="MAILU_COMMAND_TIMEOUT_S")
+    # Local mode only: the Hostwinds simulator's address book (hence no MAILU_ prefix).
+    address_book_url: str | None = Field(default=None, alias="SSH_ADDRESS_BOOK_URL")
 
 
-class DnsSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class DnsSettings(EnvSettings):
+    # "host:port,..."; unset: the zone's own name servers, port 53.
+    authoritative_servers: str | None = Field(default=None, alias="DNS_AUTHORITATIVE_SERVERS")
+    resolvers: str = Field(default="1.1.1.1:53,8.8.8.8:53", alias="DNS_RESOLVERS")
+    # Unset: the resolvers (a recursive NS answer).
+    parent_servers: str | None = Field(default=None, alias="DNS_PARENT_SERVERS")
+    # Unset: the resolvers.
+    blocklist_resolvers: str | None = Field(default=None, alias="DNS_BLOCKLIST_RESOLVERS")
+    # Spamhaus DQS key (Secrets Manager name), optional.
+    dqs_key_secret: str | None = Field(default=None, alias="SPAMHAUS_DQS_KEY_SECRET")
+    timeout_s: float = Field(default=2.0, gt=0, le=30, alias="DNS_TIMEOUT_S")
+    concurrency: int = Field(default=32, ge=1, le=512, alias="DNS_CONCURRENCY")
+    dmarc_policy: Literal["none", "quarantine", "reject"] = Field(
+        default="none", alias="DMARC_POLICY"
+    )
+    dmarc_report_domain: str | None = Field(default=None, alias="DMARC_REPORT_DOMAIN")
 
-    authoritative_servers: str | None = None  # "host:port,..."; default: the zone's NS, port 53
-    resolvers: str = "1.1.1.1:53,8.8.8.8:53"
-    parent_servers: str | None = None  # default: the resolvers (recursive NS answer)
-    blocklist_resolvers: str | None = None  # default: the resolvers
-    dqs_key_secret: str | None = None  # Spamhaus DQS key (Secrets Manager name), optional
-    timeout_s: float = Field(default=2.0, gt=0, le=30)
-    concurrency: int = Field(default=32, ge=1, le=512)
-    dmarc_policy: Literal["none", "quarantine", "reject"] = "none"
-    dmarc_report_domain: str | None = None
 
-
-class BillingSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    stripe_api_key_secret: str | None = None
-    stripe_webhook_secrets_secret: str | None = None
-    stripe_api_base: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
-    stripe_timeout_s: float = Field(default=5.0, gt=0, le=30)
+class BillingSettings(EnvSettings):
+    stripe_api_key_secret: str | None = Field(default=None, alias="STRIPE_API_KEY_SECRET")
+    stripe_webhook_secrets_secret: str | None = Field(
+        default=None, alias="STRIPE_WEBHOOK_SECRETS_SECRET"
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", pattern=r"^https?://", alias="STRIPE_API_BASE"
+    )
+    stripe_timeout_s: float = Field(default=5.0, gt=0, le=30, alias="STRIPE_TIMEOUT_S")
     # The SDK's own retries: idempotency keys make its POST retries safe.
-    stripe_max_retries: int = Field(default=1, ge=0, le=3)
-    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
-    events_queue_url: str | None = None
-    dead_letter_queue_url: str | None = None
+    stripe_max_retries: int = Field(default=1, ge=0, le=3, alias="STRIPE_MAX_RETRIES")
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600, alias="STRIPE_WEBHOOK_TOLERANCE_S")
+    events_queue_url: str | None = Field(default=None, alias="BILLING_EVENTS_QUEUE_URL")
+    dead_letter_queue_url: str | None = Field(default=None, alias="BILLING_DEAD_LETTER_QUEUE_URL")
     # Below the queue's maxReceiveCount (5), or SQS moves the message before the worker parks it.
-    park_unknown_customer_after: int = Field(default=3, ge=1, le=4)
-    reminder_sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
-    ses_configuration_set: str | None = None
-    retention_days: int = Field(default=30, ge=1, le=365)
+    park_unknown_customer_after: int = Field(
+        default=3, ge=1, le=4, alias="BILLING_PARK_UNKNOWN_CUSTOMER_AFTER"
+    )
+    reminder_sender: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+$", alias="BILLING_REMINDER_SENDER"
+    )
+    ses_configuration_set: str | None = Field(default=None, alias="SES_CONFIGURATION_SET")
+    retention_days: int = Field(default=30, ge=1, le=365, alias="BILLING_RETENTION_DAYS")
 
 
-M = TypeVar("M", bound=BaseModel)
+SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (
+    DatabaseSettings,
+    HostwindsSettings,
+    MailuSettings,
+    DnsSettings,
+    BillingSettings,
+)
+ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 
-_DATABASE_ENV = {
-    "url": "DATABASE_URL",
-    "url_secret": "DATABASE_URL_SECRET",
-    "app_url": "DATABASE_APP_URL",
-    "flavor": "DATABASE_FLAVOR",
-    "connect_timeout_s": "DATABASE_CONNECT_TIMEOUT_S",
-    "statement_timeout_ms": "DATABASE_STATEMENT_TIMEOUT_MS",
-}
-_HOSTWINDS_ENV = {
-    "api_url": "HOSTWINDS_API_URL",
-    "api_key_secret": "HOSTWINDS_API_KEY_SECRET",
-    "timeout_s": "HOSTWINDS_TIMEOUT_S",
-    "plan_rid": "HOSTWINDS_PLAN_RID",
-    "image": "HOSTWINDS_IMAGE",
-    "ssh_key_name": "HOSTWINDS_SSH_KEY_NAME",
-    "billing_cycle": "HOSTWINDS_BILLING_CYCLE",
-}
-
-_MAILU_ENV = {
-    "ssh_key_secret": "MAILU_SSH_KEY_SECRET",
-    "ssh_user": "MAILU_SSH_USER",
-    "connect_timeout_s": "MAILU_CONNECT_TIMEOUT_S",
-    "command_timeout_s": "MAILU_COMMAND_TIMEOUT_S",
-    "address_book_url": "SSH_ADDRESS_BOOK_URL",
-}
-
-_DNS_ENV = {
-    "authoritative_servers": "DNS_AUTHORITATIVE_SERVERS",
-    "resolvers": "DNS_RESOLVERS",
-    "parent_servers": "DNS_PARENT_SERVERS",
-    "blocklist_resolvers": "DNS_BLOCKLIST_RESOLVERS",
-    "dqs_key_secret": "SPAMHAUS_DQS_KEY_SECRET",
-    "timeout_s": "DNS_TIMEOUT_S",
-    "concurrency": "DNS_CONCURRENCY",
-    "dmarc_policy": "DMARC_POLICY",
-    "dmarc_report_domain": "DMARC_REPORT_DOMAIN",
-}
-
-_BILLING_ENV = {
-    "stripe_api_key_secret": "STRIPE_API_KEY_SECRET",
-    "stripe_webhook_secrets_secret": "STRIPE_WEBHOOK_SECRETS_SECRET",
-    "stripe_api_base": "STRIPE_API_BASE",
-    "stripe_timeout_s": "STRIPE_TIMEOUT_S",
-    "stripe_max_retries": "STRIPE_MAX_RETRIES",
-    "webhook_tolerance_s": "STRIPE_WEBHOOK_TOLERANCE_S",
-    "events_queue_url": "BILLING_EVENTS_QUEUE_URL",
-    "dead_letter_queue_url": "BILLING_DEAD_LETTER_QUEUE_URL",
-    "park_unknown_customer_after": "BILLING_PARK_UNKNOWN_CUSTOMER_AFTER",
-    "reminder_sender": "BILLING_REMINDER_SENDER",
-    "ses_configuration_set": "SES_CONFIGURATION_SET",
-    "retention_days": "BILLING_RETENTION_DAYS",
-}
+S = TypeVar("S", bound=EnvSettings)
 
 
-def _from_env(model: type[M], names: dict[str, str], environ: Mapping[str, str] | None) -> M:
+def variables(model: type[EnvSettings]) -> dict[str, str]:
+    """Field name -> environment variable, as the model's aliases declare them."""
+    return {name: str(field.alias) for name, field in model.model_fields.items()}
+
+
+def all_variables() -> list[str]:
+    """Every environment variable the settings read (for the README and template checks)."""
+    return [ENVIRONMENT_VARIABLE, *(v for m in SETTINGS_MODELS for v in variables(m).values())]
+
+
+def settings_from_env(model: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Build `model` from the variables that are set and non-empty; the rest keep defaults."""
     env = os.environ if environ is None else environ
-    raw = {field: env[var] for field, var in names.items() if env.get(var)}
+    names = variables(model)
+    # Empty counts as unset: a template `!If [..., !Ref AWS::NoValue]` or a blank parameter
+    # must fall back to the default, not fail validation.
+    raw = {var: env[var] for var in names.values() if env.get(var)}
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        bad = ", ".join(names[str(e["loc"][0])] for e in exc.errors())
-        raise SettingsError(f"invalid settings: {bad}") from None
+        # Names only, never values: those may be URLs with passwords in them. Errors are
+        # located by alias (the variable); the field-name lookup is a fallback.
+        by_loc = {**names, **{var: var for var in names.values()}}
+        bad = dict.fromkeys(
+            by_loc.get(str(e["loc"][0]), model.__name__) if e["loc"] else model.__name__
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise SettingsError(f"invalid settings: {', '.join(bad)}") from None
 
 
 def database_settings_from_env(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
-    return _from_env(DatabaseSettings, _DATABASE_ENV, environ)
+    return settings_from_env(DatabaseSettings, environ)
 
 
 def mailu_settings_from_env(environ: Mapping[str, str] | None = None) -> MailuSettings:
-    return _from_env(MailuSettings, _MAILU_ENV, environ)
+    return settings_from_env(MailuSettings, environ)
 
 
 def dns_settings_from_env(environ: Mapping[str, str] | None = None) -> DnsSettings:
-    return _from_env(DnsSettings, _DNS_ENV, environ)
+    return settings_from_env(DnsSettings, environ)
 
 
 def billing_settings_from_env(environ: Mapping[str, str] | None = None) -> BillingSettings:
-    return _from_env(BillingSettings, _BILLING_ENV, environ)
+    return settings_from_env(BillingSettings, environ)
 
 
 def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:
-    return _from_env(HostwindsSettings, _HOSTWINDS_ENV, environ)
+    return settings_from_env(HostwindsSettings, environ)
 
 
 _ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,15}")
@@ -189,7 +210,7 @@ def environment_name(environ: Mapping[str, str] | None = None) -> str:
     """ENVIRONMENT: the deployment stage (dev, prod, local); part of provider resource names,
     so it is held to a short lowercase word."""
     env = os.environ if environ is None else environ
-    name = env.get("ENVIRONMENT", "local")
+    name = env.get(ENVIRONMENT_VARIABLE, "local")
     if not _ENVIRONMENT.fullmatch(name):
         raise SettingsError("invalid settings: ENVIRONMENT (a short lowercase word, e.g. dev)")
     return name
