@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inboxfleet.hostwinds.commands import parse_command
-from inboxfleet.hostwinds.service import run
+from inboxfleet.hostwinds.runtime import deps
+from inboxfleet.hostwinds.service import handle
 from inboxfleet.observability import lambda_entry, logger
 
 
@@ -15,4 +16,4 @@ from inboxfleet.observability import lambda_entry, logger
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     command = parse_command(event)
     logger.append_keys(action=command.action)
-    return run(command)
+    return handle(command, deps()).model_dump(mode="json")

@@ -361,3 +361,36 @@ def test_deleting_the_zone_also_removes_records_of_any_type(dns: Dns) -> None:
     assert invoke("DnsFunction", event("delete"))["zone_deleted"] is True
     names = [z["Name"] for z in dns.route53.list_hosted_zones()["HostedZones"]]
     assert f"{SAMPLE_DOMAIN}." not in names
+
+
+@pytest.mark.parametrize("delete_zone", [False, True])
+def test_removal_takes_the_dmarc_report_authorisation_from_the_report_zone_too(
+    dns: Dns, monkeypatch: pytest.MonkeyPatch, delete_zone: bool
+) -> None:
+    report_zone = dns.route53.create_hosted_zone(Name="reports.example.", CallerReference="r")
+    zone_id = report_zone["HostedZone"]["Id"]
+    monkeypatch.setenv("DMARC_REPORT_DOMAIN", "reports.example")
+    other = "other.example._report._dmarc.reports.example."  # another domain's: stays
+    dns.route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": other,
+                        "Type": "TXT",
+                        "TTL": 600,
+                        "ResourceRecords": [{"Value": '"v=DMARC1;"'}],
+                    },
+                }
+            ]
+        },
+    )
+    invoke_check(dns)
+    invoke("DnsFunction", event("upsert"))
+
+    invoke("DnsFunction", event("delete", delete_zone=delete_zone))
+
+    sets = dns.route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    assert {s["Name"] for s in sets if s["Type"] == "TXT"} == {other}

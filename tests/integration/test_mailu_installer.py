@@ -15,7 +15,7 @@ import paramiko
 import pytest
 
 from inboxfleet.kms import UndecryptableSecret, encrypt_text
-from inboxfleet.mailu.dkim import rsa_bits
+from inboxfleet.dkim import rsa_bits
 from inboxfleet.mailu.errors import (
     HostKeyMismatch,
     InvalidMailuCommand,
@@ -24,8 +24,11 @@ from inboxfleet.mailu.errors import (
     SshUnreachable,
 )
 from inboxfleet.mailu.ssh import load_private_key
+from local.fake_clock import FakeClock
 from local.hostwinds_sim import HostwindsSimulator
+from local.hostwinds_sim.account import API_KEY
 from local.invoke import invoke
+from local.platform_key import platform_key
 from local.template import REPO_ROOT
 from local.vps_sim import (
     FailingCommand,
@@ -36,10 +39,7 @@ from local.vps_sim import (
     Unreachable,
 )
 from tests.aws_support import moto_aws, put_secret
-from tests.clock import FakeClock
-from tests.hostwinds_support import API_KEY
 from tests.leakcheck import register_secret
-from tests.ssh_support import platform_key
 
 EVENTS = REPO_ROOT / "events" / "MailuInstallerFunction"
 SERVER_IP = "198.51.100.1"

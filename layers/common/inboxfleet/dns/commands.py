@@ -1,4 +1,9 @@
-"""The dns Lambda's actions: one pydantic model per action, told apart by `action`."""
+"""The dns function's commands (one pydantic model per action, told apart by `action`) and the
+results each action returns.
+
+Results are the state machine's contract: the ASL reads their fields by JSONPath, so every
+field is named here once and documented.
+"""
 
 from __future__ import annotations
 
@@ -60,3 +65,62 @@ _ADAPTER: TypeAdapter[DnsCommand] = TypeAdapter(
 
 def parse_command(event: Any) -> DnsCommand:
     return parse_event(_ADAPTER, event, InvalidDnsCommand, "dns command")
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DelegationChecked(_Result):
+    """check_delegation (answered only once the parent delegates to our zone; otherwise
+    NotDelegated, with the instructions for the tenant)."""
+
+    zone_id: str  # the Route 53 hosted zone
+    name_servers: list[str]  # the zone's own name servers, absolute
+    state: Literal["delegated"]
+
+
+class RecordsPublished(_Result):
+    """upsert: every record set we publish is in place (Route 53 INSYNC)."""
+
+    zone_id: str
+    records: int  # how many record sets are ours, the DMARC report authorisation included
+
+
+class RecordCheck(_Result):
+    """One record set as the authoritative servers and the resolvers answer it."""
+
+    name: str
+    type: str
+    authoritative: Literal["ok", "missing", "mismatch", "unverified"]
+    propagated: Literal["ok", "stale", "missing", "unverified"]
+    detail: str
+    served: list[str]
+
+
+class DomainVerified(_Result):
+    """verify: the verification report (also stored on the domain). Answered only when every
+    record is served as we publish it, reverse DNS is forward-confirmed and SPF, DKIM and DMARC
+    are valid; otherwise DnsNotPropagated or Blocklisted (the report is stored all the same)."""
+
+    records: list[RecordCheck]
+    spf: str  # "valid" or "invalid: why" or "unverified"
+    dkim: str
+    dmarc: str
+    reverse_dns: str  # "ok" or what is wrong
+    ip_blocklist: Literal["listed", "clean", "unknown"]
+    domain_blocklist: Literal["listed", "clean", "unknown"]
+    authoritative_ok: bool  # every record served by the zone exactly as published
+    propagated: bool  # and the resolvers see it too (caches may lag: informative only)
+    contents_valid: bool
+    blocklisted: bool
+
+
+class RecordsDeleted(_Result):
+    """delete: our record sets removed (the customer's own stay)."""
+
+    deleted: int  # record sets removed, in the domain's zone and elsewhere
+    zone_deleted: bool  # the whole hosted zone went (delete_zone)
+
+
+DnsResult = DelegationChecked | RecordsPublished | DomainVerified | RecordsDeleted

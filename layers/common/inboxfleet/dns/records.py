@@ -6,11 +6,12 @@ dot, TXT data as one or more quoted strings of at most 255 bytes each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Literal
 
+from inboxfleet import dkim
 from inboxfleet.dns.spf import Spf, is_spf, merge
 from inboxfleet.mailpolicy import (
     DKIM_SELECTOR,
@@ -90,6 +91,64 @@ def fqdn(name: str) -> str:
     return name.lower().rstrip(".") + "."
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What record values are made of, beyond the names."""
+
+    ip: IPv4Address
+    dkim_public_key: str
+    apex_txt: tuple[str, ...]  # ours (SPF, merged with the customer's) and the customer's others
+
+
+Values = Callable[[_Facts], tuple[str, ...]]
+
+
+def _layout(
+    domain: str, mail_host: str, policy: DeliverabilityPolicy
+) -> list[tuple[str, RecordType, Values]]:
+    """Every record set we publish for a domain: name, type and how its values are made. The
+    one list both publishing (`desired_records`) and removal (`our_record_keys`) read."""
+    d, mx = fqdn(domain), fqdn(mail_host)
+    report_domain = policy.dmarc_report_domain or domain
+    rua = f"mailto:{policy.dmarc_rua}@{report_domain}"
+    dmarc = f"v=DMARC1; p={policy.dmarc}; rua={rua}; ruf={rua}; fo=1; adkim=s; aspf=s"
+    tls_rpt = f"v=TLSRPTv1; rua=mailto:{policy.tls_rpt}@{domain}"
+    sts = policy_text([mail_host], policy.mta_sts_mode, policy.mta_sts_max_age_s)
+
+    def fixed(*values: str) -> Values:
+        return lambda _: values
+
+    layout: list[tuple[str, RecordType, Values]] = [
+        (mx, "A", lambda f: (str(f.ip),)),
+        (f"mta-sts.{d}", "A", lambda f: (str(f.ip),)),
+        (d, "MX", fixed(f"10 {mx}")),
+        (d, "TXT", lambda f: tuple(quoted(t) for t in f.apex_txt)),
+        (
+            f"{DKIM_SELECTOR}._domainkey.{d}",
+            "TXT",
+            lambda f: (quoted(dkim.record_text(f.dkim_public_key)),),
+        ),
+        (f"_dmarc.{d}", "TXT", fixed(quoted(dmarc))),
+        (f"autoconfig.{d}", "CNAME", fixed(mx)),
+        (f"autodiscover.{d}", "CNAME", fixed(mx)),
+        (f"_submission._tcp.{d}", "SRV", fixed(f"0 1 587 {mx}")),
+        (f"_submissions._tcp.{d}", "SRV", fixed(f"0 1 465 {mx}")),
+        (f"_imaps._tcp.{d}", "SRV", fixed(f"0 1 993 {mx}")),
+        (f"_autodiscover._tcp.{d}", "SRV", fixed(f"0 1 443 {mx}")),
+        # Closed ports say so (RFC 6186: target "." means "not available here").
+        (f"_imap._tcp.{d}", "SRV", fixed("0 0 0 .")),
+        (f"_pop3._tcp.{d}", "SRV", fixed("0 0 0 .")),
+        (f"_pop3s._tcp.{d}", "SRV", fixed("0 0 0 .")),
+        (f"_smtp._tls.{d}", "TXT", fixed(quoted(tls_rpt))),
+        (f"_mta-sts.{d}", "TXT", fixed(quoted(f"v=STSv1; id={policy_id(sts)}"))),
+    ]
+    if fqdn(report_domain) != d:
+        # In the report domain's zone: its consent to receive this domain's reports.
+        authorisation = f"{d}_report._dmarc.{fqdn(report_domain)}"
+        layout.append((authorisation, "TXT", fixed(quoted("v=DMARC1;"))))
+    return layout
+
+
 def desired_records(
     domain: str,
     mail_host: str,
@@ -101,44 +160,19 @@ def desired_records(
 ) -> list[Record]:
     """Every record deliverability needs. `existing_apex_txt` are the customer's TXT values at
     the apex (unquoted): an SPF among them is merged with ours, the rest are kept."""
-    d, mx = fqdn(domain), fqdn(mail_host)
-    report_domain = policy.dmarc_report_domain or domain
-    rua = f"mailto:{policy.dmarc_rua}@{report_domain}"
     ours = Spf(("mx", f"a:{mail_host}"), policy.spf_all)
     spf = merge(ours, list(existing_apex_txt)).text()
-    others = [t for t in existing_apex_txt if not is_spf(t)]
-    records = [
-        Record(mx, "A", (str(ip),)),
-        Record(f"mta-sts.{d}", "A", (str(ip),)),
-        Record(d, "MX", (f"10 {mx}",)),
-        Record(d, "TXT", tuple(quoted(t) for t in (spf, *others))),
-        Record(
-            f"{DKIM_SELECTOR}._domainkey.{d}",
-            "TXT",
-            (quoted(f"v=DKIM1; k=rsa; p={dkim_public_key}"),),
-        ),
-        Record(
-            f"_dmarc.{d}",
-            "TXT",
-            (quoted(f"v=DMARC1; p={policy.dmarc}; rua={rua}; ruf={rua}; fo=1; adkim=s; aspf=s"),),
-        ),
-        Record(f"autoconfig.{d}", "CNAME", (mx,)),
-        Record(f"autodiscover.{d}", "CNAME", (mx,)),
-        Record(f"_submission._tcp.{d}", "SRV", (f"0 1 587 {mx}",)),
-        Record(f"_submissions._tcp.{d}", "SRV", (f"0 1 465 {mx}",)),
-        Record(f"_imaps._tcp.{d}", "SRV", (f"0 1 993 {mx}",)),
-        Record(f"_autodiscover._tcp.{d}", "SRV", (f"0 1 443 {mx}",)),
-        # Closed ports say so (RFC 6186: target "." means "not available here").
-        Record(f"_imap._tcp.{d}", "SRV", ("0 0 0 .",)),
-        Record(f"_pop3._tcp.{d}", "SRV", ("0 0 0 .",)),
-        Record(f"_pop3s._tcp.{d}", "SRV", ("0 0 0 .",)),
-        Record(
-            f"_smtp._tls.{d}", "TXT", (quoted(f"v=TLSRPTv1; rua=mailto:{policy.tls_rpt}@{domain}"),)
-        ),
-    ]
-    if fqdn(report_domain) != d:
-        authorisation = f"{d}_report._dmarc.{fqdn(report_domain)}"
-        records.append(Record(authorisation, "TXT", (quoted("v=DMARC1;"),)))
-    sts = policy_text([mail_host], policy.mta_sts_mode, policy.mta_sts_max_age_s)
-    records.append(Record(f"_mta-sts.{d}", "TXT", (quoted(f"v=STSv1; id={policy_id(sts)}"),)))
-    return sorted(records)
+    others = tuple(t for t in existing_apex_txt if not is_spf(t))
+    facts = _Facts(ip, dkim_public_key, (spf, *others))
+    return sorted(
+        Record(name, rtype, values(facts))
+        for name, rtype, values in _layout(domain, mail_host, policy)
+    )
+
+
+def our_record_keys(
+    domain: str, mail_host: str, policy: DeliverabilityPolicy = DeliverabilityPolicy()
+) -> list[tuple[str, RecordType]]:
+    """The (name, type) of every record set we publish for a domain, in its own zone or
+    elsewhere (the DMARC report authorisation): what removal deletes."""
+    return sorted((name, rtype) for name, rtype, _ in _layout(domain, mail_host, policy))

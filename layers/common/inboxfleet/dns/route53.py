@@ -86,18 +86,20 @@ class Route53:
     def delete(
         self,
         zone: Zone,
-        records: Sequence[Record],
+        keys: Sequence[tuple[str, str]],
         *,
         live: Sequence[Record] | None = None,
         timeout_s: float = 120.0,
-    ) -> None:
-        """Delete exactly these record sets, as they currently are (Route 53 refuses a DELETE
-        whose values differ, so the live values are used: `live` when the caller has just read
-        them, else read now); absent ones are skipped."""
+    ) -> int:
+        """Delete the record sets named by (name, type), as they currently are (Route 53
+        refuses a DELETE whose values differ, so the live values are used: `live` when the
+        caller has just read them, else read now); absent ones are skipped. Returns how many
+        went."""
         current = {(r.name, r.type): r for r in (self.records(zone) if live is None else live)}
-        doomed = [current[(r.name, r.type)] for r in records if (r.name, r.type) in current]
+        doomed = [current[key] for key in keys if key in current]
         if doomed:
             self._change(zone, [("DELETE", r) for r in doomed], timeout_s)
+        return len(doomed)
 
     def delete_zone(self, zone: Zone) -> None:
         """Remove the zone (a zone costs money every month). Every record set goes first, of

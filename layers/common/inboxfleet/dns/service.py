@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
-from typing import Any
+from typing import TYPE_CHECKING
 
 from inboxfleet.dns import spf
 from inboxfleet.dns.commands import (
     CheckDelegation,
+    DelegationChecked,
     DeleteRecords,
     DnsCommand,
+    DnsResult,
+    DomainVerified,
+    RecordsDeleted,
+    RecordsPublished,
     UpsertRecords,
     VerifyDomain,
 )
@@ -21,18 +25,32 @@ from inboxfleet.dns.errors import Blocklisted, DnsConflict, DnsNotPropagated, No
 from inboxfleet.dns.records import (
     DeliverabilityPolicy,
     Record,
+    RecordType,
     desired_records,
     fqdn,
+    our_record_keys,
     quoted,
     unquoted,
 )
 from inboxfleet.dns.route53 import Route53, Zone
-from inboxfleet.dns.verify import Nameserver, resolve_servers, spf_lookups, verify
+from inboxfleet.dns.verify import (
+    Nameserver,
+    name_servers_of,
+    resolve_servers,
+    spf_lookups,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from inboxfleet.db import Database
 
 
 @dataclass(frozen=True)
-class DnsContext:
+class DnsDeps:
     route53: Route53
+    # Opened on first use: only a verification report is stored, and psycopg stays off the
+    # cold start of every other action.
+    database: Callable[[], Database]
     resolvers: Sequence[Nameserver]
     authoritative: Sequence[Nameserver] | None = None  # None: the zone's own name servers
     parent: Sequence[Nameserver] | None = None  # None: the resolvers
@@ -43,14 +61,7 @@ class DnsContext:
     policy: DeliverabilityPolicy = field(default_factory=DeliverabilityPolicy)
 
 
-def run(command: DnsCommand) -> dict[str, Any]:
-    """Run a command with this container's settings (the Lambda's entry point)."""
-    from inboxfleet.dns.runtime import default_context
-
-    return handle(command, default_context())
-
-
-def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
+def handle(command: DnsCommand, ctx: DnsDeps) -> DnsResult:
     match command:
         case CheckDelegation():
             zone = ctx.route53.ensure_zone(command.domain)
@@ -59,11 +70,9 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
                 raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
             if found.state != "delegated":
                 raise NotDelegated(f"{command.domain}: {found.instructions}")
-            return {
-                "zone_id": zone.id,
-                "name_servers": list(zone.name_servers),
-                "state": found.state,
-            }
+            return DelegationChecked(
+                zone_id=zone.id, name_servers=list(zone.name_servers), state="delegated"
+            )
         case UpsertRecords():
             zone = ctx.route53.ensure_zone(command.domain)
             live = ctx.route53.records(zone)
@@ -72,14 +81,14 @@ def handle(command: DnsCommand, ctx: DnsContext) -> dict[str, Any]:
             _refuse_conflicts(ctx, live, command.domain, own)
             ctx.route53.upsert(zone, own)
             _publish_elsewhere(ctx, [r for r in records if r not in own])
-            return {"zone_id": zone.id, "records": len(records)}
+            return RecordsPublished(zone_id=zone.id, records=len(records))
         case VerifyDomain():
             return _verify(ctx, command)
         case DeleteRecords():
             return _delete(ctx, command)
 
 
-def _publish_elsewhere(ctx: DnsContext, records: list[Record]) -> None:
+def _publish_elsewhere(ctx: DnsDeps, records: list[Record]) -> None:
     """Records that live in another zone we host: the DMARC report authorisation."""
     report_domain = ctx.policy.dmarc_report_domain
     if not records or report_domain is None:
@@ -90,9 +99,7 @@ def _publish_elsewhere(ctx: DnsContext, records: list[Record]) -> None:
     ctx.route53.upsert(zone, records)
 
 
-def _refuse_conflicts(
-    ctx: DnsContext, live: list[Record], domain: str, records: list[Record]
-) -> None:
+def _refuse_conflicts(ctx: DnsDeps, live: list[Record], domain: str, records: list[Record]) -> None:
     """Never clobber: a record the customer keeps at one of our names under another type (a
     CNAME where we need a TXT, an A where we need a CNAME) is a conflict for a human, and so
     is an SPF whose evaluation, nested includes counted, needs more than ten lookups."""
@@ -118,33 +125,19 @@ def _refuse_conflicts(
             )
 
 
-async def _check_delegation(ctx: DnsContext, domain: str, zone: Zone) -> Delegation:
+async def _check_delegation(ctx: DnsDeps, domain: str, zone: Zone) -> Delegation:
     parent_servers = ctx.parent
     if parent_servers is None:
         # The parent zone's own servers, found through the resolvers: a cache cannot answer
         # a non-recursive NS question for a zone it does not serve.
         parent = domain.split(".", 1)[1]
-        names = await _ask_names(ctx, parent, "NS")
+        names = await name_servers_of(parent, ctx.resolvers, ctx.timeout_s)
         parent_servers = await resolve_servers(names, ctx.resolvers, ctx.timeout_s)
     return await check_delegation(domain, zone.name_servers, parent_servers, ctx.timeout_s)
 
 
-async def _ask_names(ctx: DnsContext, name: str, rtype: str) -> list[str]:
-    import dns.asyncresolver
-
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [s.host for s in ctx.resolvers]
-    resolver.port = ctx.resolvers[0].port if ctx.resolvers else 53
-    resolver.lifetime = ctx.timeout_s * 2
-    try:
-        answer = await resolver.resolve(name, rtype)
-    except Exception:
-        return []
-    return [str(r.target) for r in answer]
-
-
 def _desired(
-    ctx: DnsContext, live: list[Record], command: UpsertRecords | VerifyDomain
+    ctx: DnsDeps, live: list[Record], command: UpsertRecords | VerifyDomain
 ) -> list[Record]:
     """Our records, with the customer's apex TXT (their SPF terms, verification strings) kept."""
     apex = fqdn(command.domain)
@@ -162,7 +155,7 @@ def _desired(
         raise DnsConflict(f"{command.domain}: {exc}") from None
 
 
-def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
+def _verify(ctx: DnsDeps, command: VerifyDomain) -> DomainVerified:
     zone = ctx.route53.find_zone(command.domain)
     if zone is None:
         raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
@@ -184,8 +177,8 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
             concurrency=ctx.concurrency,
         )
     )
-    summary = report.as_dict()
-    _store(command, summary)
+    summary = DomainVerified.model_validate(report.as_dict())
+    _store(ctx, command, summary)
     if report.blocklisted:
         raise Blocklisted(
             f"{command.domain}: blocklisted "
@@ -206,36 +199,44 @@ def _verify(ctx: DnsContext, command: VerifyDomain) -> dict[str, Any]:
     return summary
 
 
-def _store(command: VerifyDomain, summary: dict[str, Any]) -> None:
+def _store(ctx: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> None:
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Domains
 
-    with tenant_session(command.tenant_id) as session:
-        Domains(session).save_verification(command.domain_id, summary)
+    with tenant_session(command.tenant_id, database=ctx.database()) as session:
+        Domains(session).save_verification(command.domain_id, summary.model_dump(mode="json"))
 
 
-def _delete(ctx: DnsContext, command: DeleteRecords) -> dict[str, Any]:
+def _delete(ctx: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
+    """Our record sets go, wherever they are; the customer's stay (their apex TXT values and
+    their SPF terms among ours are written back)."""
+    keys = our_record_keys(command.domain, command.mail_host, ctx.policy)
+    apex = fqdn(command.domain)
+    own = [k for k in keys if k[0].endswith(apex)]
+    deleted = _delete_elsewhere(ctx, [k for k in keys if k not in own])
     zone = ctx.route53.find_zone(command.domain)
     if zone is None:
-        return {"deleted": 0, "zone_deleted": False}
-    ours = desired_records(command.domain, command.mail_host, IPv4Address("192.0.2.1"), "A" * 200)
-    apex_key = (fqdn(command.domain), "TXT")
-    doomed = [r for r in ours if (r.name, r.type) != apex_key]
+        return RecordsDeleted(deleted=deleted, zone_deleted=False)
     if command.delete_zone:
         # The whole zone goes in one batch: no separate record deletion first.
         ctx.route53.delete_zone(zone)
-        return {"deleted": len(doomed), "zone_deleted": True}
+        return RecordsDeleted(deleted=deleted + len(own), zone_deleted=True)
     live = ctx.route53.records(zone)
     kept = _customer_apex_txt(live, command.domain, command.mail_host)
     if kept:
-        ctx.route53.upsert(
-            zone, [Record(fqdn(command.domain), "TXT", tuple(quoted(t) for t in kept))]
-        )
-    else:
-        doomed.append(Record(fqdn(command.domain), "TXT", ()))
-    # The upsert above touched only the apex TXT, which is then not among the doomed.
-    ctx.route53.delete(zone, doomed, live=live)
-    return {"deleted": len(doomed), "zone_deleted": False}
+        ctx.route53.upsert(zone, [Record(apex, "TXT", tuple(quoted(t) for t in kept))])
+        own.remove((apex, "TXT"))  # rewritten with the customer's values only
+    deleted += ctx.route53.delete(zone, own, live=live)
+    return RecordsDeleted(deleted=deleted, zone_deleted=False)
+
+
+def _delete_elsewhere(ctx: DnsDeps, keys: list[tuple[str, RecordType]]) -> int:
+    """Our records in other zones we host: the DMARC report authorisation."""
+    report_domain = ctx.policy.dmarc_report_domain
+    if not keys or report_domain is None:
+        return 0
+    zone = ctx.route53.find_zone(report_domain)
+    return 0 if zone is None else ctx.route53.delete(zone, keys)
 
 
 def _customer_apex_txt(live: list[Record], domain: str, mail_host: str) -> list[str]:

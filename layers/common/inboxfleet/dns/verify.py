@@ -22,6 +22,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.reversename
 
+from inboxfleet import dkim
 from inboxfleet.dns import spf
 from inboxfleet.dns.records import Record, fqdn, unquoted
 from inboxfleet.mailpolicy import DKIM_SELECTOR
@@ -262,6 +263,14 @@ async def resolve_servers(
     return [Nameserver(ip) for answer in answers for ip in sorted(answer.values)]
 
 
+async def name_servers_of(
+    zone: str, resolvers: Sequence[Nameserver], timeout_s: float = 2.0
+) -> list[str]:
+    """The zone's NS names, as the resolvers answer (empty when they cannot say)."""
+    answer = await _Asker(timeout_s, 1).ask(resolvers, fqdn(zone), "NS", recursive=True)
+    return sorted(answer.values)
+
+
 async def _listing(asker: _Asker, servers: Sequence[Nameserver], name: str) -> Listing:
     answer = await asker.ask(servers, name, "A", recursive=True)
     if answer.status == "nxdomain":
@@ -320,9 +329,7 @@ def _spf_ok(values: list[str]) -> None:
 
 
 def _dkim_ok(text: str) -> None:
-    from inboxfleet.mailu.dkim import public_key_from_record
-
-    public_key_from_record(f'"{text}"')
+    dkim.public_key_from_record(f'"{text}"')
 
 
 def _dmarc_ok(text: str) -> None:

@@ -1,4 +1,9 @@
-"""The hostwinds Lambda's actions: one pydantic model per action, told apart by `action`."""
+"""The hostwinds function's commands (one pydantic model per action, told apart by `action`)
+and the results each action returns.
+
+Results are the state machine's contract: the ASL reads their fields by JSONPath, so every
+field is named here once and documented.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from inboxfleet.hostwinds.models import Instance
 from inboxfleet.names import Hostname
 from inboxfleet.validation import parse_event
 
@@ -76,3 +82,47 @@ _ADAPTER: TypeAdapter[HostwindsCommand] = TypeAdapter(
 
 def parse_command(event: Any) -> HostwindsCommand:
     return parse_event(_ADAPTER, event, InvalidHostwindsCommand, "hostwinds command")
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ServerOrdered(_Result):
+    """create_server: the instance if it is listed already; `$.ordered_at` goes into the next
+    create or describe of the same server (an order younger than the grace is never repeated,
+    and a missing listing within it means "not yet", not "never")."""
+
+    name: str  # the unique Hostwinds srvrname: ifl-<environment>-<server id>
+    instance: Instance | None  # None: ordered, not listed yet; describe_server by name finds it
+    ordered_at: datetime | None  # when an order was (maybe) sent
+
+
+class ServerDescribed(_Result):
+    """describe_server: `$.instance.ready` is true once ACTIVE with `$.instance.main_ip`
+    (with require_active, anything else is VpsNotReady)."""
+
+    instance: Instance
+
+
+class ServerFound(_Result):
+    """find_server: the instance by name, or None."""
+
+    instance: Instance | None
+
+
+class ReverseDnsSet(_Result):
+    """set_reverse_dns: the PTR the provider now serves for the IP."""
+
+    serviceid: int
+    ip: IPv4Address
+    rdns: str
+
+
+class ServersTerminated(_Result):
+    """terminate_server: the serviceids terminated now (empty when already gone)."""
+
+    terminated: list[int]
+
+
+HostwindsResult = ServerOrdered | ServerDescribed | ServerFound | ReverseDnsSet | ServersTerminated

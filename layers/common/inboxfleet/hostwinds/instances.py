@@ -20,6 +20,7 @@ from inboxfleet.hostwinds.errors import (
 )
 from inboxfleet.hostwinds.models import Instance
 from inboxfleet.observability import logger
+from inboxfleet.settings import HostwindsSettings
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ def find_by_name(client: HostwindsClient, name: str) -> Instance | None:
     return matches[0] if matches else None
 
 
-# How long an order may take to show up in listings before we believe it never happened
-# (the reference: async work is polled for up to 30 minutes).
-ORDER_GRACE = timedelta(minutes=30)
+# How long an order may take to show up in listings before we believe it never happened: the
+# HOSTWINDS_ORDER_GRACE_S setting; this is its default (async work is polled for up to 30 min).
+ORDER_GRACE = HostwindsSettings().order_grace
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class Ensured:
     ordered_at: datetime | None  # when an order was (maybe) sent; the caller keeps it
 
 
-def within_grace(ordered_at: datetime | None, now: datetime) -> bool:
-    return ordered_at is not None and now - ordered_at < ORDER_GRACE
+def within_grace(ordered_at: datetime | None, now: datetime, grace: timedelta) -> bool:
+    return ordered_at is not None and now - ordered_at < grace
 
 
 def ensure_instance(
@@ -61,19 +62,20 @@ def ensure_instance(
     *,
     ordered_at: datetime | None = None,
     now: datetime | None = None,
+    grace: timedelta = ORDER_GRACE,
 ) -> Ensured:
     """The instance named `order.name`, ordered only if it does not exist.
 
     Listings may lag behind orders, so "not found" is not proof of "never ordered": while an
     earlier order (`ordered_at`, kept by the caller from this function's previous answer) is
-    younger than ORDER_GRACE, nothing is re-ordered and VpsNotReady says "look again later".
+    younger than `grace`, nothing is re-ordered and VpsNotReady says "look again later".
     An order whose answer was lost counts as sent.
     """
     now = now or datetime.now(UTC)
     existing = find_by_name(client, order.name)
     if existing is not None:
         return Ensured(existing, ordered_at)
-    if within_grace(ordered_at, now):
+    if within_grace(ordered_at, now, grace):
         raise VpsNotReady(
             f"{order.name} was ordered at {ordered_at:%H:%M:%S} and is not listed yet"
         )
@@ -106,12 +108,13 @@ def terminate_by_name(
     *,
     ordered_at: datetime | None = None,
     now: datetime | None = None,
+    grace: timedelta = ORDER_GRACE,
 ) -> list[int]:
     """Compensation: terminate every instance carrying `name` (normally one, possibly none
     when a create never happened). Returns the serviceids found, now all gone. Finding none
     while a recent order may still be on its way is VpsNotReady: compensation looks again."""
     found = [i.serviceid for i in client.find_instances_by_name(name)]
-    if not found and within_grace(ordered_at, now or datetime.now(UTC)):
+    if not found and within_grace(ordered_at, now or datetime.now(UTC), grace):
         raise VpsNotReady(f"{name} may still appear (ordered at {ordered_at:%H:%M:%S})")
     for serviceid in found:
         terminate(client, serviceid)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from ipaddress import IPv4Address
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, computed_field, field_validator
 
 ACTIVE = "ACTIVE"
 
@@ -34,6 +34,7 @@ class Instance(_Model):
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", "0.0.0.0") else value  # noqa: S104 - a value, not a bind
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ready(self) -> bool:
         """ACTIVE with an IP. Any other status, known or not, is "not ready yet"."""

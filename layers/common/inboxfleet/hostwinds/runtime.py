@@ -1,4 +1,5 @@
-"""One Hostwinds client per container and settings, built on first use."""
+"""The hostwinds function's dependencies: one client per container and settings, built on first
+use."""
 
 from __future__ import annotations
 
@@ -6,16 +7,17 @@ import threading
 from functools import cache
 
 from inboxfleet.hostwinds.client import HostwindsClient
+from inboxfleet.hostwinds.service import HostwindsDeps
 from inboxfleet.secret_store import secret_reader
-from inboxfleet.settings import HostwindsSettings, hostwinds_settings_from_env
+from inboxfleet.settings import HostwindsSettings, environment_name, hostwinds_settings_from_env
 
 _lock = threading.Lock()
 
 
-def default_client() -> tuple[HostwindsClient, HostwindsSettings]:
+def deps() -> HostwindsDeps:
     settings = hostwinds_settings_from_env()
     with _lock:
-        return _client_for(settings), settings
+        return HostwindsDeps(_client_for(settings), settings, environment_name())
 
 
 @cache

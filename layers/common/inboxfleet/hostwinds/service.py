@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.commands import (
@@ -11,6 +11,12 @@ from inboxfleet.hostwinds.commands import (
     DescribeServer,
     FindServer,
     HostwindsCommand,
+    HostwindsResult,
+    ReverseDnsSet,
+    ServerDescribed,
+    ServerFound,
+    ServerOrdered,
+    ServersTerminated,
     SetReverseDns,
     TerminateServer,
 )
@@ -28,59 +34,51 @@ from inboxfleet.names import server_name, server_name_prefix
 from inboxfleet.settings import HostwindsSettings, SettingsError
 
 
-def run(command: HostwindsCommand) -> dict[str, Any]:
-    """Run a command with this container's client and settings (the Lambda's entry point)."""
-    from inboxfleet.hostwinds.runtime import default_client
-    from inboxfleet.settings import environment_name
-
-    client, settings = default_client()
-    return handle(command, client, settings, environment_name())
+@dataclass(frozen=True)
+class HostwindsDeps:
+    client: HostwindsClient
+    settings: HostwindsSettings
+    environment: str  # ENVIRONMENT: only servers named ifl-<environment>-... are ours
 
 
-def handle(
-    command: HostwindsCommand,
-    client: HostwindsClient,
-    settings: HostwindsSettings,
-    environment: str,
-) -> dict[str, Any]:
-    owned = server_name_prefix(environment)
+def handle(command: HostwindsCommand, deps: HostwindsDeps) -> HostwindsResult:
+    client, settings = deps.client, deps.settings
+    owned = server_name_prefix(deps.environment)
+    grace = settings.order_grace
     match command:
         case CreateServer():
-            name = server_name(environment, command.server_id)
+            name = server_name(deps.environment, command.server_id)
             ensured = ensure_instance(
                 client,
                 _order(client, settings, name, command.location),
                 ordered_at=command.ordered_at,
+                grace=grace,
             )
-            return {
-                "name": name,
-                # None: ordered, not listed yet; describe_server by name picks it up.
-                "instance": _view(ensured.instance) if ensured.instance else None,
-                "ordered_at": ensured.ordered_at.isoformat() if ensured.ordered_at else None,
-            }
+            return ServerOrdered(
+                name=name, instance=ensured.instance, ordered_at=ensured.ordered_at
+            )
         case DescribeServer():
-            instance = _lookup(client, command, owned)
+            instance = _lookup(client, command, owned, grace)
             if command.require_active and not instance.ready:
                 raise VpsNotReady(f"instance {instance.serviceid} is {instance.status}")
-            return {"instance": _view(instance)}
+            return ServerDescribed(instance=instance)
         case FindServer():
-            found = find_by_name(client, _own_name(command.name, owned))
-            return {"instance": _view(found) if found else None}
+            return ServerFound(instance=find_by_name(client, _own_name(command.name, owned)))
         case SetReverseDns():
             _owned_instance(client, command.serviceid, owned)
             client.set_rdns(command.serviceid, command.ip, command.hostname)
-            return {"serviceid": command.serviceid, "ip": str(command.ip), "rdns": command.hostname}
+            return ReverseDnsSet(serviceid=command.serviceid, ip=command.ip, rdns=command.hostname)
         case TerminateServer():
             if command.serviceid is not None:
                 try:
                     _owned_instance(client, command.serviceid, owned)
                 except InstanceNotFound:
-                    return {"terminated": []}
+                    return ServersTerminated(terminated=[])
                 done = [command.serviceid] if terminate(client, command.serviceid) else []
             else:
                 name = _own_name(command.name or "", owned)
-                done = terminate_by_name(client, name, ordered_at=command.ordered_at)
-            return {"terminated": done}
+                done = terminate_by_name(client, name, ordered_at=command.ordered_at, grace=grace)
+            return ServersTerminated(terminated=done)
 
 
 def _own_name(name: str, owned: str) -> str:
@@ -112,17 +110,15 @@ def _order(
     )
 
 
-def _lookup(client: HostwindsClient, command: DescribeServer, owned: str) -> Instance:
+def _lookup(
+    client: HostwindsClient, command: DescribeServer, owned: str, grace: timedelta
+) -> Instance:
     if command.serviceid is not None:
         return _owned_instance(client, command.serviceid, owned)
     name = _own_name(command.name or "", owned)
     found = find_by_name(client, name)
     if found is None:
-        if within_grace(command.ordered_at, datetime.now(UTC)):
+        if within_grace(command.ordered_at, datetime.now(UTC), grace):
             raise VpsNotReady(f"{name} is ordered but not listed yet")
         raise InstanceNotFound(f"no instance named {name}")
     return found
-
-
-def _view(instance: Instance) -> dict[str, Any]:
-    return instance.model_dump(mode="json") | {"ready": instance.ready}

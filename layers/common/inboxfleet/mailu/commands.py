@@ -1,4 +1,9 @@
-"""The mail-server Lambda's actions: one pydantic model per action, told apart by `action`."""
+"""The mail-server function's commands (one pydantic model per action, told apart by `action`)
+and the results each action returns.
+
+Results are the state machine's contract: the ASL reads their fields by JSONPath, so every
+field is named here once and documented.
+"""
 
 from __future__ import annotations
 
@@ -87,3 +92,58 @@ _ADAPTER: TypeAdapter[MailuCommand] = TypeAdapter(
 
 def parse_command(event: Any) -> MailuCommand:
     return parse_event(_ADAPTER, event, InvalidMailuCommand, "mail server command")
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    server_ip: IPv4Address
+    # The key the server presented: the pinned one (any other is refused before this answer),
+    # or on first contact (pin) the one to store on the server row.
+    host_key_fingerprint: Fingerprint
+    changed: list[str]  # what this run changed on the server; empty: it was already so
+    ssh_round_trips: int  # SSH commands, SFTP operations and API requests it took
+
+
+class HostKeyRead(_Result):
+    """pin: `$.host_key_fingerprint` is what the inventory step pins; nothing changed."""
+
+
+class ServerSecured(_Result):
+    """secure: key-only SSH and the firewall in place."""
+
+
+class MailuInstalled(_Result):
+    """install: files in place and the stack starting in the background; poll status."""
+
+    unit: str  # the systemd unit that starts the stack (one per rendered configuration)
+
+
+class ContainerState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    state: str  # as docker compose reports it: running, exited, ...
+    health: str | None  # healthy, starting, unhealthy, or None without a health check
+
+
+class StackStatus(_Result):
+    """status: `$.ready` is true once every service of the compose file runs (and is healthy
+    where it has a check); with require_ready, anything else is MailuNotReady."""
+
+    ready: bool
+    containers: dict[str, ContainerState]  # by compose service
+
+
+class MailboxConfigured(_Result):
+    """configure: the domain, its DKIM key and the mailbox (with this attempt's password)."""
+
+    dkim_public_key: str  # base64 RSA key for the DKIM record (`$.dkim_public_key` -> dns upsert)
+    records: dict[str, str | list[str]]  # the records Mailu recommends (dns_mx, dns_spf, ...)
+
+
+class MailboxChanged(_Result):
+    """suspend, resume, remove_mailbox: the mailbox as asked (`changed` empty if it was)."""
+
+
+MailuResult = (
+    HostKeyRead | ServerSecured | MailuInstalled | StackStatus | MailboxConfigured | MailboxChanged
+)

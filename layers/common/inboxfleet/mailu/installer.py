@@ -9,10 +9,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from inboxfleet.dkim import public_key_from_record
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.compose import Container, parse_ps, services_in, stack_ready
 from inboxfleet.mailu.config import ADMIN_API_PORT, MailuConfig, MailuSecrets, parse_env
-from inboxfleet.mailu.dkim import public_key_from_record
 from inboxfleet.mailu.errors import MailuApiError, MailuNotReady, RemoteCommandFailed
 from inboxfleet.mailu.firewall import ufw_commands, ufw_in_place
 from inboxfleet.mailu.render import COMPOSE_FILE, ENV_FILE, MAILU_DIR, RenderedFile, render
@@ -46,7 +46,7 @@ class Outcome:
 
 def secure(ssh: SshSession) -> Outcome:
     """Key-only SSH, and a firewall that lets in nothing but SSH, mail and web."""
-    outcome = Outcome(details={"host_key_fingerprint": ssh.host_key_fingerprint})
+    outcome = Outcome()
     if ssh.ensure_file(SSHD_DROP_IN):
         outcome.changed.append("sshd: password login off")
     # Reloaded every time: an earlier run may have written the file and then failed before

@@ -1,4 +1,4 @@
-"""Running a mail-server command: one SSH session, one installer action."""
+"""Running a mail-server command: one SSH session, one installer action, one typed result."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from inboxfleet.mailu import installer
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.commands import (
     ConfigureMailbox,
+    HostKeyRead,
     InstallMailu,
+    MailboxChanged,
+    MailboxConfigured,
     MailuCommand,
+    MailuInstalled,
+    MailuResult,
     MailuStatus,
     PinHostKey,
     RemoveMailbox,
     ResumeMailbox,
     SecureServer,
+    ServerSecured,
+    StackStatus,
     SuspendMailbox,
 )
 from inboxfleet.mailu.config import MailuConfig
@@ -24,7 +31,7 @@ from inboxfleet.mailu.ssh import Resolver, SshSession
 
 
 @dataclass(frozen=True)
-class Dependencies:
+class MailuDeps:
     """Where the service gets what it needs; the Lambda's come from runtime.py."""
 
     private_key: Callable[[], Any]
@@ -35,14 +42,19 @@ class Dependencies:
     command_timeout_s: float = 900.0
 
 
-def run(command: MailuCommand) -> dict[str, Any]:
-    """Run a command with this container's dependencies (the Lambda's entry point)."""
-    from inboxfleet.mailu.runtime import default_dependencies
+_RESULTS: dict[type[MailuCommand], type[MailuResult]] = {
+    PinHostKey: HostKeyRead,
+    SecureServer: ServerSecured,
+    InstallMailu: MailuInstalled,
+    MailuStatus: StackStatus,
+    ConfigureMailbox: MailboxConfigured,
+    SuspendMailbox: MailboxChanged,
+    ResumeMailbox: MailboxChanged,
+    RemoveMailbox: MailboxChanged,
+}
 
-    return handle(command, default_dependencies())
 
-
-def handle(command: MailuCommand, deps: Dependencies) -> dict[str, Any]:
+def handle(command: MailuCommand, deps: MailuDeps) -> MailuResult:
     password = ""
     if isinstance(command, ConfigureMailbox):
         password = deps.decrypt(
@@ -61,13 +73,15 @@ def handle(command: MailuCommand, deps: Dependencies) -> dict[str, Any]:
     )
     with session as ssh:
         outcome = _dispatch(command, ssh, password)
-        return {
-            "server_ip": str(command.server_ip),
-            "host_key_fingerprint": ssh.host_key_fingerprint,
-            "changed": outcome.changed,
-            "ssh_round_trips": ssh.round_trips,
-            **outcome.details,
-        }
+        return _RESULTS[type(command)].model_validate(
+            {
+                "server_ip": command.server_ip,
+                "host_key_fingerprint": ssh.host_key_fingerprint,
+                "changed": outcome.changed,
+                "ssh_round_trips": ssh.round_trips,
+                **outcome.details,
+            }
+        )
 
 
 def _dispatch(command: MailuCommand, ssh: SshSession, password: str) -> installer.Outcome:
