@@ -114,7 +114,7 @@ def test_subscription_created_links_entitles_and_releases_waiting_inboxes(
         25,
         10,
     )
-    assert acc.allowed_locations == ["1", "2", "3"]
+    assert acc.allowed_locations == ["seattle", "dallas", "amsterdam"]
     assert acc.current_period_end == datetime.fromtimestamp(PERIOD_END, UTC)
     released = {i.id: i for i in inboxes(tenant)}
     assert {released[i].status for i in waiting} == {InboxStatus.QUEUED}

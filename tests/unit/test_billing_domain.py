@@ -265,11 +265,17 @@ def test_the_shipped_catalogue_is_versioned_and_every_metered_plan_names_its_met
     assert CATALOGUE.version
     assert any(p.metered for p in CATALOGUE.plans.values())
     with pytest.raises(ValidationError, match="meter_event_name"):
-        Plan(description="x", max_inboxes=1, max_domains=1, allowed_locations=("1",), metered=True)
+        Plan(
+            description="x",
+            max_inboxes=1,
+            max_domains=1,
+            allowed_locations=("dallas",),
+            metered=True,
+        )
     limits = Catalogue(
         version="2026-01-01", plans={"a": CATALOGUE.plans["starter_monthly"]}
     ).limits([("a", 2)])
-    assert (limits.max_inboxes, limits.allowed_locations) == (10, ("1", "2"))
+    assert (limits.max_inboxes, limits.allowed_locations) == (10, ("seattle", "dallas"))
 
 
 def test_amounts_use_the_currencys_minor_unit() -> None:

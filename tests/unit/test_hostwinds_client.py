@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import parse_qs
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -172,3 +173,18 @@ def test_unknown_location_lists_the_known_ones() -> None:
     assert client.location_id("amsterdam") == 3
     with pytest.raises(UnknownLocation, match="known: amsterdam, dallas, seattle"):
         client.location_id("atlantis")
+
+
+def test_every_catalogue_location_is_one_the_client_resolves() -> None:
+    # reserve -> create: placement picks from the plan's locations, create_server resolves the
+    # slug through get_locations (the contract fixture Hostwinds answers with).
+    from inboxfleet.billing.plans import default_catalogue
+    from inboxfleet.hostwinds.commands import parse_command
+
+    client = client_with(lambda request: answer("get_locations.success.json"))
+    locations = {loc for p in default_catalogue().plans.values() for loc in p.allowed_locations}
+    assert locations
+    for location in sorted(locations):
+        assert client.location_id(location) in {1, 2, 3}
+        command = {"action": "create_server", "server_id": str(uuid4()), "location": location}
+        assert parse_command(command).location == location  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from inboxfleet.billing.errors import UnknownPlan
 from inboxfleet.entitlement import Limits
+from inboxfleet.locations import LocationSlug
 
 
 class Plan(BaseModel):
@@ -22,7 +23,8 @@ class Plan(BaseModel):
     description: str
     max_inboxes: int = Field(ge=0)
     max_domains: int = Field(ge=0)
-    allowed_locations: tuple[str, ...] = Field(min_length=1)
+    # Hostwinds location slugs, in placement order (ties go to the earlier one).
+    allowed_locations: tuple[LocationSlug, ...] = Field(min_length=1)
     metered: bool = False
     meter_event_name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,99}$")
 

@@ -15,12 +15,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from inboxfleet.hostwinds.models import Instance
+from inboxfleet.locations import LocationSlug
 from inboxfleet.names import Hostname
 from inboxfleet.validation import parse_event
 
 ServiceId = Annotated[int, Field(gt=0, lt=2**31)]
 InstanceName = Annotated[str, Field(pattern=r"^ifl-[a-z0-9]+-[0-9a-f-]{36}$")]
-LocationSlug = Annotated[str, Field(pattern=r"^[a-z][a-z-]{1,31}$")]
 
 
 class InvalidHostwindsCommand(ValueError):

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field, field_validator
 
+from inboxfleet.locations import slug_of
+
 ACTIVE = "ACTIVE"
 
 
@@ -47,8 +49,8 @@ class Location(_Model):
 
     @property
     def slug(self) -> str:
-        """'Dallas, TX' -> 'dallas': the name plans and placement use."""
-        return self.name.split(",")[0].strip().lower().replace(" ", "-")
+        """The name plans, placement and the servers table use."""
+        return slug_of(self.name)
 
 
 class Image(_Model):
