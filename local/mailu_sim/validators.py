@@ -33,7 +33,12 @@ def domain(value: str) -> bool:
 
 def email(value: str) -> bool:
     """`validators.email`: one `@`, a local part of at most 64 characters (dot-atom or quoted
-    string) and a valid domain of at most 253."""
+    string) and a valid domain of at most 253.
+
+    Like the real one, it matches the local part with `$` and `.match`, so a local part may end
+    in a newline ("sales\n@example.com" passes). Kept on purpose: the simulator must accept what
+    Mailu accepts, so that only the platform's own validators stand between such a name and
+    the mail server, as in production."""
     if not value or value.count("@") != 1:
         return False
     local, host = value.rsplit("@", 1)

@@ -11,7 +11,15 @@ import yaml
 from pydantic import ValidationError
 
 from inboxfleet.mailu.config import MAIL_PORTS, MailuConfig, MailuSecrets, parse_env
-from inboxfleet.mailu.render import render
+from inboxfleet.mailu.render import (
+    COMPOSE_FILE,
+    ENV_FILE,
+    MTA_STS_FILE,
+    RenderedFile,
+    UnsafeRenderedFile,
+    check_file,
+    render,
+)
 from inboxfleet.mtasts import policy_id, policy_text
 from local.template import REPO_ROOT
 
@@ -123,3 +131,89 @@ def test_existing_secrets_are_read_back_for_a_reinstall() -> None:
 def test_bad_config_is_refused(changes: dict[str, str], field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         MailuConfig.model_validate({**CONFIG.model_dump(), **changes})
+
+
+# --- values that would add lines (issue 10, section 2) -------------------------------------------
+# model_construct skips validation: these stand for a validator that let something through.
+
+
+def _config(**changes: object) -> MailuConfig:
+    return MailuConfig.model_construct(**{**dict(CONFIG), **changes})
+
+
+@pytest.mark.parametrize(
+    ("config", "where"),
+    [
+        (_config(domain="x\n.reboot\n.example.com"), "/mailu/docker-compose.yml, line 1"),
+        (_config(webmail="roundcube\n    privileged: true"), "/mailu/docker-compose.yml, line 115"),
+        (_config(mail_host="mail.x\nAPI=false"), "/mailu/mailu.env, line 8"),
+        (_config(postmaster="postmaster\rTLS_FLAVOR=notls"), "/mailu/mailu.env, line 9"),
+        (_config(dmarc_rua="dmarc\u2028x"), "/mailu/mailu.env, line 29"),
+        (
+            _config(mta_sts_mode="testing\nmx: evil.example"),
+            "/mailu/overrides/nginx/mta-sts.conf, line 13",
+        ),
+    ],
+    ids=["domain", "webmail", "mail_host", "postmaster", "dmarc_rua", "mta_sts_mode"],
+)
+def test_a_config_value_that_would_add_lines_is_refused(config: MailuConfig, where: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(where)) as refused:
+        render(config, FIXED)
+    assert isinstance(refused.value, UnsafeRenderedFile)
+    assert "evil" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "secrets",
+    [
+        MailuSecrets.model_construct(
+            secret_key="S3cretKey\nDOMAIN=evil", api_token=FIXED.api_token
+        ),
+        MailuSecrets.model_construct(secret_key=FIXED.secret_key, api_token="T0ken\r\x00T0ken"),
+    ],
+    ids=["secret_key", "api_token"],
+)
+def test_a_secret_that_would_add_lines_is_refused_without_being_quoted(
+    secrets: MailuSecrets,
+) -> None:
+    with pytest.raises(ValueError, match=r"/mailu/mailu\.env, line (4|23)") as refused:
+        render(CONFIG, secrets)
+    assert "S3cretKey" not in str(refused.value)
+    assert "T0ken" not in str(refused.value)
+    assert "evil" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("domain=example.com", "KEY=VALUE"),
+        ("DOMAIN", "KEY=VALUE"),
+        (" DOMAIN=example.com", "KEY=VALUE"),
+        ("=example.com", "KEY=VALUE"),
+        ("1DOMAIN=example.com", "KEY=VALUE"),
+        ("DOMAIN=example.com\r", "control"),
+        ("DOMAIN=exa\tmple.com", "control"),
+        ("SITENAME=B\u00fccher", "non-ASCII"),
+        ("# a comment \x85 with a line break", "control"),
+    ],
+)
+def test_every_env_line_is_a_comment_a_blank_or_key_value(line: str, problem: str) -> None:
+    content = f"# header\n\nSECRET_KEY=S3cret\n{line}\nTZ=Etc/UTC\n"
+    with pytest.raises(UnsafeRenderedFile, match=rf"^/mailu/mailu\.env, line 4: .*{problem}") as e:
+        check_file(RenderedFile(ENV_FILE, content, 0o600))
+    assert line.strip() not in str(e.value)  # the line may hold a secret
+
+
+def test_the_rendered_files_pass_their_own_check() -> None:
+    for config in (CONFIG, CONFIG.model_copy(update={"webmail": "none"})):
+        for file in render(config, FIXED):
+            check_file(file)
+    check_file(RenderedFile(ENV_FILE, "# only\n\nA_1=\nB=x=y\n", 0o600))
+
+
+@pytest.mark.parametrize("path", [COMPOSE_FILE, MTA_STS_FILE])
+def test_other_files_take_any_printable_line_and_nothing_else(path: str) -> None:
+    check_file(RenderedFile(path, "services:\n  a: {b: 'c=d'}\n\n", 0o644))
+    for bad in ("\r", "\x00", "\x0b", "\u2028", "\u00e9"):
+        with pytest.raises(UnsafeRenderedFile, match=rf"^{re.escape(path)}, line 2: "):
+            check_file(RenderedFile(path, f"services:\n  a: b{bad}\n", 0o644))

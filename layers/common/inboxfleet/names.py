@@ -1,56 +1,100 @@
-"""Validated names shared by every boundary: hostnames (ASCII, already IDNA-encoded)."""
+"""Validated names shared by every boundary: hostnames (ASCII, already IDNA-encoded), the
+domains customers type (internationalised names included) and the mailbox addresses we create.
+
+These names end up in Route 53, at Hostwinds and as lines of the mail server's config files, so
+every check is a full match: with `.match`, a pattern's `$` also matches before a final "\n" and
+a label could end in a newline. Plain spaces at the edges are trimmed (customers paste them);
+any control or invisible character, a trailing "\n" included, is refused, never stripped.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, Field
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+MAX_NAME_LENGTH = 253
+# ASCII classes on the text as given, so nothing non-ASCII can turn ASCII when lower-cased
+# (str.lower() makes the Kelvin sign a "k").
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_LOCAL_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,62}[A-Za-z0-9])?")
+
+
+def _shown(value: str) -> str:
+    """The refused value for an error message: repr() escapes control characters, so the
+    message stays one line."""
+    return repr(value if len(value) <= 80 else value[:77] + "...")
+
+
+def _trimmed(value: str) -> str:
+    # Only U+0020: str.strip() would also drop "\n", "\r", "\t", "\x85" and hide them.
+    return value.strip(" ")
+
+
+def _ascii_hostname(name: str) -> str | None:
+    """`name` lower-cased without its trailing dot if it is at least two LDH labels of 1-63
+    characters, at most 253 in all (we never deal in bare single-label names); else None."""
+    name = name.removesuffix(".")
+    labels = name.split(".")
+    if len(name) > MAX_NAME_LENGTH or len(labels) < 2:
+        return None
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        return None
+    return name.lower()
 
 
 def normalise_hostname(value: str) -> str:
-    """Lower-case, trailing dot dropped; ValueError unless every label is a valid LDH label and
-    there are at least two of them (we never deal in bare single-label names)."""
-    name = value.strip().lower().removesuffix(".")
-    labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        raise ValueError(f"{shown!r} is not a valid hostname")
+    """Lower-case, trailing dot dropped; ValueError unless it is a valid ASCII hostname."""
+    name = _ascii_hostname(_trimmed(value))
+    if name is None:
+        raise ValueError(f"{_shown(value)} is not a valid hostname")
     return name
 
 
 Hostname = Annotated[str, AfterValidator(normalise_hostname)]
 
 
+def _has_hidden_characters(text: str) -> bool:
+    """Controls, format characters (soft hyphen, zero-width space, BOM...), spaces and line
+    separators. IDNA would map some of them away unseen: what the customer sees must be
+    exactly the name we publish."""
+    return any(unicodedata.category(c)[0] in "CZ" for c in text)
+
+
+def _idna_hostname(text: str) -> str | None:
+    import idna
+
+    if _has_hidden_characters(text):
+        return None
+    try:
+        encoded = idna.encode(text, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+    return _ascii_hostname(encoded)
+
+
 def customer_domain(value: str) -> str:
     """A domain as customers type it, internationalised names included, in its ASCII (IDNA
     2008, UTS 46 mapped) form, validated as a hostname."""
-    import idna
-
-    text = value.strip().lower().removesuffix(".")
-    try:
-        ascii_name = idna.encode(text, uts46=True).decode("ascii")
-    except idna.IDNAError:
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        raise ValueError(f"{shown!r} is not a valid domain name") from None
-    return normalise_hostname(ascii_name)
+    name = _idna_hostname(_trimmed(value))
+    if name is None:
+        raise ValueError(f"{_shown(value)} is not a valid domain name")
+    return name
 
 
 Domain = Annotated[str, AfterValidator(customer_domain)]
 
-_LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?$")
-
 
 def normalise_email(value: str) -> str:
     """A mailbox address we create: a plain lower-case local part at a valid hostname."""
-    local, at, domain = value.strip().lower().rpartition("@")
-    if not at or not _LOCAL_PART.match(local) or ".." in local:
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        raise ValueError(f"{shown!r} is not a valid mailbox address")
-    return f"{local}@{normalise_hostname(domain)}"
+    local, at, domain = _trimmed(value).rpartition("@")
+    hostname = _ascii_hostname(domain)
+    if not at or not _LOCAL_PART.fullmatch(local) or ".." in local or hostname is None:
+        raise ValueError(f"{_shown(value)} is not a valid mailbox address")
+    return f"{local.lower()}@{hostname}"
 
 
 Email = Annotated[str, AfterValidator(normalise_email)]
@@ -67,4 +111,5 @@ def server_name(environment: str, server_id: UUID) -> str:
 
 
 # A pinned SSH host key: the mail-server function reports it, the inventory function stores it.
+# pydantic runs `pattern` on the Rust regex engine, where `$` is the end of the text (tested).
 Fingerprint = Annotated[str, Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]

@@ -14,6 +14,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from inboxfleet.names import Email, Hostname
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the environment variable."""
@@ -113,7 +115,7 @@ class DnsSettings(EnvSettings):
     dmarc_policy: Literal["none", "quarantine", "reject"] = Field(
         default="none", alias="DMARC_POLICY"
     )
-    dmarc_report_domain: str | None = Field(default=None, alias="DMARC_REPORT_DOMAIN")
+    dmarc_report_domain: Hostname | None = Field(default=None, alias="DMARC_REPORT_DOMAIN")
 
 
 class BillingSettings(EnvSettings):
@@ -134,9 +136,7 @@ class BillingSettings(EnvSettings):
     park_unknown_customer_after: int = Field(
         default=3, ge=1, le=4, alias="BILLING_PARK_UNKNOWN_CUSTOMER_AFTER"
     )
-    reminder_sender: str | None = Field(
-        default=None, pattern=r"^[^@\s]+@[^@\s]+$", alias="BILLING_REMINDER_SENDER"
-    )
+    reminder_sender: Email | None = Field(default=None, alias="BILLING_REMINDER_SENDER")
     ses_configuration_set: str | None = Field(default=None, alias="SES_CONFIGURATION_SET")
     retention_days: int = Field(default=30, ge=1, le=365, alias="BILLING_RETENTION_DAYS")
 

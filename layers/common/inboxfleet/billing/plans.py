@@ -38,7 +38,7 @@ class Plan(BaseModel):
 class Catalogue(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    version: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     plans: dict[str, Plan]
 
     def plan(self, lookup_key: str | None) -> Plan:

@@ -31,7 +31,7 @@ from inboxfleet.db.nile_rules import nile_problems, transaction_problems
 
 # pg_advisory_lock key: the first 8 bytes of sha256("inboxfleet.migrate"), as a signed bigint.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"inboxfleet.migrate").digest()[:8], "big", signed=True)
-_FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_FILENAME = re.compile(r"([0-9]{4})_([a-z0-9_]+)\.sql")
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -67,7 +67,7 @@ def default_directory() -> Path:
 def load_migrations(directory: Path) -> list[Migration]:
     migrations = []
     for path in sorted((directory / "nile").glob("*.sql")):
-        match = _FILENAME.match(path.name)
+        match = _FILENAME.fullmatch(path.name)
         if not match:
             raise MigrationError(f"{path.name}: migration files are named NNNN_snake_name.sql")
         text = path.read_text()
