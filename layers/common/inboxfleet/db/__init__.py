@@ -14,6 +14,7 @@ from inboxfleet.db.errors import (
     NotConfigured,
     SessionAborted,
     SessionClosed,
+    TenantContextChanged,
     UnknownTenant,
     WrongSession,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "SessionAborted",
     "SessionClosed",
     "SystemSession",
+    "TenantContextChanged",
     "TenantSession",
     "UnknownTenant",
     "WrongSession",

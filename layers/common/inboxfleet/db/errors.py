@@ -38,6 +38,12 @@ class ForbiddenStatement(DatabaseError, ValueError):
     end its transaction or change its tenant context from inside."""
 
 
+class TenantContextChanged(ForbiddenStatement):
+    """The tenant or system setting was not what the session set: a statement changed it, or the
+    connection arrived with one already set. The transaction was rolled back and the connection
+    dropped, so nothing done under the wrong context is saved or carried into another session."""
+
+
 class WrongSession(DatabaseError, TypeError):
     """A repository was handed a session of the wrong kind (tenant vs system)."""
 
