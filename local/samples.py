@@ -25,6 +25,7 @@ SAMPLE_TENANT_NAME = "Acme Outreach"
 SAMPLE_DOMAIN = "acme-outreach.example"
 SAMPLE_ADDRESS = f"sales@{SAMPLE_DOMAIN}"
 SAMPLE_INBOX_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de101")
+SAMPLE_DOMAIN_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de201")
 SAMPLE_SERVER_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de301")
 
 
@@ -37,14 +38,14 @@ class Sample:
 def seed_sample() -> Sample:
     """Create the sample tenant with one domain and one inbox awaiting payment.
 
-    The inbox id is fixed too, so it is inserted with the id the event files name."""
+    Its ids are fixed too, so the rows are inserted with the ids the event files name."""
     with system_session("local.seed") as s:
         TenantDirectory(s).create(
             SAMPLE_TENANT_NAME, "billing@acme-outreach.example", id=SAMPLE_TENANT_ID
         )
     with tenant_session(SAMPLE_TENANT_ID) as s:
         BillingAccounts(s).link_customer("cus_SampleAcme01")
-        domain = Domains(s).add(SAMPLE_DOMAIN)
+        domain = Domains(s).add(SAMPLE_DOMAIN, domain_id=SAMPLE_DOMAIN_ID)
         Servers(s).add(domain.id, "dallas", "local", server_id=SAMPLE_SERVER_ID)
         inbox = Inboxes(s).add(domain.id, SAMPLE_ADDRESS, inbox_id=SAMPLE_INBOX_ID)
         InboxEvents(s).append(inbox.id, "request", "info", {"source": "local.samples"})

@@ -27,7 +27,10 @@ def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
     out = done.stdout
     assert done.returncode == 0, done.stderr[-2000:]
 
-    assert re.search(r"applied 0001_core\.sql, 0002_billing\.sql -> schema version 2", out)
+    assert re.search(
+        r"applied 0001_core\.sql, 0002_billing\.sql, 0003_location_slugs\.sql -> schema version 3",
+        out,
+    )
     assert "second run applied 0 files" in out
     assert "transition_inbox.json -> status queued (changed: True)" in out
     assert "timeline ['request:info', 'status:info', 'reserve:succeeded']" in out

@@ -26,6 +26,7 @@ from local.stripe_samples import (
     sample_events,
 )
 from tests.billing_support import BillingWorld, billing_world, invoke_worker
+from tests.sample_outputs import SampleOutputs, input_samples
 
 ORDER = list(sample_events())
 
@@ -46,11 +47,11 @@ def test_the_files_are_what_the_generator_writes() -> None:
     assert files, "no sample files"
     for path, text in files.items():
         assert path.read_text() == text, f"{path} is stale: run python -m local.stripe_samples"
-    on_disk = {*WEBHOOK_DIR.glob("*.json"), *WORKER_DIR.glob("*.json")}
+    on_disk = {*input_samples(WEBHOOK_DIR.name), *input_samples(WORKER_DIR.name)}
     assert on_disk == set(files)
 
 
-@pytest.mark.parametrize("path", sorted(WEBHOOK_DIR.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", input_samples(WEBHOOK_DIR.name), ids=lambda p: p.stem)
 def test_each_webhook_sample_carries_a_signature_stripes_sdk_accepts(path: Path) -> None:
     request = json.loads(path.read_text())
     header = request["headers"]["stripe-signature"]
@@ -61,11 +62,14 @@ def test_each_webhook_sample_carries_a_signature_stripes_sdk_accepts(path: Path)
 
 def test_the_worker_samples_apply_in_order_to_the_sample_tenant(world: BillingWorld) -> None:
     outcomes = []
+    outputs = SampleOutputs(WORKER_DIR.name)
     for stem in ORDER:
         path = WORKER_DIR / f"{stem}.json"
         if not path.exists():
             continue
-        response = invoke_worker(json.loads(path.read_text()))
+        batch = json.loads(path.read_text())
+        response = invoke_worker(batch)
+        outputs.record(path, batch, response)
         assert response == {"batchItemFailures": []}, stem
         with tenant_session(SAMPLE_TENANT_ID) as s:
             account = BillingAccounts(s).get()
@@ -85,6 +89,7 @@ def test_the_worker_samples_apply_in_order_to_the_sample_tenant(world: BillingWo
         ("invoice_marked_uncollectible", "inbox_seat_monthly", "ok", InboxStatus.QUEUED),
         ("subscription_deleted", "inbox_seat_monthly", "suspended", InboxStatus.QUEUED),
     ]
+    outputs.check()
     assert [r.execution_name for r in world.starter.started] == [f"{SAMPLE_INBOX_ID}-1"]
     assert [e.destinations["ToAddresses"] for e in world.emails] == [
         ["billing@acme-outreach.example"]
@@ -93,14 +98,18 @@ def test_the_worker_samples_apply_in_order_to_the_sample_tenant(world: BillingWo
 
 def test_the_webhook_samples_are_accepted_once_resigned(world: BillingWorld) -> None:
     answers = {}
+    outputs = SampleOutputs(WEBHOOK_DIR.name)
     for stem in ORDER:
-        request = json.loads((WEBHOOK_DIR / f"{stem}.json").read_text())
+        path = WEBHOOK_DIR / f"{stem}.json"
+        request = json.loads(path.read_text())
         stale = world.deliver(request)
         assert stale["statusCode"] == 400, stem  # signed long ago: refused as Stripe would
         answer = world.deliver(resign(request))
+        outputs.record(path, request, answer)
         answers[stem] = (answer["statusCode"], json.loads(answer["body"])["outcome"])
     assert answers == {stem: (200, "queued") for stem in ORDER if stem != "customer_updated"} | {
         "customer_updated": (200, "ignored")
     }
+    outputs.check()
     report = world.drain()
     assert (report.succeeded, report.failed) == (len(ORDER) - 1, 0)

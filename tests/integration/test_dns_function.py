@@ -23,6 +23,7 @@ from local.invoke import invoke
 from local.samples import SAMPLE_DOMAIN, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT
 from tests.aws_support import moto_aws
+from tests.sample_outputs import SampleOutputs
 
 EVENTS = REPO_ROOT / "events" / "DnsFunction"
 # Someone else's SPF includes, nested: 1 + 4 + 4 + 2 lookups behind one include.
@@ -394,3 +395,15 @@ def test_removal_takes_the_dmarc_report_authorisation_from_the_report_zone_too(
 
     sets = dns.route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     assert {s["Name"] for s in sets if s["Type"] == "TXT"} == {other}
+
+
+def test_sample_outputs_are_what_the_samples_answer(dns: Dns) -> None:
+    delegated(dns)  # as the registrar would, once the tenant set our name servers
+    outputs = SampleOutputs("DnsFunction", fields={"zone_id"})  # Route 53 makes it up
+    for name in ("check_delegation", "upsert", "verify", "delete"):
+        data = event(name)
+        outputs.record(EVENTS / f"{name}.json", data, invoke("DnsFunction", data))
+        dns.refresh()
+        dns.local.resolver.flush()
+    outputs.check()
+    assert dns.stored_report()["authoritative_ok"] is True  # the sample's own domain row

@@ -20,6 +20,7 @@ from inboxfleet.inventory.errors import (
 from local.invoke import invoke
 from local.samples import SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT as REPO
+from tests.sample_outputs import SampleOutputs, input_samples
 
 EVENTS = REPO / "events" / "InventoryFunction"
 
@@ -36,7 +37,7 @@ def sample(fresh_app_db: Database) -> None:
 
 
 def test_every_event_file_is_answered(sample: None) -> None:
-    names = sorted(p.stem for p in EVENTS.glob("*.json"))
+    names = sorted(p.stem for p in input_samples("InventoryFunction"))
     assert names == ["describe_inbox", "pin_host_key", "record_step", "transition_inbox"]
     for name in names:
         result = invoke("InventoryFunction", event(name))
@@ -123,3 +124,12 @@ def test_another_tenants_inbox_is_not_found(sample: None) -> None:
 
     with pytest.raises(InboxNotFound):
         invoke("InventoryFunction", event("describe_inbox", tenant_id=str(new_tenant())))
+
+
+def test_sample_outputs_are_what_the_samples_answer(sample: None) -> None:
+    outputs = SampleOutputs("InventoryFunction")
+    for name in ("describe_inbox", "record_step", "transition_inbox", "pin_host_key"):
+        path = EVENTS / f"{name}.json"
+        data = event(name)
+        outputs.record(path, data, invoke("InventoryFunction", data))
+    outputs.check()

@@ -104,7 +104,7 @@ def install(ssh: SshSession, config: MailuConfig) -> Outcome:
                     "--remove-orphans",
                 ]
             )
-            outcome.changed.append(f"stack starting ({unit})")
+            outcome.changed.append("stack starting")  # under `unit`, in the result
     outcome.details["unit"] = unit
     return outcome
 

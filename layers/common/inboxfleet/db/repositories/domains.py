@@ -31,11 +31,12 @@ class Domains(TenantTable[Domain]):
             == 1
         )
 
-    def add(self, name: str) -> Domain:
+    def add(self, name: str, domain_id: UUID | None = None) -> Domain:
         row = self._session.fetch_one(
             Domain,
-            f"INSERT INTO domains (tenant_id, name) VALUES (%s, %s) RETURNING {_COLUMNS}",
-            (self.tenant_id, name),
+            "INSERT INTO domains (tenant_id, id, name) "
+            f"VALUES (%s, coalesce(%s, gen_random_uuid()), %s) RETURNING {_COLUMNS}",
+            (self.tenant_id, domain_id, name),
         )
         assert row is not None
         return row
