@@ -108,6 +108,7 @@ def test_record_step_appends_to_the_timeline(sample: None) -> None:
         ({"tenant_id": "not-a-uuid"}, "tenant_id"),
         ({"inbox_id": None}, "inbox_id"),
         ({"step": "Robert'); DROP TABLE inboxes;--"}, "step"),
+        ({"step": "status"}, "transition_inbox"),  # only a real status change writes one
         ({"outcome": "exploded"}, "outcome"),
         ({"surprise": 1}, "surprise"),
     ],

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
@@ -35,6 +35,14 @@ class RecordStep(_Command):
     step: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     outcome: Literal["started", "succeeded", "failed", "retrying", "info"]
     detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("step")
+    @classmethod
+    def _not_a_status_change(cls, step: str) -> str:
+        # "status" entries are written only with the status change they record (one writer).
+        if step == "status":
+            raise ValueError("'status' entries come only from transition_inbox")
+        return step
 
 
 class TransitionInbox(_Command):
