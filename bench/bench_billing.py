@@ -15,7 +15,7 @@
 2. Webhook: 2,000 signed deliveries (10% redeliveries, 10% signed with the previous secret) to
    the real StripeWebhookFunction handler with moto's SQS FIFO queue and Secrets Manager.
 
-Run: .venv/bin/python bench/bench_billing.py   (BENCH_BILLING_SEED picks the shuffle)
+Run: .venv/bin/python -m bench.bench_billing   (BENCH_BILLING_SEED picks the shuffle)
 """
 
 from __future__ import annotations
@@ -35,17 +35,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain file
 
 import psycopg
 import stripe
 
 from inboxfleet.billing.plans import Catalogue, default_catalogue
-from inboxfleet.billing.ports import Email, RecordingProvisioningStarter
+from inboxfleet.billing.ports import Email
 from inboxfleet.billing.state import Verdict, derive_entitlement
 from inboxfleet.billing.stripe_api import StripeApi
 from inboxfleet.billing.stripe_objects import StripeInvoice, StripeSubscription, parse_stripe
@@ -60,6 +57,7 @@ from inboxfleet.settings import BillingSettings
 from local.billing_cloud import billing_cloud
 from local.embedded_db import installed_database, postgres_server, scratch_database
 from local.invoke import LocalContext, handler
+from local.recording_starter import RecordingProvisioningStarter
 from local.stripe_samples import webhook_request
 from local.stripe_sim import StripeSimulator
 

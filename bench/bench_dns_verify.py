@@ -7,7 +7,7 @@ real verifier checks every record at the authoritative server and through the re
 forward-confirmed reverse DNS and both blocklists: about 38 queries per domain. Domains are
 verified N at a time, each with the verifier's own bounded query concurrency.
 
-Run: .venv/bin/python bench/bench_dns_verify.py
+Run: .venv/bin/python -m bench.bench_dns_verify
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ import statistics
 import sys
 import time
 from ipaddress import IPv4Address
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain file
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

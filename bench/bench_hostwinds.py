@@ -7,7 +7,7 @@
    fixed delay after its order. Reports per-server order latency and order-to-active time,
    total wall time, and checks exactly one add_instance per server.
 
-Run: .venv/bin/python bench/bench_hostwinds.py
+Run: .venv/bin/python -m bench.bench_hostwinds
 """
 
 from __future__ import annotations
@@ -16,22 +16,14 @@ import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from uuid import uuid4
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain file
 
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.instances import InstanceOrder, ensure_instance, find_by_name
 from inboxfleet.names import server_name
 from local.hostwinds_sim import HostwindsSimulator
-from tests.hostwinds_support import (
-    API_KEY,
-    IMAGE,
-    PLAN,
-    SSH_KEY_NAME,
-)
-from tests.ssh_support import platform_key
+from local.hostwinds_sim.account import API_KEY, IMAGE, PLAN, SSH_KEY_NAME
+from local.platform_key import platform_key
 
 LIST_SIZE = 20_000
 LIST_RUNS = 5

@@ -5,7 +5,7 @@ connection through the real installer (paramiko). Reports, per step, the SSH rou
 (connect, each command, each SFTP operation, each forwarded API channel) and wall time, for a
 first run and for a repeat on the same host (which must change nothing).
 
-Run: .venv/bin/python bench/bench_mailu.py
+Run: .venv/bin/python -m bench.bench_mailu
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain file
 
 from inboxfleet.mailu.commands import (
     ConfigureMailbox,
@@ -26,11 +23,11 @@ from inboxfleet.mailu.commands import (
     PinHostKey,
     SecureServer,
 )
-from inboxfleet.mailu.service import Dependencies, handle
+from inboxfleet.mailu.service import MailuDeps, handle
 from inboxfleet.mailu.ssh import load_private_key
+from local.fake_clock import FakeClock
+from local.platform_key import platform_key
 from local.vps_sim import SimulatedHost
-from tests.clock import FakeClock
-from tests.ssh_support import platform_key
 
 HOSTS = 5
 IP = "198.51.100.7"
@@ -58,14 +55,14 @@ def one_host() -> dict[str, list[Row]]:
         healthy_after_s=HEALTHY_AFTER_S,
     ) as host:
         key = load_private_key(platform_key().private_openssh)
-        deps = Dependencies(
+        deps = MailuDeps(
             private_key=lambda: key,
             resolver=lambda ip: ("127.0.0.1", host.port),
             decrypt=lambda ciphertext, context: "Bench-Mailbox-Pw-1",
         )
 
         def step(command: MailuCommand) -> dict[str, Any]:
-            return handle(command, deps)
+            return handle(command, deps).model_dump(mode="json")
 
         pinned_at, first = timed(lambda: step(PinHostKey(action="pin", server_ip=IP)))
         fingerprint = first["host_key_fingerprint"]

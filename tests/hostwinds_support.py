@@ -1,4 +1,6 @@
-"""Shared set-up for tests that talk to the Hostwinds simulator."""
+"""Shared set-up for tests that talk to the Hostwinds simulator: the simulator on a fake clock
+with the platform key registered, and clients whose retries are real but never sleep. The
+account itself (API key, SSH key name, image, plan) is local.hostwinds_sim.account."""
 
 from __future__ import annotations
 
@@ -8,14 +10,11 @@ from dataclasses import dataclass
 
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.retry import Backoff
+from local.fake_clock import FakeClock
 from local.hostwinds_sim import HostwindsSimulator
-from tests.clock import FakeClock
-from tests.ssh_support import platform_key
+from local.hostwinds_sim.account import API_KEY, SSH_KEY_NAME
+from local.platform_key import platform_key
 
-API_KEY = "hwkey-integration-0123456789"
-SSH_KEY_NAME = "inboxfleet-platform"
-IMAGE = "0b6d4f2e-debian-12"
-PLAN = 1001
 ACTIVATION_DELAY_S = 30.0
 
 

@@ -42,8 +42,8 @@ from local.dns_sim import (
     Route53Zones,
     StaticZone,
 )
+from local.fake_clock import FakeClock
 from local.hostwinds_sim import HostwindsSimulator
-from tests.clock import FakeClock
 
 HOST = "127.0.0.1"
 DOMAIN = "acme.example."

@@ -34,14 +34,8 @@ from local.hostwinds_sim import (
     NeverActive,
     SlowReply,
 )
-from tests.hostwinds_support import (
-    ACTIVATION_DELAY_S,
-    IMAGE,
-    PLAN,
-    SSH_KEY_NAME,
-    Hostwinds,
-    hostwinds_simulator,
-)
+from local.hostwinds_sim.account import IMAGE, PLAN, SSH_KEY_NAME
+from tests.hostwinds_support import ACTIVATION_DELAY_S, Hostwinds, hostwinds_simulator
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -11,17 +11,12 @@ import pytest
 
 from inboxfleet.hostwinds.commands import InvalidHostwindsCommand
 from inboxfleet.hostwinds.errors import InstanceNotFound, VpsNotReady
+from local.hostwinds_sim.account import API_KEY, IMAGE, PLAN
 from local.invoke import invoke
 from local.template import REPO_ROOT
 from tests.aws_support import moto_aws, put_secret
-from tests.hostwinds_support import (
-    ACTIVATION_DELAY_S,
-    API_KEY,
-    IMAGE,
-    PLAN,
-    Hostwinds,
-    hostwinds_simulator,
-)
+from tests.hostwinds_support import ACTIVATION_DELAY_S, Hostwinds, hostwinds_simulator
+from tests.sample_outputs import SampleOutputs
 
 EVENTS = REPO_ROOT / "events" / "HostwindsFunction"
 SECRET_NAME = "inboxfleet/local/hostwinds-api-key"
@@ -155,3 +150,14 @@ def test_servers_of_another_environment_are_never_touched(hw: Hostwinds) -> None
             invoke("HostwindsFunction", event(event_name, **changes))
     with hw.client() as client:
         assert len(client.find_instances_by_name(prod_name)) == 1
+
+
+def test_sample_outputs_are_what_the_samples_answer(hw: Hostwinds) -> None:
+    outputs = SampleOutputs("HostwindsFunction")
+    for name in ("create_server", "describe_server", "set_reverse_dns", "find_server"):
+        data = event(name)
+        outputs.record(EVENTS / f"{name}.json", data, invoke("HostwindsFunction", data))
+        hw.clock.advance(ACTIVATION_DELAY_S)  # the new instance becomes ACTIVE meanwhile
+    data = event("terminate_server")
+    outputs.record(EVENTS / "terminate_server.json", data, invoke("HostwindsFunction", data))
+    outputs.check()

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from local.fake_clock import FakeClock
 from local.hostwinds_sim import (
     DOCUMENTATION_RANGES,
     BodyDefect,
@@ -38,7 +39,6 @@ from local.hostwinds_sim import (
     NeverActive,
     SlowReply,
 )
-from tests.clock import FakeClock
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "hostwinds"
 REPO_ROOT = Path(__file__).resolve().parents[2]

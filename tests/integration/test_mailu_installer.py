@@ -14,8 +14,8 @@ import boto3
 import paramiko
 import pytest
 
-from inboxfleet.kms import UndecryptableSecret, encrypt_text
 from inboxfleet.dkim import rsa_bits
+from inboxfleet.kms import UndecryptableSecret, encrypt_text
 from inboxfleet.mailu.errors import (
     HostKeyMismatch,
     InvalidMailuCommand,
@@ -40,6 +40,7 @@ from local.vps_sim import (
 )
 from tests.aws_support import moto_aws, put_secret
 from tests.leakcheck import register_secret
+from tests.sample_outputs import SampleOutputs
 
 EVENTS = REPO_ROOT / "events" / "MailuInstallerFunction"
 SERVER_IP = "198.51.100.1"
@@ -389,3 +390,26 @@ def test_a_server_without_webmail_gets_ready(vps: Vps) -> None:
     status = vps.call("status")
     assert status["ready"] is True
     assert "webmail" not in status["containers"]
+
+
+def test_sample_outputs_are_what_the_samples_answer(vps: Vps) -> None:
+    # Randomly generated per install: the stack's unit name (a hash of files holding fresh
+    # secrets) and the domain's DKIM key.
+    outputs = SampleOutputs(
+        "MailuInstallerFunction", fields={"unit", "dkim_public_key", "dns_dkim"}
+    )
+    order = ("pin", "secure", "install", "status", "configure", "suspend", "resume")
+    for name in (*order, "remove_mailbox"):
+        data = vps.event(name)
+        if name == "configure":  # the sample's ciphertext, made with this local KMS key
+            data["password_ciphertext"] = vps.ciphertext(data["tenant_id"], data["inbox_id"])
+        answer = invoke("MailuInstallerFunction", data)
+        outputs.record(EVENTS / f"{name}.json", data, answer)
+        if name == "pin":
+            vps.fingerprint = answer["host_key_fingerprint"]
+        if name == "install":
+            vps.clock.advance(HEALTHY_AFTER_S)
+            for line in vps.path("/mailu/mailu.env").read_text().splitlines():
+                if line.startswith(("SECRET_KEY=", "API_TOKEN=")):
+                    register_secret(line.split("=", 1)[1])
+    outputs.check()

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import stripe
 
+from local.fake_clock import FakeClock
 from local.stripe_sim import (
     API_VERSION,
     LEGACY_API_VERSION,
@@ -28,7 +29,6 @@ from local.stripe_sim import (
     price_object,
     subscription_object,
 )
-from tests.clock import FakeClock
 from tests.leakcheck import register_secret
 
 API_KEY = "sk_test_simkey_4fQ9zLw2Xc7Rb1Tn"

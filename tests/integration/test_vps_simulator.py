@@ -32,8 +32,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from local.fake_clock import FakeClock
 from local.hostwinds_sim import HostwindsSimulator
 from local.mailu_sim import MailuApiSimulator
+from local.platform_key import platform_key
 from local.vps_sim import (
     FailingCommand,
     HostKeyChanged,
@@ -42,8 +44,6 @@ from local.vps_sim import (
     Slow,
     Unreachable,
 )
-from tests.clock import FakeClock
-from tests.ssh_support import platform_key
 
 IP = "203.0.113.10"
 ROOT_PASSWORD = "hwroot-" + secrets.token_urlsafe(12)  # a leakcheck marker: must never be logged

@@ -1,4 +1,5 @@
-"""Simulated time for tests: moved forward by the test instead of waited for."""
+"""Simulated time for local runs (tests, benchmarks): moved forward by the caller instead of
+waited for. Pass it as the `clock` of a simulator."""
 
 from __future__ import annotations
 

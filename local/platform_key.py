@@ -1,4 +1,6 @@
-"""Platform SSH keys for tests: generated per run, never a fixture file on disk."""
+"""The platform SSH key pair for local runs (tests, benchmarks): generated once per process,
+never a file on disk. Simulated hosts authorise its public half; the installer logs in with the
+private half."""
 
 from __future__ import annotations
 
