@@ -88,14 +88,19 @@ class Inbox(Record):
     updated_at: datetime
 
 
-class InboxEvent(Record):
-    tenant_id: UUID
+class TimelineEntry(Record):
+    """One step outcome of an inbox, as its timeline shows it."""
+
     id: UUID
     inbox_id: UUID
     step: str
     outcome: str
     detail: dict[str, Any]
     occurred_at: datetime
+
+
+class InboxEvent(TimelineEntry):
+    tenant_id: UUID
 
 
 # Stripe objects as billing keeps them (inboxfleet.billing.state derives the account from them).

@@ -42,6 +42,7 @@ from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
+_I = InboxStatus
 
 
 @dataclass(frozen=True)
@@ -133,22 +134,13 @@ def _store(
 def apply_inbox_plan(session: TenantSession, entitlement: Entitlement) -> InboxPlan:
     inboxes = Inboxes(session)
     plan = plan_inboxes(entitlement, inboxes.list())
-    for inbox_id in plan.release:
-        inboxes.transition(
-            inbox_id,
-            InboxStatus.QUEUED,
-            by="billing",
-            why="the subscription entitles it",
-            expected=InboxStatus.AWAITING_PAYMENT,
-        )
-    for inbox_id in plan.reactivate:
-        inboxes.transition(
-            inbox_id,
-            InboxStatus.ACTIVE,
-            by="billing",
-            why="in good standing and within the plan",
-            expected=InboxStatus.SUSPENDED,
-        )
+    moves = (
+        (plan.release, _I.AWAITING_PAYMENT, _I.QUEUED, "the subscription entitles it"),
+        (plan.reactivate, _I.SUSPENDED, _I.ACTIVE, "in good standing and within the plan"),
+    )
+    for inbox_ids, current, target, why in moves:
+        for inbox_id in inbox_ids:
+            inboxes.transition(inbox_id, target, by="billing", why=why, expected=current)
     for inbox_id, reason in plan.suspend:
         _suspend(inboxes, inbox_id, reason)
     for inbox_id, at in plan.schedule:

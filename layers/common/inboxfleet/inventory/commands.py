@@ -7,7 +7,6 @@ field is named here once and documented.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.names import Fingerprint
-from inboxfleet.records import Inbox, InboxEvent, Server
+from inboxfleet.records import Inbox, InboxEvent, Server, TimelineEntry
 from inboxfleet.validation import parse_event
 
 
@@ -78,17 +77,6 @@ def parse_command(event: Any) -> InventoryCommand:
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class TimelineEntry(_Result):
-    """One step outcome of an inbox, as its timeline shows it."""
-
-    id: UUID
-    inbox_id: UUID
-    step: str
-    outcome: str
-    detail: dict[str, Any]
-    occurred_at: datetime
 
 
 class InboxDescribed(_Result):

@@ -16,7 +16,6 @@ from inboxfleet.inventory.commands import (
     PinHostKey,
     RecordStep,
     StepRecorded,
-    TimelineEntry,
     TransitionInbox,
 )
 from inboxfleet.inventory.errors import (
@@ -25,6 +24,7 @@ from inboxfleet.inventory.errors import (
     InvalidTransition,
     ServerNotFound,
 )
+from inboxfleet.records import TimelineEntry
 
 
 @dataclass(frozen=True)
