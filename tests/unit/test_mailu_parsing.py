@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from inboxfleet.mailu.compose import EXPECTED_SERVICES, parse_ps, stack_ready
 from inboxfleet.dkim import InvalidDkimRecord, public_key_from_record, rsa_bits
+from inboxfleet.mailu.compose import EXPECTED_SERVICES, parse_ps, stack_ready
 from inboxfleet.mailu.firewall import ALLOWED_PORTS, ufw_commands, ufw_in_place
 from inboxfleet.names import normalise_email
 
