@@ -407,3 +407,24 @@ def test_sample_outputs_are_what_the_samples_answer(dns: Dns) -> None:
         dns.local.resolver.flush()
     outputs.check()
     assert dns.stored_report()["authoritative_ok"] is True  # the sample's own domain row
+
+
+def test_a_report_domain_that_merely_ends_like_the_domain_is_another_zone(
+    dns: Dns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    look_alike = f"x{SAMPLE_DOMAIN}"  # a string suffix match would take it for the customer's
+    report_zone = dns.route53.create_hosted_zone(Name=f"{look_alike}.", CallerReference="x")
+    zone_id = report_zone["HostedZone"]["Id"]
+    monkeypatch.setenv("DMARC_REPORT_DOMAIN", look_alike)
+    invoke_check(dns)
+    invoke("DnsFunction", event("upsert"))
+
+    authorisation = f"{SAMPLE_DOMAIN}._report._dmarc.{look_alike}."
+    reports = dns.route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    own = dns.route53.list_resource_record_sets(HostedZoneId=dns.zone_id())["ResourceRecordSets"]
+    assert authorisation in {s["Name"] for s in reports}
+    assert authorisation not in {s["Name"] for s in own}
+
+    invoke("DnsFunction", event("delete", delete_zone=False))
+    reports = dns.route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    assert authorisation not in {s["Name"] for s in reports}

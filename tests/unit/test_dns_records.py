@@ -8,13 +8,15 @@ import pytest
 
 from inboxfleet.dns.records import (
     DeliverabilityPolicy,
+    NameTooLong,
     desired_records,
+    in_zone,
     quoted,
     unquoted,
 )
 from inboxfleet.dns.spf import SpfError, lookups, merge, parse
 from inboxfleet.mtasts import policy_id, policy_text
-from inboxfleet.names import customer_domain
+from inboxfleet.names import MAX_NAME_LENGTH, SENDING_DOMAIN_MAX_LENGTH, customer_domain
 
 IP = IPv4Address("198.51.100.7")
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x" * 348 + "IDAQAB"
@@ -163,3 +165,42 @@ def test_reports_to_another_domain_come_with_its_authorisation_record() -> None:
     auth = got[("acme.example._report._dmarc.reports.inboxfleet.example.", "TXT")]
     assert [unquoted(v) for v in auth] == ["v=DMARC1;"]
     assert not any("_report._dmarc" in name for name, _ in by_key())
+
+
+def _longest_domain(length: int) -> str:
+    """A valid domain of exactly `length` characters (labels of at most 63)."""
+    labels, left = [], length - len(".example")
+    while left > 0:
+        size = min(63, left if left <= 63 else left - 2)  # never leave a 1-character remainder
+        labels.append("a" * size)
+        left -= size + 1
+    return ".".join(labels) + ".example"
+
+
+def test_the_longest_sending_domain_leaves_every_record_a_valid_name() -> None:
+    domain = _longest_domain(SENDING_DOMAIN_MAX_LENGTH)
+    assert customer_domain(domain) == domain
+    records = desired_records(domain, f"mail.{domain}", IPv4Address("192.0.2.1"), KEY)
+    assert max(len(r.name.rstrip(".")) for r in records) == MAX_NAME_LENGTH
+    with pytest.raises(ValueError, match="too long to send from"):
+        customer_domain(_longest_domain(SENDING_DOMAIN_MAX_LENGTH + 1))
+
+
+def test_a_report_authorisation_too_long_for_dns_is_refused_not_sent() -> None:
+    domain = _longest_domain(220)
+    policy = DeliverabilityPolicy(dmarc_report_domain="reports-for-every-customer.example")
+    with pytest.raises(NameTooLong, match=r"\._report\._dmarc\."):
+        desired_records(domain, f"mail.{domain}", IPv4Address("192.0.2.1"), KEY, policy=policy)
+
+
+@pytest.mark.parametrize(
+    ("name", "zone", "inside"),
+    [
+        ("fleet.com.", "fleet.com", True),
+        ("_dmarc.fleet.com.", "fleet.com.", True),
+        ("x._report._dmarc.inboxfleet.com.", "fleet.com", False),
+        ("inboxfleet.com.", "fleet.com", False),
+    ],
+)
+def test_a_name_is_in_a_zone_by_labels_not_by_suffix(name: str, zone: str, inside: bool) -> None:
+    assert in_zone(name, zone) is inside

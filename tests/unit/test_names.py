@@ -257,3 +257,25 @@ def test_the_mail_server_function_refuses_a_smuggled_name(event: dict[str, Any])
 def test_the_hostwinds_function_refuses_a_smuggled_name(event: dict[str, Any]) -> None:
     with pytest.raises(InvalidHostwindsCommand):
         parse_hostwinds(event)
+
+
+def test_a_domain_without_room_for_its_records_is_refused_by_the_commands() -> None:
+    from inboxfleet.dns.commands import parse_command as dns_command
+    from inboxfleet.dns.errors import InvalidDnsCommand
+    from inboxfleet.mailu.commands import parse_command as mailu_command
+    from inboxfleet.mailu.errors import InvalidMailuCommand
+    from inboxfleet.names import SENDING_DOMAIN_MAX_LENGTH
+
+    domain = ".".join(["a" * 60] * 4)[: SENDING_DOMAIN_MAX_LENGTH - 8] + "x.example"
+    assert len(domain) == SENDING_DOMAIN_MAX_LENGTH + 1
+    with pytest.raises(InvalidDnsCommand, match="too long to send from"):
+        dns_command({"action": "check_delegation", "domain": domain})
+    with pytest.raises(InvalidMailuCommand, match="too long to send from"):
+        mailu_command(
+            {
+                "action": "install",
+                "server_ip": "198.51.100.1",
+                "host_key_fingerprint": "SHA256:" + "A" * 43,
+                "domain": domain,
+            }
+        )

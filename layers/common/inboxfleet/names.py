@@ -17,6 +17,10 @@ from uuid import UUID
 from pydantic import AfterValidator, Field
 
 MAX_NAME_LENGTH = 253
+# The longest name published under a sending domain is _autodiscover._tcp.<domain>: a longer
+# domain would leave some of its records (and so the mail server's names) invalid. The dns
+# record tests hold the record layout to this.
+SENDING_DOMAIN_MAX_LENGTH = MAX_NAME_LENGTH - len("_autodiscover._tcp.")
 # ASCII classes on the text as given, so nothing non-ASCII can turn ASCII when lower-cased
 # (str.lower() makes the Kelvin sign a "k").
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -78,10 +82,16 @@ def _idna_hostname(text: str) -> str | None:
 
 def customer_domain(value: str) -> str:
     """A domain as customers type it, internationalised names included, in its ASCII (IDNA
-    2008, UTS 46 mapped) form, validated as a hostname."""
+    2008, UTS 46 mapped) form, validated as a hostname with room for the records we publish
+    under it."""
     name = _idna_hostname(_trimmed(value))
     if name is None:
         raise ValueError(f"{_shown(value)} is not a valid domain name")
+    if len(name) > SENDING_DOMAIN_MAX_LENGTH:
+        raise ValueError(
+            f"{_shown(value)} is too long to send from: at most {SENDING_DOMAIN_MAX_LENGTH} "
+            "characters leave room for its mail records"
+        )
     return name
 
 

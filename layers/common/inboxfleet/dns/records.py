@@ -20,6 +20,7 @@ from inboxfleet.mailpolicy import (
     MTA_STS_MODE,
 )
 from inboxfleet.mtasts import Mode, policy_id, policy_text
+from inboxfleet.names import MAX_NAME_LENGTH
 
 TTL = 600
 TXT_CHUNK = 255
@@ -89,6 +90,17 @@ def unquoted(value: str) -> str:
 
 def fqdn(name: str) -> str:
     return name.lower().rstrip(".") + "."
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether `name` is the zone's apex or below it (a label boundary, not a string suffix:
+    x.inboxfleet.com is not in fleet.com)."""
+    apex = fqdn(zone)
+    return fqdn(name) == apex or fqdn(name).endswith("." + apex)
+
+
+class NameTooLong(ValueError):
+    """A record name we would publish is longer than DNS allows."""
 
 
 @dataclass(frozen=True)
@@ -164,10 +176,11 @@ def desired_records(
     spf = merge(ours, list(existing_apex_txt)).text()
     others = tuple(t for t in existing_apex_txt if not is_spf(t))
     facts = _Facts(ip, dkim_public_key, (spf, *others))
-    return sorted(
-        Record(name, rtype, values(facts))
-        for name, rtype, values in _layout(domain, mail_host, policy)
-    )
+    layout = _layout(domain, mail_host, policy)
+    for name, _, _ in layout:
+        if len(name.rstrip(".")) > MAX_NAME_LENGTH:
+            raise NameTooLong(f"{name} is longer than DNS allows ({MAX_NAME_LENGTH} characters)")
+    return sorted(Record(name, rtype, values(facts)) for name, rtype, values in layout)
 
 
 def our_record_keys(

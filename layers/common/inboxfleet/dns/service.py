@@ -24,10 +24,12 @@ from inboxfleet.dns.delegation import Delegation, check_delegation
 from inboxfleet.dns.errors import Blocklisted, DnsConflict, DnsNotPropagated, NotDelegated
 from inboxfleet.dns.records import (
     DeliverabilityPolicy,
+    NameTooLong,
     Record,
     RecordType,
     desired_records,
     fqdn,
+    in_zone,
     our_record_keys,
     quoted,
     unquoted,
@@ -77,7 +79,7 @@ def handle(command: DnsCommand, ctx: DnsDeps) -> DnsResult:
             zone = ctx.route53.ensure_zone(command.domain)
             live = ctx.route53.records(zone)
             records = _desired(ctx, live, command)
-            own = [r for r in records if r.name.endswith(fqdn(command.domain))]
+            own = [r for r in records if in_zone(r.name, command.domain)]
             _refuse_conflicts(ctx, live, command.domain, own)
             ctx.route53.upsert(zone, own)
             _publish_elsewhere(ctx, [r for r in records if r not in own])
@@ -151,7 +153,7 @@ def _desired(
             policy=ctx.policy,
             existing_apex_txt=existing,
         )
-    except spf.SpfError as exc:
+    except (spf.SpfError, NameTooLong) as exc:
         raise DnsConflict(f"{command.domain}: {exc}") from None
 
 
@@ -212,7 +214,7 @@ def _delete(ctx: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
     their SPF terms among ours are written back)."""
     keys = our_record_keys(command.domain, command.mail_host, ctx.policy)
     apex = fqdn(command.domain)
-    own = [k for k in keys if k[0].endswith(apex)]
+    own = [k for k in keys if in_zone(k[0], apex)]
     deleted = _delete_elsewhere(ctx, [k for k in keys if k not in own])
     zone = ctx.route53.find_zone(command.domain)
     if zone is None:

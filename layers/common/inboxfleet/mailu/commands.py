@@ -5,7 +5,8 @@ Results are the state machine's contract: the ASL reads their fields by JSONPath
 field is named here once and documented.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inboxfleet.mailu.errors import InvalidMailuCommand
-from inboxfleet.names import Email, Fingerprint, Hostname
+from inboxfleet.names import Domain, Email, Fingerprint
 from inboxfleet.validation import parse_event
 
 
@@ -41,7 +42,7 @@ class SecureServer(_OnServer):
 
 class InstallMailu(_OnServer):
     action: Literal["install"]
-    domain: Hostname
+    domain: Domain
     webmail: Literal["roundcube", "snappymail", "none"] = "roundcube"
 
 
@@ -95,7 +96,8 @@ def parse_command(event: Any) -> MailuCommand:
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: an invocation returns one of these, never all of them.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     server_ip: IPv4Address
     # The key the server presented: the pinned one (any other is refused before this answer),
