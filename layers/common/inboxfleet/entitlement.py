@@ -4,7 +4,8 @@ Billing derives it (inboxfleet.billing.state); the billing account row stores it
 below both, so the data layer never depends on billing.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from datetime import datetime
 

@@ -1,6 +1,7 @@
 """Rows as typed values. Repositories return these; nothing else reads raw rows."""
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
@@ -19,7 +20,8 @@ from inboxfleet.lifecycles import (
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: a function reads a few kinds of rows, never all of them.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class Tenant(Record):

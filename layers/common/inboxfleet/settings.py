@@ -4,7 +4,8 @@ Each field declares its environment variable once, as its alias; code and tests 
 a model by field name. Secrets never live here: only the *names* of Secrets Manager secrets do.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 import os
 import re
@@ -25,7 +26,13 @@ class EnvSettings(BaseModel):
     """A group of settings whose field aliases are their environment variables."""
 
     # validate_by_name + validate_by_alias is pydantic 2.11+'s spelling of populate_by_name.
-    model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        # Built on first use: a function reads one or two of these models, never all of them.
+        defer_build=True,
+    )
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

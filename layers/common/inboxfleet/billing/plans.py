@@ -4,11 +4,13 @@ The catalogue is a versioned file shipped with the package (plans.json). A price
 lookup_key is not in it is a configuration error, never a silent "no limits".
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,7 +31,7 @@ class Plan(BaseModel):
     meter_event_name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,99}$")
 
     @model_validator(mode="after")
-    def _metered_plans_name_their_meter(self) -> Plan:
+    def _metered_plans_name_their_meter(self) -> Self:
         if self.metered != (self.meter_event_name is not None):
             raise ValueError("a metered plan names its meter_event_name, and only a metered one")
         return self

@@ -6,7 +6,8 @@ subscription under `parent.subscription_details`; older versions (and localstrip
 Unknown fields are ignored: Stripe adds fields without a new API version.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar

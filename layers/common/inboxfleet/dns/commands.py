@@ -5,7 +5,8 @@ Results are the state machine's contract: the ASL reads their fields by JSONPath
 field is named here once and documented.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal, Self
@@ -68,7 +69,8 @@ def parse_command(event: Any) -> DnsCommand:
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: an invocation returns one of these, never all of them.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class DelegationChecked(_Result):

@@ -10,10 +10,10 @@ from inboxfleet.dns.records import DeliverabilityPolicy
 from inboxfleet.dns.route53 import Route53
 from inboxfleet.dns.service import DnsDeps
 from inboxfleet.dns.verify import Nameserver
-from inboxfleet.settings import DnsSettings, dns_settings_from_env
 
 if TYPE_CHECKING:
     from inboxfleet.db import Database
+    from inboxfleet.settings import DnsSettings
 
 
 def servers(text: str | None) -> list[Nameserver] | None:
@@ -21,6 +21,9 @@ def servers(text: str | None) -> list[Nameserver] | None:
 
 
 def deps() -> DnsDeps:
+    # Settings load with the first invocation, as they are first read then (cold start).
+    from inboxfleet.settings import dns_settings_from_env
+
     return _deps(dns_settings_from_env())
 
 

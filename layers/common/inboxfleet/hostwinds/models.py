@@ -4,7 +4,8 @@ Instance payloads also carry the plaintext root `password` and a `configkey`; th
 modelled, so they are dropped at parse time and never travel further.
 """
 
-from __future__ import annotations
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import, on every cold start.
 
 from decimal import Decimal
 from ipaddress import IPv4Address

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inboxfleet.kms import decrypt_text
 from inboxfleet.mailu.address_book import address_book_resolver
 from inboxfleet.mailu.service import MailuDeps
 from inboxfleet.mailu.ssh import load_private_key, same_ip_port_22
 from inboxfleet.secret_store import secret_reader
-from inboxfleet.settings import MailuSettings, mailu_settings_from_env
+
+if TYPE_CHECKING:
+    from inboxfleet.settings import MailuSettings
 
 
 def deps() -> MailuDeps:
+    # Settings load with the first invocation, as they are first read then (cold start).
+    from inboxfleet.settings import mailu_settings_from_env
+
     return _deps(mailu_settings_from_env())
 
 
