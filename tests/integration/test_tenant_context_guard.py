@@ -126,6 +126,12 @@ SWITCH_AND_BACK = {
         "ts_stat('SELECT to_tsvector(set_' || 'config(''nile.tenant_id'', ''<mine>'', true))')"
         "::text], '|')"
     ),
+    # The view's update rule calls set_config once per joined row (where the setting is a
+    # registered one, as it may be on Nile; vanilla PostgreSQL hides placeholders from it).
+    "UPDATE pg_settings": (
+        "UPDATE pg_catalog.pg_settings SET setting = CASE v.n WHEN 1 THEN '<other>' "
+        "ELSE '<mine>' END FROM (VALUES (1), (2)) AS v(n) WHERE name = 'nile.tenant_id'"
+    ),
 }
 
 

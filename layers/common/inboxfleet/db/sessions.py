@@ -68,9 +68,12 @@ _REASON = re.compile(r"[a-z][a-z0-9_.:-]{0,62}")
 # would end the session's transaction or change its context from inside it.
 _DATA_STATEMENT = re.compile(r"(?:SELECT|INSERT|UPDATE|DELETE|WITH|VALUES|TABLE|MERGE)\b|\(", re.I)
 # Within one data statement these could switch to another tenant and back, which the settings
-# check after the statement cannot see: set_config itself, a unicode-escaped identifier (a name
-# this scan cannot read), and the built-ins that run SQL text handed to them.
-_CONTEXT_CALLS = re.compile(r'\b(?:set_config|query_to_xml\w*|ts_stat|ts_rewrite)\b|u&"', re.I)
+# check after the statement cannot see: set_config itself, the pg_settings view (its update rule
+# calls set_config per row), a unicode-escaped identifier (a name this scan cannot read), and the
+# built-ins that run SQL text handed to them.
+_CONTEXT_CALLS = re.compile(
+    r'\b(?:set_config|pg_settings|query_to_xml\w*|ts_stat|ts_rewrite)\b|u&"', re.I
+)
 
 # The settings as the server sees them; '' when unset (a placeholder reads '' once it has been
 # set and reset, NULL before).
