@@ -21,6 +21,7 @@ from uuid import uuid4
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.instances import InstanceOrder, ensure_instance, find_by_name
 from inboxfleet.names import server_name
+from inboxfleet.settings import HostwindsSettings
 from local.hostwinds_sim import HostwindsSimulator
 from local.hostwinds_sim.account import API_KEY, IMAGE, PLAN, SSH_KEY_NAME
 from local.platform_key import platform_key
@@ -76,7 +77,7 @@ def bench_creation() -> list[str]:
                 ssh_key_names=[SSH_KEY_NAME],
             )
             started = time.perf_counter()
-            ensure_instance(client, wanted)
+            ensure_instance(client, wanted, grace=HostwindsSettings().order_grace)
             ordered = time.perf_counter() - started
             while True:
                 found = find_by_name(client, wanted.name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import uuid4
 
 import pytest
 
+from inboxfleet.hostwinds import instances
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.errors import (
     HostwindsAuthFailed,
@@ -16,14 +18,9 @@ from inboxfleet.hostwinds.errors import (
     InstanceNotFound,
     VpsNotReady,
 )
-from inboxfleet.hostwinds.instances import (
-    ORDER_GRACE,
-    InstanceOrder,
-    ensure_instance,
-    find_by_name,
-    terminate_by_name,
-)
+from inboxfleet.hostwinds.instances import InstanceOrder, find_by_name
 from inboxfleet.names import server_name
+from inboxfleet.settings import HostwindsSettings
 from local.hostwinds_sim import (
     BodyDefect,
     DroppedConnection,
@@ -38,6 +35,10 @@ from local.hostwinds_sim.account import IMAGE, PLAN, SSH_KEY_NAME
 from tests.hostwinds_support import ACTIVATION_DELAY_S, Hostwinds, hostwinds_simulator
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+ORDER_GRACE = HostwindsSettings().order_grace  # HOSTWINDS_ORDER_GRACE_S's default
+ensure_instance = partial(instances.ensure_instance, grace=ORDER_GRACE)
+terminate_by_name = partial(instances.terminate_by_name, grace=ORDER_GRACE)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -161,3 +162,24 @@ def test_sample_outputs_are_what_the_samples_answer(hw: Hostwinds) -> None:
     data = event("terminate_server")
     outputs.record(EVENTS / "terminate_server.json", data, invoke("HostwindsFunction", data))
     outputs.check()
+
+
+@pytest.mark.parametrize(
+    ("grace_s", "error"), [(None, VpsNotReady), ("60", InstanceNotFound)], ids=["default", "60s"]
+)
+def test_the_order_grace_comes_from_the_setting(
+    hw: Hostwinds, monkeypatch: pytest.MonkeyPatch, grace_s: str | None, error: type[Exception]
+) -> None:
+    # An order sent two minutes ago and not listed: still "not yet" within the default 30
+    # minutes, "never" with HOSTWINDS_ORDER_GRACE_S=60.
+    if grace_s is not None:
+        monkeypatch.setenv("HOSTWINDS_ORDER_GRACE_S", grace_s)
+    ordered_at = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    with pytest.raises(error):
+        invoke("HostwindsFunction", event("describe_server", ordered_at=ordered_at))
+    terminate = event("terminate_server", ordered_at=ordered_at)
+    if grace_s is None:  # compensation looks again later: the order may still appear
+        with pytest.raises(VpsNotReady):
+            invoke("HostwindsFunction", terminate)
+    else:
+        assert invoke("HostwindsFunction", terminate) == {"terminated": []}

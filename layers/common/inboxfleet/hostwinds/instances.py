@@ -20,7 +20,6 @@ from inboxfleet.hostwinds.errors import (
 )
 from inboxfleet.hostwinds.models import Instance
 from inboxfleet.observability import logger
-from inboxfleet.settings import HostwindsSettings
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,6 @@ def find_by_name(client: HostwindsClient, name: str) -> Instance | None:
     return matches[0] if matches else None
 
 
-# How long an order may take to show up in listings before we believe it never happened: the
-# HOSTWINDS_ORDER_GRACE_S setting; this is its default (async work is polled for up to 30 min).
-ORDER_GRACE = HostwindsSettings().order_grace
-
-
 @dataclass(frozen=True)
 class Ensured:
     instance: Instance | None  # None: ordered (or maybe ordered), not listed yet
@@ -61,8 +55,8 @@ def ensure_instance(
     order: InstanceOrder,
     *,
     ordered_at: datetime | None = None,
+    grace: timedelta,
     now: datetime | None = None,
-    grace: timedelta = ORDER_GRACE,
 ) -> Ensured:
     """The instance named `order.name`, ordered only if it does not exist.
 
@@ -107,8 +101,8 @@ def terminate_by_name(
     name: str,
     *,
     ordered_at: datetime | None = None,
+    grace: timedelta,
     now: datetime | None = None,
-    grace: timedelta = ORDER_GRACE,
 ) -> list[int]:
     """Compensation: terminate every instance carrying `name` (normally one, possibly none
     when a create never happened). Returns the serviceids found, now all gone. Finding none
