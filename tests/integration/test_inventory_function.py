@@ -134,3 +134,8 @@ def test_sample_outputs_are_what_the_samples_answer(sample: None) -> None:
         data = event(name)
         outputs.record(path, data, invoke("InventoryFunction", data))
     outputs.check()
+
+
+def test_a_failure_must_name_its_reason(app_db: Database) -> None:
+    with pytest.raises(InvalidCommand, match="failure_reason is required"):
+        invoke("InventoryFunction", event("transition_inbox", to="failed"))

@@ -8,10 +8,10 @@ field is named here once and documented.
 # Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
 # would otherwise compile each annotation string at import, on every cold start.
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
@@ -52,6 +52,12 @@ class TransitionInbox(_Command):
     failure_reason: str | None = Field(default=None, max_length=500)
     # Why the workflow moves it, for the timeline.
     reason: str = Field(default="workflow step", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _a_failure_names_its_reason(self) -> Self:
+        if self.to == InboxStatus.FAILED and not self.failure_reason:
+            raise ValueError("failure_reason is required to move an inbox to failed")
+        return self
 
     @property
     def why(self) -> str:
