@@ -436,6 +436,23 @@ def test_messages_that_are_not_events_are_parked_too(world: BillingWorld) -> Non
     assert [m["Body"] for m in world.queued(world.dlq_url)] == ['{"not": "an event"}']
 
 
+def test_a_parked_message_of_a_long_customer_id_stays_in_its_group(world: BillingWorld) -> None:
+    customer = Customer(tenant_id=str(new_tenant()), customer_id="cus_" + "L" * 200)
+    send(
+        world,
+        customer,
+        "customer.subscription.created",
+        customer.subscription(plan="platinum_yearly"),
+        100,
+    )
+    [queued] = world.queued()
+    world.drain()
+    [parked] = world.queued(world.dlq_url)
+    group = queued["Attributes"]["MessageGroupId"]
+    assert group.startswith("sha256-")  # the 204-character id, made to fit
+    assert parked["Attributes"]["MessageGroupId"] == group  # so a redrive keeps its order
+
+
 def test_a_redriven_message_is_applied_once(world: BillingWorld) -> None:
     tenant = new_tenant()
     add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])

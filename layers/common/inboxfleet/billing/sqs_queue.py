@@ -17,8 +17,9 @@ def fifo_id(value: str) -> str:
     """`value` itself when SQS takes it as a FIFO group or deduplication id, else a digest of
     it that always fits (71 characters). Stripe promises no length for its ids, and an id SQS
     refuses would fail every delivery of the event for the three days Stripe retries it. The
-    mapping is stable, so one customer's events always share one group."""
-    if _FIFO_ID.fullmatch(value) and not value.startswith(_HASHED):
+    mapping is stable, so one customer's events always share one group, and idempotent, so a
+    group id read back from SQS (a message parked in the DLQ) keeps its group."""
+    if _FIFO_ID.fullmatch(value):
         return value
     return _HASHED + hashlib.sha256(value.encode()).hexdigest()
 
