@@ -191,3 +191,13 @@ def test_billing_only_lifts_the_suspensions_it_made(app_db: Database) -> None:
     assert (lifted.status, lifted.suspension_reason) == ("active", None)
     assert resumed is not None
     assert resumed.status == "active"
+
+
+def test_a_status_entry_cannot_be_written_without_a_status_change(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("forged.example")
+        inbox = Inboxes(s).add(domain.id, "f@forged.example")
+        with pytest.raises(ValueError, match="only with the status change"):
+            InboxEvents(s).append(inbox.id, "status", "info", {"to": "active"})
+        assert _status_entries(s, inbox.id) == []

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus, SuspensionReason
+from inboxfleet.locations import LocationSlug
 
 
 class Limits(BaseModel):
@@ -21,7 +22,7 @@ class Limits(BaseModel):
 
     max_inboxes: int = 0
     max_domains: int = 0
-    allowed_locations: tuple[str, ...] = ()
+    allowed_locations: tuple[LocationSlug, ...] = ()
     meter_event_name: str | None = None
 
     @property

@@ -17,6 +17,7 @@ from inboxfleet.lifecycles import (
     ServerStatus,
     SubscriptionStatus,
 )
+from inboxfleet.locations import LocationSlug
 
 
 class Record(BaseModel):
@@ -41,7 +42,7 @@ class BillingAccount(Record):
     quantity: int
     max_inboxes: int
     max_domains: int
-    allowed_locations: list[str]
+    allowed_locations: list[LocationSlug]
     current_period_end: datetime | None
     payment_state: PaymentState
     teardown_after: datetime | None = None
@@ -64,7 +65,7 @@ class Server(Record):
     id: UUID
     domain_id: UUID
     name: str
-    location: str
+    location: LocationSlug
     provider_instance_id: str | None
     ip: IPv4Address | IPv6Address | None
     host_key_fingerprint: str | None

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from inboxfleet.db.repositories.inbox_events import STATUS_STEP
 from inboxfleet.inventory.errors import InvalidCommand
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.names import Fingerprint
@@ -40,7 +41,7 @@ class RecordStep(_Command):
     @classmethod
     def _not_a_status_change(cls, step: str) -> str:
         # "status" entries are written only with the status change they record (one writer).
-        if step == "status":
+        if step == STATUS_STEP:
             raise ValueError("'status' entries come only from transition_inbox")
         return step
 

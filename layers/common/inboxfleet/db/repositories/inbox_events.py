@@ -11,12 +11,16 @@ from inboxfleet.db.repositories.base import TenantRepository
 from inboxfleet.records import InboxEvent
 
 _COLUMNS = "tenant_id, id, inbox_id, step, outcome, detail, occurred_at"
+STATUS_STEP = "status"
 
 
 class InboxEvents(TenantRepository):
     def append(
         self, inbox_id: UUID, step: str, outcome: str, detail: dict[str, Any] | None = None
     ) -> InboxEvent:
+        if step == STATUS_STEP:
+            # Written only by Inboxes.transition, in the statement that changes the status.
+            raise ValueError("a 'status' entry is written only with the status change itself")
         row = self._session.fetch_one(
             InboxEvent,
             "INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail) "
