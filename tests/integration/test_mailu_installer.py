@@ -413,3 +413,12 @@ def test_sample_outputs_are_what_the_samples_answer(vps: Vps) -> None:
                 if line.startswith(("SECRET_KEY=", "API_TOKEN=")):
                     register_secret(line.split("=", 1)[1])
     outputs.check()
+
+
+def test_a_release_codename_that_is_not_one_word_never_reaches_the_apt_sources(vps: Vps) -> None:
+    pinned(vps).call("secure")
+    os_release = vps.path("/etc/os-release")
+    os_release.write_text(os_release.read_text().replace("bookworm", "bookworm main\ndeb x"))
+    with pytest.raises(RemoteCommandFailed, match="codename"):
+        vps.call("install")
+    assert not vps.path("/etc/apt/sources.list.d/docker.list").exists()

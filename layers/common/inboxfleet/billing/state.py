@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
 from inboxfleet.billing.plans import Catalogue
 from inboxfleet.entitlement import Entitlement, Limits
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus, SuspensionReason
@@ -24,10 +22,6 @@ from inboxfleet.records import (
 
 _S = SubscriptionStatus
 ENTITLED_STATUSES = frozenset({_S.ACTIVE, _S.TRIALING, _S.PAST_DUE})
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 Snapshot = SubscriptionSnapshot | InvoiceSnapshot

@@ -89,13 +89,18 @@ class RecordsPublished(_Result):
     records: int  # how many record sets are ours, the DMARC report authorisation included
 
 
+Presence = Literal["ok", "missing", "mismatch", "unverified"]
+Propagation = Literal["ok", "stale", "missing", "unverified"]
+Listing = Literal["listed", "clean", "unknown"]
+
+
 class RecordCheck(_Result):
     """One record set as the authoritative servers and the resolvers answer it."""
 
     name: str
     type: str
-    authoritative: Literal["ok", "missing", "mismatch", "unverified"]
-    propagated: Literal["ok", "stale", "missing", "unverified"]
+    authoritative: Presence  # what the zone's own servers serve, against what we publish
+    propagated: Propagation  # what the resolvers answer (caches may lag)
     detail: str
     served: list[str]
 
@@ -110,8 +115,8 @@ class DomainVerified(_Result):
     dkim: str
     dmarc: str
     reverse_dns: str  # "ok" or what is wrong
-    ip_blocklist: Literal["listed", "clean", "unknown"]
-    domain_blocklist: Literal["listed", "clean", "unknown"]
+    ip_blocklist: Listing
+    domain_blocklist: Listing
     authoritative_ok: bool  # every record served by the zone exactly as published
     propagated: bool  # and the resolvers see it too (caches may lag: informative only)
     contents_valid: bool

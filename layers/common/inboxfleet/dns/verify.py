@@ -24,12 +24,9 @@ import dns.reversename
 
 from inboxfleet import dkim
 from inboxfleet.dns import spf
+from inboxfleet.dns.commands import Listing, Presence, Propagation
 from inboxfleet.dns.records import Record, fqdn, unquoted
 from inboxfleet.mailpolicy import DKIM_SELECTOR
-
-Presence = Literal["ok", "missing", "mismatch", "unverified"]
-Propagation = Literal["ok", "stale", "missing", "unverified"]
-Listing = Literal["listed", "clean", "unknown"]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ server first and changes only what differs, so a repeat changes nothing.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ COMPOSE = ["docker", "compose", "--project-directory", MAILU_DIR, "--project-nam
 APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
 DOCKER_PACKAGES = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"]
 DOCKER_KEYRING = "/etc/apt/keyrings/docker.asc"
+_WORD = re.compile(r"[a-z0-9]{1,32}")
 
 
 @dataclass
@@ -120,14 +122,16 @@ def _install_docker(ssh: SshSession) -> None:
         ["curl", "-fsSL", "https://download.docker.com/linux/debian/gpg", "-o", DOCKER_KEYRING],
         ["chmod", "a+r", DOCKER_KEYRING],
     )
-    ssh.ensure_file(
-        RenderedFile(
-            "/etc/apt/sources.list.d/docker.list",
-            f"deb [arch={arch} signed-by={DOCKER_KEYRING}] "
-            f"https://download.docker.com/linux/debian {codename} stable\n",
-            0o644,
-        )
+    # What the server said goes into an apt source line: one plain word each, or nothing.
+    if not (_WORD.fullmatch(arch) and _WORD.fullmatch(codename)):
+        raise RemoteCommandFailed("dpkg", 0, "unexpected architecture or release codename")
+    sources = RenderedFile(
+        "/etc/apt/sources.list.d/docker.list",
+        f"deb [arch={arch} signed-by={DOCKER_KEYRING}] "
+        f"https://download.docker.com/linux/debian {codename} stable\n",
+        0o644,
     )
+    ssh.ensure_file(sources)
     ssh.run([*APT, "update"], [*APT, "install", "-y", *DOCKER_PACKAGES])
 
 
