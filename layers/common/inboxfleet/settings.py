@@ -42,6 +42,11 @@ class EnvSettings(BaseModel):
         if unnamed:
             raise TypeError(f"{cls.__name__}: no environment variable (alias) for {unnamed}")
 
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable a field is read from, for messages that name it."""
+        return variables(cls)[field]
+
 
 class DatabaseSettings(EnvSettings):
     url: SecretStr | None = Field(

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 
 
-def _required(value: str | None, variable: str, what: str) -> str:
+def _required(settings: BillingSettings, field: str, what: str) -> str:
+    value = getattr(settings, field)
     if not value:
-        raise SettingsError(f"{variable} ({what}) is not set")
-    return value
+        raise SettingsError(f"{settings.variable(field)} ({what}) is not set")
+    return str(value)
 
 
 def parse_webhook_secrets(value: str) -> list[str]:
@@ -51,11 +52,10 @@ def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
     from inboxfleet.billing.webhook import WebhookDeps
 
     read_secrets = secret_reader(
-        settings.stripe_webhook_secrets_secret, "STRIPE_WEBHOOK_SECRETS_SECRET"
+        settings.stripe_webhook_secrets_secret,
+        settings.variable("stripe_webhook_secrets_secret"),
     )
-    queue_url = _required(
-        settings.events_queue_url, "BILLING_EVENTS_QUEUE_URL", "the billing events FIFO queue"
-    )
+    queue_url = _required(settings, "events_queue_url", "the billing events FIFO queue")
 
     def secrets() -> list[str]:
         return parse_webhook_secrets(read_secrets())
@@ -81,17 +81,16 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
     from inboxfleet.billing.ses_mailer import SesMailer
     from inboxfleet.billing.stripe_api import StripeApi
 
-    sender = _required(
-        settings.reminder_sender, "BILLING_REMINDER_SENDER", "the From address of reminders"
-    )
+    sender = _required(settings, "reminder_sender", "the From address of reminders")
     from inboxfleet.billing.sqs_queue import SqsEventQueue
 
     dead_letters = settings.dead_letter_queue_url
+    stripe_key = secret_reader(
+        settings.stripe_api_key_secret, settings.variable("stripe_api_key_secret")
+    )
     return BillingDeps(
         # Built now, connected (SDK imported, key read) on the first call: most events need none.
-        stripe=StripeApi(
-            secret_reader(settings.stripe_api_key_secret, "STRIPE_API_KEY_SECRET"), settings
-        ),
+        stripe=StripeApi(stripe_key, settings),
         mailer=SesMailer(sender, settings.ses_configuration_set),
         # Until the workflow lands, nothing here starts executions (see BillingDeps.starter).
         starter=None,

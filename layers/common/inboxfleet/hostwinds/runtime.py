@@ -22,5 +22,5 @@ def deps() -> HostwindsDeps:
 
 @cache
 def _client_for(settings: HostwindsSettings) -> HostwindsClient:
-    api_key = secret_reader(settings.api_key_secret, "HOSTWINDS_API_KEY_SECRET")
+    api_key = secret_reader(settings.api_key_secret, settings.variable("api_key_secret"))
     return HostwindsClient(api_key, url=settings.api_url, timeout_s=settings.timeout_s)

@@ -98,7 +98,8 @@ def _order(
     client: HostwindsClient, settings: HostwindsSettings, name: str, location: str
 ) -> InstanceOrder:
     if settings.image is None or settings.plan_rid is None:
-        raise SettingsError("HOSTWINDS_IMAGE and HOSTWINDS_PLAN_RID must be set to create servers")
+        needed = " and ".join(settings.variable(f) for f in ("image", "plan_rid"))
+        raise SettingsError(f"{needed} must be set to create servers")
     return InstanceOrder(
         name=name,
         location_id=client.location_id(location),

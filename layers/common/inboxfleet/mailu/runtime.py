@@ -24,7 +24,7 @@ def deps() -> MailuDeps:
 
 @cache
 def _deps(settings: MailuSettings) -> MailuDeps:
-    key_text = secret_reader(settings.ssh_key_secret, "MAILU_SSH_KEY_SECRET")
+    key_text = secret_reader(settings.ssh_key_secret, settings.variable("ssh_key_secret"))
 
     def private_key() -> Any:
         return load_private_key(key_text())
