@@ -63,11 +63,11 @@ class DnsDeps:
     policy: DeliverabilityPolicy = field(default_factory=DeliverabilityPolicy)
 
 
-def handle(command: DnsCommand, ctx: DnsDeps) -> DnsResult:
+def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
     match command:
         case CheckDelegation():
-            zone = ctx.route53.ensure_zone(command.domain)
-            found = asyncio.run(_check_delegation(ctx, command.domain, zone))
+            zone = deps.route53.ensure_zone(command.domain)
+            found = asyncio.run(_check_delegation(deps, command.domain, zone))
             if found.state == "unknown":
                 raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
             if found.state != "delegated":
@@ -76,32 +76,42 @@ def handle(command: DnsCommand, ctx: DnsDeps) -> DnsResult:
                 zone_id=zone.id, name_servers=list(zone.name_servers), state="delegated"
             )
         case UpsertRecords():
-            zone = ctx.route53.ensure_zone(command.domain)
-            live = ctx.route53.records(zone)
-            records = _desired(ctx, live, command)
+            zone = deps.route53.ensure_zone(command.domain)
+            live = deps.route53.records(zone)
+            records = _desired(deps, live, command)
             own = [r for r in records if in_zone(r.name, command.domain)]
-            _refuse_conflicts(ctx, live, command.domain, own)
-            ctx.route53.upsert(zone, own)
-            _publish_elsewhere(ctx, [r for r in records if r not in own])
+            _refuse_conflicts(deps, live, command.domain, own)
+            deps.route53.upsert(zone, own)
+            _publish_elsewhere(deps, [r for r in records if r not in own])
             return RecordsPublished(zone_id=zone.id, records=len(records))
         case VerifyDomain():
-            return _verify(ctx, command)
+            return _verify(deps, command)
         case DeleteRecords():
-            return _delete(ctx, command)
+            return _delete(deps, command)
 
 
-def _publish_elsewhere(ctx: DnsDeps, records: list[Record]) -> None:
+def _report_zone(deps: DnsDeps) -> Zone | None:
+    """The DMARC report domain's zone, where each domain's report authorisation lives: None
+    when reports go to each domain itself, or its zone is not hosted here."""
+    report_domain = deps.policy.dmarc_report_domain
+    return None if report_domain is None else deps.route53.find_zone(report_domain)
+
+
+def _publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
     """Records that live in another zone we host: the DMARC report authorisation."""
-    report_domain = ctx.policy.dmarc_report_domain
-    if not records or report_domain is None:
+    if not records:
         return
-    zone = ctx.route53.find_zone(report_domain)
+    zone = _report_zone(deps)
     if zone is None:
-        raise DnsConflict(f"the DMARC report domain {report_domain} has no hosted zone here")
-    ctx.route53.upsert(zone, records)
+        raise DnsConflict(
+            f"the DMARC report domain {deps.policy.dmarc_report_domain} has no hosted zone here"
+        )
+    deps.route53.upsert(zone, records)
 
 
-def _refuse_conflicts(ctx: DnsDeps, live: list[Record], domain: str, records: list[Record]) -> None:
+def _refuse_conflicts(
+    deps: DnsDeps, live: list[Record], domain: str, records: list[Record]
+) -> None:
     """Never clobber: a record the customer keeps at one of our names under another type (a
     CNAME where we need a TXT, an A where we need a CNAME) is a conflict for a human, and so
     is an SPF whose evaluation, nested includes counted, needs more than ten lookups."""
@@ -119,7 +129,7 @@ def _refuse_conflicts(ctx: DnsDeps, live: list[Record], domain: str, records: li
     apex = next((r for r in records if r.name == fqdn(domain) and r.type == "TXT"), None)
     spf_texts = [unquoted(v) for v in apex.values if spf.is_spf(unquoted(v))] if apex else []
     for text in spf_texts:
-        needed = asyncio.run(spf_lookups(text, ctx.resolvers, ctx.timeout_s, spf.MAX_LOOKUPS))
+        needed = asyncio.run(spf_lookups(text, deps.resolvers, deps.timeout_s, spf.MAX_LOOKUPS))
         if needed > spf.MAX_LOOKUPS:
             raise DnsConflict(
                 f"{domain}: the SPF record needs {needed} DNS lookups once its includes are "
@@ -127,19 +137,19 @@ def _refuse_conflicts(ctx: DnsDeps, live: list[Record], domain: str, records: li
             )
 
 
-async def _check_delegation(ctx: DnsDeps, domain: str, zone: Zone) -> Delegation:
-    parent_servers = ctx.parent
+async def _check_delegation(deps: DnsDeps, domain: str, zone: Zone) -> Delegation:
+    parent_servers = deps.parent
     if parent_servers is None:
         # The parent zone's own servers, found through the resolvers: a cache cannot answer
         # a non-recursive NS question for a zone it does not serve.
         parent = domain.split(".", 1)[1]
-        names = await name_servers_of(parent, ctx.resolvers, ctx.timeout_s)
-        parent_servers = await resolve_servers(names, ctx.resolvers, ctx.timeout_s)
-    return await check_delegation(domain, zone.name_servers, parent_servers, ctx.timeout_s)
+        names = await name_servers_of(parent, deps.resolvers, deps.timeout_s)
+        parent_servers = await resolve_servers(names, deps.resolvers, deps.timeout_s)
+    return await check_delegation(domain, zone.name_servers, parent_servers, deps.timeout_s)
 
 
 def _desired(
-    ctx: DnsDeps, live: list[Record], command: UpsertRecords | VerifyDomain
+    deps: DnsDeps, live: list[Record], command: UpsertRecords | VerifyDomain
 ) -> list[Record]:
     """Our records, with the customer's apex TXT (their SPF terms, verification strings) kept."""
     apex = fqdn(command.domain)
@@ -150,20 +160,20 @@ def _desired(
             command.mail_host,
             command.ip,
             command.dkim_public_key,
-            policy=ctx.policy,
+            policy=deps.policy,
             existing_apex_txt=existing,
         )
     except (spf.SpfError, NameTooLong) as exc:
         raise DnsConflict(f"{command.domain}: {exc}") from None
 
 
-def _verify(ctx: DnsDeps, command: VerifyDomain) -> DomainVerified:
-    zone = ctx.route53.find_zone(command.domain)
+def _verify(deps: DnsDeps, command: VerifyDomain) -> DomainVerified:
+    zone = deps.route53.find_zone(command.domain)
     if zone is None:
         raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
-    records = _desired(ctx, ctx.route53.records(zone), command)
-    authoritative = ctx.authoritative or asyncio.run(
-        resolve_servers(zone.name_servers, ctx.resolvers, ctx.timeout_s)
+    records = _desired(deps, deps.route53.records(zone), command)
+    authoritative = deps.authoritative or asyncio.run(
+        resolve_servers(zone.name_servers, deps.resolvers, deps.timeout_s)
     )
     report = asyncio.run(
         verify(
@@ -172,15 +182,15 @@ def _verify(ctx: DnsDeps, command: VerifyDomain) -> DomainVerified:
             mail_host=command.mail_host,
             ip=command.ip,
             authoritative=authoritative,
-            recursive=ctx.resolvers,
-            blocklist_servers=ctx.blocklist,
-            dqs_key=ctx.dqs_key,
-            timeout_s=ctx.timeout_s,
-            concurrency=ctx.concurrency,
+            recursive=deps.resolvers,
+            blocklist_servers=deps.blocklist,
+            dqs_key=deps.dqs_key,
+            timeout_s=deps.timeout_s,
+            concurrency=deps.concurrency,
         )
     )
     summary = DomainVerified.model_validate(report.as_dict())
-    _store(ctx, command, summary)
+    _store(deps, command, summary)
     if report.blocklisted:
         raise Blocklisted(
             f"{command.domain}: blocklisted "
@@ -201,44 +211,41 @@ def _verify(ctx: DnsDeps, command: VerifyDomain) -> DomainVerified:
     return summary
 
 
-def _store(ctx: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> None:
+def _store(deps: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> None:
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Domains
 
-    with tenant_session(command.tenant_id, database=ctx.database()) as session:
+    with tenant_session(command.tenant_id, database=deps.database()) as session:
         Domains(session).save_verification(command.domain_id, summary.model_dump(mode="json"))
 
 
-def _delete(ctx: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
+def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
     """Our record sets go, wherever they are; the customer's stay (their apex TXT values and
     their SPF terms among ours are written back)."""
-    keys = our_record_keys(command.domain, command.mail_host, ctx.policy)
+    keys = our_record_keys(command.domain, command.mail_host, deps.policy)
     apex = fqdn(command.domain)
     own = [k for k in keys if in_zone(k[0], apex)]
-    deleted = _delete_elsewhere(ctx, [k for k in keys if k not in own])
-    zone = ctx.route53.find_zone(command.domain)
+    deleted = _delete_elsewhere(deps, [k for k in keys if k not in own])
+    zone = deps.route53.find_zone(command.domain)
     if zone is None:
         return RecordsDeleted(deleted=deleted, zone_deleted=False)
     if command.delete_zone:
         # The whole zone goes in one batch: no separate record deletion first.
-        ctx.route53.delete_zone(zone)
+        deps.route53.delete_zone(zone)
         return RecordsDeleted(deleted=deleted + len(own), zone_deleted=True)
-    live = ctx.route53.records(zone)
+    live = deps.route53.records(zone)
     kept = _customer_apex_txt(live, command.domain, command.mail_host)
     if kept:
-        ctx.route53.upsert(zone, [Record(apex, "TXT", tuple(quoted(t) for t in kept))])
+        deps.route53.upsert(zone, [Record(apex, "TXT", tuple(quoted(t) for t in kept))])
         own.remove((apex, "TXT"))  # rewritten with the customer's values only
-    deleted += ctx.route53.delete(zone, own, live=live)
+    deleted += deps.route53.delete(zone, own, live=live)
     return RecordsDeleted(deleted=deleted, zone_deleted=False)
 
 
-def _delete_elsewhere(ctx: DnsDeps, keys: list[tuple[str, RecordType]]) -> int:
+def _delete_elsewhere(deps: DnsDeps, keys: list[tuple[str, RecordType]]) -> int:
     """Our records in other zones we host: the DMARC report authorisation."""
-    report_domain = ctx.policy.dmarc_report_domain
-    if not keys or report_domain is None:
-        return 0
-    zone = ctx.route53.find_zone(report_domain)
-    return 0 if zone is None else ctx.route53.delete(zone, keys)
+    zone = _report_zone(deps) if keys else None
+    return 0 if zone is None else deps.route53.delete(zone, keys)
 
 
 def _customer_apex_txt(live: list[Record], domain: str, mail_host: str) -> list[str]:
