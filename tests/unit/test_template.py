@@ -385,6 +385,7 @@ def test_the_stripe_webhook_is_post_on_the_http_api_with_payload_2() -> None:
             "Path": "/webhooks/stripe",
             "Method": "POST",
             "PayloadFormatVersion": "2.0",
+            "Auth": {"Authorizer": "NONE"},
         }
     ]
     url = TEMPLATE["Outputs"]["StripeWebhookUrl"]["Value"]["Fn::Sub"]
