@@ -3,17 +3,23 @@
 No HTTP here: `Cloud.handle(action, fields)` takes the parsed form and returns the JSON-able
 answer. One re-entrant lock guards everything, so handler threads see a consistent account.
 Activation is lazy: a PENDING instance is promoted whenever it is read (no background threads).
+
+Instance listeners hear of the lifecycle as the API drives it (activation, termination) so that
+something (local.vps_sim.HostFleet) can give each instance a simulated host, see
+`add_listener`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from itertools import islice
+from typing import Protocol
 
 from local.hostwinds_sim.catalogue import BILLING_CYCLES, Catalogue
 from local.hostwinds_sim.forms import (
@@ -33,6 +39,7 @@ from local.hostwinds_sim.forms import (
 from local.hostwinds_sim.ips import IpPools
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
+log = logging.getLogger("local.hostwinds_sim")
 
 FIRST_SERVICE_ID = 7_300_000
 MAX_PAGE_SIZE = 1000
@@ -55,6 +62,8 @@ class Instance:
     main_ip: str | None = None
     rdns: str | None = None
     never_active: bool = False
+    seeded: bool = False  # made by seed(): listeners never hear of it
+    announced: bool = False  # listeners were told it became ACTIVE
 
     def payload(self) -> dict[str, object]:
         """The get_instance shape (tests/contracts/hostwinds/get_instance.success.json)."""
@@ -70,6 +79,35 @@ class Instance:
             "password": self.password,
             "configkey": self.configkey,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActivated:
+    """An instance ordered through the API turned ACTIVE with an IP."""
+
+    serviceid: int
+    srvrname: str
+    ip: str
+    root_password: str = field(repr=False)  # a repr may reach a log line
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceTerminated:
+    """An instance whose activation was announced was terminated; `ip` is free again."""
+
+    serviceid: int
+    ip: str
+
+
+FollowUp = Callable[[], None]
+
+
+class InstanceListener(Protocol):
+    """Hears of instance lifecycle events; see `Cloud.add_listener` for when and how."""
+
+    def instance_activated(self, event: InstanceActivated) -> FollowUp | None: ...
+
+    def instance_terminated(self, event: InstanceTerminated) -> FollowUp | None: ...
 
 
 class Cloud:
@@ -107,6 +145,9 @@ class Cloud:
                 raise ValueError(str(exc)) from None
         self._never_active = 0
         self._address_book: dict[str, tuple[str, int]] = {}
+        self._listeners: list[InstanceListener] = []
+        # Work the listeners handed back during the request being answered (None: no request).
+        self._follow_ups: list[FollowUp] | None = None
         self._actions: dict[str, Callable[[Fields], Reply]] = {
             "add_instance": self._add_instance,
             "get_instance": self._get_instance,
@@ -133,11 +174,65 @@ class Cloud:
         handler = self._actions.get(action or "")
         if handler is None:
             return dict(INVALID_ACTION)
+        follow_ups: list[FollowUp] = []
+        try:
+            with self.lock:
+                self._follow_ups = follow_ups
+                try:
+                    return handler(fields)
+                except Rejected as exc:
+                    return error(str(exc))
+                finally:
+                    self._follow_ups = None
+        finally:
+            # Off the lock, yet before the caller sends the answer: a client that reads
+            # "Instance deleted" finds the host already gone, and other requests did not wait.
+            for follow_up in follow_ups:
+                _follow(follow_up)
+
+    # ---- listeners -----------------------------------------------------------------------
+
+    def add_listener(self, listener: InstanceListener) -> None:
+        """Tell `listener` of every later activation and termination made through the API.
+
+        `instance_activated` runs when a read promotes an instance ordered with add_instance
+        (never one made by `seed`), once per instance, before the answer showing it ACTIVE
+        leaves: whatever it registers in the address book is there when the client sees the
+        IP. `instance_terminated` runs when `terminate` deletes an instance it was told of,
+        after the address-book entry for the IP is gone. An instance promoted by the very
+        terminate that deletes it is announced neither way.
+
+        Both run on the request's thread while `lock` is held, so they see events in order,
+        but every other request waits on them: they must be quick and must never wait for a
+        request to this simulator (they may call `register_host`/`unregister_host`, the lock
+        is re-entrant). Slow work goes in the callable they may return: it runs after the
+        lock is released, before the answer is sent.
+
+        A listener that raises is logged and skipped: the account has already changed (an
+        instance ACTIVE, or deleted) and stays as it is, so the answer tells the truth; a 500
+        would make clients retry a terminate that did happen."""
         with self.lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: InstanceListener) -> None:
+        """Once this returns the listener is called no more (a follow-up it returned earlier
+        may still be running on a request thread). Unknown listeners are ignored."""
+        with self.lock:
+            # By identity: two listeners may well compare equal (dataclasses do).
+            self._listeners = [known for known in self._listeners if known is not listener]
+
+    def _notify(self, call: Callable[[InstanceListener], FollowUp | None], what: str) -> None:
+        for listener in tuple(self._listeners):
             try:
-                return handler(fields)
-            except Rejected as exc:
-                return error(str(exc))
+                follow_up = call(listener)
+            except Exception:
+                log.exception("an instance listener failed on %s; the simulator carries on", what)
+                continue
+            if follow_up is not None:
+                if self._follow_ups is None:
+                    _follow(follow_up)
+                else:
+                    self._follow_ups.append(follow_up)
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -158,7 +253,7 @@ class Cloud:
         self._next_id += 1
         return instance
 
-    def _refresh(self, instance: Instance) -> Instance:
+    def _refresh(self, instance: Instance, *, announce: bool = True) -> Instance:
         """Lazy activation: PENDING -> ACTIVE with an IP once the delay has passed."""
         if (
             instance.status == "PENDING"
@@ -171,16 +266,23 @@ class Cloud:
             if ip is not None:
                 instance.main_ip = ip
                 instance.status = "ACTIVE"
+                if announce and not instance.seeded:
+                    # Marked first: the instance is ACTIVE whatever a listener does.
+                    instance.announced = True
+                    event = InstanceActivated(
+                        instance.serviceid, instance.srvrname, ip, instance.password
+                    )
+                    self._notify(lambda listener: listener.instance_activated(event), "activation")
         return instance
 
-    def _instance(self, fields: Fields) -> Instance:
+    def _instance(self, fields: Fields, *, announce: bool = True) -> Instance:
         raw = last(fields, "serviceid")
         instance = (
             self._instances.get(int(raw)) if raw is not None and _DIGITS.fullmatch(raw) else None
         )
         if instance is None:
             raise Rejected(INVALID_SERVICE_ID)
-        return self._refresh(instance)
+        return self._refresh(instance, announce=announce)
 
     def _known_int(self, fields: Fields, name: str, known: set[int], what: str) -> int:
         raw = required(fields, name)
@@ -250,12 +352,17 @@ class Cloud:
         return {"success": [self._refresh(instance).payload() for instance in page]}
 
     def _terminate(self, fields: Fields) -> Reply:
-        instance = self._instance(fields)
+        # Still promoted (the pool turns as before), but not announced: no host would be
+        # started only to be stopped a moment later.
+        instance = self._instance(fields, announce=False)
         del self._instances[instance.serviceid]
         if instance.main_ip is not None:
             self.pools.give_back(instance.location_id, instance.main_ip)
             # The simulated host went with the instance: a reused IP must not reach it.
             self._address_book.pop(instance.main_ip, None)
+            if instance.announced:
+                event = InstanceTerminated(instance.serviceid, instance.main_ip)
+                self._notify(lambda listener: listener.instance_terminated(event), "termination")
         return success_message("Instance deleted")
 
     def _set_rdns(self, fields: Fields) -> Reply:
@@ -314,6 +421,7 @@ class Cloud:
                     template=template,
                     created_at=due,
                 )
+                instance.seeded = True
                 ip = self.pools.take(location_id)
                 if ip is not None:  # beyond the slice they wait, PENDING, for a free IP
                     instance.main_ip = ip
@@ -337,3 +445,11 @@ class Cloud:
     def address_book(self) -> dict[str, tuple[str, int]]:
         with self.lock:
             return dict(self._address_book)
+
+
+def _follow(follow_up: FollowUp) -> None:
+    """A listener's follow-up failing is logged: the answer still goes out."""
+    try:
+        follow_up()
+    except Exception:
+        log.exception("an instance listener's follow-up failed; the simulator carries on")

@@ -20,7 +20,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from local.hostwinds_sim.catalogue import DEFAULT_CATALOGUE, Catalogue
-from local.hostwinds_sim.cloud import Cloud
+from local.hostwinds_sim.cloud import Cloud, InstanceListener
 from local.hostwinds_sim.faults import (
     BodyDefect,
     DroppedConnection,
@@ -227,6 +227,15 @@ class HostwindsSimulator(HttpSimulator):
     def ip_slice(self, location_id: int) -> tuple[str, ...]:
         """Every address the location may ever hand out."""
         return self._cloud.pools.slice_of(location_id)
+
+    def add_instance_listener(self, listener: InstanceListener) -> None:
+        """Tell `listener` when an instance ordered over the API turns ACTIVE (before the answer
+        showing it leaves) and when such an instance is terminated; never of seeded instances.
+        Callbacks run on a request thread under the account's lock: see Cloud.add_listener."""
+        self._cloud.add_listener(listener)
+
+    def remove_instance_listener(self, listener: InstanceListener) -> None:
+        self._cloud.remove_listener(listener)
 
     def register_host(self, ip: str, host: str, port: int) -> None:
         """Publish that SSH to `ip` reaches `host:port` (a simulated VPS host)."""

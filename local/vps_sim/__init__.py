@@ -5,6 +5,7 @@ loopback (asyncssh) with key and password logins, SFTP into a sandbox folder tha
 command table answering the commands of tests/contracts/vps/README.md like the real tools, a
 Docker Compose stack whose containers get healthy on the host's clock, and `direct-tcpip`
 forwarding to its own simulated Mailu API (local.mailu_sim). It never executes what it receives.
+`HostFleet` gives every instance the Hostwinds simulator activates such a host of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from local.vps_sim.faults import (
     Slow,
     Unreachable,
 )
+from local.vps_sim.fleet import HostFleet, InstanceSource
 from local.vps_sim.server import MAILU_ENV, AddressBook, SimulatedHost
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "AddressBook",
     "FailingCommand",
     "HostFault",
+    "HostFleet",
     "HostKeyChanged",
+    "InstanceSource",
     "NeverHealthy",
     "Result",
     "SimulatedHost",
