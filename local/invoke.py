@@ -1,23 +1,17 @@
-"""Local `sam local invoke` without Docker: run a function's real handler in-process.
-
-    python -m local.invoke InventoryFunction events/InventoryFunction/describe_inbox.json
-    python -m local.invoke StripeWebhookFunction events/StripeWebhookFunction/x.json --resign
-
-The handler is found through template.yaml, exactly as SAM finds it; the event file is the same
-one `sam local invoke -e` takes. The database comes from DATABASE_URL.
-"""
+"""A function's real handler, found through template.yaml as SAM finds it, called in-process with
+a Lambda-like context. Tests that bring their own stand-ins call handlers this way; everything
+else goes through the local cloud (`inboxfleet-local invoke`, local.cloud.LocalCloud.invoke),
+which calls the same handlers through moto's Lambda Invoke API."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from local.account import ACCOUNT_ID, REGION
 from local.template import functions, load_handler, load_template
 
 
@@ -28,14 +22,16 @@ class LocalContext:
     function_name: str
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    remaining_ms: int = 300_000  # what the invocation has left, constant here
+    remaining_ms: int = 300_000  # what the invocation has when it starts (its Timeout)
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+        elapsed_ms = int((time.monotonic() - self.started) * 1000)
+        return max(0, self.remaining_ms - elapsed_ms)
 
 
 def handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
@@ -49,27 +45,3 @@ def handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
 
 def invoke(logical_id: str, event: dict[str, Any]) -> Any:
     return handler(logical_id)(event, LocalContext(function_name=logical_id))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.invoke")
-    parser.add_argument("function", help="logical id in template.yaml, e.g. InventoryFunction")
-    parser.add_argument("event", type=Path, help="event file, e.g. events/InventoryFunction/x.json")
-    parser.add_argument(
-        "--resign",
-        action="store_true",
-        help="sign a Stripe webhook request afresh with the local samples' secret "
-        "(Stripe signatures expire after 300 s)",
-    )
-    args = parser.parse_args(argv)
-    event = json.loads(args.event.read_text())
-    if args.resign:
-        from local.stripe_samples import resign
-
-        event = resign(event)
-    print(json.dumps(invoke(args.function, event), indent=2, default=str))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,18 +10,30 @@ implements.
 
 `redrive()` moves dead-lettered messages back to their source queue, as StartMessageMoveTask
 does in AWS (moto lacks it).
+
+`sqs_event_sources()` reads the template's SQS event sources (queue, batch size, whether the
+function reports batch item failures) and `QueuePoller` delivers one in the background, as
+Lambda's pollers do for the deployed stack.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, Self
 
+from local.intrinsics import Stack
 from local.invoke import LocalContext
 
 BATCH_SIZE = 10
 MAX_BATCHES = 1_000
+IDLE_POLL_S = 0.05  # between empty receives: what Lambda's long polling costs locally
+JOIN_TIMEOUT_S = 30.0
+
+log = logging.getLogger("local")
 
 
 @dataclass
@@ -52,8 +64,12 @@ def drain(
     handler: Callable[[dict[str, Any], Any], Any],
     *,
     function_name: str = "BillingEventsFunction",
+    batch_size: int = BATCH_SIZE,
+    report_item_failures: bool = True,
 ) -> DrainReport:
-    """Deliver until the queue has nothing visible left (or MAX_BATCHES were delivered)."""
+    """Deliver until the queue has nothing visible left (or MAX_BATCHES were delivered).
+    Without `report_item_failures` (the function's FunctionResponseTypes lacks
+    ReportBatchItemFailures) a returned answer means the whole batch succeeded."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     queue_arn = attributes["Attributes"]["QueueArn"]
     region = sqs.meta.region_name
@@ -61,7 +77,7 @@ def drain(
     while report.batches < MAX_BATCHES:
         received = sqs.receive_message(
             QueueUrl=queue_url,
-            MaxNumberOfMessages=BATCH_SIZE,
+            MaxNumberOfMessages=batch_size,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
@@ -72,7 +88,8 @@ def drain(
         event = {"Records": [_record(m, queue_arn, region) for m in received]}
         try:
             response = handler(event, LocalContext(function_name=function_name)) or {}
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            reported = response.get("batchItemFailures", []) if report_item_failures else []
+            failed = {f["itemIdentifier"] for f in reported}
         except Exception:
             # A function error fails the whole batch (Powertools raises when every record
             # failed): Lambda returns all of it to the queue.
@@ -112,3 +129,111 @@ def redrive(sqs: Any, dlq_url: str, source_url: str) -> int:
             )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+
+
+class Invoke(Protocol):
+    """How a source reaches its function (LocalCloud.invoke): the answer, or an error type."""
+
+    def __call__(self, logical_id: str, event: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    function: str  # logical id
+    queue_url: str
+    batch_size: int
+    report_item_failures: bool
+
+
+def sqs_event_sources(template: dict[str, Any], stack: Stack) -> list[SqsEventSource]:
+    """Every `Type: SQS` event of the template's functions, its queue resolved to a URL."""
+    found = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        events = (resource.get("Properties") or {}).get("Events") or {}
+        for event in events.values():
+            if event.get("Type") != "SQS":
+                continue
+            props = stack.resolve(event.get("Properties") or {})
+            queue_arn = props["Queue"]
+            queue_name = queue_arn.rsplit(":", 1)[-1]
+            by_name = {
+                p.attributes.get("QueueName"): p.ref
+                for p in stack.resources.values()
+                if p.attributes.get("Arn") == queue_arn
+            }
+            if queue_name not in by_name:
+                raise ValueError(f"{logical_id}: its queue {queue_arn} is not deployed")
+            found.append(
+                SqsEventSource(
+                    function=logical_id,
+                    queue_url=by_name[queue_name],
+                    batch_size=int(props.get("BatchSize", BATCH_SIZE)),
+                    report_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                )
+            )
+    return found
+
+
+class FunctionError(Exception):
+    """The function raised: Lambda's event source returns the whole batch to the queue."""
+
+
+def drain_source(source: SqsEventSource, invoke: Invoke) -> DrainReport:
+    import boto3
+
+    def handler(event: dict[str, Any], _context: Any) -> Any:
+        result = invoke(source.function, event)
+        if not result.ok:
+            raise FunctionError(result.error_type)
+        return result.payload
+
+    return drain(
+        boto3.client("sqs"),
+        source.queue_url,
+        handler,
+        function_name=source.function,
+        batch_size=source.batch_size,
+        report_item_failures=source.report_item_failures,
+    )
+
+
+class QueuePoller:
+    """Delivers a source's queue in the background until closed (Lambda's poller)."""
+
+    def __init__(self, source: SqsEventSource, invoke: Invoke) -> None:
+        self.source = source
+        self._invoke = invoke
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"sqs-poller-{source.function}", daemon=True
+        )
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join(JOIN_TIMEOUT_S)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = drain_source(self.source, self._invoke)
+            except Exception:
+                # The poller outlives any one failure, as Lambda's does; the function's own
+                # errors are already returned to the queue by drain().
+                log.exception(
+                    "polling %s for %s failed", self.source.queue_url, self.source.function
+                )
+                report = DrainReport()
+            if report.delivered == 0 or report.failed:
+                self._stop.wait(IDLE_POLL_S)

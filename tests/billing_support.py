@@ -20,8 +20,7 @@ from local.stripe_sim.server import StripeSimulator
 from tests.leakcheck import register_secret
 from tests.stripe_support import OLD_WEBHOOK_SECRET, WEBHOOK_SECRET
 
-__all__ = ["MAX_RECEIVES", "SENDER", "BillingWorld", "billing_world", "invoke_worker"]
-MAX_RECEIVES = 3
+__all__ = ["SENDER", "BillingWorld", "billing_world", "invoke_worker"]
 STRIPE_API_KEY = "sk_test_local_billing_world"
 
 for _secret in (WEBHOOK_SECRET, OLD_WEBHOOK_SECRET, STRIPE_API_KEY):
@@ -35,6 +34,7 @@ class BillingWorld:
     dlq_url: str
     stripe: StripeSimulator
     starter: RecordingProvisioningStarter
+    max_receives: int  # the queue's redrive policy (template.yaml)
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = invoke("StripeWebhookFunction", event)
@@ -88,8 +88,10 @@ def billing_world(
     monkeypatch: pytest.MonkeyPatch,
     webhook_secrets: tuple[str, ...] = (WEBHOOK_SECRET, OLD_WEBHOOK_SECRET),
 ) -> Iterator[BillingWorld]:
-    with billing_cloud(webhook_secrets, STRIPE_API_KEY, max_receives=MAX_RECEIVES) as cloud:
+    with billing_cloud(webhook_secrets, STRIPE_API_KEY) as cloud:
         for var, value in cloud.env.items():
             monkeypatch.setenv(var, value)
         starter = record_starts()
-        yield BillingWorld(cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe, starter)
+        yield BillingWorld(
+            cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe, starter, cloud.max_receives
+        )

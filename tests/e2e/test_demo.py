@@ -58,29 +58,3 @@ def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
         if str(data_dir) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
-
-
-def test_seed_then_invoke_from_the_command_line(empty_database: str) -> None:
-    """README's recipe: `local.seed` once, then `local.invoke` with an event file."""
-    env = {**os.environ, "DATABASE_URL": empty_database}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", *args],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    first, again = run("local.seed"), run("local.seed")
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert "seeded sales@acme-outreach.example" in first.stdout
-    assert "exists already" in again.stdout
-    invoked = run(
-        "local.invoke", "InventoryFunction", "events/InventoryFunction/describe_inbox.json"
-    )
-    assert invoked.returncode == 0, invoked.stderr[-2000:]
-    assert '"address": "sales@acme-outreach.example"' in invoked.stdout

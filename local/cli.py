@@ -1,0 +1,224 @@
+"""`inboxfleet-local` (also `python -m local`): the local cloud's commands, like `sam local` with
+no Docker and no AWS account.
+
+    inboxfleet-local up                      the whole local cloud, kept running (Ctrl-C stops it)
+    inboxfleet-local start-api [--port N]    the HTTP API of template.yaml on localhost
+    inboxfleet-local invoke InventoryFunction -e events/InventoryFunction/describe_inbox.json
+    inboxfleet-local fire <ScheduleName>     run a schedule of template.yaml now
+    inboxfleet-local token --tenant <id>     a tenant token from a running `up`
+    inboxfleet-local demo                    what `make demo` runs
+
+Every command but `token` starts its own local cloud (a few seconds) and stops it completely.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.cloud import LocalCloud
+
+ISSUER_VARIABLE = "INBOXFLEET_LOCAL_ISSUER"
+TOKEN_TIMEOUT_S = 5.0
+
+
+def _print(line: str = "") -> None:
+    print(line, flush=True)
+
+
+@contextmanager
+def _quiet_cloud(args: argparse.Namespace, *, event_sources: bool = True) -> Iterator[LocalCloud]:
+    """A local cloud with the samples' webhook secret (so `--resign`ed event files verify) and
+    the sample tenant the files in events/ name."""
+    from local.cloud import LocalCloud, LocalSecrets
+    from local.samples import seed_sample
+    from local.stripe_samples import LOCAL_WEBHOOK_SECRET
+
+    # CloudWatch is not there: metrics would only be printed to stdout.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    with LocalCloud(
+        time_scale=args.time_scale,
+        local_secrets=LocalSecrets(webhook_secrets=(LOCAL_WEBHOOK_SECRET,)),
+        event_sources=event_sources,
+        api_port=getattr(args, "port", 0),
+        log_level=args.log_level,
+    ) as cloud:
+        seed_sample()
+        yield cloud
+
+
+def _wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM (both stop the cloud the same way)."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    stop.wait()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from local.samples import SAMPLE_TENANT_ID, SAMPLE_TENANT_NAME
+
+    started = time.perf_counter()
+    with _quiet_cloud(args) as cloud:
+        dns = cloud.dns.resolver.address
+        authoritative = cloud.dns.authoritative.address
+        _print(f"inboxfleet local cloud is up in {time.perf_counter() - started:.1f}s")
+        _print(f"  API            {cloud.api_url}")
+        _print(f"  tenant         {SAMPLE_TENANT_NAME} ({SAMPLE_TENANT_ID})")
+        _print(f"  token          {cloud.token(SAMPLE_TENANT_ID)}")
+        _print(f"  issuer         {cloud.issuer.root_url}")
+        _print(f"  Stripe         {cloud.stripe.base_url}")
+        _print(f"  Hostwinds      {cloud.hostwinds.url}")
+        _print(f"  DNS resolver   {dns[0]}:{dns[1]} (udp+tcp)")
+        _print(f"  DNS authority  {authoritative[0]}:{authoritative[1]} (udp+tcp)")
+        _print(f"  database       {cloud.database_url}")
+        _print(f"export {ISSUER_VARIABLE}={cloud.issuer.root_url}")
+        _print("Ctrl-C stops everything.")
+        _wait_for_signal()
+    _print("stopped: nothing left running.")
+    return 0
+
+
+def cmd_start_api(args: argparse.Namespace) -> int:
+    with _quiet_cloud(args) as cloud:
+        for route in cloud.routes:
+            auth = "no auth" if route.authorizer is None else f"auth: {route.authorizer}"
+            _print(
+                f"Mounted {route.function} at {cloud.api_url}{route.path} [{route.method}] ({auth})"
+            )
+        _print(f"API at {cloud.api_url}; Ctrl-C stops it.")
+        _wait_for_signal()
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    event: Any = json.loads(Path(args.event).read_text()) if args.event else {}
+    if args.resign:
+        from local.stripe_samples import resign
+
+        event = resign(event)
+    with _quiet_cloud(args, event_sources=False) as cloud:
+        result = cloud.invoke(args.function, event)
+    _print(json.dumps(result.payload, indent=2, default=str))
+    return 0 if result.ok else 1
+
+
+def cmd_fire(args: argparse.Namespace) -> int:
+    with _quiet_cloud(args) as cloud:
+        result = cloud.fire(args.schedule)
+    _print(json.dumps(result.payload, indent=2, default=str))
+    return 0 if result.ok else 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    issuer = args.issuer or os.environ.get(ISSUER_VARIABLE)
+    if not issuer:
+        _print(f"no issuer: start `inboxfleet-local up` and pass --issuer or set {ISSUER_VARIABLE}")
+        return 2
+    query = urllib.parse.urlencode({"tenant": args.tenant, "expires_in": args.expires_in})
+    url = f"{issuer.rstrip('/')}/local/token?{query}"
+    try:
+        with urllib.request.urlopen(url, timeout=TOKEN_TIMEOUT_S) as answer:  # noqa: S310 - loopback issuer
+            _print(answer.read().decode().strip())
+    except OSError as exc:
+        _print(f"no answer from the issuer at {issuer} ({exc}): is `inboxfleet-local up` running?")
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from local.demo import main as demo
+
+    return demo()
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="inboxfleet-local", description=__doc__.split("\n\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str, cloud: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        if cloud:
+            p.add_argument(
+                "--time-scale",
+                type=float,
+                default=1.0,
+                help="multiply ASL Wait/Retry pauses and simulated delays by this (0 < x <= 1)",
+            )
+            p.add_argument(
+                "--log-level",
+                default="WARNING",
+                choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                help="the functions' Powertools log level (template parameter PowertoolsLogLevel)",
+            )
+        return p
+
+    up = command("up", "run the whole local cloud until Ctrl-C")
+    up.add_argument("--port", type=int, default=0, help="API port (default: any free port)")
+    up.set_defaults(run=cmd_up)
+
+    api = command("start-api", "serve template.yaml's HttpApi routes until Ctrl-C")
+    api.add_argument("--port", type=int, default=3000, help="API port (default 3000, like SAM)")
+    api.set_defaults(run=cmd_start_api)
+
+    invoke = command("invoke", "invoke one function once, like `sam local invoke`")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. InventoryFunction")
+    invoke.add_argument("-e", "--event", help="event file, e.g. events/InventoryFunction/x.json")
+    invoke.add_argument(
+        "--resign",
+        action="store_true",
+        help="sign a Stripe webhook request afresh (Stripe refuses signatures older than 300 s)",
+    )
+    invoke.set_defaults(run=cmd_invoke)
+
+    fire = command("fire", "fire one of template.yaml's schedules now")
+    fire.add_argument("schedule", help="the schedule's name (its event key or Name)")
+    fire.set_defaults(run=cmd_fire)
+
+    token = command("token", "mint a tenant token from a running `up`", cloud=False)
+    token.add_argument("--tenant", required=True, help="the tenant id the token names")
+    token.add_argument("--issuer", help=f"the issuer URL `up` printed (or ${ISSUER_VARIABLE})")
+    token.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(run=cmd_token)
+
+    demo = command("demo", "the demo `make demo` runs", cloud=False)
+    demo.set_defaults(run=cmd_demo)
+    return top
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C (the default would skip every cleanup).
+    signal.signal(signal.SIGTERM, _interrupt)
+    args = parser().parse_args(argv)
+    if getattr(args, "time_scale", 1.0) <= 0 or getattr(args, "time_scale", 1.0) > 1:
+        parser().error("--time-scale must be in (0, 1]")
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""`inboxfleet-local` end to end, as a newcomer runs it: a fresh interpreter started from another
+folder, the whole local cloud behind it, nothing left running or on disk afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import dns.message
+import dns.query
+import httpx
+import jwt
+import psutil
+import pytest
+
+from local.samples import SAMPLE_ADDRESS, SAMPLE_TENANT_ID
+from local.template import REPO_ROOT
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0
+TEMP_PREFIXES = ("inboxfleet-pg-", "vps-sim-", "inboxfleet-local-")
+
+
+def _env() -> dict[str, str]:
+    # The CLI starts its own server, as on a fresh machine.
+    return {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+
+
+def _temp_entries() -> set[str]:
+    return {p.name for p in Path("/tmp").iterdir() if p.name.startswith(TEMP_PREFIXES)}
+
+
+def _lines(stream: IO[str]) -> queue.Queue[str | None]:
+    found: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            found.put(line.rstrip("\n"))
+        found.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return found
+
+
+@contextmanager
+def running_up(cwd: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local", "up"],
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    assert process.stdout is not None
+    lines = _lines(process.stdout)
+    seen: list[str] = []
+    printed: dict[str, str] = {}
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    try:
+        while "Ctrl-C stops everything." not in seen:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"`up` was not ready in {READY_TIMEOUT_S} s: {seen}")
+            if line is None:
+                pytest.fail(f"`up` ended before it was ready: {seen}")
+            seen.append(line)
+            if match := re.match(r"^  (\w[\w ]*?)\s{2,}(\S+)", line):
+                printed[match.group(1)] = match.group(2)
+        yield process, printed, seen
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        while (line := lines.get(timeout=STOP_TIMEOUT_S)) is not None:
+            seen.append(line)
+
+
+def _listening_ports(pid: int) -> set[int]:
+    return {
+        c.laddr.port
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_up_serves_what_it_prints_and_sigint_leaves_nothing(tmp_path: Path) -> None:
+    before = _temp_entries()
+    with running_up(tmp_path) as (process, printed, seen):
+        api, issuer = printed["API"], printed["issuer"]
+        assert re.search(r"local cloud is up in \d+\.\ds", seen[0]), seen
+
+        # The API answers on its printed URL, with the template's routes and API Gateway's 404.
+        webhook = httpx.post(f"{api}/webhooks/stripe", content=b"{}")
+        assert webhook.status_code == 400
+        assert "Stripe-Signature" in webhook.json()["error"]
+        assert httpx.get(f"{api}/nothing/here").json() == {"message": "Not Found"}
+
+        # The printed token is the sample tenant's, signed by the printed issuer's key.
+        keys = httpx.get(f"{issuer}/.well-known/jwks.json").json()
+        key = jwt.PyJWK(keys["keys"][0])
+        claims = jwt.decode(
+            printed["token"], key.key, algorithms=["RS256"], audience="inboxfleet-local"
+        )
+        assert claims["custom:tenant_id"] == str(SAMPLE_TENANT_ID)
+        assert claims["iss"] == issuer
+
+        # `token` mints from the running issuer.
+        minted = subprocess.run(
+            [sys.executable, "-m", "local", "token", "--tenant", "t-1", "--issuer", issuer],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        assert (
+            jwt.decode(minted, key.key, algorithms=["RS256"], audience="inboxfleet-local")[
+                "custom:tenant_id"
+            ]
+            == "t-1"
+        )
+
+        # The DNS resolver answers over UDP at its printed address.
+        host, port = printed["DNS resolver"].rsplit(":", 1)
+        query = dns.message.make_query("example.", "SOA")
+        answer = dns.query.udp(query, host, port=int(port), timeout=5)
+        assert answer.answer, answer
+
+        group = [process.pid, *(c.pid for c in psutil.Process(process.pid).children(True))]
+        ports = _listening_ports(process.pid)
+        assert len(ports) >= 5  # API, issuer, Stripe, Hostwinds, DNS servers...
+        data_dir = re.search(r"host=(\S+)", " ".join(seen))
+        assert data_dir, seen
+
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(STOP_TIMEOUT_S) == 0
+    assert seen[-1] == "stopped: nothing left running.", seen[-5:]
+    assert [pid for pid in group if psutil.pid_exists(pid)] == []
+    assert [port for port in ports if not _refused(port)] == []
+    assert not Path(data_dir.group(1)).exists()
+    assert _temp_entries() - before == set()
+
+
+def test_invoke_runs_an_event_file_with_the_whole_local_cloud_behind_it(tmp_path: Path) -> None:
+    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "local", "invoke", *args],
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    event = REPO_ROOT / "events/InventoryFunction/describe_inbox.json"
+    done = invoke("InventoryFunction", "-e", str(event))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["inbox"]["address"] == SAMPLE_ADDRESS
+
+    failed = invoke("InventoryFunction")  # no event: {} is not a command
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["errorType"] == "InvalidCommand"
