@@ -1,98 +1,95 @@
 """The demo's billing step: a tenant pays through (simulated) Stripe Checkout, and the signed
 webhook, the FIFO queue and the billing worker turn that into an entitled account and a released
-inbox; a failed payment sends a reminder and a payment clears it. Real handlers, real HTTP to
-the Stripe simulator, moto for SQS, Secrets Manager and SES."""
+inbox; a failed payment sends a reminder and a payment clears it. On the local cloud: Stripe's
+deliveries are POSTed to its HTTP API, the billing worker is fed by the template's SQS event
+source, the Stripe simulator answers over HTTP, moto holds SQS, Secrets Manager and SES."""
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
+
+import httpx
 
 from inboxfleet.billing.onboarding import CheckoutRequest, start_checkout
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.billing.stripe_api import StripeApi
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Inboxes
-from inboxfleet.observability import logger
 from inboxfleet.settings import billing_settings_from_env
-from local.billing_cloud import BillingCloud, billing_cloud, sent_emails
-from local.invoke import handler, invoke
+from local.billing_cloud import sent_emails
+from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter, record_starts
-from local.sqs_event_source import drain
-from local.stripe_samples import signature_header, webhook_request
+from local.stripe_samples import signature_header
 
 PLAN = "growth_monthly"
+HTTP_TIMEOUT_S = 30.0
 
 
-def demo_billing(tenant_id: UUID, say: Callable[[str], None]) -> None:
-    webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
-    api_key = f"sk_test_demo_{secrets.token_hex(12)}"
-    # The functions' JSON logs and EMF metrics are for CloudWatch; here they would bury the story.
-    logger.setLevel("ERROR")
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    with billing_cloud([webhook_secret], api_key) as cloud:
-        os.environ.update(cloud.env)
-        starter = record_starts()
-        for lookup_key in default_catalogue().plans:
-            cloud.stripe.add_price(lookup_key)
-        api = StripeApi(lambda: api_key, billing_settings_from_env())
-        checkout = start_checkout(
-            api,
-            CheckoutRequest(
-                tenant_id=tenant_id,
-                plan=PLAN,
-                success_url="https://app.inboxfleet.example/billing/done",
-                cancel_url="https://app.inboxfleet.example/billing",
-                request_id="demo-checkout-0001",
-            ),
-            default_catalogue(),
-        )
-        say(f"Checkout for {PLAN}: customer {checkout.customer_id}, {checkout.url}")
-        subscription = cloud.stripe.complete_checkout(checkout.session_id)
-        say(f"the customer pays: subscription {subscription['id']} is {subscription['status']}")
+def demo_billing(cloud: LocalCloud, tenant_id: UUID, say: Callable[[str], None]) -> None:
+    webhook_secret = cloud.secrets.webhook_secrets[0]
+    starter = record_starts()
+    api = StripeApi(lambda: cloud.secrets.stripe_api_key, billing_settings_from_env())
+    checkout = start_checkout(
+        api,
+        CheckoutRequest(
+            tenant_id=tenant_id,
+            plan=PLAN,
+            success_url="https://app.inboxfleet.example/billing/done",
+            cancel_url="https://app.inboxfleet.example/billing",
+            request_id="demo-checkout-0001",
+        ),
+        default_catalogue(),
+    )
+    say(f"Checkout for {PLAN}: customer {checkout.customer_id}, {checkout.url}")
+    subscription = cloud.stripe.complete_checkout(checkout.session_id)
+    say(f"the customer pays: subscription {subscription['id']} is {subscription['status']}")
 
-        created = cloud.stripe.event("customer.subscription.created", subscription)
-        forged = _deliver(created, "whsec_not_stripes")
-        say(f"a forged delivery -> {forged['statusCode']} {json.loads(forged['body'])['error']}")
-        for label in ("Stripe's signed delivery", "the same delivery again"):
-            answer = _deliver(created, webhook_secret)
-            say(f"{label} -> {answer['statusCode']} {json.loads(answer['body'])['outcome']}")
-        _apply(cloud, "customer.subscription.created", say)
-        _show_account(tenant_id, say)
-        _show_inboxes(tenant_id, starter, say)
+    created = cloud.stripe.event("customer.subscription.created", subscription)
+    forged = _deliver(cloud, created, "whsec_not_stripes")
+    say(f"a forged delivery -> {forged.status_code} {forged.json()['error']}")
+    for label in ("Stripe's signed delivery", "the same delivery again"):
+        answer = _deliver(cloud, created, webhook_secret)
+        say(f"{label} -> {answer.status_code} {answer.json()['outcome']}")
+    _apply(cloud, "customer.subscription.created", say)
+    _show_account(tenant_id, say)
+    _show_inboxes(tenant_id, starter, say)
 
-        invoice = cloud.stripe.add_invoice(
-            checkout.customer_id,
-            subscription["id"],
-            status="open",
-            attempt_count=1,
-            next_payment_attempt=int(time.time()) + 3 * 86_400,
-        )
-        _deliver(cloud.stripe.event("invoice.payment_failed", invoice), webhook_secret)
-        _apply(cloud, "invoice.payment_failed", say)
-        for email in sent_emails():
-            say(f"SES reminder to {email.destinations['ToAddresses'][0]}: {email.subject}")
-        _show_account(tenant_id, say)
-        paid = cloud.stripe.update_invoice(invoice["id"], status="paid", attempt_count=2)
-        _deliver(cloud.stripe.event("invoice.paid", paid), webhook_secret)
-        _apply(cloud, "invoice.paid", say)
-        _show_account(tenant_id, say)
+    invoice = cloud.stripe.add_invoice(
+        checkout.customer_id,
+        subscription["id"],
+        status="open",
+        attempt_count=1,
+        next_payment_attempt=int(time.time()) + 3 * 86_400,
+    )
+    _deliver(cloud, cloud.stripe.event("invoice.payment_failed", invoice), webhook_secret)
+    _apply(cloud, "invoice.payment_failed", say)
+    for email in sent_emails():
+        say(f"SES reminder to {email.destinations['ToAddresses'][0]}: {email.subject}")
+    _show_account(tenant_id, say)
+    paid = cloud.stripe.update_invoice(invoice["id"], status="paid", attempt_count=2)
+    _deliver(cloud, cloud.stripe.event("invoice.paid", paid), webhook_secret)
+    _apply(cloud, "invoice.paid", say)
+    _show_account(tenant_id, say)
 
 
-def _deliver(event: dict[str, Any], secret: str) -> dict[str, Any]:
+def _deliver(cloud: LocalCloud, event: dict[str, Any], secret: str) -> httpx.Response:
+    """POST the event to the HTTP API's webhook route, signed as Stripe signs it."""
     body = json.dumps(event)
-    request = webhook_request(body, signature_header(body, secret, int(time.time())))
-    answer: dict[str, Any] = invoke("StripeWebhookFunction", request)
-    return answer
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "stripe-signature": signature_header(body, secret, int(time.time())),
+    }
+    return httpx.post(
+        f"{cloud.api_url}/webhooks/stripe", content=body, headers=headers, timeout=HTTP_TIMEOUT_S
+    )
 
 
-def _apply(cloud: BillingCloud, what: str, say: Callable[[str], None]) -> None:
-    report = drain(cloud.sqs, cloud.queue_url, handler("BillingEventsFunction"))
+def _apply(cloud: LocalCloud, what: str, say: Callable[[str], None]) -> None:
+    report = cloud.deliver_queued()
     say(f"billing_events: {what} -> {report.succeeded} applied, {report.failed} failed")
 
 

@@ -1,14 +1,17 @@
 """`make demo`: the local cloud's main job, for real, step by step.
 
-Until the provisioning workflow lands this runs what exists: an embedded PostgreSQL server,
-the migrations, two tenants, the inventory Lambda invoked with the files in events/, the
-database refusing every attempt to cross from one tenant to the other, and a tenant paying
-through (simulated) Stripe with the billing Lambdas releasing its inbox.
+Until the provisioning workflow lands this runs what exists, on the local cloud (local.cloud:
+template.yaml deployed into moto, an embedded PostgreSQL server, the simulators, the HTTP API):
+the migrations, two tenants, the inventory Lambda invoked with the files in events/ through
+Lambda's Invoke API, the database refusing every attempt to cross from one tenant to the other,
+and a tenant paying through (simulated) Stripe, the signed webhook reaching the HTTP API, and the
+billing Lambda releasing its inbox.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,9 @@ from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.connection import app_conninfo, resolve_flavor
 from inboxfleet.db.migrator import migrate
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers, TenantDirectory
+from inboxfleet.observability import logger
 from local.billing_demo import demo_billing
-from local.embedded_db import installed_database, postgres_server, scratch_database
-from local.invoke import invoke
+from local.cloud import LocalCloud
 from local.samples import SAMPLE_TENANT_NAME, seed_sample
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,27 +42,32 @@ def say(line: str) -> None:
 
 def run() -> None:
     print("inboxfleet local demo - everything below really happens, on this machine")
-    with postgres_server() as server, scratch_database(server, "demo") as owner_url:
-        step(1, "PostgreSQL")
+    # The functions' JSON logs and EMF metrics are for CloudWatch; here they would bury the story.
+    logger.setLevel("ERROR")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    # Billing events are delivered one step at a time (no background poller): the story's order.
+    with LocalCloud(event_sources=False, log_level="ERROR") as cloud:
+        owner_url = cloud.database_url
+        step(1, "PostgreSQL, and template.yaml deployed into the local cloud")
         with psycopg.connect(owner_url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         say(f"server {version[0] if version else '?'} is up; scratch database created")
         if socket := conninfo_to_dict(owner_url).get("host"):
             say(f"socket {socket}")
+        say(f"functions: {', '.join(cloud.functions)}; HTTP API at {cloud.api_url}")
 
         step(2, "Migrations")
-        flavor = resolve_flavor("auto", owner_url)
-        first = migrate(owner_url, flavor)
-        again = migrate(owner_url, flavor)
+        first = cloud.migration
+        again = migrate(owner_url, resolve_flavor("auto", owner_url))
         say(f"applied {', '.join(first.applied)} -> schema version {first.current_version}")
         say(f"second run applied {len(again.applied)} files (idempotent)")
 
-        with installed_database(owner_url):
-            demo_tenants(owner_url)
-    print("\nserver stopped and its data folder removed: nothing left running.")
+        demo_tenants(cloud)
+    print("\nthe local cloud stopped, its database folder removed: nothing left running.")
 
 
-def demo_tenants(owner_url: str) -> None:
+def demo_tenants(cloud: LocalCloud) -> None:
+    owner_url = cloud.database_url
     step(3, "Tenants (system session: the only place a tenant is created)")
     acme = seed_sample()
     with system_session("demo.signup") as s:
@@ -78,8 +86,8 @@ def demo_tenants(owner_url: str) -> None:
 
     step(5, "The inventory Lambda, invoked with the files in events/InventoryFunction/")
     for name in ("transition_inbox", "record_step", "describe_inbox"):
-        result = invoke("InventoryFunction", load_event(name))
-        say(f"{name}.json -> {summarise(name, result)}")
+        result = cloud.invoke("InventoryFunction", load_event(name))
+        say(f"{name}.json -> {summarise(name, result.payload)}")
 
     step(6, "Isolation, enforced by PostgreSQL row-level security")
     with tenant_session(acme.tenant_id) as s:
@@ -100,7 +108,7 @@ def demo_tenants(owner_url: str) -> None:
     say(f"the app role with no tenant context counts inboxes: {count[0] if count else '?'}")
 
     step(7, "Billing: Stripe Checkout, the signed webhook, the FIFO queue, the billing worker")
-    demo_billing(globex.id, say)
+    demo_billing(cloud, globex.id, say)
 
 
 def load_event(name: str) -> dict[str, Any]:
