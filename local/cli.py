@@ -14,6 +14,7 @@ Every command but `token` starts its own local cloud (a few seconds) and stops i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -22,14 +23,14 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from local.cloud import LocalCloud
+    from local.cloud import InvokeResult, LocalCloud
 
 ISSUER_VARIABLE = "INBOXFLEET_LOCAL_ISSUER"
 TOKEN_TIMEOUT_S = 5.0
@@ -108,23 +109,31 @@ def cmd_start_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_once(args: argparse.Namespace, call: Callable[[LocalCloud], InvokeResult]) -> int:
+    """Start a cloud, make one call, print its answer as JSON on stdout. The functions' logs go
+    to stderr meanwhile (as `sam local invoke` does), so stdout is the answer alone."""
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            with _quiet_cloud(args, event_sources=False) as cloud:
+                result = call(cloud)
+        except LookupError as exc:  # an unknown function or schedule: nothing was invoked
+            print(f"inboxfleet-local: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+            return 2
+    _print(json.dumps(result.payload, indent=2, default=str))
+    return 0 if result.ok else 1
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
     event: Any = json.loads(Path(args.event).read_text()) if args.event else {}
     if args.resign:
         from local.stripe_samples import resign
 
         event = resign(event)
-    with _quiet_cloud(args, event_sources=False) as cloud:
-        result = cloud.invoke(args.function, event)
-    _print(json.dumps(result.payload, indent=2, default=str))
-    return 0 if result.ok else 1
+    return _run_once(args, lambda cloud: cloud.invoke(args.function, event))
 
 
 def cmd_fire(args: argparse.Namespace) -> int:
-    with _quiet_cloud(args) as cloud:
-        result = cloud.fire(args.schedule)
-    _print(json.dumps(result.payload, indent=2, default=str))
-    return 0 if result.ok else 1
+    return _run_once(args, lambda cloud: cloud.fire(args.schedule))
 
 
 def cmd_token(args: argparse.Namespace) -> int:

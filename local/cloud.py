@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from uuid import UUID
 
 from local.account import ACCOUNT_ID, ENVIRONMENT, REGION, STACK_NAME
@@ -34,6 +34,9 @@ from local.aws_stack import AwsStack, DeployedFunction
 from local.intrinsics import Stack
 from local.loopback import StartStop
 from local.template import REPO_ROOT, TEMPLATE_PATH, load_template
+
+if TYPE_CHECKING:
+    from local.sqs_event_source import DrainReport
 
 SENDER_DOMAIN = "inboxfleet.example"
 SENDER = f"billing@{SENDER_DOMAIN}"
@@ -156,7 +159,7 @@ class LocalCloud(StartStop):
 
         server = self._postgres_url or stack.enter_context(postgres_server())
         self.database_url = stack.enter_context(scratch_database(server, "cloud"))
-        migrate(self.database_url, resolve_flavor("auto", self.database_url))
+        self.migration = migrate(self.database_url, resolve_flavor("auto", self.database_url))
 
         stack.enter_context(environment(AWS_ENVIRONMENT))
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
@@ -305,16 +308,19 @@ class LocalCloud(StartStop):
         for source in sqs_event_sources(self.template, self.aws.stack):
             stack.enter_context(QueuePoller(source, self.invoke))
 
-    def deliver_queued(self) -> int:
+    def deliver_queued(self) -> DrainReport:
         """Deliver what the SQS event sources' queues hold now, until they are empty or only
-        failing messages remain (for tests that run without background polling); returns how
-        many messages were delivered successfully."""
-        from local.sqs_event_source import drain_source, sqs_event_sources
+        failing messages remain (for runs without background polling: one step at a time)."""
+        from local.sqs_event_source import DrainReport, drain_source, sqs_event_sources
 
-        return sum(
-            drain_source(source, self.invoke).succeeded
-            for source in sqs_event_sources(self.template, self.aws.stack)
-        )
+        total = DrainReport()
+        for source in sqs_event_sources(self.template, self.aws.stack):
+            report = drain_source(source, self.invoke)
+            total.batches += report.batches
+            total.delivered += report.delivered
+            total.succeeded += report.succeeded
+            total.failed += report.failed
+        return total
 
     def fire(self, schedule: str) -> InvokeResult:
         """Fire one of the template's schedules now, as EventBridge would at its time."""

@@ -78,7 +78,10 @@ def _worker_handler() -> Any:
 
 
 def invoke_worker(event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
-    context = LocalContext("BillingEventsFunction", remaining_ms=remaining_ms)
+    # Time stands still: the worker sees exactly `remaining_ms` (the boundary tests need that).
+    context = LocalContext(
+        "BillingEventsFunction", remaining_ms=remaining_ms, clock=lambda: 0.0, started=0.0
+    )
     response: dict[str, Any] = _worker_handler()(event, context)
     return response
 

@@ -397,7 +397,9 @@ def test_invoke_resolves_every_function_name_form_and_reports_errors_like_lambda
     assert json.loads(empty["Payload"].read()) == {"got": {}}
     assert contexts[0].function_name == "echo"
     assert contexts[0].memory_limit_in_mb == 256
-    assert contexts[0].get_remaining_time_in_millis() == 30_000
+    # The function's Timeout, counting down from the start of the invocation.
+    assert contexts[0].remaining_ms == 30_000
+    assert 0 < contexts[0].get_remaining_time_in_millis() <= 30_000
 
     assert failed["FunctionError"] == "Unhandled"
     error = json.loads(failed["Payload"].read())

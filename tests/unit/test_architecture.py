@@ -288,3 +288,50 @@ def test_a_library_outside_its_adapter_is_found(source: str) -> None:
         misplaced_libraries(_fake(inboxfleet__db__sessions="from psycopg import sql\n"), ADAPTERS)
         == []
     )
+
+
+# --- Product code imports only what the layer ships -----------------------------------------
+
+
+def _locked_distributions(lock: Path) -> set[str]:
+    names = set()
+    for line in lock.read_text().splitlines():
+        if line and not line.startswith((" ", "#", "-")) and "==" in line:
+            names.add(line.split("==", 1)[0].split("[", 1)[0].strip().lower().replace("_", "-"))
+    return names
+
+
+def shipped_library_misses(sources: Mapping[str, tuple[str, bool]], lock: Path) -> list[str]:
+    """Third-party top-level imports of product code whose distribution is not in the lock the
+    layer is built from (a dev-only library, e.g. PyJWT or moto, would be missing in Lambda)."""
+    import importlib.metadata
+    import sys
+
+    shipped = _locked_distributions(lock)
+    providers = importlib.metadata.packages_distributions()
+    misses = []
+    for module, (text, is_package) in sources.items():
+        for name in sorted(imports_of(text, module, is_package)):
+            top = name.split(".", 1)[0]
+            if not top or top in sys.stdlib_module_names or top in {"inboxfleet", "functions"}:
+                continue
+            distributions = {d.lower().replace("_", "-") for d in providers.get(top, [])}
+            if not distributions & shipped:
+                misses.append(f"{module}: {top}")
+    return sorted(set(misses))
+
+
+RUNTIME_LOCK = PACKAGE_ROOT / "requirements.txt"
+
+
+def test_product_code_imports_only_libraries_the_layer_ships() -> None:
+    # The tokens are verified by API Gateway: the functions only read the claims it passes.
+    assert shipped_library_misses(package_sources(), RUNTIME_LOCK) == []
+
+
+def test_a_dev_only_import_in_product_code_is_found() -> None:
+    sources = _fake(inboxfleet__api__identity="import jwt\nfrom moto import mock_aws\n")
+    assert shipped_library_misses(sources, RUNTIME_LOCK) == [
+        "inboxfleet.api.identity: jwt",
+        "inboxfleet.api.identity: moto",
+    ]
