@@ -61,8 +61,10 @@ def _quiet_cloud(args: argparse.Namespace, *, event_sources: bool = True) -> Ite
         yield cloud
 
 
-def _wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM (both stop the cloud the same way)."""
+def _stop_on_signal() -> threading.Event:
+    """An event SIGINT and SIGTERM set from now on (both stop the cloud the same way). Installed
+    before the ready line is printed: a signal sent the moment it appears must not find the
+    default handler still in place."""
     stop = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -70,7 +72,7 @@ def _wait_for_signal() -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handle)
-    stop.wait()
+    return stop
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -78,6 +80,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     with _quiet_cloud(args) as cloud:
+        stop = _stop_on_signal()
         dns = cloud.dns.resolver.address
         authoritative = cloud.dns.authoritative.address
         _print(f"inboxfleet local cloud is up in {time.perf_counter() - started:.1f}s")
@@ -92,20 +95,21 @@ def cmd_up(args: argparse.Namespace) -> int:
         _print(f"  database       {cloud.database_url}")
         _print(f"export {ISSUER_VARIABLE}={cloud.issuer.root_url}")
         _print("Ctrl-C stops everything.")
-        _wait_for_signal()
+        stop.wait()
     _print("stopped: nothing left running.")
     return 0
 
 
 def cmd_start_api(args: argparse.Namespace) -> int:
     with _quiet_cloud(args) as cloud:
+        stop = _stop_on_signal()
         for route in cloud.routes:
             auth = "no auth" if route.authorizer is None else f"auth: {route.authorizer}"
             _print(
                 f"Mounted {route.function} at {cloud.api_url}{route.path} [{route.method}] ({auth})"
             )
         _print(f"API at {cloud.api_url}; Ctrl-C stops it.")
-        _wait_for_signal()
+        stop.wait()
     return 0
 
 

