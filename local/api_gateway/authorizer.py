@@ -50,7 +50,15 @@ class Denied(Exception):
         error = "insufficient_scope" if status == HTTPStatus.FORBIDDEN else "invalid_token"
         # The form API Gateway answers with (its documentation shows `Bearer scope=""
         # error="invalid_token" error_description="the token does not have a valid audience"`).
+        # Both parts are this module's text (the route's scopes, our descriptions), never the
+        # caller's; quotes and line breaks are dropped all the same.
+        scope, description = _quoted_text(scope), _quoted_text(description)
         self.challenge = f'Bearer scope="{scope}" error="{error}" error_description="{description}"'
+
+
+def _quoted_text(text: str) -> str:
+    """Text safe inside a quoted header parameter: printable ASCII, no quote or backslash."""
+    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
 
 
 class _KeysUnavailable(Exception):
@@ -162,7 +170,9 @@ class Authorizer:
             raise Denied("the token is malformed") from None
         algorithm = header.get("alg")
         if algorithm not in RSA_ALGORITHMS:
-            raise Denied(f"signing method {algorithm} is invalid")
+            # Nothing of the caller's token is echoed into the answer (a CR/LF in it would
+            # become a header of its own).
+            raise Denied("the signing method is invalid")
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise Denied("the token names no key (kid)")
@@ -175,7 +185,7 @@ class Authorizer:
             raise Denied("the token's key (kid) is not the issuer's")
         key, key_algorithm = found
         if key_algorithm is not None and key_algorithm != algorithm:
-            raise Denied(f"signing method {algorithm} is invalid for the key")
+            raise Denied("the signing method is invalid for the key")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=[algorithm], options=_SIGNATURE_ONLY

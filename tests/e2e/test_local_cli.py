@@ -54,17 +54,34 @@ def _lines(stream: IO[str]) -> queue.Queue[str | None]:
     return found
 
 
-@contextmanager
-def running_up(cwd: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
-    process = subprocess.Popen(
+def _spawn_up(cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "local", "up"],
         cwd=cwd,
         env=_env(),
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=(cwd / "up.stderr").open("w"),  # the functions' logs, for failure messages
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
     )
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C first (PostgreSQL runs in a session of its own: only `up` can stop it), then,
+    if it hangs, kill the group."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def running_up(cwd: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+    process = _spawn_up(cwd)
     assert process.stdout is not None
     lines = _lines(process.stdout)
     seen: list[str] = []
@@ -77,15 +94,14 @@ def running_up(cwd: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str
             except queue.Empty:
                 pytest.fail(f"`up` was not ready in {READY_TIMEOUT_S} s: {seen}")
             if line is None:
-                pytest.fail(f"`up` ended before it was ready: {seen}")
+                errors = (cwd / "up.stderr").read_text()[-2000:]
+                pytest.fail(f"`up` ended before it was ready: {seen} {errors}")
             seen.append(line)
             if match := re.match(r"^  (\w[\w ]*?)\s{2,}(\S+)", line):
                 printed[match.group(1)] = match.group(2)
         yield process, printed, seen
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _stop(process)
         while (line := lines.get(timeout=STOP_TIMEOUT_S)) is not None:
             seen.append(line)
 
@@ -184,3 +200,48 @@ def test_invoke_runs_an_event_file_with_the_whole_local_cloud_behind_it(tmp_path
     failed = invoke("InventoryFunction")  # no event: {} is not a command
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["errorType"] == "InvalidCommand"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param("", id="folder-made"),
+        pytest.param("data/PG_VERSION", id="initdb-done"),
+        pytest.param("data/postmaster.pid", id="server-starting"),
+    ],
+)
+def test_ctrl_c_while_up_is_starting_leaves_nothing(tmp_path: Path, moment: str) -> None:
+    """Ctrl-C reaches every process of the group (pg_ctl too) in the middle of start-up: the
+    server being started is stopped and every folder removed all the same."""
+    before = _temp_entries()
+    process = _spawn_up(tmp_path)
+    assert process.stdout is not None
+    lines = _lines(process.stdout)
+
+    def reached() -> str | None:
+        for name in _temp_entries() - before:
+            if name.startswith("inboxfleet-pg-") and (Path("/tmp") / name / moment).exists():
+                return name
+        return None
+
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while (folder := reached()) is None:
+        assert process.poll() is None, "`up` ended before the moment came"
+        assert time.monotonic() < deadline, f"{moment or 'the folder'} never appeared"
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        code = process.wait(STOP_TIMEOUT_S)
+    finally:
+        _stop(process)
+    output = []
+    while (line := lines.get(timeout=STOP_TIMEOUT_S)) is not None:
+        output.append(line)
+    assert code in (0, 130), output
+    servers = [
+        p.info["pid"]
+        for p in psutil.process_iter(attrs=["pid", "cmdline"])
+        if folder in " ".join(p.info["cmdline"] or [])
+    ]
+    assert servers == []
+    assert _temp_entries() - before == set()

@@ -372,8 +372,8 @@ REFUSALS = {
     "wrong-audience": "the token does not have a valid audience",
     "wrong-issuer": "the token does not have a valid issuer",
     "forged": "the token's signature is invalid",
-    "alg-none": "signing method none is invalid",
-    "hs256": "signing method HS256 is invalid",
+    "alg-none": "the signing method is invalid",
+    "hs256": "the signing method is invalid",
     "other-issuer": "the token's key (kid) is not the issuer's",  # its kid is checked first
     "not-yet-valid": "the token is not valid yet",
     "issued-in-the-future": "the token was issued in the future",
@@ -393,6 +393,20 @@ def test_a_bad_token_is_refused_before_the_function_runs(
         assert answer.headers["www-authenticate"] == (
             f'Bearer scope="" error="invalid_token" error_description="{REFUSALS[case]}"'
         )
+    assert world.counter.calls == []
+
+
+def test_nothing_from_a_refused_token_is_echoed_into_the_answer(world: World) -> None:
+    """The token's header is the caller's text: a CR/LF in its `alg` must not become a header
+    of the 401 (nor any of its other text end up in the challenge)."""
+    header = {"alg": 'RS256\r\nX-Injected: yes\r\n"', "typ": "JWT", "kid": world.issuer.kid}
+    token = _segment(header) + "." + _segment(_claims(world)) + ".c2ln"
+    answer = world.http.get("/v1/inboxes/abc", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+    assert "x-injected" not in answer.headers
+    assert answer.headers["www-authenticate"] == (
+        'Bearer scope="" error="invalid_token" error_description="the signing method is invalid"'
+    )
     assert world.counter.calls == []
 
 
