@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,6 +55,7 @@ from inboxfleet.observability import logger
 from inboxfleet.records import InvoiceSnapshot, SubscriptionSnapshot
 from inboxfleet.settings import BillingSettings
 from local.billing_cloud import billing_cloud
+from local.cloud import environment
 from local.embedded_db import installed_database, postgres_server, scratch_database
 from local.invoke import LocalContext, handler
 from local.recording_starter import RecordingProvisioningStarter
@@ -472,20 +473,6 @@ class WebhookRun:
     answers: Counter[str]
     queued_messages: int
     previous_secret: int
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def consume(sqs: Any, queue_url: str) -> int:

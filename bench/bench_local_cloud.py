@@ -22,9 +22,9 @@ What it measures
        teardown are one step inside LocalCloud; they are also timed apart (once, before the
        clouds), to show how that step divides.
     3. Request paths on one running cloud, in this process: template.yaml plus an echo function
-       on a JWT route GET /v1/echo/{id} and a one-state machine calling it (written by this
-       bench into a temporary folder, the same resources the integration tests add), the sample
-       tenant seeded. Each path runs a warm-up, then K timed iterations one after another:
+       on a JWT route GET /v1/echo/{id} and a one-state machine calling it (local.echo_stack:
+       the same resources the integration tests add), the sample tenant seeded. Each path runs
+       a warm-up, then K timed iterations one after another:
          (a) the echo handler called directly with a LocalContext (the floor);
          (b) cloud.invoke("EchoFunction"): boto3 Lambda Invoke -> moto -> the dispatcher;
          (c) GET /v1/echo/x through the local HTTP API with a valid token (httpx keep-alive):
@@ -74,11 +74,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self
 
-import yaml
-
 from local.aws_stack import AwsStack
 from local.cloud import AUDIENCE, LocalCloud
-from local.template import REPO_ROOT, load_template
+from local.echo_stack import with_echo, write
+from local.template import REPO_ROOT
 
 READY_LINE = "Ctrl-C stops everything."
 STOPPED_LINE = "stopped: nothing left running."
@@ -89,37 +88,6 @@ STOP_TIMEOUT_S = 60.0
 EXECUTION_TIMEOUT_S = 30.0
 WIDTH = 100
 
-# The echo function and machine of tests/fixtures (bench/ never imports tests/): behind the
-# HTTP API it answers with the event it was given, invoked any other way it returns the event.
-ECHO_APP = '''"""The bench's echo function (a copy of tests/fixtures/cloud_echo/app.py)."""
-
-from __future__ import annotations
-
-import json
-from typing import Any
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if event.get("version") == "2.0" and "routeKey" in event:
-        return {
-            "statusCode": 200,
-            "headers": {"content-type": "application/json"},
-            "body": json.dumps({"event": event}),
-        }
-    return {"echoed": event}
-'''
-ECHO_MACHINE = {
-    "Comment": "One Lambda task whose ARN comes from DefinitionSubstitutions.",
-    "StartAt": "Echo",
-    "States": {
-        "Echo": {
-            "Type": "Task",
-            "Resource": "${EchoArn}",
-            "ResultSelector": {"echoed.$": "$.echoed"},
-            "End": True,
-        }
-    },
-}
 ECHO_EVENT = {"n": 1}
 
 
@@ -450,38 +418,7 @@ def start_table(clouds: list[PhasedCloud], apart: dict[str, float]) -> list[str]
 
 def bench_template(folder: Path) -> Path:
     """template.yaml plus the echo function on a JWT route and the one-state machine."""
-    code = folder / "echo"
-    code.mkdir()
-    (code / "app.py").write_text(ECHO_APP)
-    template = load_template()
-    resources = template["Resources"]
-    resources["EchoFunction"] = {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": str(code),  # absolute: the root the others are read from is ignored
-            "Handler": "app.lambda_handler",
-            "Events": {
-                "Echo": {
-                    "Type": "HttpApi",
-                    "Properties": {
-                        "ApiId": {"Ref": "HttpApi"},
-                        "Path": "/v1/echo/{id}",
-                        "Method": "GET",
-                    },
-                }
-            },
-        },
-    }
-    resources["EchoMachine"] = {
-        "Type": "AWS::Serverless::StateMachine",
-        "Properties": {
-            "Definition": ECHO_MACHINE,
-            "DefinitionSubstitutions": {"EchoArn": {"Fn::GetAtt": ["EchoFunction", "Arn"]}},
-        },
-    }
-    path = folder / "template.yaml"
-    path.write_text(yaml.safe_dump(template, sort_keys=False))
-    return path
+    return write(with_echo(), folder)
 
 
 @dataclass

@@ -28,6 +28,8 @@ NAMED_ONLY = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::CloudWatch::Alarm",
         "AWS::Serverless::LayerVersion",
+        "AWS::Lambda::Permission",
+        "AWS::SQS::QueuePolicy",
     }
 )
 
@@ -101,6 +103,9 @@ class AwsStack:
             "AWS::IAM::Role": self._role,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::Serverless::LayerVersion": self._layer,
+            # Schedules are not run by moto: local.schedules fires them by hand.
+            "AWS::Scheduler::Schedule": self._schedule,
+            "AWS::Events::Rule": self._rule,
         }
         if kind in deployers:
             return deployers[kind](logical_id, props)
@@ -126,6 +131,15 @@ class AwsStack:
     def _log_group(self, logical_id: str, props: dict[str, Any]) -> Physical:
         name = props.get("LogGroupName") or self._name(logical_id)
         return Physical(name, {"Arn": self._arn("logs", f"log-group:{name}:*")})
+
+    def _schedule(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props.get("Name") or self._name(logical_id)
+        group = props.get("GroupName", "default")
+        return Physical(name, {"Arn": self._arn("scheduler", f"schedule/{group}/{name}")})
+
+    def _rule(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        name = props.get("Name") or self._name(logical_id)
+        return Physical(name, {"Arn": self._arn("events", f"rule/{name}")})
 
     def _layer(self, logical_id: str, props: dict[str, Any]) -> Physical:
         name = props.get("LayerName") or self._name(logical_id)

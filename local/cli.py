@@ -144,7 +144,8 @@ def cmd_fire(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     issuer = args.issuer or os.environ.get(ISSUER_VARIABLE)
     if not issuer:
-        _print(f"no issuer: start `inboxfleet-local up` and pass --issuer or set {ISSUER_VARIABLE}")
+        message = f"no issuer: start `inboxfleet-local up`, then --issuer or {ISSUER_VARIABLE}"
+        print(message, file=sys.stderr)
         return 2
     query = urllib.parse.urlencode({"tenant": args.tenant, "expires_in": args.expires_in})
     url = f"{issuer.rstrip('/')}/local/token?{query}"
@@ -152,7 +153,8 @@ def cmd_token(args: argparse.Namespace) -> int:
         with urllib.request.urlopen(url, timeout=TOKEN_TIMEOUT_S) as answer:  # noqa: S310 - loopback issuer
             _print(answer.read().decode().strip())
     except OSError as exc:
-        _print(f"no answer from the issuer at {issuer} ({exc}): is `inboxfleet-local up` running?")
+        message = f"no answer from the issuer at {issuer} ({exc}): is `up` running?"
+        print(message, file=sys.stderr)
         return 1
     return 0
 

@@ -275,6 +275,26 @@ class LocalCloud(StartStop):
                 handler=handler, timeout_s=deployed.timeout_s, memory_mb=deployed.memory_mb
             )
         self.lambdas = stack.enter_context(local_step_functions(local, time_scale=self.time_scale))
+        # Before the dispatcher goes: an execution left running would call handlers later (in a
+        # test session, the next cloud's).
+        stack.callback(self.stop_executions)
+
+    def stop_executions(self) -> list[str]:
+        """Stop every running execution of the template's state machines (as StopExecution
+        does); returns their ARNs."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        stopped = []
+        for machine in self.aws.state_machines.values():
+            pages = sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=machine, statusFilter="RUNNING"
+            )
+            for page in pages:
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"])
+                    stopped.append(execution["executionArn"])
+        return stopped
 
     def function(self, logical_id: str) -> DeployedFunction:
         if logical_id not in self.functions:
@@ -306,12 +326,15 @@ class LocalCloud(StartStop):
         from local.sqs_event_source import QueuePoller, sqs_event_sources
 
         for source in sqs_event_sources(self.template, self.aws.stack):
-            stack.enter_context(QueuePoller(source, self.invoke))
+            stack.enter_context(QueuePoller(source, self.invoke, time_scale=self.time_scale))
 
     def deliver_queued(self) -> DrainReport:
         """Deliver what the SQS event sources' queues hold now, until they are empty or only
         failing messages remain (for runs without background polling: one step at a time)."""
         from local.sqs_event_source import DrainReport, drain_source, sqs_event_sources
+
+        if self._event_sources:
+            raise RuntimeError("the event sources poll in the background: nothing to deliver")
 
         total = DrainReport()
         for source in sqs_event_sources(self.template, self.aws.stack):

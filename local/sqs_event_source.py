@@ -18,6 +18,7 @@ Lambda's pollers do for the deployed stack.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from collections.abc import Callable
@@ -30,7 +31,11 @@ from local.invoke import LocalContext
 
 BATCH_SIZE = 10
 MAX_BATCHES = 1_000
-IDLE_POLL_S = 0.05  # between empty receives: what Lambda's long polling costs locally
+# Long polling: an empty receive waits this long for a message (moto wakes it when one is sent),
+# so an idle poller costs little and stops within this time.
+POLL_WAIT_S = 1
+IDLE_POLL_S = 0.1  # between short polls, while messages are in flight
+ERROR_PAUSE_S = 1.0
 JOIN_TIMEOUT_S = 30.0
 
 log = logging.getLogger("local")
@@ -44,13 +49,27 @@ class DrainReport:
     failed: int = 0
 
 
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """A message attribute as Lambda's SQS event spells it (the API's is capitalised)."""
+    found: dict[str, Any] = {"stringListValues": [], "binaryListValues": []}
+    if "StringValue" in value:
+        found["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        found["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    found["dataType"] = value["DataType"]
+    return found
+
+
 def _record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": {
+            name: _message_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
@@ -66,10 +85,14 @@ def drain(
     function_name: str = "BillingEventsFunction",
     batch_size: int = BATCH_SIZE,
     report_item_failures: bool = True,
+    retry_after_s: int = 0,
+    wait_s: int = 0,
 ) -> DrainReport:
     """Deliver until the queue has nothing visible left (or MAX_BATCHES were delivered).
     Without `report_item_failures` (the function's FunctionResponseTypes lacks
-    ReportBatchItemFailures) a returned answer means the whole batch succeeded."""
+    ReportBatchItemFailures) a returned answer means the whole batch succeeded. A failed
+    message is visible again after `retry_after_s` (Lambda leaves it for the queue's visibility
+    timeout; 0 steps through retries at once). `wait_s`: long polling of each receive."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     queue_arn = attributes["Attributes"]["QueueArn"]
     region = sqs.meta.region_name
@@ -80,6 +103,7 @@ def drain(
             MaxNumberOfMessages=batch_size,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
+            WaitTimeSeconds=wait_s,
         ).get("Messages", [])
         if not received:
             break
@@ -100,7 +124,7 @@ def drain(
                 sqs.change_message_visibility(
                     QueueUrl=queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=0,
+                    VisibilityTimeout=retry_after_s,
                 )
             else:
                 report.succeeded += 1
@@ -181,8 +205,15 @@ class FunctionError(Exception):
     """The function raised: Lambda's event source returns the whole batch to the queue."""
 
 
-def drain_source(source: SqsEventSource, invoke: Invoke) -> DrainReport:
-    import boto3
+def drain_source(
+    source: SqsEventSource,
+    invoke: Invoke,
+    sqs: Any | None = None,
+    *,
+    retry_after_s: int = 0,
+    wait_s: int = 0,
+) -> DrainReport:
+    """Deliver the source's queue to its function (see drain)."""
 
     def handler(event: dict[str, Any], _context: Any) -> Any:
         result = invoke(source.function, event)
@@ -190,22 +221,38 @@ def drain_source(source: SqsEventSource, invoke: Invoke) -> DrainReport:
             raise FunctionError(result.error_type)
         return result.payload
 
+    if sqs is None:
+        import boto3
+
+        sqs = boto3.client("sqs")
     return drain(
-        boto3.client("sqs"),
+        sqs,
         source.queue_url,
         handler,
         function_name=source.function,
         batch_size=source.batch_size,
         report_item_failures=source.report_item_failures,
+        retry_after_s=retry_after_s,
+        wait_s=wait_s,
     )
 
 
 class QueuePoller:
-    """Delivers a source's queue in the background until closed (Lambda's poller)."""
+    """Delivers a source's queue in the background until closed, as Lambda's pollers do: long
+    polling, and a failed message left invisible for the queue's visibility timeout times the
+    cloud's time scale."""
 
-    def __init__(self, source: SqsEventSource, invoke: Invoke) -> None:
+    def __init__(self, source: SqsEventSource, invoke: Invoke, *, time_scale: float = 1.0) -> None:
+        import boto3
+
         self.source = source
         self._invoke = invoke
+        # A session of its own: boto3's default session is not safe to share across threads.
+        self._sqs = boto3.session.Session().client("sqs")
+        visibility = self._sqs.get_queue_attributes(
+            QueueUrl=source.queue_url, AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]["VisibilityTimeout"]
+        self.retry_after_s = round(int(visibility) * time_scale)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"sqs-poller-{source.function}", daemon=True
@@ -223,17 +270,37 @@ class QueuePoller:
     ) -> None:
         self._stop.set()
         self._thread.join(JOIN_TIMEOUT_S)
+        if self._thread.is_alive():
+            log.warning(
+                "the poller of %s did not stop in %s s", self.source.function, JOIN_TIMEOUT_S
+            )
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                report = drain_source(self.source, self._invoke)
+                report = drain_source(
+                    self.source,
+                    self._invoke,
+                    self._sqs,
+                    retry_after_s=self.retry_after_s,
+                    wait_s=self._wait_s(),
+                )
             except Exception:
                 # The poller outlives any one failure, as Lambda's does; the function's own
                 # errors are already returned to the queue by drain().
                 log.exception(
                     "polling %s for %s failed", self.source.queue_url, self.source.function
                 )
-                report = DrainReport()
-            if report.delivered == 0 or report.failed:
+                self._stop.wait(ERROR_PAUSE_S)
+                continue
+            if report.delivered == 0:
                 self._stop.wait(IDLE_POLL_S)
+
+    def _wait_s(self) -> int:
+        """Long polling while nothing is in flight. moto counts a FIFO group held behind an
+        in-flight message as visible and would spin through the whole wait: short polls then."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self.source.queue_url,
+            AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return POLL_WAIT_S if attributes["ApproximateNumberOfMessagesNotVisible"] == "0" else 0

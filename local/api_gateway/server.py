@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from local.account import ACCOUNT_ID, REGION
 from local.api_gateway.authorizer import (
     JWKS_TTL_S,
     Authorizer,
@@ -36,8 +37,6 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 DRAIN_LIMIT_BYTES = 4 * MAX_BODY_BYTES  # a refused body up to this size is read to its end
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 
 
 # ---- the server ----------------------------------------------------------------------------

@@ -18,14 +18,14 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-import yaml
 
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, TenantDirectory
 from local.cloud import AUDIENCE, LocalCloud, LocalSecrets
+from local.echo_stack import with_echo, write
 from local.samples import SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
 from local.stripe_samples import signature_header
-from local.template import REPO_ROOT, load_template
+from local.template import REPO_ROOT
 from tests.leakcheck import register_secret
 
 DEADLINE_S = 30.0
@@ -48,34 +48,14 @@ def eventually(check: Callable[[], Any], what: str, timeout_s: float = DEADLINE_
 
 
 def cloud_template(tmp_path: Path) -> Path:
-    """template.yaml plus the test resources (written in long form: load_template reads both)."""
-    template = load_template()
+    """template.yaml with the echo stack, plus a schedule, a scheduler resource, a waiting
+    machine and a FIFO queue with a failing consumer."""
+    template = with_echo()
     resources = template["Resources"]
-    echo = {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": "tests/fixtures/cloud_echo/",
-            "Handler": "app.lambda_handler",
-            "Events": {
-                "Echo": {
-                    "Type": "HttpApi",
-                    "Properties": {
-                        "ApiId": {"Ref": "HttpApi"},
-                        "Path": "/v1/echo/{id}",
-                        "Method": "GET",
-                    },
-                },
-                "EchoSchedule": {
-                    "Type": "ScheduleV2",
-                    "Properties": {
-                        "ScheduleExpression": "rate(15 minutes)",
-                        "Input": '{"fired": true}',
-                    },
-                },
-            },
-        },
+    resources["EchoFunction"]["Properties"]["Events"]["EchoSchedule"] = {
+        "Type": "ScheduleV2",
+        "Properties": {"ScheduleExpression": "rate(15 minutes)", "Input": '{"fired": true}'},
     }
-    resources["EchoFunction"] = echo
     resources["FlakyFunction"] = {
         "Type": "AWS::Serverless::Function",
         "Properties": {
@@ -97,7 +77,10 @@ def cloud_template(tmp_path: Path) -> Path:
     resources["FlakyQueue"] = {
         "Type": "AWS::SQS::Queue",
         "Properties": {
-            "QueueName": {"Fn::Sub": "inboxfleet-${Environment}-flaky"},
+            "QueueName": {"Fn::Sub": "inboxfleet-${Environment}-flaky.fifo"},
+            "FifoQueue": True,
+            "ContentBasedDeduplication": True,
+            # Scaled like every local pause: 60 s x 0.001 -> a failed message is back at once.
             "VisibilityTimeout": 60,
             "RedrivePolicy": {
                 "deadLetterTargetArn": {"Fn::GetAtt": ["FlakyDeadLetterQueue", "Arn"]},
@@ -107,18 +90,38 @@ def cloud_template(tmp_path: Path) -> Path:
     }
     resources["FlakyDeadLetterQueue"] = {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": {"Fn::Sub": "inboxfleet-${Environment}-flaky-dlq"}},
+        "Properties": {
+            "QueueName": {"Fn::Sub": "inboxfleet-${Environment}-flaky-dlq.fifo"},
+            "FifoQueue": True,
+        },
     }
-    resources["EchoMachine"] = {
+    resources["NightlySchedule"] = {
+        "Type": "AWS::Scheduler::Schedule",
+        "Properties": {
+            "Name": "nightly",
+            "ScheduleExpression": "cron(0 3 * * ? *)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {
+                "Arn": {"Fn::GetAtt": ["EchoFunction", "Arn"]},
+                "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+                "Input": '{"nightly": true}',
+            },
+        },
+    }
+    resources["WaitMachine"] = {
         "Type": "AWS::Serverless::StateMachine",
         "Properties": {
-            "DefinitionUri": "tests/fixtures/echo_machine.asl.json",
+            "Definition": {
+                "StartAt": "Wait",
+                "States": {
+                    "Wait": {"Type": "Wait", "Seconds": 86400, "Next": "Echo"},
+                    "Echo": {"Type": "Task", "Resource": "${EchoArn}", "End": True},
+                },
+            },
             "DefinitionSubstitutions": {"EchoArn": {"Fn::GetAtt": ["EchoFunction", "Arn"]}},
         },
     }
-    path = tmp_path / "template.yaml"
-    path.write_text(yaml.safe_dump(template, sort_keys=False))
-    return path
+    return write(template, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -212,26 +215,60 @@ def test_a_state_machine_from_the_template_runs_its_asl_with_substituted_arns(
     assert json.loads(done["output"])["echoed"]["n"] == 1
 
 
+def test_running_executions_are_stopped_before_the_functions_go(cloud: LocalCloud) -> None:
+    sfn = boto3.client("stepfunctions")
+    arn = cloud.aws.state_machines["WaitMachine"]
+    started = sfn.start_execution(stateMachineArn=arn, name="long-wait", input="{}")
+    echo = cloud.function("EchoFunction").name
+    calls = len(cloud.lambdas.invocations_of(echo))
+
+    assert cloud.stop_executions() == [started["executionArn"]]
+
+    def status() -> str | None:
+        found = sfn.describe_execution(executionArn=started["executionArn"])["status"]
+        return None if found == "RUNNING" else str(found)
+
+    assert eventually(status, "the execution to stop") == "ABORTED"
+    assert cloud.stop_executions() == []
+    assert len(cloud.lambdas.invocations_of(echo)) == calls
+
+
 # ---- event sources and schedules ---------------------------------------------------------
 
 
-def test_the_sqs_source_deletes_successes_and_redrives_repeated_failures(
+def test_the_fifo_source_holds_a_group_behind_a_failure_and_redrives_them_together(
     cloud: LocalCloud,
 ) -> None:
+    """The consumer fails "poison" and, as a FIFO consumer must, every record after it: SQS
+    keeps "ok-2" behind it in its group, and both reach the DLQ after maxReceiveCount (2)
+    receives, in order. The group then flows again."""
     sqs = boto3.client("sqs")
     queue_url = cloud.aws.stack.resources["FlakyQueue"].ref
     dlq_url = cloud.aws.stack.resources["FlakyDeadLetterQueue"].ref
     for body in ("ok-1", "poison", "ok-2"):
-        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageGroupId="tenant-a")
 
-    def dead_lettered() -> list[str]:
+    def dead_lettered() -> list[str] | None:
         found = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-        return [m["Body"] for m in found.get("Messages", [])]
+        bodies = [m["Body"] for m in found.get("Messages", [])]
+        return bodies if len(bodies) == 2 else None
 
-    assert eventually(dead_lettered, "the poison message in the DLQ") == ["poison"]
-    counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    assert counts["ApproximateNumberOfMessages"] == "0"
-    assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert eventually(dead_lettered, "poison and ok-2 in the DLQ") == ["poison", "ok-2"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="ok-3", MessageGroupId="tenant-a")
+
+    def drained() -> bool:
+        counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
+        attributes: dict[str, str] = counts["Attributes"]
+        waiting = attributes["ApproximateNumberOfMessages"]
+        return (waiting, attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+
+    assert eventually(drained, "ok-3 to be consumed")
+    consumed = [
+        i
+        for i in cloud.lambdas.invocations_of(cloud.function("FlakyFunction").name)
+        if i.error_type is None
+    ]
+    assert consumed, "the consumer ran"
 
 
 def test_a_schedule_is_fired_by_hand_with_its_input(cloud: LocalCloud) -> None:
@@ -240,8 +277,16 @@ def test_a_schedule_is_fired_by_hand_with_its_input(cloud: LocalCloud) -> None:
     assert answer.payload == {"echoed": {"fired": True}}
 
 
+def test_a_scheduler_resource_targeting_a_function_is_fired_by_its_name(
+    cloud: LocalCloud,
+) -> None:
+    answer = cloud.fire("nightly")
+    assert answer.ok
+    assert answer.payload == {"echoed": {"nightly": True}}
+
+
 def test_firing_an_unknown_schedule_names_the_known_ones(cloud: LocalCloud) -> None:
-    with pytest.raises(LookupError, match="have: EchoSchedule"):
+    with pytest.raises(LookupError, match="have: EchoSchedule, nightly"):
         cloud.fire("Nope")
 
 
@@ -316,6 +361,9 @@ def test_a_jwt_route_answers_401_for_a_bad_token(cloud: LocalCloud, case: str) -
             token = other.mint(claims, audience=AUDIENCE)
             if case == "forged":  # the right issuer's name and key id, another key
                 token = other.forge_as(cloud.issuer, claims, audience=AUDIENCE)
+    echo = cloud.function("EchoFunction").name
+    calls = len(cloud.lambdas.invocations_of(echo))
     answer = _get_echo(cloud, token)
     assert answer.status_code == 401
     assert answer.json() == {"message": "Unauthorized"}
+    assert len(cloud.lambdas.invocations_of(echo)) == calls  # the function never ran
