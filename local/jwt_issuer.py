@@ -51,6 +51,12 @@ class _Handler(QuietHandler):
         elif path == DISCOVERY_PATH:
             self._send_json(HTTPStatus.OK, issuer.discovery())
         elif path == TOKEN_PATH and issuer.tenant_tokens is not None:
+            # Loopback names only: a web page whose name was rebound to 127.0.0.1 (DNS
+            # rebinding) sends its own name and gets no token.
+            loopback = {f"127.0.0.1:{issuer.port}", f"localhost:{issuer.port}"}
+            if self.headers.get("Host") not in loopback:
+                self._send_json(HTTPStatus.FORBIDDEN, {"message": "Forbidden"})
+                return
             self._send_token(issuer.tenant_tokens, urllib.parse.parse_qs(query))
         else:
             self._send_json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})

@@ -23,11 +23,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Protocol, Self
 
 from local.intrinsics import Stack
 from local.invoke import LocalContext
+from local.loopback import StartStop
 
 BATCH_SIZE = 10
 MAX_BATCHES = 1_000
@@ -237,7 +237,7 @@ def drain_source(
     )
 
 
-class QueuePoller:
+class QueuePoller(StartStop):
     """Delivers a source's queue in the background until closed, as Lambda's pollers do: long
     polling, and a failed message left invisible for the queue's visibility timeout times the
     cloud's time scale."""
@@ -258,16 +258,11 @@ class QueuePoller:
             target=self._run, name=f"sqs-poller-{source.function}", daemon=True
         )
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._stop.set()
         self._thread.join(JOIN_TIMEOUT_S)
         if self._thread.is_alive():

@@ -28,6 +28,7 @@ from local.api_gateway import (
 )
 from local.fake_clock import FakeClock
 from local.jwt_issuer import LocalIssuer
+from tests.api_support import http_function
 from tests.fixtures.echo_function.app import PNG_BYTES
 from tests.stripe_support import WEBHOOK_SECRET, sign
 
@@ -38,17 +39,7 @@ API: dict[str, Any] = {"ApiId": {"Ref": "Api"}}
 
 
 def _function(handler: str, **events: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": "tests/fixtures/echo_function/",
-            "Handler": handler,
-            "Events": {
-                name: {"Type": "HttpApi", "Properties": {**API, **props}}
-                for name, props in events.items()
-            },
-        },
-    }
+    return http_function(handler, API, **events)
 
 
 NONE: dict[str, Any] = {"Auth": {"Authorizer": "NONE"}}

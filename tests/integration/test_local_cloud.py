@@ -367,3 +367,16 @@ def test_a_jwt_route_answers_401_for_a_bad_token(cloud: LocalCloud, case: str) -
     assert answer.status_code == 401
     assert answer.json() == {"message": "Unauthorized"}
     assert len(cloud.lambdas.invocations_of(echo)) == calls  # the function never ran
+
+
+def test_the_local_token_endpoint_mints_for_loopback_callers_only(cloud: LocalCloud) -> None:
+    url = f"{cloud.issuer.root_url}/local/token"
+    minted = httpx.get(url, params={"tenant": str(SAMPLE_TENANT_ID), "expires_in": 60})
+    assert minted.status_code == 200
+    assert _get_echo(cloud, minted.text).status_code == 200
+    rebound = httpx.get(
+        url, params={"tenant": str(SAMPLE_TENANT_ID)}, headers={"Host": "evil.example:80"}
+    )
+    assert rebound.status_code == 403
+    for bad in ({}, {"tenant": "t", "expires_in": "0"}, {"tenant": "t", "expires_in": "x"}):
+        assert httpx.get(url, params=bad).status_code == 400

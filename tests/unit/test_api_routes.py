@@ -22,6 +22,7 @@ from local.api_gateway import (
     routes_from_template,
 )
 from local.template import load_template
+from tests.api_support import http_function
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_local"
 AUDIENCES = ["client-a", "client-b"]
@@ -56,19 +57,6 @@ def test_the_real_template_routes_the_stripe_webhook_without_a_token() -> None:
     assert all(r.authorizer == "TenantJwt" for r in routes if r not in stripe)
 
 
-def function(handler: str, **events: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": "tests/fixtures/echo_function/",
-            "Handler": handler,
-            "Events": {
-                name: {"Type": "HttpApi", "Properties": props} for name, props in events.items()
-            },
-        },
-    }
-
-
 def api(**auth: Any) -> dict[str, Any]:
     return {"Type": "AWS::Serverless::HttpApi", "Properties": {"Auth": auth}}
 
@@ -89,7 +77,7 @@ def template(**functions: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_default_authorizer_none_scopes_and_default_route() -> None:
-    fn = function(
+    fn = http_function(
         "app.lambda_handler",
         Protected={"ApiId": {"Ref": "Api"}, "Path": "/v1/things/{id}", "Method": "get"},
         Open={
@@ -120,7 +108,7 @@ def test_default_authorizer_none_scopes_and_default_route() -> None:
 
 
 def test_events_without_api_id_use_the_implicit_api_and_globals_auth() -> None:
-    fn = function("app.lambda_handler", Get={"Path": "/x", "Method": "GET"})
+    fn = http_function("app.lambda_handler", Get={"Path": "/x", "Method": "GET"})
     routes, authorizers = routes_from_template(
         {"Globals": {"HttpApi": {"Auth": JWT_AUTH}}, "Resources": {"Fn": fn}}, resolve
     )
@@ -170,14 +158,14 @@ REFUSALS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
 def test_what_cannot_be_served_is_refused_clearly(case: str) -> None:
     change, complaint = REFUSALS[case]
     event = {"ApiId": {"Ref": "Api"}, "Path": "/x", "Method": "GET"}
-    t = copy.deepcopy(template(Fn=function("app.lambda_handler", E=event)))
+    t = copy.deepcopy(template(Fn=http_function("app.lambda_handler", E=event)))
     change(t)
     with pytest.raises(RouteError, match=re.escape(complaint)):
         routes_from_template(t, resolve)
 
 
 def test_one_api_of_several_when_named() -> None:
-    t = template(Fn=function("app.lambda_handler", E={"ApiId": {"Ref": "Api"}, "Path": "/x"}))
+    t = template(Fn=http_function("app.lambda_handler", E={"ApiId": {"Ref": "Api"}, "Path": "/x"}))
     t["Resources"]["Other"] = api()
     routes, _ = routes_from_template(t, resolve, api="Api")
     assert [r.route_key for r in routes] == ["ANY /x"]  # no Method: every method
