@@ -43,7 +43,7 @@ How to read the tables
     request; "handler ms" is the median time inside the handler as the dispatcher recorded it
     (Dispatcher.invocations; for (a) the direct call itself, for (d) the number of functions
     invoked, which must be 0); "x (a)" is the path's median over (a)'s median. The background
-    SQS pollers of the cloud (one receive per queue every 50 ms) run throughout, as under `up`.
+    SQS pollers of the cloud (an empty queue polled every 0.25 s) run throughout, as under `up`.
     Nothing here asserts a time: the exit status is 1 only when something answered wrongly.
 
 Run: .venv/bin/python -m bench.bench_local_cloud [--up-runs N] [--settle-s S]
@@ -594,7 +594,7 @@ def paths_table(
     lines.append(
         f"this cloud: start {start_s:.2f} s, close {close_s:.2f} s (imports warm after table 2); "
         f"{warm_up} warm-up iterations\nper path; (e) polled every {poll_ms:g} ms; SQS pollers "
-        "running (one receive per queue every 50 ms)"
+        "running (an empty queue polled every 0.25 s)"
     )
     return lines
 

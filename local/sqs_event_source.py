@@ -31,10 +31,10 @@ from local.loopback import StartStop
 
 BATCH_SIZE = 10
 MAX_BATCHES = 1_000
-# Long polling: an empty receive waits this long for a message (moto wakes it when one is sent),
-# so an idle poller costs little and stops within this time.
-POLL_WAIT_S = 1
-IDLE_POLL_S = 0.1  # between short polls, while messages are in flight
+# Short polls this far apart while the queue is empty: a message waits at most this long, an
+# idle poller costs ~2% of a core, and it stops at once. (moto's long polling would hold a
+# close() for up to a second, and spins when a FIFO group waits behind an in-flight message.)
+IDLE_POLL_S = 0.25
 ERROR_PAUSE_S = 1.0
 JOIN_TIMEOUT_S = 30.0
 
@@ -86,13 +86,12 @@ def drain(
     batch_size: int = BATCH_SIZE,
     report_item_failures: bool = True,
     retry_after_s: int = 0,
-    wait_s: int = 0,
 ) -> DrainReport:
     """Deliver until the queue has nothing visible left (or MAX_BATCHES were delivered).
     Without `report_item_failures` (the function's FunctionResponseTypes lacks
     ReportBatchItemFailures) a returned answer means the whole batch succeeded. A failed
     message is visible again after `retry_after_s` (Lambda leaves it for the queue's visibility
-    timeout; 0 steps through retries at once). `wait_s`: long polling of each receive."""
+    timeout; 0 steps through retries at once)."""
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
     queue_arn = attributes["Attributes"]["QueueArn"]
     region = sqs.meta.region_name
@@ -103,7 +102,6 @@ def drain(
             MaxNumberOfMessages=batch_size,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
-            WaitTimeSeconds=wait_s,
         ).get("Messages", [])
         if not received:
             break
@@ -211,7 +209,6 @@ def drain_source(
     sqs: Any | None = None,
     *,
     retry_after_s: int = 0,
-    wait_s: int = 0,
 ) -> DrainReport:
     """Deliver the source's queue to its function (see drain)."""
 
@@ -233,14 +230,12 @@ def drain_source(
         batch_size=source.batch_size,
         report_item_failures=source.report_item_failures,
         retry_after_s=retry_after_s,
-        wait_s=wait_s,
     )
 
 
 class QueuePoller(StartStop):
-    """Delivers a source's queue in the background until closed, as Lambda's pollers do: long
-    polling, and a failed message left invisible for the queue's visibility timeout times the
-    cloud's time scale."""
+    """Delivers a source's queue in the background until closed, as Lambda's pollers do, a
+    failed message left invisible for the queue's visibility timeout times the time scale."""
 
     def __init__(self, source: SqsEventSource, invoke: Invoke, *, time_scale: float = 1.0) -> None:
         import boto3
@@ -274,11 +269,7 @@ class QueuePoller(StartStop):
         while not self._stop.is_set():
             try:
                 report = drain_source(
-                    self.source,
-                    self._invoke,
-                    self._sqs,
-                    retry_after_s=self.retry_after_s,
-                    wait_s=self._wait_s(),
+                    self.source, self._invoke, self._sqs, retry_after_s=self.retry_after_s
                 )
             except Exception:
                 # The poller outlives any one failure, as Lambda's does; the function's own
@@ -290,12 +281,3 @@ class QueuePoller(StartStop):
                 continue
             if report.delivered == 0:
                 self._stop.wait(IDLE_POLL_S)
-
-    def _wait_s(self) -> int:
-        """Long polling while nothing is in flight. moto counts a FIFO group held behind an
-        in-flight message as visible and would spin through the whole wait: short polls then."""
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self.source.queue_url,
-            AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return POLL_WAIT_S if attributes["ApproximateNumberOfMessagesNotVisible"] == "0" else 0
