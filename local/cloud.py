@@ -274,9 +274,11 @@ class LocalCloud(StartStop):
             local[deployed.name] = LocalFunction(
                 handler=handler, timeout_s=deployed.timeout_s, memory_mb=deployed.memory_mb
             )
+        # Running executions are stopped before the dispatcher goes (an execution left running
+        # would call handlers later: in a test session, the next cloud's) and again after it
+        # joined its asynchronous invocations (one of them may have started an execution).
+        stack.callback(self.stop_executions)
         self.lambdas = stack.enter_context(local_step_functions(local, time_scale=self.time_scale))
-        # Before the dispatcher goes: an execution left running would call handlers later (in a
-        # test session, the next cloud's).
         stack.callback(self.stop_executions)
 
     def stop_executions(self) -> list[str]:

@@ -108,6 +108,7 @@ def _ensure_system_user() -> str:
 # Checked private before use: mkdir never follows a planted link, lstat sees what is there.
 RUNTIME_FOLDER = Path("/tmp") / f"inboxfleet-runtime-{os.geteuid()}"  # noqa: S108
 STOP_TIMEOUT_S = 10.0
+POSTGRES_PROGRAMS = frozenset({"postgres", "postmaster", "initdb", "pg_ctl"})
 
 
 def _ensure_runtime_folder() -> None:
@@ -156,14 +157,14 @@ def _stop_servers_on(data: Path) -> None:
     import psutil
 
     def works_on(process: psutil.Process) -> bool:
-        with contextlib.suppress(psutil.Error):
-            cwd = process.info["cwd"] or ""
-            return str(data) in " ".join(process.info["cmdline"] or []) or (
-                cwd == str(data) or cwd.startswith(f"{data}/")
-            )
-        return False
+        if process.info["name"] not in POSTGRES_PROGRAMS:
+            return False  # only PostgreSQL's own programs, never a shell or a tail in there
+        cwd = process.info["cwd"] or ""
+        return str(data) in " ".join(process.info["cmdline"] or []) or (
+            cwd == str(data) or cwd.startswith(f"{data}/")
+        )
 
-    found = [p for p in psutil.process_iter(["cmdline", "cwd"]) if works_on(p)]
+    found = [p for p in psutil.process_iter(["name", "cmdline", "cwd"]) if works_on(p)]
     for process in found:
         with contextlib.suppress(psutil.Error):
             process.send_signal(signal.SIGINT)

@@ -28,6 +28,7 @@ class Schedule:
     kind: str  # "rule" (EventBridge rule: a Scheduled Event) or "scheduler" (its Input)
     expression: str
     input: Any = None  # the configured Input, parsed; None = the service's default payload
+    rule_arn: str | None = None  # a rule resource's own ARN (a function event's rule: SAM names it)
 
     def event(self, stack: Stack, now: datetime | None = None) -> Any:
         """What the service would deliver to the function now."""
@@ -45,7 +46,8 @@ class Schedule:
             "time": at,
             "region": stack.region,
             "resources": [
-                f"arn:aws:events:{stack.region}:{stack.account_id}:rule/{stack.name}-{self.name}"
+                self.rule_arn
+                or f"arn:aws:events:{stack.region}:{stack.account_id}:rule/{stack.name}-{self.name}"
             ],
             "detail": {},
         }
@@ -94,6 +96,7 @@ def schedules(stack: Stack) -> dict[str, Schedule]:
                     kind="scheduler" if kind == "AWS::Scheduler::Schedule" else "rule",
                     expression=str(props.get("ScheduleExpression")),
                     input=_input(target),
+                    rule_arn=stack.resources[logical_id].attributes.get("Arn"),
                 )
     return found
 

@@ -102,6 +102,9 @@ def drain(
             MaxNumberOfMessages=batch_size,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
+            # Short polls even on a queue with ReceiveMessageWaitTimeSeconds: a poller must
+            # stop at once, and moto's long poll spins on a FIFO group held behind a message.
+            WaitTimeSeconds=0,
         ).get("Messages", [])
         if not received:
             break

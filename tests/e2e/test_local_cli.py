@@ -30,7 +30,7 @@ from local.template import REPO_ROOT
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
-TEMP_PREFIXES = ("inboxfleet-pg-", "vps-sim-", "inboxfleet-local-")
+TEMP_PREFIXES = ("inboxfleet-pg-",)
 
 
 def _env() -> dict[str, str]:
@@ -123,7 +123,6 @@ def _refused(port: int) -> bool:
 
 
 def test_up_serves_what_it_prints_and_sigint_leaves_nothing(tmp_path: Path) -> None:
-    before = _temp_entries()
     with running_up(tmp_path) as (process, printed, seen):
         api, issuer = printed["API"], printed["issuer"]
         assert re.search(r"local cloud is up in \d+\.\ds", seen[0]), seen
@@ -176,8 +175,9 @@ def test_up_serves_what_it_prints_and_sigint_leaves_nothing(tmp_path: Path) -> N
     assert seen[-1] == "stopped: nothing left running.", seen[-5:]
     assert [pid for pid in group if psutil.pid_exists(pid)] == []
     assert [port for port in ports if not _refused(port)] == []
-    assert not Path(data_dir.group(1)).exists()
-    assert _temp_entries() - before == set()
+    # Its own folder (the server's; nothing else is made until a VPS is ordered), not a diff
+    # of /tmp: another run on the machine may be making folders of its own.
+    assert not Path(data_dir.group(1)).parent.exists()
 
 
 def test_invoke_runs_an_event_file_with_the_whole_local_cloud_behind_it(tmp_path: Path) -> None:
@@ -244,4 +244,4 @@ def test_ctrl_c_while_up_is_starting_leaves_nothing(tmp_path: Path, moment: str)
         if folder in " ".join(p.info["cmdline"] or [])
     ]
     assert servers == []
-    assert _temp_entries() - before == set()
+    assert not (Path("/tmp") / folder).exists()
