@@ -43,6 +43,7 @@ CONCERNS = (
     "api",
     "provisioning",
     "reconcile",
+    "admin",
 )
 CONCERN_ARROWS = {("billing", "provisioning")}  # billing releases inboxes to the workflow
 

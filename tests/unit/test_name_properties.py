@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from inboxfleet.admin.commands import CreateTenant
 from inboxfleet.billing.onboarding import CheckoutRequest
 from inboxfleet.billing.plans import Catalogue, Plan
 from inboxfleet.billing.stripe_objects import (
@@ -154,6 +155,9 @@ NAMES = [
     Validator("Domain", adapter(Domain), DOMAINS, is_hostname),
     Validator("normalise_email", normalise_email, ADDRESSES, is_address),
     Validator("Email", adapter(Email), ADDRESSES, is_address),
+    Validator(
+        "CreateTenant.billing_email", field(CreateTenant, "billing_email"), ADDRESSES, is_address
+    ),
     Validator(
         "Fingerprint",
         adapter(Fingerprint),

@@ -17,7 +17,13 @@ from inboxfleet.hostwinds.commands import InstanceName, InvalidHostwindsCommand
 from inboxfleet.hostwinds.commands import parse_command as parse_hostwinds
 from inboxfleet.mailu.commands import parse_command as parse_mailu
 from inboxfleet.mailu.errors import InvalidMailuCommand
-from inboxfleet.names import Fingerprint, customer_domain, normalise_email, normalise_hostname
+from inboxfleet.names import (
+    Fingerprint,
+    customer_domain,
+    normalise_email,
+    normalise_hostname,
+    tenant_name,
+)
 from local.mailu_sim import validators as mailu_validators
 from local.template import REPO_ROOT
 
@@ -279,3 +285,49 @@ def test_a_domain_without_room_for_its_records_is_refused_by_the_commands() -> N
                 "domain": domain,
             }
         )
+
+
+# --- Tenant display names: Unicode letters welcome, nothing invisible or line-breaking -------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Acme Outreach",
+        "B\u00fccher & Co. (EU)",
+        "\u041e\u041e\u041e \u0420\u043e\u043c\u0430\u0448\u043a\u0430",
+        "x" * 200,
+    ],
+)
+def test_a_tenant_name_keeps_what_a_company_is_called(name: str) -> None:
+    assert tenant_name(f"  {name} ") == name
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "\n",
+        "\r",
+        "\t",
+        "\x00",
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\u2028",
+        "\u00a0",
+        "\u200b",
+        "\u00ad",
+        "\ufeff",
+    ],
+)
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_a_tenant_name_with_a_hidden_character_anywhere_is_refused(hidden: str, where: str) -> None:
+    name = {"start": hidden + "Acme", "middle": f"Ac{hidden}me", "end": "Acme" + hidden}[where]
+    with pytest.raises(ValueError, match="control, invisible or line-breaking"):
+        tenant_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_a_tenant_name_is_1_to_200_characters(name: str) -> None:
+    with pytest.raises(ValueError, match="1-200 characters"):
+        tenant_name(name)

@@ -109,6 +109,23 @@ def normalise_email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(normalise_email)]
 
+TENANT_NAME_MAX_LENGTH = 200
+
+
+def tenant_name(value: str) -> str:
+    """A company's display name: trimmed, 1-200 characters of letters, marks, numbers,
+    punctuation, symbols and plain spaces; never a control, format or line-breaking character
+    (it is shown in consoles, emails and Stripe)."""
+    name = _trimmed(value)
+    if not 0 < len(name) <= TENANT_NAME_MAX_LENGTH:
+        raise ValueError(f"a tenant name is 1-{TENANT_NAME_MAX_LENGTH} characters")
+    if any(c != " " and unicodedata.category(c)[0] in "CZ" for c in name):
+        raise ValueError(f"{_shown(value)} holds a control, invisible or line-breaking character")
+    return name
+
+
+TenantName = Annotated[str, AfterValidator(tenant_name)]
+
 
 def server_name_prefix(environment: str) -> str:
     """What every server name of this environment starts with (and only its names)."""
