@@ -142,6 +142,14 @@ DECLARED_NEEDS: dict[str, list[str]] = {
         "aws_lambda_powertools.utilities.data_classes.sqs_event:SQSRecord",
         *DATABASE,
     ],
+    # The resolver with validation (its OpenAPI models) is built on the first request; every
+    # tenant route reads in a tenant session.
+    "tenant_api": [
+        *EVERY_HANDLER,
+        "aws_lambda_powertools.event_handler:APIGatewayHttpResolver,Response",
+        "aws_lambda_powertools.event_handler.openapi.exceptions:RequestValidationError",
+        *DATABASE,
+    ],
 }
 
 

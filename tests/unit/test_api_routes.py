@@ -53,8 +53,12 @@ def test_the_real_template_routes_the_stripe_webhook_without_a_token() -> None:
             identity_source="$request.header.Authorization",
         )
     }
-    # Every other route of the real API needs a tenant token (the API's default authorizer).
-    assert all(r.authorizer == "TenantJwt" for r in routes if r not in stripe)
+    # Open without a token: Stripe's deliveries (signed), the published OpenAPI document and the
+    # (local-only) Swagger UI. Every other route needs a tenant token (the default authorizer).
+    open_routes = {r.route_key for r in routes if r.authorizer is None}
+    assert open_routes == {"POST /webhooks/stripe", "GET /v1/openapi.json", "GET /v1/docs"}
+    assert all(r.authorizer == "TenantJwt" for r in routes if r.route_key not in open_routes)
+    assert "GET /v1/inboxes/{inbox_id}" in {r.route_key for r in routes}
 
 
 def api(**auth: Any) -> dict[str, Any]:

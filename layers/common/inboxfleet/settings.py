@@ -153,7 +153,16 @@ class BillingSettings(EnvSettings):
     retention_days: int = Field(default=30, ge=1, le=365, alias="BILLING_RETENTION_DAYS")
 
 
+class ApiSettings(EnvSettings):
+    # The claim API Gateway's JWT authorizer passes the caller's tenant id in (template
+    # parameter TenantClaim).
+    tenant_claim: str = Field(
+        default="custom:tenant_id", pattern=r"^[A-Za-z0-9:_.-]{1,64}$", alias="TENANT_CLAIM"
+    )
+
+
 SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (
+    ApiSettings,
     DatabaseSettings,
     HostwindsSettings,
     MailuSettings,
@@ -193,6 +202,10 @@ def settings_from_env(model: type[S], environ: Mapping[str, str] | None = None) 
             for e in exc.errors(include_input=False, include_url=False)
         )
         raise SettingsError(f"invalid settings: {', '.join(bad)}") from None
+
+
+def api_settings_from_env(environ: Mapping[str, str] | None = None) -> ApiSettings:
+    return settings_from_env(ApiSettings, environ)
 
 
 def database_settings_from_env(environ: Mapping[str, str] | None = None) -> DatabaseSettings:

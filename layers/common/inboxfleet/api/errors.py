@@ -1,0 +1,82 @@
+"""Every error the tenant API answers, in one shape: `{"error": {"code", "message", "field"}}`.
+
+Services raise `ApiError`s; the resolver turns them (and request validation failures) into
+responses in one place, and each route declares the ones it can answer with `responses()`, so the
+published OpenAPI document says what the API really answers.
+"""
+
+# Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
+# would otherwise compile each annotation string at import.
+
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    status: ClassVar[HTTPStatus]
+    code: ClassVar[str]
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(error=ErrorDetail(code=self.code, message=self.message, field=self.field))
+
+
+class Unauthenticated(ApiError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "unauthenticated"
+
+
+class Forbidden(ApiError):
+    status = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class InvalidRequest(ApiError):
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "invalid_request"
+
+
+DESCRIPTIONS = {
+    HTTPStatus.UNAUTHORIZED: "No tenant in the token",
+    HTTPStatus.FORBIDDEN: "The token's tenant does not exist or was deleted",
+    HTTPStatus.NOT_FOUND: "No such resource for this tenant",
+    HTTPStatus.UNPROCESSABLE_ENTITY: "The request is malformed (the field says where)",
+}
+
+
+def responses(*statuses: HTTPStatus) -> dict[int, Any]:
+    """The error responses a route declares (each with the one error body); every tenant route
+    can answer 401, 403 and 422."""
+    every = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.UNPROCESSABLE_ENTITY)
+    return {
+        int(status): {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+        for status in sorted({*every, *statuses})
+    }

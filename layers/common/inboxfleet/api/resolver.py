@@ -1,0 +1,95 @@
+"""The tenant API's resolver: its routers, the error mapping in one place, the generated OpenAPI
+document at /v1/openapi.json and, in local mode only, Swagger UI at /v1/docs."""
+
+# No `from __future__ import annotations`: the resolver reads its routes' annotations at run time,
+# and a string "Response[str]" cannot be resolved there.
+
+import json
+from functools import cache
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+TITLE = "inboxfleet tenant API"
+VERSION = "1"
+
+
+def _error(error: ApiError) -> "Response[str]":
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(
+        status_code=int(error.status),
+        content_type="application/json",
+        body=error.body().model_dump_json(),
+    )
+
+
+def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
+    """Powertools' request validation failure, in the API's one error shape: the first problem,
+    its field named (`body.addresses.3`, `query.limit`, `path.inbox_id`)."""
+    first = errors[0] if errors else {}
+    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    message = str(first.get("msg", "the request is invalid"))
+    return _error(InvalidRequest(message, field=field))
+
+
+def _published(schema_json: str) -> dict[str, Any]:
+    """The generated document without the schemas nothing refers to: Powertools always adds its
+    own 422 body (HTTPValidationError), which every route here replaces with ErrorBody."""
+    document: dict[str, Any] = json.loads(schema_json)
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps({k: v for k, v in document.items() if k != "components"}) + json.dumps(
+            schemas
+        )
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return document
+        for name in unused:
+            del schemas[name]
+
+
+@cache
+def app() -> "APIGatewayHttpResolver":
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    from inboxfleet.api import inboxes
+    from inboxfleet.db.errors import UnknownTenant
+    from inboxfleet.settings import environment_name
+
+    resolver = APIGatewayHttpResolver(enable_validation=True)
+    resolver.include_router(inboxes.router)
+
+    def api_error(error: ApiError) -> Response[str]:
+        return _error(error)
+
+    def unknown_tenant(error: UnknownTenant) -> Response[str]:
+        return _error(Forbidden("the token's tenant does not exist or was deleted"))
+
+    def invalid(error: RequestValidationError) -> Response[str]:
+        return _validation_error(list(error.errors()))
+
+    resolver.exception_handler(ApiError)(api_error)
+    resolver.exception_handler(UnknownTenant)(unknown_tenant)
+    resolver.exception_handler(RequestValidationError)(invalid)
+
+    def openapi() -> Response[str]:
+        # Served with no token and no database: generated from the routes alone.
+        return Response(
+            status_code=int(HTTPStatus.OK),
+            content_type="application/json",
+            body=json.dumps(
+                _published(resolver.get_openapi_json_schema(title=TITLE, version=VERSION))
+            ),
+        )
+
+    resolver.get("/v1/openapi.json", include_in_schema=False)(openapi)
+
+    if environment_name() == "local":
+        resolver.enable_swagger(path="/v1/docs", title=TITLE, version=VERSION)
+    return resolver

@@ -1,0 +1,131 @@
+"""The tenant API over real HTTP through the local cloud (start-api, the JWT authorizer, real
+PostgreSQL): the published OpenAPI document, identity from the verified claims, one inbox with
+its timeline, and the one error shape — another tenant's id answers exactly like a missing one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+
+from inboxfleet.db import system_session, tenant_session
+from inboxfleet.db.repositories import Domains, Inboxes, TenantDirectory
+from local.cloud import AUDIENCE, LocalCloud
+from local.samples import SAMPLE_ADDRESS, SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
+
+INBOX_ROUTE = "/v1/inboxes/{inbox_id}"
+
+
+@pytest.fixture(scope="module")
+def cloud(pg_server: str) -> Iterator[LocalCloud]:
+    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+        seed_sample()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def other_inbox(cloud: LocalCloud) -> UUID:
+    """An inbox of another tenant, to probe with the sample tenant's token."""
+    with system_session("test.tenant_api") as s:
+        tenant = TenantDirectory(s).create("Other Co", "ops@other.example")
+    with tenant_session(tenant.id) as s:
+        domain = Domains(s).add("other-co.example")
+        return Inboxes(s).add(domain.id, "hello@other-co.example").id
+
+
+def get(cloud: LocalCloud, path: str, token: str | None = None) -> httpx.Response:
+    headers = {} if token is None else {"authorization": f"Bearer {token}"}
+    return httpx.get(f"{cloud.api_url}{path}", headers=headers, timeout=30)
+
+
+def error(answer: httpx.Response) -> dict[str, Any]:
+    assert answer.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = answer.json()
+    assert set(body) == {"error"}
+    detail: dict[str, Any] = body["error"]
+    assert set(detail) == {"code", "message", "field"}
+    return detail
+
+
+def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
+    cloud: LocalCloud,
+) -> None:
+    answer = get(cloud, "/v1/openapi.json")
+    assert answer.status_code == 200
+    document = answer.json()
+    operation = document["paths"][INBOX_ROUTE]["get"]
+    assert set(operation["responses"]) == {"200", "401", "403", "404", "422"}
+    for status in ("401", "403", "404", "422"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert "/v1/openapi.json" not in document["paths"]
+
+
+def test_swagger_ui_is_served_in_local_mode(cloud: LocalCloud) -> None:
+    answer = get(cloud, "/v1/docs")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "swagger" in answer.text.lower()
+
+
+def test_a_tenant_reads_its_inbox_with_its_timeline(cloud: LocalCloud) -> None:
+    answer = get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}", cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code == 200, answer.text
+    inbox = answer.json()
+    assert (inbox["id"], inbox["address"], inbox["status"]) == (
+        str(SAMPLE_INBOX_ID),
+        SAMPLE_ADDRESS,
+        "awaiting_payment",
+    )
+    assert [step["step"] for step in inbox["timeline"]] == ["request"]
+    assert "password_ciphertext" not in inbox
+    assert "server_id" not in inbox
+
+
+def test_another_tenants_inbox_is_a_404_exactly_like_a_missing_one(
+    cloud: LocalCloud, other_inbox: UUID
+) -> None:
+    token = cloud.token(SAMPLE_TENANT_ID)
+    theirs, missing = (
+        get(cloud, f"/v1/inboxes/{other_inbox}", token),
+        get(cloud, f"/v1/inboxes/{uuid4()}", token),
+    )
+    assert theirs.status_code == missing.status_code == 404
+    assert {k: v for k, v in error(theirs).items() if k != "message"} == {
+        "code": "not_found",
+        "field": "inbox_id",
+    }
+    assert (
+        error(theirs)["message"].replace(str(other_inbox), "X")
+        == error(missing)["message"].rsplit(" ", 1)[0] + " X"
+    )
+
+
+def test_a_malformed_id_is_a_422_naming_the_field(cloud: LocalCloud) -> None:
+    answer = get(cloud, "/v1/inboxes/not-a-uuid", cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code == 422
+    assert error(answer)["code"] == "invalid_request"
+    assert error(answer)["field"] == "path.inbox_id"
+
+
+def test_a_token_without_a_tenant_is_a_401_and_an_unknown_tenant_a_403(
+    cloud: LocalCloud,
+) -> None:
+    no_tenant = cloud.issuer.mint({}, audience=AUDIENCE)
+    answer = get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}", no_tenant)
+    assert answer.status_code == 401
+    assert error(answer)["code"] == "unauthenticated"
+    not_a_tenant = cloud.issuer.mint({"custom:tenant_id": "acme"}, audience=AUDIENCE)
+    assert get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}", not_a_tenant).status_code == 401
+    unknown = get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}", cloud.token(uuid4()))
+    assert unknown.status_code == 403
+    assert error(unknown)["code"] == "forbidden"
+
+
+def test_without_a_token_api_gateway_answers_before_the_function(cloud: LocalCloud) -> None:
+    answer = get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}")
+    assert (answer.status_code, answer.json()) == (401, {"message": "Unauthorized"})
