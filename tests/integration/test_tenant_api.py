@@ -13,6 +13,7 @@ import pytest
 
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import Domains, Inboxes, TenantDirectory
+from inboxfleet.lifecycles import InboxStatus
 from local.cloud import AUDIENCE, LocalCloud
 from local.samples import SAMPLE_ADDRESS, SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
 
@@ -129,3 +130,82 @@ def test_a_token_without_a_tenant_is_a_401_and_an_unknown_tenant_a_403(
 def test_without_a_token_api_gateway_answers_before_the_function(cloud: LocalCloud) -> None:
     answer = get(cloud, f"/v1/inboxes/{SAMPLE_INBOX_ID}")
     assert (answer.status_code, answer.json()) == (401, {"message": "Unauthorized"})
+
+
+# ---- GET /v1/inboxes ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lister(cloud: LocalCloud) -> tuple[UUID, list[UUID]]:
+    """A tenant of its own with five inboxes on two domains (oldest first), one of them queued."""
+    with system_session("test.tenant_api") as s:
+        tenant = TenantDirectory(s).create("Lister Co", "ops@lister.example")
+    with tenant_session(tenant.id) as s:
+        first = Domains(s).add(f"l{tenant.id.hex[:8]}-one.example")
+        second = Domains(s).add(f"l{tenant.id.hex[:8]}-two.example")
+        ids = [
+            Inboxes(s).add(domain.id, f"u{n}@{domain.name}").id
+            for n, domain in enumerate([first, first, second, first, second])
+        ]
+        Inboxes(s).transition(ids[2], InboxStatus.QUEUED, by="tenant", why="test")
+    return tenant.id, ids
+
+
+def listed(cloud: LocalCloud, tenant: UUID, query: str = "") -> dict[str, Any]:
+    answer = get(cloud, f"/v1/inboxes{query}", cloud.token(tenant))
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_pages_list_every_inbox_once_in_order_and_end_with_no_cursor(
+    cloud: LocalCloud, lister: tuple[UUID, list[UUID]]
+) -> None:
+    tenant, ids = lister
+    seen: list[str] = []
+    page = listed(cloud, tenant, "?limit=2")
+    pages = 1
+    while True:
+        seen.extend(i["id"] for i in page["inboxes"])
+        if page["next_cursor"] is None:
+            break
+        if pages == 1:  # an inbox created while paging comes last, never twice
+            with tenant_session(tenant) as s:
+                domain = Domains(s).list()[0]
+                ids.append(Inboxes(s).add(domain.id, f"late@{domain.name}").id)
+        page = listed(cloud, tenant, f"?limit=2&cursor={page['next_cursor']}")
+        pages += 1
+    assert seen == [str(i) for i in ids]
+    assert len(set(seen)) == len(seen)
+
+
+def test_inboxes_filter_by_status_and_domain(
+    cloud: LocalCloud, lister: tuple[UUID, list[UUID]]
+) -> None:
+    tenant, ids = lister
+    queued = listed(cloud, tenant, "?status=queued")["inboxes"]
+    assert [i["id"] for i in queued] == [str(ids[2])]
+    domain = f"l{tenant.hex[:8]}-two.example"
+    on_two = listed(cloud, tenant, f"?domain={domain.upper()}")["inboxes"]
+    assert [i["id"] for i in on_two] == [str(ids[2]), str(ids[4])]
+    assert listed(cloud, SAMPLE_TENANT_ID, f"?domain={domain}")["inboxes"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?limit=0", "query.limit"),
+        ("?limit=10000", "query.limit"),
+        ("?limit=ten", "query.limit"),
+        ("?status=sleeping", "query.status"),
+        ("?cursor=not-a-cursor", "query.cursor"),
+        ("?cursor=W10", "query.cursor"),
+        ("?domain=bad%0Adomain.example", "query.domain"),
+    ],
+)
+def test_bad_list_queries_are_422_naming_the_field(
+    cloud: LocalCloud, query: str, field: str
+) -> None:
+    answer = get(cloud, f"/v1/inboxes{query}", cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code == 422, answer.text
+    assert error(answer)["field"] == field

@@ -47,6 +47,36 @@ class Inboxes(TenantTable[Inbox]):
             (self.tenant_id, status),
         )
 
+    def page(
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None = None,
+        status: InboxStatus | None = None,
+        domain: str | None = None,
+    ) -> list[Inbox]:
+        """Up to `limit` inboxes in (created_at, id) order after the keyset `after`: a row that
+        existed when paging began is listed exactly once, whatever is inserted meanwhile."""
+        conditions = ["i.tenant_id = %s"]
+        params: list[object] = [self.tenant_id]
+        if status is not None:
+            conditions.append("i.status = %s")
+            params.append(status)
+        if domain is not None:
+            conditions.append("d.name = %s")
+            params.append(domain)
+        if after is not None:
+            conditions.append("(i.created_at, i.id) > (%s, %s)")
+            params.extend(after)
+        # The conditions are this method's constant fragments; values go as parameters.
+        return self._session.fetch_all(
+            Inbox,
+            f"SELECT {_QUALIFIED} FROM inboxes i JOIN domains d "
+            "ON d.tenant_id = i.tenant_id AND d.id = i.domain_id "
+            f"WHERE {' AND '.join(conditions)} ORDER BY i.created_at, i.id LIMIT %s",
+            (*params, limit),
+        )
+
     def count_by_status(self, status: InboxStatus) -> int:
         return int(
             self._session.scalar(

@@ -1,0 +1,29 @@
+"""Page cursors: the keyset (created_at, id) of a page's last row, opaque to clients."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from uuid import UUID
+
+from inboxfleet.api.errors import InvalidRequest
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    text = json.dumps([created_at.isoformat(), str(row_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The keyset a cursor holds; InvalidRequest (naming `query.cursor`) for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, row_id = json.loads(raw)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment, UUID(row_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidRequest("not a cursor this API gave out", field="query.cursor") from None
