@@ -4,6 +4,7 @@ its timeline, and the one error shape — another tenant's id answers exactly li
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -98,7 +99,7 @@ def test_another_tenants_inbox_is_a_404_exactly_like_a_missing_one(
     assert theirs.status_code == missing.status_code == 404
     assert {k: v for k, v in error(theirs).items() if k != "message"} == {
         "code": "not_found",
-        "field": "inbox_id",
+        "field": "path.inbox_id",
     }
     assert (
         error(theirs)["message"].replace(str(other_inbox), "X")
@@ -209,3 +210,60 @@ def test_bad_list_queries_are_422_naming_the_field(
     answer = get(cloud, f"/v1/inboxes{query}", cloud.token(SAMPLE_TENANT_ID))
     assert answer.status_code == 422, answer.text
     assert error(answer)["field"] == field
+
+
+# ---- who is asked first, and odd input (review of the first slice) -------------------------
+
+
+@pytest.mark.parametrize(
+    "payload", ['["2024-01-01T00:00:00+00:00", 5]', '["2024-01-01T00:00:00+00:00", [1]]', "{}"]
+)
+def test_a_cursor_holding_anything_but_a_time_and_an_id_is_a_422(
+    cloud: LocalCloud, payload: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    answer = get(cloud, f"/v1/inboxes?cursor={cursor}", cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code == 422, answer.text
+    assert error(answer)["field"] == "query.cursor"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/inboxes?status=nope", "/v1/inboxes/x", "/v1/inboxes?limit=0"]
+)
+def test_who_is_asking_is_settled_before_what_is_asked(cloud: LocalCloud, path: str) -> None:
+    no_tenant = cloud.issuer.mint({}, audience=AUDIENCE)
+    assert get(cloud, path, no_tenant).status_code == 401
+    assert get(cloud, path, cloud.token(uuid4())).status_code == 403
+
+
+def test_a_bad_cursor_of_an_unknown_tenant_is_a_403(cloud: LocalCloud) -> None:
+    assert get(cloud, "/v1/inboxes?cursor=x", cloud.token(uuid4())).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/v1/inboxes/%00", "/v1/inboxes/%0A"])
+def test_a_path_no_route_matches_answers_in_the_one_error_shape(
+    cloud: LocalCloud, path: str
+) -> None:
+    answer = get(cloud, path, cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code in (404, 422), answer.text
+    assert error(answer)["code"] in ("not_found", "invalid_request")
+
+
+def test_the_missing_and_the_malformed_id_name_the_same_field(cloud: LocalCloud) -> None:
+    token = cloud.token(SAMPLE_TENANT_ID)
+    missing = error(get(cloud, f"/v1/inboxes/{uuid4()}", token))
+    malformed = error(get(cloud, "/v1/inboxes/nope", token))
+    assert missing["field"] == malformed["field"] == "path.inbox_id"
+
+
+@pytest.mark.parametrize("query", ["?domain=", "?cursor=", "?status="])
+def test_an_empty_filter_is_a_422_like_any_bad_one(cloud: LocalCloud, query: str) -> None:
+    answer = get(cloud, f"/v1/inboxes{query}", cloud.token(SAMPLE_TENANT_ID))
+    assert answer.status_code == 422, answer.text
+
+
+def test_the_published_schemas_say_what_is_always_sent(cloud: LocalCloud) -> None:
+    schemas = get(cloud, "/v1/openapi.json").json()["components"]["schemas"]
+    assert set(schemas["ErrorDetail"]["required"]) == {"code", "message", "field"}
+    status = schemas["InboxSummary"]["properties"]["status"]
+    assert status == {"$ref": "#/components/schemas/InboxStatus"}

@@ -9,7 +9,7 @@ from uuid import UUID
 from inboxfleet.api.identity import tenant_of
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.api_gateway import Router
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 
@@ -20,7 +20,7 @@ def _claim() -> str:
     return api_settings_from_env().tenant_claim
 
 
-def caller(router: Router) -> UUID:
+def caller(router: Router | ApiGatewayResolver) -> UUID:
     # The HTTP API resolver's events are payload 2.0 ones.
     event = cast("APIGatewayProxyEventV2", router.current_event)
     authorizer = event.request_context.authorizer

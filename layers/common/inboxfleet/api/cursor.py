@@ -20,7 +20,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     """The keyset a cursor holds; InvalidRequest (naming `query.cursor`) for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, row_id = json.loads(raw)
+        found = json.loads(raw)
+        if not isinstance(found, list) or len(found) != 2:
+            raise ValueError("not [time, id]")
+        if not all(isinstance(value, str) for value in found):
+            raise ValueError("not [time, id]")
+        created_at, row_id = found
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise ValueError("naive time")

@@ -19,7 +19,7 @@ class ErrorDetail(BaseModel):
 
     code: str
     message: str
-    field: str | None = None
+    field: str | None  # always sent: null when the error is about no one field
 
 
 class ErrorBody(BaseModel):

@@ -40,7 +40,7 @@ class InboxSummary(BaseModel):
 
     id: UUID
     address: str
-    status: str
+    status: InboxStatus
     attempt: int
     failure_reason: str | None
     suspension_reason: str | None
@@ -67,8 +67,9 @@ def list_inboxes(
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Inboxes
 
-    after = decode_cursor(cursor) if cursor else None
     with tenant_session(tenant_id) as s:
+        # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
+        after = decode_cursor(cursor) if cursor else None
         # One more than asked: whether a next page exists, without a count.
         rows = Inboxes(s).page(
             limit=limit + 1,
@@ -91,7 +92,7 @@ def describe_inbox(tenant_id: UUID, inbox_id: UUID) -> InboxView:
     with tenant_session(tenant_id) as s:
         inbox = Inboxes(s).get(inbox_id)
         if inbox is None:
-            raise NotFound(f"no inbox {inbox_id}", field="inbox_id")
+            raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
         timeline = InboxEvents(s).timeline(inbox_id)
     # Only the view's fields are taken (pydantic ignores the rest): no ciphertext, no server.
     timeline_rows = [entry.model_dump() for entry in timeline]
@@ -106,9 +107,9 @@ def describe_inbox(tenant_id: UUID, inbox_id: UUID) -> InboxView:
 )
 def get_inboxes(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     status: Annotated[InboxStatus | None, Query()] = None,
-    domain: Annotated[str | None, Query(max_length=SENDING_DOMAIN_MAX_LENGTH)] = None,
+    domain: Annotated[str | None, Query(min_length=1, max_length=SENDING_DOMAIN_MAX_LENGTH)] = None,
 ) -> InboxPage:
     return list_inboxes(
         caller(router),

@@ -9,7 +9,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest
+from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest, NotFound
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -35,6 +35,15 @@ def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
     field = ".".join(str(part) for part in first.get("loc", ())) or None
     message = str(first.get("msg", "the request is invalid"))
     return _error(InvalidRequest(message, field=field))
+
+
+def _known_caller(resolver: "APIGatewayHttpResolver") -> None:
+    """Raises what a route would for its caller: Unauthenticated, or UnknownTenant."""
+    from inboxfleet.api.caller import caller
+    from inboxfleet.db import tenant_session
+
+    with tenant_session(caller(resolver)):
+        pass
 
 
 def _published(schema_json: str) -> dict[str, Any]:
@@ -72,11 +81,22 @@ def app() -> "APIGatewayHttpResolver":
         return _error(Forbidden("the token's tenant does not exist or was deleted"))
 
     def invalid(error: RequestValidationError) -> Response[str]:
+        # Validation runs before the route: who is asking is settled first (401/403 before 422).
+        try:
+            _known_caller(resolver)
+        except ApiError as refused:
+            return _error(refused)
+        except UnknownTenant:
+            return unknown_tenant(UnknownTenant(None))
         return _validation_error(list(error.errors()))
+
+    def not_found(error: Exception) -> Response[str]:
+        return _error(NotFound("no such route", field=None))
 
     resolver.exception_handler(ApiError)(api_error)
     resolver.exception_handler(UnknownTenant)(unknown_tenant)
     resolver.exception_handler(RequestValidationError)(invalid)
+    resolver.not_found(not_found)
 
     def openapi() -> Response[str]:
         # Served with no token and no database: generated from the routes alone.
