@@ -65,6 +65,10 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
     assert "HTTPValidationError" not in document["components"]["schemas"]
     assert "/v1/openapi.json" not in document["paths"]
+    # Every operation needs the tenant's bearer token (checked by API Gateway).
+    scheme = document["components"]["securitySchemes"]["tenantToken"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert document["security"] == [{"tenantToken": []}]
 
 
 def test_swagger_ui_is_served_in_local_mode(cloud: LocalCloud) -> None:

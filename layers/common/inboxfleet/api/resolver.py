@@ -37,6 +37,24 @@ def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
     return _error(InvalidRequest(message, field=field))
 
 
+def _document() -> dict[str, Any]:
+    """What the published document says beyond the routes: every operation needs the tenant's
+    token (API Gateway's JWT authorizer checks it before the function runs)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    bearer = HTTPBearer(
+        bearerFormat="JWT",
+        description="A tenant token from the identity provider (Cognito); API Gateway refuses a "
+        'missing, expired or forged one with 401 {"message": "Unauthorized"}.',
+    )
+    return {
+        "title": TITLE,
+        "version": VERSION,
+        "security_schemes": {"tenantToken": bearer},
+        "security": [{"tenantToken": []}],
+    }
+
+
 def _known_caller(resolver: "APIGatewayHttpResolver") -> None:
     """Raises what a route would for its caller: Unauthenticated, or UnknownTenant."""
     from inboxfleet.api.caller import caller
@@ -73,6 +91,7 @@ def app() -> "APIGatewayHttpResolver":
 
     resolver = APIGatewayHttpResolver(enable_validation=True)
     resolver.include_router(inboxes.router)
+    document = _document()
 
     def api_error(error: ApiError) -> Response[str]:
         return _error(error)
@@ -103,13 +122,11 @@ def app() -> "APIGatewayHttpResolver":
         return Response(
             status_code=int(HTTPStatus.OK),
             content_type="application/json",
-            body=json.dumps(
-                _published(resolver.get_openapi_json_schema(title=TITLE, version=VERSION))
-            ),
+            body=json.dumps(_published(resolver.get_openapi_json_schema(**document))),
         )
 
     resolver.get("/v1/openapi.json", include_in_schema=False)(openapi)
 
     if environment_name() == "local":
-        resolver.enable_swagger(path="/v1/docs", title=TITLE, version=VERSION)
+        resolver.enable_swagger(path="/v1/docs", **document)
     return resolver
