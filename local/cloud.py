@@ -338,14 +338,8 @@ class LocalCloud(StartStop):
         if self._event_sources:
             raise RuntimeError("the event sources poll in the background: nothing to deliver")
 
-        total = DrainReport()
-        for source in sqs_event_sources(self.template, self.aws.stack):
-            report = drain_source(source, self.invoke)
-            total.batches += report.batches
-            total.delivered += report.delivered
-            total.succeeded += report.succeeded
-            total.failed += report.failed
-        return total
+        sources = sqs_event_sources(self.template, self.aws.stack)
+        return sum((drain_source(s, self.invoke) for s in sources), DrainReport())
 
     def fire(self, schedule: str) -> InvokeResult:
         """Fire one of the template's schedules now, as EventBridge would at its time."""

@@ -128,6 +128,11 @@ class Stack:
             raise Unresolved(name)
         raise IntrinsicError(f"!Ref {name}: no such parameter or resource")
 
+    def with_arn(self, arn: str) -> str | None:
+        """The logical id of the deployed resource whose ARN this is (None: not one of ours)."""
+        found = (lid for lid, done in self.resources.items() if done.attributes.get("Arn") == arn)
+        return next(found, None)
+
     def get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id not in self.resources:
             if logical_id in (self.template.get("Resources") or {}):

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local.account import ACCOUNT_ID, REGION
-from local.template import functions, load_handler, load_template
+from local.template import REPO_ROOT, functions, load_handler, load_template
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,15 @@ class LocalContext:
         return max(0, self.remaining_ms - elapsed_ms)
 
 
-def handler(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
-    """The function's handler, found through template.yaml as SAM finds it."""
-    specs = {spec.logical_id: spec for spec in functions(load_template())}
+def handler(
+    logical_id: str, template: Mapping[str, Any] | None = None, root: Path = REPO_ROOT
+) -> Callable[[dict[str, Any], Any], Any]:
+    """The function's handler, found as SAM finds it (CodeUri + Handler under `root`) in the
+    template (template.yaml by default)."""
+    found_in = dict(template) if template is not None else load_template()
+    specs = {spec.logical_id: spec for spec in functions(found_in, root)}
     if logical_id not in specs:
-        raise SystemExit(f"no function {logical_id!r} in template.yaml (have: {', '.join(specs)})")
+        raise KeyError(f"no function {logical_id!r} in the template (have: {', '.join(specs)})")
     found: Callable[[dict[str, Any], Any], Any] = load_handler(specs[logical_id])
     return found
 

@@ -62,10 +62,6 @@ def schedules(stack: Stack) -> dict[str, Schedule]:
     """Every schedule of the template by name."""
     found: dict[str, Schedule] = {}
     resources: dict[str, Any] = stack.template.get("Resources") or {}
-    arns = {
-        physical.attributes.get("Arn"): logical_id
-        for logical_id, physical in stack.resources.items()
-    }
     for logical_id, resource in resources.items():
         kind = resource.get("Type")
         if kind == "AWS::Serverless::Function":
@@ -86,7 +82,7 @@ def schedules(stack: Stack) -> dict[str, Schedule]:
             props = stack.resolve(resource.get("Properties") or {})
             targets = [props["Target"]] if "Target" in props else props.get("Targets") or []
             for target in targets:
-                function = arns.get(target.get("Arn"))
+                function = stack.with_arn(str(target.get("Arn")))
                 if function is None:
                     continue  # not a function of this template (nothing local to invoke)
                 name = props.get("Name") or logical_id

@@ -48,6 +48,14 @@ class DrainReport:
     succeeded: int = 0
     failed: int = 0
 
+    def __add__(self, other: DrainReport) -> DrainReport:
+        return DrainReport(
+            self.batches + other.batches,
+            self.delivered + other.delivered,
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+        )
+
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     """A message attribute as Lambda's SQS event spells it (the API's is capitalised)."""
@@ -181,19 +189,13 @@ def sqs_event_sources(template: dict[str, Any], stack: Stack) -> list[SqsEventSo
             if event.get("Type") != "SQS":
                 continue
             props = stack.resolve(event.get("Properties") or {})
-            queue_arn = props["Queue"]
-            queue_name = queue_arn.rsplit(":", 1)[-1]
-            by_name = {
-                p.attributes.get("QueueName"): p.ref
-                for p in stack.resources.values()
-                if p.attributes.get("Arn") == queue_arn
-            }
-            if queue_name not in by_name:
-                raise ValueError(f"{logical_id}: its queue {queue_arn} is not deployed")
+            queue = stack.with_arn(props["Queue"])
+            if queue is None:
+                raise ValueError(f"{logical_id}: its queue {props['Queue']} is not deployed")
             found.append(
                 SqsEventSource(
                     function=logical_id,
-                    queue_url=by_name[queue_name],
+                    queue_url=stack.resources[queue].ref,
                     batch_size=int(props.get("BatchSize", BATCH_SIZE)),
                     report_item_failures="ReportBatchItemFailures"
                     in (props.get("FunctionResponseTypes") or []),

@@ -256,13 +256,11 @@ def in_process_invoker(template: Mapping[str, Any], root: Path | None = None) ->
     """`invoke` for LocalHttpApi that runs each function's handler in this process (found as SAM
     finds it: CodeUri + Handler under `root`, the repository by default), with the event passed
     as JSON would carry it, and a Lambda-like context."""
-    from local.invoke import LocalContext
-    from local.template import REPO_ROOT, functions, load_handler
-
-    specs = {spec.logical_id: spec for spec in functions(dict(template), root or REPO_ROOT)}
+    from local.invoke import LocalContext, handler
+    from local.template import REPO_ROOT
 
     def invoke(logical_id: str, event: dict[str, Any]) -> Any:
-        handler = load_handler(specs[logical_id])
-        return handler(json.loads(json.dumps(event)), LocalContext(function_name=logical_id))
+        function = handler(logical_id, template, root or REPO_ROOT)
+        return function(json.loads(json.dumps(event)), LocalContext(function_name=logical_id))
 
     return invoke
