@@ -12,6 +12,8 @@ from inboxfleet.db.repositories import (
     BillingAccounts,
     BillingObjects,
     Domains,
+    IdempotencyRecords,
+    IdempotencyRow,
     Inboxes,
     InboxEvents,
     Servers,
@@ -79,4 +81,16 @@ def seed_every_table(tenant_id: UUID) -> SeededTenant:
         BillingObjects(s).save_subscription(subscription_snapshot(f"sub_{label}"), mark)
         BillingObjects(s).save_invoice(invoice_snapshot(f"in_{label}"), mark)
         UsageReports(s).add(date(2026, 11, 1), "active_inboxes", 1, f"usage-{label}")
+        IdempotencyRecords(s).claim(
+            IdempotencyRow(
+                key=f"test#{label}",
+                status="COMPLETED",
+                expires_at=2**40,
+                in_progress_expires_at=None,
+                payload_hash="",
+                response_data="{}",
+            ),
+            now_s=0,
+            now_ms=0,
+        )
     return SeededTenant(tenant_id, domain.id, server.id, inbox.id)

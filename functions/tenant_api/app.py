@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inboxfleet.api.resolver import app
+from inboxfleet.api.resolver import serve
 from inboxfleet.observability import lambda_entry
 
 
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app().resolve(event, context)
+    return serve(event, context)

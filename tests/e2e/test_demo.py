@@ -28,7 +28,8 @@ def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
     assert re.search(
-        r"applied 0001_core\.sql, 0002_billing\.sql, 0003_location_slugs\.sql -> schema version 3",
+        r"applied 0001_core\.sql, 0002_billing\.sql, 0003_location_slugs\.sql, "
+        r"0004_tenant_api\.sql -> schema version 4",
         out,
     )
     assert "second run applied 0 files" in out

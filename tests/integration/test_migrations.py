@@ -225,7 +225,10 @@ def test_indexes_for_the_lookups_later_features_need(migrated_url: str) -> None:
         )
     }
     wanted = [
-        "inboxes USING btree (tenant_id, status, created_at)",
+        "inboxes USING btree (tenant_id, status, created_at, id)",
+        "inboxes USING btree (tenant_id, created_at, id)",
+        "inboxes USING btree (tenant_id, domain_id, created_at, id)",
+        "idempotency_records USING btree (expires_at)",
         "billing_accounts USING btree (stripe_customer_id)",
         "servers USING btree (provider_instance_id)",
         "domains USING btree (name)",

@@ -60,9 +60,15 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
     document = answer.json()
     operation = document["paths"][INBOX_ROUTE]["get"]
     assert set(operation["responses"]) == {"200", "401", "403", "404", "422"}
-    for status in ("401", "403", "404", "422"):
+    for status in ("403", "404", "422"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
+    # A 401 is ours (no tenant claim) or API Gateway's own (no valid token).
+    unauthorized = operation["responses"]["401"]["content"]["application/json"]["schema"]
+    assert {ref["$ref"] for ref in unauthorized["anyOf"]} == {
+        "#/components/schemas/ErrorBody",
+        "#/components/schemas/GatewayRefusal",
+    }
     assert "HTTPValidationError" not in document["components"]["schemas"]
     assert "/v1/openapi.json" not in document["paths"]
     # Every operation needs the tenant's bearer token (checked by API Gateway).

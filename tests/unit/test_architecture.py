@@ -45,7 +45,8 @@ CONCERNS = (
     "reconcile",
     "admin",
 )
-CONCERN_ARROWS = {("billing", "provisioning")}  # billing releases inboxes to the workflow
+# Billing (released inboxes) and the tenant API (requests, retries) hand inboxes to the workflow.
+CONCERN_ARROWS = {("billing", "provisioning"), ("api", "provisioning")}
 
 Graph = Mapping[str, set[str]]
 

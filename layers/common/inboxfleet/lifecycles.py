@@ -64,6 +64,9 @@ class PaymentState(StrEnum):
 
 
 _I = InboxStatus
+# The inboxes a plan's max_inboxes counts: asked for and not failed, suspended or on their way out.
+INBOXES_IN_USE = frozenset({_I.QUEUED, _I.PROVISIONING, _I.ACTIVE})
+
 INBOX_TRANSITIONS: dict[InboxStatus, frozenset[InboxStatus]] = {
     _I.AWAITING_PAYMENT: frozenset({_I.QUEUED, _I.DELETING}),
     _I.QUEUED: frozenset({_I.PROVISIONING, _I.DELETING}),

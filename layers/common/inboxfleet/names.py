@@ -109,6 +109,31 @@ def normalise_email(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(normalise_email)]
 
+MAILBOX_LOCAL_PART_MAX_LENGTH = 64
+# Stricter than a contact address: no "+" (Mailu's recipient delimiter, which would make the
+# mailbox an alias of another) and nothing a shell, a DNS name or a CSV cell could read as syntax.
+_MAILBOX_LOCAL_PART = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
+
+
+def mailbox_address(value: str) -> str:
+    """An inbox a tenant asks for: a plain local part at one of its sending domains (an
+    internationalised domain in its ASCII form), lower-cased."""
+    local, at, domain = _trimmed(value).rpartition("@")
+    if not at or not _MAILBOX_LOCAL_PART.fullmatch(local) or ".." in local:
+        raise ValueError(
+            f"{_shown(value)} is not a mailbox address we can create: the part before @ takes "
+            f"1-{MAILBOX_LOCAL_PART_MAX_LENGTH} letters, digits, '.', '_' or '-', starting and "
+            "ending with a letter or digit"
+        )
+    try:
+        hostname = customer_domain(domain)
+    except ValueError:
+        raise ValueError(f"{_shown(value)} is not a valid mailbox address") from None
+    return f"{local.lower()}@{hostname}"
+
+
+MailboxAddress = Annotated[str, AfterValidator(mailbox_address)]
+
 TENANT_NAME_MAX_LENGTH = 200
 
 

@@ -61,22 +61,58 @@ class InvalidRequest(ApiError):
     code = "invalid_request"
 
 
+class PaymentRequired(ApiError):
+    status = HTTPStatus.PAYMENT_REQUIRED
+    code = "payment_required"
+
+
+class Conflict(ApiError):
+    """The request cannot apply to the resource as it stands (a status, an address in use)."""
+
+    status = HTTPStatus.CONFLICT
+    code = "conflict"
+
+
+class LimitReached(Conflict):
+    """A plan limit: `field` names the limit (`max_inboxes`)."""
+
+    code = "limit_reached"
+
+
+class RequestInProgress(Conflict):
+    """A request with this Idempotency-Key is still being served."""
+
+    code = "request_in_progress"
+
+
+class GatewayRefusal(BaseModel):
+    """What API Gateway's JWT authorizer answers itself for a missing, expired or forged token,
+    before the function runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message: str
+
+
 DESCRIPTIONS = {
-    HTTPStatus.UNAUTHORIZED: "No tenant in the token",
+    HTTPStatus.UNAUTHORIZED: "No valid token (API Gateway's answer), or no tenant in it",
+    HTTPStatus.PAYMENT_REQUIRED: "The account is suspended for non-payment",
     HTTPStatus.FORBIDDEN: "The token's tenant does not exist or was deleted",
     HTTPStatus.NOT_FOUND: "No such resource for this tenant",
+    HTTPStatus.CONFLICT: "The resource's state, a plan limit or a request in progress forbids it",
     HTTPStatus.UNPROCESSABLE_ENTITY: "The request is malformed (the field says where)",
 }
 
 
 def responses(*statuses: HTTPStatus) -> dict[int, Any]:
     """The error responses a route declares (each with the one error body); every tenant route
-    can answer 401, 403 and 422."""
+    can answer 401, 403 and 422. A 401 may also be API Gateway's own body."""
     every = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.UNPROCESSABLE_ENTITY)
-    return {
-        int(status): {
+    declared: dict[int, Any] = {}
+    for status in sorted({*every, *statuses}):
+        model: Any = ErrorBody | GatewayRefusal if status == HTTPStatus.UNAUTHORIZED else ErrorBody
+        declared[int(status)] = {
             "description": DESCRIPTIONS[status],
-            "content": {"application/json": {"model": ErrorBody}},
+            "content": {"application/json": {"model": model}},
         }
-        for status in sorted({*every, *statuses})
-    }
+    return declared

@@ -1,105 +1,88 @@
-"""/v1/inboxes: what a tenant sees of its inboxes."""
+"""/v1/inboxes: the routes. Each parses, calls one operation of `inbox_service` as the caller's
+tenant, and answers; POSTs go through `idempotency`."""
 
 # Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic and
 # the resolver read the route's type hints.
 
-from datetime import datetime
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 from uuid import UUID
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
+from pydantic import BaseModel
 
-from inboxfleet.api.caller import caller
-from inboxfleet.api.cursor import decode_cursor, encode_cursor
-from inboxfleet.api.errors import InvalidRequest, NotFound, responses
+from inboxfleet.api.caller import caller, current_event, lambda_context
+from inboxfleet.api.errors import InvalidRequest, responses
+from inboxfleet.api.inbox_views import (
+    InboxesAccepted,
+    InboxPage,
+    InboxRequest,
+    InboxSummary,
+    InboxView,
+)
+from inboxfleet.api.routing import Routes
+from inboxfleet.api.runtime import deps
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.names import SENDING_DOMAIN_MAX_LENGTH, customer_domain
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+# Printable ASCII without spaces: what a client library generates (a uuid, usually).
+IDEMPOTENCY_KEY = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="Any unique string (a uuid): the same key and body answer the same again.",
+    ),
+]
 
-router = Router()  # type: ignore[no-untyped-call]
-
-
-class TimelineStep(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    step: str
-    outcome: str
-    detail: dict[str, Any]
-    occurred_at: datetime
-
-
-class InboxSummary(BaseModel):
-    """An inbox as its tenant sees it: where it stands and why it failed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: UUID
-    address: str
-    status: InboxStatus
-    attempt: int
-    failure_reason: str | None
-    suspension_reason: str | None
-    created_at: datetime
-    updated_at: datetime
+routes = Routes()
+_ACCEPTED = HTTPStatus.ACCEPTED
+_C, _P, _N = HTTPStatus.CONFLICT, HTTPStatus.PAYMENT_REQUIRED, HTTPStatus.NOT_FOUND
 
 
-class InboxView(InboxSummary):
-    """One inbox, with what happened to it."""
-
-    timeline: list[TimelineStep]
-
-
-class InboxPage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    inboxes: list[InboxSummary]
-    next_cursor: str | None  # None: this is the last page
+def _accepted(model: type[BaseModel], description: str) -> dict[int, Any]:
+    return {
+        int(_ACCEPTED): {
+            "description": description,
+            "content": {"application/json": {"model": model}},
+        }
+    }
 
 
-def list_inboxes(
-    tenant_id: UUID, *, limit: int, cursor: str | None, status: str | None, domain: str | None
-) -> InboxPage:
-    from inboxfleet.db import tenant_session
-    from inboxfleet.db.repositories import Inboxes
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    # The body stays a dict: the resolver validates it against the route's declared answer.
+    return Response(status_code=status, content_type="application/json", body=body)
 
-    with tenant_session(tenant_id) as s:
-        # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
-        after = decode_cursor(cursor) if cursor else None
-        # One more than asked: whether a next page exists, without a count.
-        rows = Inboxes(s).page(
-            limit=limit + 1,
-            after=after,
-            status=InboxStatus(status) if status else None,
-            domain=domain,
-        )
-    page, more = rows[:limit], len(rows) > limit
-    return InboxPage(
-        inboxes=[InboxSummary.model_validate(row.model_dump()) for row in page],
-        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+
+def _once(
+    idempotency_key: str | None, payload: dict[str, Any], operation: Callable[[], BaseModel]
+) -> Response[Any]:
+    """Serve a POST once per Idempotency-Key: a repeat gets the first answer."""
+    from inboxfleet.api.idempotency import Answer, Request, idempotently
+
+    tenant_id = caller()
+    request = Request(
+        tenant_id=tenant_id,
+        method=current_event().http_method,
+        path=current_event().path,
+        key=idempotency_key,
+        payload=payload,
     )
+    answer = idempotently(
+        request,
+        lambda: Answer(status=int(_ACCEPTED), body=operation().model_dump(mode="json")),
+        context=lambda_context(),
+        database=deps().database,
+    )
+    return _json(answer.status, answer.body)
 
 
-def describe_inbox(tenant_id: UUID, inbox_id: UUID) -> InboxView:
-    """Another tenant's inbox is missing here, exactly like one that does not exist."""
-    from inboxfleet.db import tenant_session
-    from inboxfleet.db.repositories import Inboxes, InboxEvents
-
-    with tenant_session(tenant_id) as s:
-        inbox = Inboxes(s).get(inbox_id)
-        if inbox is None:
-            raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
-        timeline = InboxEvents(s).timeline(inbox_id)
-    # Only the view's fields are taken (pydantic ignores the rest): no ciphertext, no server.
-    timeline_rows = [entry.model_dump() for entry in timeline]
-    return InboxView.model_validate({**inbox.model_dump(), "timeline": timeline_rows})
-
-
-@router.get(
+@routes.get(
     "/v1/inboxes",
     summary="The tenant's inboxes, oldest first, a page at a time",
     tags=["inboxes"],
@@ -111,11 +94,14 @@ def get_inboxes(
     status: Annotated[InboxStatus | None, Query()] = None,
     domain: Annotated[str | None, Query(min_length=1, max_length=SENDING_DOMAIN_MAX_LENGTH)] = None,
 ) -> InboxPage:
+    from inboxfleet.api.inbox_service import list_inboxes
+
     return list_inboxes(
-        caller(router),
+        caller(),
+        deps(),
         limit=limit,
         cursor=cursor,
-        status=status.value if status else None,
+        status=status,
         domain=_domain(domain) if domain else None,
     )
 
@@ -127,11 +113,64 @@ def _domain(value: str) -> str:
         raise InvalidRequest(str(exc), field="query.domain") from None
 
 
-@router.get(
+@routes.post(
+    "/v1/inboxes",
+    summary="Ask for one inbox, or up to 100 at once (all or none)",
+    description="Without an active subscription the inboxes wait as `awaiting_payment` and "
+    "`next_step` says how to check out.",
+    tags=["inboxes"],
+    responses={
+        **_accepted(InboxesAccepted, "Recorded; provisioning starts (or waits for payment)"),
+        **responses(_P, _C),
+    },
+)
+def post_inboxes(
+    request: Annotated[InboxRequest, Body()],
+    idempotency_key: IDEMPOTENCY_KEY = None,
+) -> Response[InboxesAccepted]:
+    from inboxfleet.api.inbox_service import request_inboxes
+
+    tenant_id = caller()
+    return _once(
+        idempotency_key,
+        request.model_dump(mode="json", exclude_none=True),
+        lambda: request_inboxes(tenant_id, request.wanted(), deps()),
+    )
+
+
+@routes.get(
     "/v1/inboxes/<inbox_id>",
     summary="One inbox: its status, failure reason and step timeline",
     tags=["inboxes"],
-    responses={200: {"description": "The inbox"}, **responses(HTTPStatus.NOT_FOUND)},
+    responses={200: {"description": "The inbox"}, **responses(_N)},
 )
 def get_inbox(inbox_id: UUID) -> InboxView:
-    return describe_inbox(caller(router), inbox_id)
+    from inboxfleet.api.inbox_service import describe_inbox
+
+    return describe_inbox(caller(), inbox_id, deps())
+
+
+@routes.delete(
+    "/v1/inboxes/<inbox_id>",
+    summary="Delete an inbox: it is marked `deleting`, and its mailbox and (if last) its server go",
+    tags=["inboxes"],
+    responses={**_accepted(InboxSummary, "Marked for deletion"), **responses(_N, _C)},
+)
+def delete_inbox(inbox_id: UUID) -> Response[InboxSummary]:
+    from inboxfleet.api import inbox_service
+
+    summary = inbox_service.delete_inbox(caller(), inbox_id, deps())
+    return _json(int(_ACCEPTED), summary.model_dump(mode="json"))
+
+
+@routes.post(
+    "/v1/inboxes/<inbox_id>/retry",
+    summary="Give a failed inbox a new attempt",
+    tags=["inboxes"],
+    responses={**_accepted(InboxSummary, "Queued again"), **responses(_N, _P, _C)},
+)
+def retry_inbox(inbox_id: UUID, idempotency_key: IDEMPOTENCY_KEY = None) -> Response[InboxSummary]:
+    from inboxfleet.api.inbox_service import retry_inbox
+
+    tenant_id = caller()
+    return _once(idempotency_key, {}, lambda: retry_inbox(tenant_id, inbox_id, deps()))

@@ -5,6 +5,7 @@ document at /v1/openapi.json and, in local mode only, Swagger UI at /v1/docs."""
 # and a string "Response[str]" cannot be resolved there.
 
 import json
+import threading
 from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest, NotFound
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 TITLE = "inboxfleet tenant API"
 VERSION = "1"
@@ -55,12 +57,12 @@ def _document() -> dict[str, Any]:
     }
 
 
-def _known_caller(resolver: "APIGatewayHttpResolver") -> None:
+def _known_caller() -> None:
     """Raises what a route would for its caller: Unauthenticated, or UnknownTenant."""
     from inboxfleet.api.caller import caller
     from inboxfleet.db import tenant_session
 
-    with tenant_session(caller(resolver)):
+    with tenant_session(caller()):
         pass
 
 
@@ -80,8 +82,34 @@ def _published(schema_json: str) -> dict[str, Any]:
             del schemas[name]
 
 
+_idle: list["APIGatewayHttpResolver"] = []
+_idle_lock = threading.Lock()
+
+
+def serve(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
+    """Answer one request. A resolver holds the request it serves, so each request has one to
+    itself: in Lambda the same one every time; locally, where one process serves concurrent
+    requests on threads, an idle one or a new one."""
+    from inboxfleet.api.caller import serving
+
+    with _idle_lock:
+        resolver = _idle.pop() if _idle else None
+    resolver = resolver or build()
+    try:
+        with serving(resolver):
+            return resolver.resolve(event, context)
+    finally:
+        with _idle_lock:
+            _idle.append(resolver)
+
+
 @cache
-def app() -> "APIGatewayHttpResolver":
+def openapi_document() -> dict[str, Any]:
+    """The published OpenAPI document (what GET /v1/openapi.json answers)."""
+    return _published(build().get_openapi_json_schema(**_document()))
+
+
+def build() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -90,7 +118,7 @@ def app() -> "APIGatewayHttpResolver":
     from inboxfleet.settings import environment_name
 
     resolver = APIGatewayHttpResolver(enable_validation=True)
-    resolver.include_router(inboxes.router)
+    resolver.include_router(inboxes.routes.router())
     document = _document()
 
     def api_error(error: ApiError) -> Response[str]:
@@ -99,15 +127,23 @@ def app() -> "APIGatewayHttpResolver":
     def unknown_tenant(error: UnknownTenant) -> Response[str]:
         return _error(Forbidden("the token's tenant does not exist or was deleted"))
 
-    def invalid(error: RequestValidationError) -> Response[str]:
-        # Validation runs before the route: who is asking is settled first (401/403 before 422).
+    def refusal() -> Response[str] | None:
+        """The 401/403 the caller gets before anything is said about its request: validation
+        runs before the route, but who is asking is settled first."""
         try:
-            _known_caller(resolver)
+            _known_caller()
         except ApiError as refused:
             return _error(refused)
         except UnknownTenant:
             return unknown_tenant(UnknownTenant(None))
-        return _validation_error(list(error.errors()))
+        return None
+
+    def invalid(error: RequestValidationError) -> Response[str]:
+        return refusal() or _validation_error(list(error.errors()))
+
+    def undecodable(error: UnicodeDecodeError) -> Response[str]:
+        # API Gateway base64-encodes a body that is not text; decoded, it is not UTF-8 JSON.
+        return refusal() or _error(InvalidRequest("the body is not UTF-8 JSON", field="body"))
 
     def not_found(error: Exception) -> Response[str]:
         return _error(NotFound("no such route", field=None))
@@ -115,6 +151,7 @@ def app() -> "APIGatewayHttpResolver":
     resolver.exception_handler(ApiError)(api_error)
     resolver.exception_handler(UnknownTenant)(unknown_tenant)
     resolver.exception_handler(RequestValidationError)(invalid)
+    resolver.exception_handler(UnicodeDecodeError)(undecodable)
     resolver.not_found(not_found)
 
     def openapi() -> Response[str]:
@@ -122,7 +159,7 @@ def app() -> "APIGatewayHttpResolver":
         return Response(
             status_code=int(HTTPStatus.OK),
             content_type="application/json",
-            body=json.dumps(_published(resolver.get_openapi_json_schema(**document))),
+            body=json.dumps(openapi_document()),
         )
 
     resolver.get("/v1/openapi.json", include_in_schema=False)(openapi)

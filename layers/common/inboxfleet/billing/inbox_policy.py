@@ -15,12 +15,10 @@ from datetime import datetime
 from uuid import UUID
 
 from inboxfleet.entitlement import Entitlement
-from inboxfleet.lifecycles import InboxStatus, SuspensionReason
+from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus, SuspensionReason
 from inboxfleet.records import Inbox
 
 _I = InboxStatus
-# Counted against the plan's max_inboxes.
-IN_USE = frozenset({_I.QUEUED, _I.PROVISIONING, _I.ACTIVE})
 
 
 @dataclass
@@ -50,7 +48,7 @@ def plan_inboxes(entitlement: Entitlement, inboxes: list[Inbox]) -> InboxPlan:
         plan.unschedule = [i.id for i in inboxes if i.suspend_at is not None]
         return plan
 
-    room = entitlement.limits.max_inboxes - sum(1 for i in inboxes if i.status in IN_USE)
+    room = entitlement.limits.max_inboxes - sum(1 for i in inboxes if i.status in INBOXES_IN_USE)
     for inbox in _oldest_first(inboxes):
         if room <= 0:
             break
@@ -64,7 +62,7 @@ def plan_inboxes(entitlement: Entitlement, inboxes: list[Inbox]) -> InboxPlan:
             plan.release.append(inbox.id)
             room -= 1
 
-    in_use = [i for i in _oldest_first(inboxes) if i.status in IN_USE]
+    in_use = [i for i in _oldest_first(inboxes) if i.status in INBOXES_IN_USE]
     excess = in_use[entitlement.limits.max_inboxes :]
     excess_ids = {i.id for i in excess}
     period_end = entitlement.current_period_end

@@ -38,7 +38,7 @@ from inboxfleet.db.sessions import TenantSession, tenant_session
 from inboxfleet.entitlement import Entitlement
 from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import StartRequest
+from inboxfleet.provisioning.start import start_queued
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -65,6 +65,8 @@ def apply_event(
     tenant_id: UUID, event: StripeEvent, obj: StripeObject, deps: BillingDeps
 ) -> Applied:
     with tenant_session(tenant_id, database=deps.database) as session:
+        # First, as the API does before counting inboxes against the plan: one lock order.
+        BillingAccounts(session).lock()
         objects = BillingObjects(session)
         reminder: DueReminder | None = None
         if isinstance(obj, StripeSubscription):
@@ -218,24 +220,8 @@ def send_due_reminders(tenant_id: UUID, deps: BillingDeps) -> int:
 
 
 def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> tuple[str, ...]:
-    """Start the workflow of released inboxes; an execution is named <inbox id>-<attempt>, so
-    starting one again (after a failure between start and record) is a no-op. Without a
-    starter nothing is started and nothing is recorded as started."""
-    if not waiting:
-        return ()
-    if deps.starter is None:
-        logger.warning("no provisioning starter: released inboxes stay queued")
-        count("ProvisioningNotStarted", len(waiting))
-        return ()
-    requests = [StartRequest.for_attempt(tenant_id, i.id, i.attempt) for i in waiting]
-    for request in requests:
-        deps.starter.start(request)
-    with tenant_session(tenant_id, database=deps.database) as session:
-        inboxes = Inboxes(session)
-        for request in requests:
-            inboxes.set_execution_name(request.inbox_id, request.execution_name)
-    count("ProvisioningStarted", len(requests))
-    return tuple(r.execution_name for r in requests)
+    """Start the workflow of released inboxes (see `start_queued`)."""
+    return start_queued(tenant_id, waiting, deps.starter, deps.database)
 
 
 def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
@@ -243,6 +229,7 @@ def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
     again (for the reconcile job: inboxes that changed status since the last billing event,
     e.g. one that finished provisioning after its tenant was suspended)."""
     with tenant_session(tenant_id, database=deps.database) as session:
+        BillingAccounts(session).lock()
         objects = BillingObjects(session)
         entitlement = derive_entitlement(
             objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention

@@ -3,6 +3,7 @@
 from inboxfleet.db.repositories.billing_accounts import BillingAccounts, BillingDirectory
 from inboxfleet.db.repositories.billing_objects import BillingObjects, UsageReports
 from inboxfleet.db.repositories.domains import Domains
+from inboxfleet.db.repositories.idempotency_records import IdempotencyRecords, IdempotencyRow
 from inboxfleet.db.repositories.inbox_events import InboxEvents
 from inboxfleet.db.repositories.inboxes import Inboxes
 from inboxfleet.db.repositories.servers import Servers
@@ -14,6 +15,8 @@ __all__ = [
     "BillingDirectory",
     "BillingObjects",
     "Domains",
+    "IdempotencyRecords",
+    "IdempotencyRow",
     "InboxEvents",
     "Inboxes",
     "Servers",

@@ -23,6 +23,24 @@ class BillingAccounts(TenantRepository):
             (self.tenant_id,),
         )
 
+    def lock(self) -> BillingAccount:
+        """The account, locked until the session ends (created, unlinked and unentitled, if the
+        tenant has none yet). Whatever counts inboxes against the plan holds this lock: the API's
+        requests and retries, and billing applying an event (which may release waiting inboxes),
+        so two of them never both take the last slot."""
+        self._session.execute(
+            "INSERT INTO billing_accounts (tenant_id) VALUES (%s) "
+            "ON CONFLICT (tenant_id) DO NOTHING",
+            (self.tenant_id,),
+        )
+        row = self._session.fetch_one(
+            BillingAccount,
+            f"SELECT {_COLUMNS} FROM billing_accounts WHERE tenant_id = %s FOR UPDATE",
+            (self.tenant_id,),
+        )
+        assert row is not None
+        return row
+
     def link_customer(self, stripe_customer_id: str) -> BillingAccount | None:
         """Create the account for this tenant with the customer, or attach the customer to the
         existing account; None when the account is linked to another customer (a link is

@@ -20,6 +20,15 @@ class Domains(TenantTable[Domain]):
     columns = _COLUMNS
     record = Domain
 
+    def named(self, names: list[str]) -> list[Domain]:
+        """The tenant's domains (not removed) with these names."""
+        return self._session.fetch_all(
+            Domain,
+            f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND name = ANY(%s) "
+            "AND status <> 'removed' ORDER BY name",
+            (self.tenant_id, names),
+        )
+
     def save_verification(self, domain_id: UUID, report: dict[str, Any]) -> bool:
         """Keep the latest per-record verification report on the domain."""
         return (

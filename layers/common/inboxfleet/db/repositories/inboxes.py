@@ -39,6 +39,56 @@ class Inboxes(TenantTable[Inbox]):
         assert row is not None
         return row
 
+    def request(
+        self, wanted: list[tuple[UUID, str]], status: InboxStatus, *, why: str
+    ) -> list[Inbox]:
+        """New inboxes (domain id, address) in `status`, in the given order, each with its
+        timeline's first entry: one statement for the lot. Queued ones start their first attempt
+        (as the move from awaiting_payment does)."""
+        domain_ids = [domain_id for domain_id, _ in wanted]
+        addresses = [address for _, address in wanted]
+        return self._session.fetch_all(
+            Inbox,
+            "WITH wanted AS ("
+            "  SELECT domain_id, address, ord"
+            "  FROM unnest(%(domains)s::uuid[], %(addresses)s::text[])"
+            "  WITH ORDINALITY AS w(domain_id, address, ord)"
+            "), added AS ("
+            "  INSERT INTO inboxes (tenant_id, domain_id, address, status, attempt)"
+            "  SELECT %(tenant)s, domain_id, address, %(status)s,"
+            "    CASE WHEN %(status)s = 'queued' THEN 1 ELSE 0 END FROM wanted ORDER BY ord"
+            f"  RETURNING {_COLUMNS}"
+            "), logged AS ("
+            "  INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail)"
+            "  SELECT tenant_id, id, 'request', 'info', jsonb_build_object("
+            "    'to', status, 'by', 'tenant', 'why', %(why)s::text) FROM added"
+            f") SELECT {_COLUMNS} FROM added ORDER BY created_at, id",
+            {
+                "tenant": self.tenant_id,
+                "domains": domain_ids,
+                "addresses": addresses,
+                "status": status,
+                "why": why,
+            },
+        )
+
+    def live_with_addresses(self, addresses: list[str]) -> list[Inbox]:
+        """The tenant's inboxes (not deleted) holding any of these addresses."""
+        return self._session.fetch_all(
+            Inbox,
+            f"SELECT {_COLUMNS} FROM inboxes WHERE tenant_id = %s AND address = ANY(%s) "
+            "AND status <> 'deleted' ORDER BY address",
+            (self.tenant_id, addresses),
+        )
+
+    def count_in(self, statuses: frozenset[InboxStatus]) -> int:
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND status = ANY(%s)",
+                (self.tenant_id, sorted(statuses)),
+            )
+        )
+
     def list_by_status(self, status: InboxStatus) -> list[Inbox]:
         return self._session.fetch_all(
             Inbox,

@@ -1,0 +1,188 @@
+"""The tenant API's inbox operations, each in the caller's tenant session: another tenant's
+inbox is missing here exactly like one that does not exist, and nothing is written for it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from inboxfleet.api.admission import CHECKOUT_PATH, Occupancy, admit, admit_retry
+from inboxfleet.api.cursor import decode_cursor, encode_cursor
+from inboxfleet.api.errors import Conflict, InvalidRequest, NotFound
+from inboxfleet.api.inbox_views import (
+    InboxesAccepted,
+    InboxPage,
+    InboxSummary,
+    InboxView,
+    NextStep,
+)
+from inboxfleet.api.runtime import ApiDeps
+from inboxfleet.db import tenant_session
+from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents
+from inboxfleet.db.sessions import TenantSession
+from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
+from inboxfleet.observability import count, logger
+from inboxfleet.provisioning.start import start_queued
+from inboxfleet.records import Inbox
+
+_I = InboxStatus
+CHECK_OUT = NextStep(
+    code="checkout",
+    message="No active subscription yet: these inboxes wait until a checkout completes.",
+    path=CHECKOUT_PATH,
+)
+# Already on its way out: a repeated DELETE answers as the first did.
+_GOING = frozenset({_I.DELETING, _I.DELETED})
+
+
+def _summary(inbox: Inbox) -> InboxSummary:
+    # Only the view's fields are taken (pydantic ignores the rest): no ciphertext, no server.
+    return InboxSummary.model_validate(inbox.model_dump())
+
+
+def list_inboxes(
+    tenant_id: UUID,
+    deps: ApiDeps,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: InboxStatus | None,
+    domain: str | None,
+) -> InboxPage:
+    with tenant_session(tenant_id, database=deps.database) as s:
+        # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
+        after = decode_cursor(cursor) if cursor else None
+        # One more than asked: whether a next page exists, without a count.
+        rows = Inboxes(s).page(limit=limit + 1, after=after, status=status, domain=domain)
+    page, more = rows[:limit], len(rows) > limit
+    return InboxPage(
+        inboxes=[_summary(row) for row in page],
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+    )
+
+
+def describe_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxView:
+    with tenant_session(tenant_id, database=deps.database) as s:
+        inbox = _existing(s, inbox_id)
+        timeline = InboxEvents(s).timeline(inbox_id)
+    timeline_rows = [entry.model_dump() for entry in timeline]
+    return InboxView.model_validate({**inbox.model_dump(), "timeline": timeline_rows})
+
+
+def request_inboxes(
+    tenant_id: UUID, wanted: list[tuple[str, str]], deps: ApiDeps
+) -> InboxesAccepted:
+    """Record the addresses asked for (field, address), all or none: each on one of the
+    tenant's domains, none already live, within what the account takes. Queued ones are handed
+    to the provisioning starter once recorded."""
+    _refuse_repeats(wanted)
+    with tenant_session(tenant_id, database=deps.database) as s:
+        # Before anything is counted: requests, retries and billing's releases take turns.
+        account = BillingAccounts(s).lock()
+        domains = {d.name: d.id for d in Domains(s).named(sorted({_domain(a) for _, a in wanted}))}
+        for field, address in wanted:
+            if _domain(address) not in domains:
+                raise InvalidRequest(
+                    f"{_domain(address)} is not one of your domains: add it first",
+                    field=field,
+                )
+        inboxes = Inboxes(s)
+        live = {i.address: i for i in inboxes.live_with_addresses([a for _, a in wanted])}
+        for field, address in wanted:
+            if address in live:
+                held = live[address]
+                raise Conflict(
+                    f"{address} is already requested (inbox {held.id}, {held.status})",
+                    field=field,
+                )
+        status = admit(account, _occupancy(inboxes), len(wanted))
+        why = "requested" if status == _I.QUEUED else "requested; waits for a subscription"
+        added = inboxes.request([(domains[_domain(a)], a) for _, a in wanted], status, why=why)
+    count("InboxesRequested", len(added))
+    if status == _I.QUEUED:
+        _start(tenant_id, added, deps)
+    return InboxesAccepted(
+        inboxes=[_summary(i) for i in added],
+        next_step=CHECK_OUT if status == _I.AWAITING_PAYMENT else None,
+    )
+
+
+def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
+    """Mark the inbox `deleting` (the teardown workflow applies it); one already on its way out
+    answers as it stands."""
+    with tenant_session(tenant_id, database=deps.database) as s:
+        inbox = _existing(s, inbox_id)
+        if inbox.status in _GOING:
+            return _summary(inbox)
+        moved = Inboxes(s).transition(
+            inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant", expected=inbox.status
+        )
+        if moved is None:
+            raise Conflict(
+                f"an inbox that is {inbox.status} cannot be deleted yet: delete it once it is "
+                "active or failed",
+                field="path.inbox_id",
+            )
+    count("InboxesDeleted")
+    return _summary(moved)
+
+
+def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
+    """A failed inbox gets a new attempt of the workflow (a new execution name)."""
+    with tenant_session(tenant_id, database=deps.database) as s:
+        account = BillingAccounts(s).lock()
+        inbox = _existing(s, inbox_id)
+        if inbox.status != _I.FAILED:
+            raise Conflict(
+                f"only a failed inbox can be retried; this one is {inbox.status}",
+                field="path.inbox_id",
+            )
+        inboxes = Inboxes(s)
+        admit_retry(account, _occupancy(inboxes))
+        moved = inboxes.transition(
+            inbox_id, _I.QUEUED, by="tenant", why="retried by the tenant", expected=_I.FAILED
+        )
+        assert moved is not None, "the inbox is failed and the account lock is held"
+    count("InboxesRetried")
+    _start(tenant_id, [moved], deps)
+    return _summary(moved)
+
+
+def _existing(session: TenantSession, inbox_id: UUID) -> Inbox:
+    inbox = Inboxes(session).get(inbox_id)
+    if inbox is None:
+        raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
+    return inbox
+
+
+def _occupancy(inboxes: Inboxes) -> Occupancy:
+    return Occupancy(
+        in_use=inboxes.count_in(INBOXES_IN_USE),
+        awaiting_payment=inboxes.count_by_status(_I.AWAITING_PAYMENT),
+    )
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2]
+
+
+def _refuse_repeats(wanted: list[tuple[str, str]]) -> None:
+    seen: dict[str, str] = {}
+    for field, address in wanted:
+        if address in seen:
+            raise InvalidRequest(
+                f"{address} is asked for twice (also {seen[address]})", field=field
+            )
+        seen[address] = field
+
+
+def _start(tenant_id: UUID, inboxes: list[Inbox], deps: ApiDeps) -> None:
+    """The request is recorded whatever happens here: an inbox whose start fails stays queued
+    without an execution, and reconcile starts it."""
+    try:
+        start_queued(tenant_id, inboxes, deps.starter, deps.database)
+    except Exception as exc:
+        logger.warning(
+            "provisioning not started now; reconcile starts it",
+            extra={"error": type(exc).__name__, "inboxes": len(inboxes)},
+        )
+        count("ProvisioningStartDeferred", len(inboxes))

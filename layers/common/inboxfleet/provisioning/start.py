@@ -1,0 +1,46 @@
+"""Starting the provisioning workflow of queued inboxes, and recording that it was started.
+Billing (released inboxes), the tenant API (new requests, retries) and reconcile share it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from inboxfleet.db.connection import Database
+from inboxfleet.db.repositories import Inboxes
+from inboxfleet.db.sessions import tenant_session
+from inboxfleet.observability import count, logger
+from inboxfleet.provisioning.ports import ProvisioningStarter, StartRequest
+from inboxfleet.records import Inbox
+
+
+def start_queued(
+    tenant_id: UUID,
+    inboxes: Sequence[Inbox],
+    starter: ProvisioningStarter | None,
+    database: Database | None = None,
+) -> tuple[str, ...]:
+    """Start the workflow of queued inboxes, named <inbox id>-<attempt> (so starting one again
+    after a failure between start and record is a no-op), and record the names of those started
+    — even when a later start raises. Without a starter nothing is started and nothing is
+    recorded as started: the inboxes stay queued for reconcile."""
+    if not inboxes:
+        return ()
+    if starter is None:
+        logger.warning("no provisioning starter: queued inboxes stay queued")
+        count("ProvisioningNotStarted", len(inboxes))
+        return ()
+    started: list[StartRequest] = []
+    try:
+        for inbox in inboxes:
+            request = StartRequest.for_attempt(tenant_id, inbox.id, inbox.attempt)
+            starter.start(request)
+            started.append(request)
+    finally:
+        if started:
+            with tenant_session(tenant_id, database=database) as session:
+                rows = Inboxes(session)
+                for request in started:
+                    rows.set_execution_name(request.inbox_id, request.execution_name)
+            count("ProvisioningStarted", len(started))
+    return tuple(r.execution_name for r in started)
