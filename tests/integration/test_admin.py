@@ -94,3 +94,20 @@ def test_it_runs_as_a_module_against_database_url(migrated_url: str) -> None:
     )
     assert unset.returncode == 1
     assert "list-tenants failed: no database configured" in unset.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line_not_a_traceback() -> None:
+    # Nothing listens on port 1 of the loopback address.
+    env = {**os.environ, "DATABASE_URL": "postgresql://app@127.0.0.1:1/inboxfleet"}
+    done = subprocess.run(
+        [sys.executable, "-m", "inboxfleet.admin", "list-tenants"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "list-tenants failed: the database cannot be reached" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -5,8 +5,9 @@ its timeline, and the one error shape — another tenant's id answers exactly li
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import httpx
@@ -59,8 +60,8 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
     assert answer.status_code == 200
     document = answer.json()
     operation = document["paths"][INBOX_ROUTE]["get"]
-    assert set(operation["responses"]) == {"200", "401", "403", "404", "422"}
-    for status in ("403", "404", "422"):
+    assert set(operation["responses"]) == {"200", "401", "403", "404", "422", "503"}
+    for status in ("403", "404", "422", "503"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
     # A 401 is ours (no tenant claim) or API Gateway's own (no valid token).
@@ -82,6 +83,12 @@ def test_swagger_ui_is_served_in_local_mode(cloud: LocalCloud) -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
     assert "swagger" in answer.text.lower()
+    # The page shows the published document, nothing more, whatever is asked of it.
+    assert '"/v1/inboxes/{inbox_id}/retry"' in answer.text
+    assert "HTTPValidationError" not in answer.text
+    as_json = get(cloud, "/v1/docs?format=json")
+    assert as_json.headers["content-type"].startswith("text/html")
+    assert "HTTPValidationError" not in as_json.text
 
 
 def test_a_tenant_reads_its_inbox_with_its_timeline(cloud: LocalCloud) -> None:
@@ -277,3 +284,41 @@ def test_the_published_schemas_say_what_is_always_sent(cloud: LocalCloud) -> Non
     assert set(schemas["ErrorDetail"]["required"]) == {"code", "message", "field"}
     status = schemas["InboxSummary"]["properties"]["status"]
     assert status == {"$ref": "#/components/schemas/InboxStatus"}
+
+
+def test_an_unreachable_database_is_a_503_in_the_one_error_shape(cloud: LocalCloud) -> None:
+    """The handler in process with a database that refuses connections (nothing listens on
+    port 1): a clear 503 the client may retry, never a 500 or a traceback."""
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from inboxfleet.api.resolver import serve
+    from inboxfleet.db.connection import Database, use_database
+    from inboxfleet.settings import DatabaseSettings
+    from local.invoke import LocalContext
+
+    claim = {"custom:tenant_id": str(SAMPLE_TENANT_ID)}
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /v1/inboxes",
+        "rawPath": "/v1/inboxes",
+        "rawQueryString": "",
+        "headers": {"authorization": "Bearer x"},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/v1/inboxes", "sourceIp": "127.0.0.1"},
+            "authorizer": {"jwt": {"claims": claim, "scopes": None}},
+            "requestId": "r1",
+            "routeKey": "GET /v1/inboxes",
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+    url = "postgresql://app@127.0.0.1:1/inboxfleet"
+    down = Database(lambda force: url, "postgres", DatabaseSettings(DATABASE_CONNECT_TIMEOUT_S=2))
+    previous = use_database(down)
+    try:
+        context = LocalContext("TenantApiFunction", remaining_ms=10_000)
+        answer = serve(event, cast("LambdaContext", context))
+    finally:
+        use_database(previous)
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["error"]["code"] == "unavailable"

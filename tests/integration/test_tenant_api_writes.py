@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,11 +29,11 @@ from inboxfleet.db.repositories import (
     InboxEvents,
     TenantDirectory,
 )
-from inboxfleet.entitlement import Entitlement, Limits
-from inboxfleet.lifecycles import InboxStatus, PaymentState, SubscriptionStatus
+from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
+from tests.factories import set_standing
 
 _I = InboxStatus
 
@@ -69,25 +68,8 @@ def new_tenant(cloud: LocalCloud, standing: str = "entitled", max_inboxes: int =
     domain = f"t{tenant.id.hex[:10]}.example"
     with tenant_session(tenant.id) as s:
         Domains(s).add(domain)
-        if standing != "unpaid":
-            accounts = BillingAccounts(s)
-            accounts.link_customer(f"cus_{tenant.id.hex[:12]}")
-            entitled = standing == "entitled"
-            status = SubscriptionStatus.ACTIVE if entitled else SubscriptionStatus.UNPAID
-            accounts.save_entitlement(
-                Entitlement(
-                    subscription_id=f"sub_{tenant.id.hex[:12]}",
-                    subscription_status=status,
-                    plan="starter",
-                    quantity=1,
-                    limits=Limits(max_inboxes=max_inboxes if entitled else 0, max_domains=5),
-                    current_period_end=datetime.now(UTC) + timedelta(days=30),
-                    payment_state=PaymentState.OK if entitled else PaymentState.SUSPENDED,
-                    entitled=entitled,
-                    suspension_reason=None if entitled else "non_payment",
-                    teardown_after=None,
-                )
-            )
+    if standing != "unpaid":
+        set_standing(tenant.id, standing, max_inboxes)
     return Tenant(tenant.id, domain, cloud.token(tenant.id))
 
 
@@ -348,6 +330,8 @@ BAD_BODIES: list[tuple[str, Any, str | None]] = [
     ("unknown field", {"address": "a@{d}", "plan": "free"}, "body.plan"),
     ("both forms", {"address": "a@{d}", "addresses": ["b@{d}"]}, "body"),
     ("neither form", {}, "body"),
+    ("a null address", {"address": None}, "body"),
+    ("a null list beside an address", {"address": "a@{d}", "addresses": None}, "body"),
     ("empty list", {"addresses": []}, "body.addresses"),
     ("101 addresses", {"addresses": [f"n{n}@{{d}}" for n in range(101)]}, "body.addresses"),
     ("twice in one list", {"addresses": ["a@{d}", "b@{d}", "A@{d}"]}, "body.addresses.2"),
@@ -390,7 +374,7 @@ def test_malformed_json_is_a_422(cloud: LocalCloud, raw: bytes) -> None:
     before = rows(tenant)
     answer = call(cloud, "POST", "/v1/inboxes", tenant, raw=raw)
     assert answer.status_code == 422, answer.text
-    assert error(answer)["code"] == "invalid_request"
+    assert (error(answer)["code"], error(answer)["field"]) == ("invalid_request", "body")
     assert rows(tenant) == before
 
 

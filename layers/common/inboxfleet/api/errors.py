@@ -85,6 +85,13 @@ class RequestInProgress(Conflict):
     code = "request_in_progress"
 
 
+class Unavailable(ApiError):
+    """A dependency (the database) cannot be reached now: the same request may pass later."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "unavailable"
+
+
 class GatewayRefusal(BaseModel):
     """What API Gateway's JWT authorizer answers itself for a missing, expired or forged token,
     before the function runs."""
@@ -101,13 +108,19 @@ DESCRIPTIONS = {
     HTTPStatus.NOT_FOUND: "No such resource for this tenant",
     HTTPStatus.CONFLICT: "The resource's state, a plan limit or a request in progress forbids it",
     HTTPStatus.UNPROCESSABLE_ENTITY: "The request is malformed (the field says where)",
+    HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached now; try again later",
 }
 
 
 def responses(*statuses: HTTPStatus) -> dict[int, Any]:
     """The error responses a route declares (each with the one error body); every tenant route
-    can answer 401, 403 and 422. A 401 may also be API Gateway's own body."""
-    every = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.UNPROCESSABLE_ENTITY)
+    can answer 401, 403, 422 and 503. A 401 may also be API Gateway's own body."""
+    every = (
+        HTTPStatus.UNAUTHORIZED,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    )
     declared: dict[int, Any] = {}
     for status in sorted({*every, *statuses}):
         model: Any = ErrorBody | GatewayRefusal if status == HTTPStatus.UNAUTHORIZED else ErrorBody

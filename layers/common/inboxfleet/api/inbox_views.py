@@ -53,18 +53,27 @@ class InboxPage(BaseModel):
     next_cursor: str | None  # None: this is the last page
 
 
+def _one_form_schema(schema: dict[str, Any]) -> None:
+    """What `InboxRequest._one_form` enforces, published: exactly one of the two forms, and
+    neither of them null."""
+    for prop in schema["properties"].values():
+        prop.update(next(o for o in prop.pop("anyOf") if o.get("type") != "null"))
+    schema["oneOf"] = [{"required": ["address"]}, {"required": ["addresses"]}]
+
+
 class InboxRequest(BaseModel):
     """One address, or a list of up to 100, each on one of the tenant's domains. The list is
     taken whole or not at all."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_one_form_schema)
 
     address: MailboxAddress | None = None
     addresses: list[MailboxAddress] | None = Field(default=None, min_length=1, max_length=MAX_BULK)
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
-        if (self.address is None) == (self.addresses is None):
+        sent = {name for name in self.model_fields_set if getattr(self, name) is not None}
+        if len(sent) != 1 or len(self.model_fields_set) != 1:
             raise ValueError("send either `address` or `addresses`, not both and not neither")
         return self
 

@@ -10,7 +10,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest, NotFound
+from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest, NotFound, Unavailable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -35,6 +35,8 @@ def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
     its field named (`body.addresses.3`, `query.limit`, `path.inbox_id`)."""
     first = errors[0] if errors else {}
     field = ".".join(str(part) for part in first.get("loc", ())) or None
+    if first.get("type") == "json_invalid":
+        field = "body"  # its loc ends in a character position, not a field
     message = str(first.get("msg", "the request is invalid"))
     return _error(InvalidRequest(message, field=field))
 
@@ -114,12 +116,12 @@ def build() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
     from inboxfleet.api import inboxes
-    from inboxfleet.db.errors import UnknownTenant
+    from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
+    from inboxfleet.observability import logger
     from inboxfleet.settings import environment_name
 
     resolver = APIGatewayHttpResolver(enable_validation=True)
     resolver.include_router(inboxes.routes.router())
-    document = _document()
 
     def api_error(error: ApiError) -> Response[str]:
         return _error(error)
@@ -136,6 +138,8 @@ def build() -> "APIGatewayHttpResolver":
             return _error(refused)
         except UnknownTenant:
             return unknown_tenant(UnknownTenant(None))
+        except DatabaseUnavailable as down:
+            return unavailable(down)
         return None
 
     def invalid(error: RequestValidationError) -> Response[str]:
@@ -145,6 +149,10 @@ def build() -> "APIGatewayHttpResolver":
         # API Gateway base64-encodes a body that is not text; decoded, it is not UTF-8 JSON.
         return refusal() or _error(InvalidRequest("the body is not UTF-8 JSON", field="body"))
 
+    def unavailable(error: DatabaseUnavailable) -> Response[str]:
+        logger.warning("the database cannot be reached", extra={"error": str(error)})
+        return _error(Unavailable("the service cannot reach its database now; try again later"))
+
     def not_found(error: Exception) -> Response[str]:
         return _error(NotFound("no such route", field=None))
 
@@ -152,6 +160,7 @@ def build() -> "APIGatewayHttpResolver":
     resolver.exception_handler(UnknownTenant)(unknown_tenant)
     resolver.exception_handler(RequestValidationError)(invalid)
     resolver.exception_handler(UnicodeDecodeError)(undecodable)
+    resolver.exception_handler(DatabaseUnavailable)(unavailable)
     resolver.not_found(not_found)
 
     def openapi() -> Response[str]:
@@ -165,5 +174,27 @@ def build() -> "APIGatewayHttpResolver":
     resolver.get("/v1/openapi.json", include_in_schema=False)(openapi)
 
     if environment_name() == "local":
-        resolver.enable_swagger(path="/v1/docs", **document)
+
+        def swagger_ui() -> Response[str]:
+            return Response(status_code=int(HTTPStatus.OK), content_type="text/html", body=_page())
+
+        resolver.get("/v1/docs", include_in_schema=False)(swagger_ui)
     return resolver
+
+
+def _page() -> str:
+    """Swagger UI over the published document itself (Powertools' own page would show, and at
+    ?format=json serve, the unpublished one), its script and style inlined: no CDN."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    assets = Path(generate_swagger_html.__code__.co_filename).parent
+    spec = json.dumps(openapi_document()).replace("</", "<\\/")  # stays inside its <script>
+    return generate_swagger_html(
+        spec,
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from inboxfleet.db.errors import NotConfigured
+from inboxfleet.db.errors import DatabaseUnavailable, NotConfigured
 from inboxfleet.settings import DatabaseSettings, database_settings_from_env
 
 APP_ROLE = "inboxfleet_app"
@@ -102,7 +102,11 @@ class Database:
     def _connection(self) -> psycopg.Connection[Any]:
         held: _Held | None = getattr(self._local, "held", None)
         if held is None or held.conn.closed or held.conn.broken:
-            held = _Held(self._connect())
+            try:
+                held = _Held(self._connect())
+            except psycopg.OperationalError as exc:
+                # Its text names the host and port, never the password: safe to pass on.
+                raise DatabaseUnavailable(f"the database cannot be reached: {exc}") from exc
             self._local.held = held
             with self._lock:
                 self._all.add(held.conn)

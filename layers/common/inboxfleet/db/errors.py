@@ -52,6 +52,10 @@ class InvalidSessionReason(DatabaseError, ValueError):
     pass
 
 
+class DatabaseUnavailable(DatabaseError, ConnectionError):
+    """The database cannot be reached now (refused, timed out, gone): worth trying later."""
+
+
 class NotConfigured(DatabaseError, RuntimeError):
     """No database is configured: set DATABASE_URL (local) or DATABASE_URL_SECRET (Lambda)."""
 

@@ -45,6 +45,7 @@ from pydantic import BaseModel
 
 from inboxfleet.db.connection import Database, default_database
 from inboxfleet.db.errors import (
+    DatabaseUnavailable,
     ForbiddenStatement,
     InvalidSessionReason,
     InvalidTenantId,
@@ -330,10 +331,10 @@ def _begin(
         conn = _idle_connection(db)
         try:
             answer, context = _send_preamble(conn, preamble)
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as exc:
             db.discard()
             if attempt == 2:
-                raise
+                raise DatabaseUnavailable(f"the database cannot be reached: {exc}") from exc
             continue
         except psycopg.Error:
             _rollback(db, conn)
