@@ -44,10 +44,10 @@ def test_create_tenant_prints_its_id_and_list_tenants_shows_it(
 @pytest.mark.parametrize(
     ("name", "email", "complaint"),
     [
-        ("Acme\nOutreach", "ops@acme.example", "--name: Value error, 'Acme\\nOutreach' holds"),
-        ("Acme\u200bOutreach", "ops@acme.example", "--name: Value error"),
-        ("   ", "ops@acme.example", "--name: Value error, a tenant name is 1-200 characters"),
-        ("x" * 201, "ops@acme.example", "--name: Value error, a tenant name is 1-200"),
+        ("Acme\nOutreach", "ops@acme.example", "--name: 'Acme\\nOutreach' holds"),
+        ("Acme\u200bOutreach", "ops@acme.example", "--name: "),
+        ("   ", "ops@acme.example", "--name: a tenant name is 1-200 characters"),
+        ("x" * 201, "ops@acme.example", "--name: a tenant name is 1-200"),
         ("Acme", "not-an-email", "--billing-email:"),
         ("Acme", "ops@acme.example\nBcc: x@y.example", "--billing-email:"),
     ],

@@ -622,3 +622,27 @@ def test_the_stored_record_holds_hashes_and_the_answer_only(cloud: LocalCloud) -
     assert json.loads(response)["body"] == answer.json()
     with tenant_session(tenant.id) as s:
         assert IdempotencyRecords(s).get(key) is not None
+
+
+def test_a_deleted_tenant_is_403_on_every_route_and_nothing_is_written(cloud: LocalCloud) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "kept", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
+    before = rows(tenant)
+    with psycopg.connect(cloud.database_url, autocommit=True) as owner:
+        owner.execute("UPDATE tenants SET deleted = now() WHERE id = %s", (tenant.id,))
+    try:
+        for method, path, body in [
+            ("GET", "/v1/inboxes", None),
+            ("GET", f"/v1/inboxes/{inbox_id}", None),
+            ("POST", "/v1/inboxes", {"address": f"new@{tenant.domain}"}),
+            ("DELETE", f"/v1/inboxes/{inbox_id}", None),
+            ("POST", f"/v1/inboxes/{inbox_id}/retry", None),
+            ("POST", "/v1/inboxes", {"address": "not an address"}),  # 403 before 422
+        ]:
+            answer = call(cloud, method, path, tenant, body, key="k-deleted")
+            assert answer.status_code == 403, (method, path, answer.text)
+            assert error(answer)["code"] == "forbidden"
+    finally:
+        with psycopg.connect(cloud.database_url, autocommit=True) as owner:
+            owner.execute("UPDATE tenants SET deleted = NULL WHERE id = %s", (tenant.id,))
+    assert rows(tenant) == before

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             option = _OPTIONS.get(str(error["loc"][0]), str(error["loc"][0]))
-            print(f"{option}: {error['msg']}", file=sys.stderr)
+            # pydantic prefixes a validator's own message; the message is the validator's alone.
+            print(f"{option}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     except (DatabaseError, SettingsError) as exc:
         print(f"{args.command} failed: {exc}", file=sys.stderr)

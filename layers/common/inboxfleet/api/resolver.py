@@ -37,7 +37,8 @@ def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
     field = ".".join(str(part) for part in first.get("loc", ())) or None
     if first.get("type") == "json_invalid":
         field = "body"  # its loc ends in a character position, not a field
-    message = str(first.get("msg", "the request is invalid"))
+    # pydantic prefixes a validator's own message; the message is the validator's alone.
+    message = str(first.get("msg", "the request is invalid")).removeprefix("Value error, ")
     return _error(InvalidRequest(message, field=field))
 
 
