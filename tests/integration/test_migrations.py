@@ -232,7 +232,7 @@ def test_indexes_for_the_lookups_later_features_need(migrated_url: str) -> None:
         "billing_accounts USING btree (stripe_customer_id)",
         "servers USING btree (provider_instance_id)",
         "domains USING btree (name)",
-        "inbox_events USING btree (tenant_id, inbox_id, occurred_at)",
+        "inbox_events USING btree (tenant_id, inbox_id, occurred_at, id)",
     ]
     for fragment in wanted:
         assert any(fragment in d for d in indexes), fragment

@@ -131,8 +131,11 @@ class Database:
             autocommit=True,  # sessions send BEGIN/COMMIT themselves, preamble included
             connect_timeout=self._connect_timeout_s,
             application_name="inboxfleet",
-            # Nile pools server-side; prepared statements do not survive that.
-            prepare_threshold=None if self.flavor == "nile" else 5,
+            # Never prepared, on every server: Nile pools server-side and prepared statements do
+            # not survive that; and a statement planned with its values fits the tenant at hand
+            # (a generic plan would page a 20,000-inbox tenant like an average one), so local
+            # plans are production's.
+            prepare_threshold=None,
         )
 
     def discard(self) -> None:

@@ -113,16 +113,21 @@ class Inboxes(TenantTable[Inbox]):
             conditions.append("i.status = %s")
             params.append(status)
         if domain is not None:
-            conditions.append("d.name = %s")
-            params.append(domain)
+            # One domain id, not a join: the page then reads one index range in keyset order
+            # (a join would read every inbox of the tenant and sort them). A name removed and
+            # added again has one live row, which comes first.
+            conditions.append(
+                "i.domain_id = (SELECT d.id FROM domains d WHERE d.tenant_id = %s AND d.name = %s"
+                " ORDER BY d.status = 'removed', d.created_at DESC LIMIT 1)"
+            )
+            params.extend((self.tenant_id, domain))
         if after is not None:
             conditions.append("(i.created_at, i.id) > (%s, %s)")
             params.extend(after)
         # The conditions are this method's constant fragments; values go as parameters.
         return self._session.fetch_all(
             Inbox,
-            f"SELECT {_QUALIFIED} FROM inboxes i JOIN domains d "
-            "ON d.tenant_id = i.tenant_id AND d.id = i.domain_id "
+            f"SELECT {_QUALIFIED} FROM inboxes i "
             f"WHERE {' AND '.join(conditions)} ORDER BY i.created_at, i.id LIMIT %s",
             (*params, limit),
         )
