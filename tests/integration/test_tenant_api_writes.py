@@ -241,11 +241,10 @@ def test_twenty_parallel_requests_for_the_last_slot_one_wins(
     assert [r.inbox_id for r in starter.started] == [racers[0].id]
 
 
-def test_billing_applying_an_event_waits_for_the_account_lock_the_api_holds(
-    cloud: LocalCloud,
-) -> None:
-    """Billing's release of waiting inboxes and the API's requests count against one plan: both
-    take the account row's lock first, so they take turns."""
+def test_billing_waits_on_the_account_row_while_a_request_holds_it(cloud: LocalCloud) -> None:
+    """Billing's release of waiting inboxes and the API's requests count against one plan: a
+    request holds the account row from before it counts until it commits, and billing comes to
+    wait on that row (its lock, and its entitlement's update of the row) before it counts."""
     from inboxfleet.billing.ledger import converge_tenant
     from inboxfleet.billing.runtime import billing_deps
 
@@ -366,8 +365,16 @@ def test_bad_bodies_are_422_naming_the_field_and_write_nothing(
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"address": "a@x.example"', b"not json", b"\xff\xfe", b"", b"null"],
-    ids=["truncated", "not json", "not utf-8", "empty", "null"],
+    [
+        b'{"address": "a@x.example"',
+        b"not json",
+        b"\xff\xfe",
+        b"",
+        b"null",
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser recurses
+        b'{"address": ' + b"1" * 5_000 + b"}",  # more digits than Python converts
+    ],
+    ids=["truncated", "not json", "not utf-8", "empty", "null", "deep", "long number"],
 )
 def test_malformed_json_is_a_422(cloud: LocalCloud, raw: bytes) -> None:
     tenant = new_tenant(cloud)
@@ -376,6 +383,45 @@ def test_malformed_json_is_a_422(cloud: LocalCloud, raw: bytes) -> None:
     assert answer.status_code == 422, answer.text
     assert (error(answer)["code"], error(answer)["field"]) == ("invalid_request", "body")
     assert rows(tenant) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("text/plain", b"a@x.example"),
+        ("application/xml", b"<address>a@x.example</address>"),
+        ("application/x-www-form-urlencoded", b"address=a%40{d}"),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="address"\r\n\r\na@{d}\r\n--b--\r\n',
+        ),
+    ],
+    ids=["text", "xml", "form", "multipart"],
+)
+def test_a_body_that_is_not_json_is_a_415_and_writes_nothing(
+    cloud: LocalCloud, content_type: str, raw: bytes
+) -> None:
+    tenant = new_tenant(cloud)
+    before = rows(tenant)
+    headers = {"authorization": f"Bearer {tenant.token}", "content-type": content_type}
+    body = raw.replace(b"{d}", tenant.domain.encode())
+    for path in ("/v1/inboxes", f"/v1/inboxes/{uuid4()}/retry"):
+        answer = httpx.post(f"{cloud.api_url}{path}", headers=headers, content=body, timeout=30)
+        assert answer.status_code == 415, answer.text
+        assert (error(answer)["code"], error(answer)["field"]) == (
+            "unsupported_media_type",
+            "header.content-type",
+        )
+    assert rows(tenant) == before
+    # Who is asking is settled first.
+    stranger = cloud.token(uuid4())
+    refused = httpx.post(
+        f"{cloud.api_url}/v1/inboxes",
+        headers={"authorization": f"Bearer {stranger}", "content-type": content_type},
+        content=body,
+        timeout=30,
+    )
+    assert refused.status_code == 403
 
 
 def test_a_10_mb_body_is_refused_before_the_function(cloud: LocalCloud) -> None:
@@ -616,7 +662,6 @@ def test_the_stored_record_holds_hashes_and_the_answer_only(cloud: LocalCloud) -
             (tenant.id,),
         ).fetchall()
     assert status == "COMPLETED"
-    assert "k-5" not in key
     assert str(tenant.id) not in key
     assert len(payload_hash) == 64  # sha256, not the body
     assert json.loads(response)["body"] == answer.json()
@@ -646,3 +691,86 @@ def test_a_deleted_tenant_is_403_on_every_route_and_nothing_is_written(cloud: Lo
         with psycopg.connect(cloud.database_url, autocommit=True) as owner:
             owner.execute("UPDATE tenants SET deleted = NULL WHERE id = %s", (tenant.id,))
     assert rows(tenant) == before
+
+
+def _while_held(tenant: Tenant, change: Any, request: Any, database_url: str) -> httpx.Response:
+    """Send `request` while another transaction holds `change` uncommitted, and commit it once
+    the request waits on its lock: the request then sees the change only when it writes."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with tenant_session(tenant.id) as s:
+            change(s)
+            holding.set()
+            assert release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(request)
+            assert _waits_for_a_lock(database_url, "inboxes")
+            release.set()
+            result: httpx.Response = answer.result(timeout=60)
+            return result
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
+def test_a_retry_racing_a_delete_is_a_409_naming_the_new_status(cloud: LocalCloud) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "racing", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
+
+    def delete(s: Any) -> None:
+        assert Inboxes(s).transition(inbox_id, _I.DELETING, by="tenant", why="test")
+
+    answer = _while_held(
+        tenant,
+        delete,
+        lambda: call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant),
+        cloud.database_url,
+    )
+    assert answer.status_code == 409, answer.text
+    assert "this one is deleting" in error(answer)["message"]
+
+
+def test_a_delete_racing_a_suspension_deletes_the_suspended_inbox(cloud: LocalCloud) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "racing", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
+
+    def suspend(s: Any) -> None:
+        assert Inboxes(s).transition(inbox_id, _I.SUSPENDED, by="billing", why="test")
+
+    answer = _while_held(
+        tenant,
+        suspend,
+        lambda: call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant),
+        cloud.database_url,
+    )
+    # It was active when read and suspended when written: either way it may be deleted, and
+    # a 409 would have to say why in terms of the status it has now.
+    if answer.status_code == 409:
+        assert "suspended" in error(answer)["message"]
+    else:
+        assert (answer.status_code, answer.json()["status"]) == (202, "deleting")
+
+
+def test_an_unknown_tenant_is_a_403_before_its_request_is_judged(cloud: LocalCloud) -> None:
+    stranger = Tenant(uuid4(), "nowhere.example", cloud.token(uuid4()))
+    twice = {"addresses": ["a@nowhere.example", "a@nowhere.example"]}
+    assert call(cloud, "POST", "/v1/inboxes", stranger, twice).status_code == 403
+
+
+def test_one_inbox_spelt_two_ways_is_one_request(
+    cloud: LocalCloud, starter: RecordingProvisioningStarter
+) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "spelt", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
+    upper = str(inbox_id).upper()
+    first = call(cloud, "POST", f"/v1/inboxes/{upper}/retry", tenant, key="k-6")
+    second = call(cloud, "POST", f"/v1/inboxes/{inbox_id.hex}/retry", tenant, key="k-6")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert second.json() == first.json()
+    assert len(starter.started) == 1

@@ -85,6 +85,11 @@ class RequestInProgress(Conflict):
     code = "request_in_progress"
 
 
+class UnsupportedMediaType(ApiError):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    code = "unsupported_media_type"
+
+
 class Unavailable(ApiError):
     """A dependency (the database) cannot be reached now: the same request may pass later."""
 
@@ -103,7 +108,10 @@ class GatewayRefusal(BaseModel):
 
 DESCRIPTIONS = {
     HTTPStatus.UNAUTHORIZED: "No valid token (API Gateway's answer), or no tenant in it",
-    HTTPStatus.PAYMENT_REQUIRED: "The account is suspended for non-payment",
+    HTTPStatus.PAYMENT_REQUIRED: "No active subscription, or the account is suspended for "
+    "non-payment",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The body is larger than API Gateway takes (its answer)",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "The body is not JSON",
     HTTPStatus.FORBIDDEN: "The token's tenant does not exist or was deleted",
     HTTPStatus.NOT_FOUND: "No such resource for this tenant",
     HTTPStatus.CONFLICT: "The resource's state, a plan limit or a request in progress forbids it",
@@ -112,9 +120,14 @@ DESCRIPTIONS = {
 }
 
 
+# What a route that takes a body (a POST) can answer besides: too large (API Gateway), not JSON.
+WITH_BODY = (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+
 def responses(*statuses: HTTPStatus) -> dict[int, Any]:
     """The error responses a route declares (each with the one error body); every tenant route
-    can answer 401, 403, 422 and 503. A 401 may also be API Gateway's own body."""
+    can answer 401, 403, 422 and 503. A 401 may also be API Gateway's own body, a 413 is only
+    ever its."""
     every = (
         HTTPStatus.UNAUTHORIZED,
         HTTPStatus.FORBIDDEN,
@@ -123,7 +136,10 @@ def responses(*statuses: HTTPStatus) -> dict[int, Any]:
     )
     declared: dict[int, Any] = {}
     for status in sorted({*every, *statuses}):
-        model: Any = ErrorBody | GatewayRefusal if status == HTTPStatus.UNAUTHORIZED else ErrorBody
+        model: Any = {
+            HTTPStatus.UNAUTHORIZED: ErrorBody | GatewayRefusal,
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE: GatewayRefusal,
+        }.get(status, ErrorBody)
         declared[int(status)] = {
             "description": DESCRIPTIONS[status],
             "content": {"application/json": {"model": model}},

@@ -4,11 +4,13 @@ A request carrying `Idempotency-Key` is answered once; the same key again gets t
 body, replayed. The key Powertools hashes is (tenant, method, the actual path, the client's key), so
 one key used on `/v1/inboxes/{a}/retry` and `/v1/inboxes/{b}/retry` names two requests. The body is
 the validated payload: the same key with another body is refused (422); a request still being
-served answers 409. Records live in the tenant's own rows (`idempotency_records`, under RLS), expire
-after a day, and hold no secret: secret fields are left out of the payload hash, and nothing here
-stores a response that carries one. An error is not recorded, so the request can be sent again.
+served answers 409. Records live in the tenant's own rows (`idempotency_records`, under RLS),
+expire after a day (a new claim takes an expired key; reconcile is to purge them), and hold
+hashes and answers only: a body's secret fields (`secret_fields`) are left out of the payload
+hash, and a route whose answer carries a secret must not come through here (none does). An error
+is not recorded, so the request can be sent again.
 
-Imported only by the routes that write: the utility (and jmespath) stay off the read path.
+Imported only by the routes that write: the idempotency utility stays off the read path.
 """
 
 from __future__ import annotations

@@ -74,15 +74,18 @@ def request_inboxes(
     """Record the addresses asked for (field, address), all or none: each on one of the
     tenant's domains, none already live, within what the account takes. Queued ones are handed
     to the provisioning starter once recorded."""
-    _refuse_repeats(wanted)
     with tenant_session(tenant_id, database=deps.database) as s:
+        # Inside the session: an unknown tenant is a 403 before its request is looked at.
+        _refuse_repeats(wanted)
         # Before anything is counted: requests, retries and billing's releases take turns.
         account = BillingAccounts(s).lock()
-        domains = {d.name: d.id for d in Domains(s).named(sorted({_domain(a) for _, a in wanted}))}
+        domains = {
+            d.name: d.id for d in Domains(s).named(sorted({_domain_of(a) for _, a in wanted}))
+        }
         for field, address in wanted:
-            if _domain(address) not in domains:
+            if _domain_of(address) not in domains:
                 raise InvalidRequest(
-                    f"{_domain(address)} is not one of your domains: add it first",
+                    f"{_domain_of(address)} is not one of your domains: add it first",
                     field=field,
                 )
         inboxes = Inboxes(s)
@@ -96,7 +99,7 @@ def request_inboxes(
                 )
         status = admit(account, _occupancy(inboxes), len(wanted))
         why = "requested" if status == _I.QUEUED else "requested; waits for a subscription"
-        added = inboxes.request([(domains[_domain(a)], a) for _, a in wanted], status, why=why)
+        added = inboxes.request([(domains[_domain_of(a)], a) for _, a in wanted], status, why=why)
     count("InboxesRequested", len(added))
     if status == _I.QUEUED:
         _start(tenant_id, added, deps)
@@ -113,13 +116,18 @@ def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary
         inbox = _existing(s, inbox_id)
         if inbox.status in _GOING:
             return _summary(inbox)
-        moved = Inboxes(s).transition(
+        inboxes = Inboxes(s)
+        moved = inboxes.transition(
             inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant", expected=inbox.status
         )
         if moved is None:
+            # Its status changed meanwhile (the workflow, billing), or forbids deleting now.
+            now = _existing(s, inbox_id)
+            if now.status in _GOING:
+                return _summary(now)
             raise Conflict(
-                f"an inbox that is {inbox.status} cannot be deleted yet: delete it once it is "
-                "active or failed",
+                f"an inbox that is {now.status} cannot be deleted now: delete it once it is "
+                "active, suspended or failed",
                 field="path.inbox_id",
             )
     count("InboxesDeleted")
@@ -141,7 +149,12 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
         moved = inboxes.transition(
             inbox_id, _I.QUEUED, by="tenant", why="retried by the tenant", expected=_I.FAILED
         )
-        assert moved is not None, "the inbox is failed and the account lock is held"
+        if moved is None:  # deleted meanwhile: the account lock does not hold an inbox's status
+            now = _existing(s, inbox_id)
+            raise Conflict(
+                f"only a failed inbox can be retried; this one is {now.status}",
+                field="path.inbox_id",
+            )
     count("InboxesRetried")
     _start(tenant_id, [moved], deps)
     return _summary(moved)
@@ -161,7 +174,7 @@ def _occupancy(inboxes: Inboxes) -> Occupancy:
     )
 
 
-def _domain(address: str) -> str:
+def _domain_of(address: str) -> str:
     return address.rpartition("@")[2]
 
 

@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from pydantic import BaseModel
 
-from inboxfleet.api.caller import caller, current_event, lambda_context
-from inboxfleet.api.errors import InvalidRequest, responses
+from inboxfleet.api.caller import caller, lambda_context
+from inboxfleet.api.errors import WITH_BODY, InvalidRequest, responses
 from inboxfleet.api.inbox_views import (
     InboxesAccepted,
     InboxPage,
@@ -60,18 +60,19 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
 
 
 def _once(
-    idempotency_key: str | None, payload: dict[str, Any], operation: Callable[[], BaseModel]
+    tenant_id: UUID,
+    path: str,
+    idempotency_key: str | None,
+    payload: dict[str, Any],
+    operation: Callable[[], BaseModel],
 ) -> Response[Any]:
-    """Serve a POST once per Idempotency-Key: a repeat gets the first answer."""
+    """Serve a POST once per Idempotency-Key: a repeat gets the first answer. `path` is the
+    route's with its validated ids (one inbox spelt in capitals or without hyphens is one
+    request, not two)."""
     from inboxfleet.api.idempotency import Answer, Request, idempotently
 
-    tenant_id = caller()
     request = Request(
-        tenant_id=tenant_id,
-        method=current_event().http_method,
-        path=current_event().path,
-        key=idempotency_key,
-        payload=payload,
+        tenant_id=tenant_id, method="POST", path=path, key=idempotency_key, payload=payload
     )
     answer = idempotently(
         request,
@@ -102,11 +103,11 @@ def get_inboxes(
         limit=limit,
         cursor=cursor,
         status=status,
-        domain=_domain(domain) if domain else None,
+        domain=_domain_filter(domain) if domain else None,
     )
 
 
-def _domain(value: str) -> str:
+def _domain_filter(value: str) -> str:
     try:
         return customer_domain(value)
     except ValueError as exc:
@@ -121,7 +122,7 @@ def _domain(value: str) -> str:
     tags=["inboxes"],
     responses={
         **_accepted(InboxesAccepted, "Recorded; provisioning starts (or waits for payment)"),
-        **responses(_P, _C),
+        **responses(_P, _C, *WITH_BODY),
     },
 )
 def post_inboxes(
@@ -132,6 +133,8 @@ def post_inboxes(
 
     tenant_id = caller()
     return _once(
+        tenant_id,
+        "/v1/inboxes",
         idempotency_key,
         request.model_dump(mode="json", exclude_none=True),
         lambda: request_inboxes(tenant_id, request.wanted(), deps()),
@@ -167,10 +170,16 @@ def delete_inbox(inbox_id: UUID) -> Response[InboxSummary]:
     "/v1/inboxes/<inbox_id>/retry",
     summary="Give a failed inbox a new attempt",
     tags=["inboxes"],
-    responses={**_accepted(InboxSummary, "Queued again"), **responses(_N, _P, _C)},
+    responses={**_accepted(InboxSummary, "Queued again"), **responses(_N, _P, _C, *WITH_BODY)},
 )
 def retry_inbox(inbox_id: UUID, idempotency_key: IDEMPOTENCY_KEY = None) -> Response[InboxSummary]:
     from inboxfleet.api.inbox_service import retry_inbox
 
     tenant_id = caller()
-    return _once(idempotency_key, {}, lambda: retry_inbox(tenant_id, inbox_id, deps()))
+    return _once(
+        tenant_id,
+        f"/v1/inboxes/{inbox_id}/retry",
+        idempotency_key,
+        {},
+        lambda: retry_inbox(tenant_id, inbox_id, deps()),
+    )

@@ -6,11 +6,19 @@ document at /v1/openapi.json and, in local mode only, Swagger UI at /v1/docs."""
 
 import json
 import threading
+from collections.abc import Callable
 from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from inboxfleet.api.errors import ApiError, Forbidden, InvalidRequest, NotFound, Unavailable
+from inboxfleet.api.errors import (
+    ApiError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+    UnsupportedMediaType,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -37,6 +45,7 @@ def _validation_error(errors: list[dict[str, Any]]) -> "Response[str]":
     field = ".".join(str(part) for part in first.get("loc", ())) or None
     if first.get("type") == "json_invalid":
         field = "body"  # its loc ends in a character position, not a field
+        first = {**first, "msg": f"the body is not JSON: {first.get('ctx', {}).get('error')}"}
     # pydantic prefixes a validator's own message; the message is the validator's alone.
     message = str(first.get("msg", "the request is invalid")).removeprefix("Value error, ")
     return _error(InvalidRequest(message, field=field))
@@ -100,10 +109,57 @@ def serve(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     resolver = resolver or build()
     try:
         with serving(resolver):
+            if _foreign_body(event):
+                return resolver.refuse(event, context, _foreign_body_refusal)  # type: ignore[attr-defined, no-any-return]
             return resolver.resolve(event, context)
     finally:
         with _idle_lock:
             _idle.append(resolver)
+
+
+def _foreign_body(event: dict[str, Any]) -> bool:
+    """A POST whose body is not JSON: Powertools would parse forms and multipart bodies as if the
+    routes took them, and answer other types in a shape of its own."""
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+    if method != "POST" or not event.get("body"):
+        return False
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    return media != "application/json"
+
+
+def _foreign_body_refusal() -> "Response[str]":
+    refused = _refusal() or UnsupportedMediaType(
+        "the body must be JSON (Content-Type: application/json)", field="header.content-type"
+    )
+    return _error(refused)
+
+
+def _refusal() -> ApiError | None:
+    """What the caller gets before anything is said about its request (401, 403, or 503 when
+    that cannot be known now): validation runs before the route, and unmatched paths and
+    foreign bodies are refused before any, but who is asking is settled first."""
+    from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
+
+    try:
+        _known_caller()
+    except ApiError as refused:
+        return refused
+    except UnknownTenant:
+        return _FORBIDDEN
+    except DatabaseUnavailable as down:
+        return _unavailable(down)
+    return None
+
+
+_FORBIDDEN = Forbidden("the token's tenant does not exist or was deleted")
+
+
+def _unavailable(error: Exception) -> ApiError:
+    from inboxfleet.observability import logger
+
+    logger.warning("the database cannot be reached", extra={"error": str(error)})
+    return Unavailable("the service cannot reach its database now; try again later")
 
 
 @cache
@@ -112,55 +168,112 @@ def openapi_document() -> dict[str, Any]:
     return _published(build().get_openapi_json_schema(**_document()))
 
 
+@cache
+def _resolver_class() -> type["APIGatewayHttpResolver"]:
+    """Powertools' HTTP API resolver, with the request it serves kept on the instance (Powertools
+    keeps it on a class shared by every resolver, so concurrent requests in one process would
+    read each other's event — the caller above all) and a body that is not UTF-8 JSON refused as
+    malformed JSON (a 422 on `body`), whatever makes it so."""
+    from functools import cached_property
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    class Event(APIGatewayProxyEventV2):
+        @cached_property
+        def decoded_body(self) -> str | None:
+            import base64
+            import binascii
+
+            body = self.body
+            if not (self.is_base64_encoded and body):
+                return body
+            try:
+                return base64.b64decode(body.encode(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise json.JSONDecodeError("the body is not UTF-8 text", "", 0) from None
+
+    class Resolver(APIGatewayHttpResolver):
+        @property  # type: ignore[override]
+        def current_event(self) -> Event:
+            return self._serving_event
+
+        @current_event.setter
+        def current_event(self, event: Event) -> None:
+            self._serving_event = event
+
+        @property
+        def lambda_context(self) -> "LambdaContext":
+            return self._serving_context
+
+        @lambda_context.setter
+        def lambda_context(self, context: "LambdaContext") -> None:
+            self._serving_context = context
+
+        def _to_proxy_event(self, event: dict[str, Any]) -> Event:
+            return Event(event, self._json_body_deserializer)
+
+        def resolve(self, event: Any, context: "LambdaContext") -> dict[str, Any]:
+            self.current_event = self._to_proxy_event(event)
+            self.lambda_context = context
+            return super().resolve(event, context)
+
+        def refuse(
+            self, event: Any, context: "LambdaContext", answer: "Callable[[], Response[str]]"
+        ) -> dict[str, Any]:
+            """Answer `event` without routing it: refused before any route sees it."""
+            from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+
+            self.current_event = self._to_proxy_event(event)
+            self.lambda_context = context
+            return ResponseBuilder[Event](answer()).build(self.current_event)
+
+    return Resolver
+
+
+def _json_body(text: str) -> Any:
+    """The body's JSON; anything the parser cannot take (nesting deeper than it recurses, an
+    integer of more digits than Python converts) is malformed JSON, not a server error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+        raise json.JSONDecodeError(f"the body holds {reason}", "", 0) from None
+
+
 def build() -> "APIGatewayHttpResolver":
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
     from inboxfleet.api import inboxes
     from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
-    from inboxfleet.observability import logger
     from inboxfleet.settings import environment_name
 
-    resolver = APIGatewayHttpResolver(enable_validation=True)
+    resolver = _resolver_class()(enable_validation=True, json_body_deserializer=_json_body)
     resolver.include_router(inboxes.routes.router())
 
     def api_error(error: ApiError) -> Response[str]:
         return _error(error)
 
     def unknown_tenant(error: UnknownTenant) -> Response[str]:
-        return _error(Forbidden("the token's tenant does not exist or was deleted"))
-
-    def refusal() -> Response[str] | None:
-        """The 401/403 the caller gets before anything is said about its request: validation
-        runs before the route, but who is asking is settled first."""
-        try:
-            _known_caller()
-        except ApiError as refused:
-            return _error(refused)
-        except UnknownTenant:
-            return unknown_tenant(UnknownTenant(None))
-        except DatabaseUnavailable as down:
-            return unavailable(down)
-        return None
+        return _error(_FORBIDDEN)
 
     def invalid(error: RequestValidationError) -> Response[str]:
-        return refusal() or _validation_error(list(error.errors()))
-
-    def undecodable(error: UnicodeDecodeError) -> Response[str]:
-        # API Gateway base64-encodes a body that is not text; decoded, it is not UTF-8 JSON.
-        return refusal() or _error(InvalidRequest("the body is not UTF-8 JSON", field="body"))
+        refused = _refusal()
+        return _error(refused) if refused else _validation_error(list(error.errors()))
 
     def unavailable(error: DatabaseUnavailable) -> Response[str]:
-        logger.warning("the database cannot be reached", extra={"error": str(error)})
-        return _error(Unavailable("the service cannot reach its database now; try again later"))
+        return _error(_unavailable(error))
 
     def not_found(error: Exception) -> Response[str]:
-        return _error(NotFound("no such route", field=None))
+        # No token reaches an unrouted path through API Gateway; locally one may.
+        return _error(_refusal() or NotFound("no such route", field=None))
 
     resolver.exception_handler(ApiError)(api_error)
     resolver.exception_handler(UnknownTenant)(unknown_tenant)
     resolver.exception_handler(RequestValidationError)(invalid)
-    resolver.exception_handler(UnicodeDecodeError)(undecodable)
     resolver.exception_handler(DatabaseUnavailable)(unavailable)
     resolver.not_found(not_found)
 

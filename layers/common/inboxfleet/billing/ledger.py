@@ -65,8 +65,6 @@ def apply_event(
     tenant_id: UUID, event: StripeEvent, obj: StripeObject, deps: BillingDeps
 ) -> Applied:
     with tenant_session(tenant_id, database=deps.database) as session:
-        # First, as the API does before counting inboxes against the plan: one lock order.
-        BillingAccounts(session).lock()
         objects = BillingObjects(session)
         reminder: DueReminder | None = None
         if isinstance(obj, StripeSubscription):
@@ -96,6 +94,9 @@ def apply_event(
         if verdict in (Verdict.SAME, Verdict.STALE):
             outcome: Outcome = "duplicate" if verdict == Verdict.SAME else "stale"
             return Applied(outcome, verdict, waiting(), reminder)
+        # Taken after any fetch from Stripe (never held across a network call), before the
+        # inboxes are counted against the plan, as the API takes it before it counts them.
+        BillingAccounts(session).lock()
         entitlement = derive_entitlement(
             objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
         )
@@ -229,7 +230,7 @@ def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
     again (for the reconcile job: inboxes that changed status since the last billing event,
     e.g. one that finished provisioning after its tenant was suspended)."""
     with tenant_session(tenant_id, database=deps.database) as session:
-        BillingAccounts(session).lock()
+        BillingAccounts(session).lock()  # before the inboxes are counted (see apply_event)
         objects = BillingObjects(session)
         entitlement = derive_entitlement(
             objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention

@@ -43,8 +43,8 @@ class Inboxes(TenantTable[Inbox]):
         self, wanted: list[tuple[UUID, str]], status: InboxStatus, *, why: str
     ) -> list[Inbox]:
         """New inboxes (domain id, address) in `status`, in the given order, each with its
-        timeline's first entry: one statement for the lot. Queued ones start their first attempt
-        (as the move from awaiting_payment does)."""
+        timeline's first entry: one statement for the lot (the addresses must differ). Queued
+        ones start their first attempt (as the move from awaiting_payment does)."""
         domain_ids = [domain_id for domain_id, _ in wanted]
         addresses = [address for _, address in wanted]
         return self._session.fetch_all(
@@ -62,7 +62,8 @@ class Inboxes(TenantTable[Inbox]):
             "  INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail)"
             "  SELECT tenant_id, id, 'request', 'info', jsonb_build_object("
             "    'to', status, 'by', 'tenant', 'why', %(why)s::text) FROM added"
-            f") SELECT {_COLUMNS} FROM added ORDER BY created_at, id",
+            f") SELECT {_QUALIFIED} FROM added i JOIN wanted w ON w.address = i.address"
+            " ORDER BY w.ord",
             {
                 "tenant": self.tenant_id,
                 "domains": domain_ids,

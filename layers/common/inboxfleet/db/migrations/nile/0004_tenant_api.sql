@@ -31,5 +31,5 @@ CREATE TABLE idempotency_records (
     created_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (tenant_id, key)
 );
--- Reconcile purges expired records.
+-- For purging expired records (reconcile); a new claim takes an expired key anyway.
 CREATE INDEX idempotency_records_expires_idx ON idempotency_records (expires_at);

@@ -1,0 +1,53 @@
+"""What the tenant API tests share: the one error shape, and API Gateway v2 events for calling
+the handler in process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+
+def error(answer: httpx.Response) -> dict[str, Any]:
+    """The error of an answer, checked to be in the API's one shape."""
+    assert answer.headers["content-type"].startswith("application/json"), answer.text
+    body: dict[str, Any] = answer.json()
+    assert set(body) == {"error"}, body
+    detail: dict[str, Any] = body["error"]
+    assert set(detail) == {"code", "message", "field"}, detail
+    return detail
+
+
+def http_event(
+    method: str,
+    path: str,
+    tenant_id: UUID,
+    *,
+    route: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A payload 2.0 event as API Gateway passes it after its JWT authorizer accepted a token
+    naming `tenant_id`."""
+    route_key = f"{method} {route or path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"authorization": "Bearer x", **(headers or {})},
+        "requestContext": {
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+            "authorizer": {"jwt": {"claims": {"custom:tenant_id": str(tenant_id)}, "scopes": None}},
+            "requestId": "r1",
+            "routeKey": route_key,
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    return event
