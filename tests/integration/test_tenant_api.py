@@ -18,6 +18,7 @@ from inboxfleet.db.repositories import Domains, Inboxes, TenantDirectory
 from inboxfleet.lifecycles import InboxStatus
 from local.cloud import AUDIENCE, LocalCloud
 from local.samples import SAMPLE_ADDRESS, SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
+from tests.tenant_api_support import error, http_event
 
 INBOX_ROUTE = "/v1/inboxes/{inbox_id}"
 
@@ -42,15 +43,6 @@ def other_inbox(cloud: LocalCloud) -> UUID:
 def get(cloud: LocalCloud, path: str, token: str | None = None) -> httpx.Response:
     headers = {} if token is None else {"authorization": f"Bearer {token}"}
     return httpx.get(f"{cloud.api_url}{path}", headers=headers, timeout=30)
-
-
-def error(answer: httpx.Response) -> dict[str, Any]:
-    assert answer.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = answer.json()
-    assert set(body) == {"error"}
-    detail: dict[str, Any] = body["error"]
-    assert set(detail) == {"code", "message", "field"}
-    return detail
 
 
 def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
@@ -296,22 +288,7 @@ def test_an_unreachable_database_is_a_503_in_the_one_error_shape(cloud: LocalClo
     from inboxfleet.settings import DatabaseSettings
     from local.invoke import LocalContext
 
-    claim = {"custom:tenant_id": str(SAMPLE_TENANT_ID)}
-    event = {
-        "version": "2.0",
-        "routeKey": "GET /v1/inboxes",
-        "rawPath": "/v1/inboxes",
-        "rawQueryString": "",
-        "headers": {"authorization": "Bearer x"},
-        "requestContext": {
-            "http": {"method": "GET", "path": "/v1/inboxes", "sourceIp": "127.0.0.1"},
-            "authorizer": {"jwt": {"claims": claim, "scopes": None}},
-            "requestId": "r1",
-            "routeKey": "GET /v1/inboxes",
-            "stage": "$default",
-        },
-        "isBase64Encoded": False,
-    }
+    event = http_event("GET", "/v1/inboxes", SAMPLE_TENANT_ID)
     url = "postgresql://app@127.0.0.1:1/inboxfleet"
     down = Database(lambda force: url, "postgres", DatabaseSettings(DATABASE_CONNECT_TIMEOUT_S=2))
     previous = use_database(down)

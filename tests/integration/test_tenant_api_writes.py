@@ -34,6 +34,7 @@ from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import set_standing
+from tests.tenant_api_support import error
 
 _I = InboxStatus
 
@@ -92,15 +93,6 @@ def call(
     return httpx.request(
         method, f"{cloud.api_url}{path}", headers=headers, content=content, timeout=60
     )
-
-
-def error(answer: httpx.Response) -> dict[str, Any]:
-    assert answer.headers["content-type"].startswith("application/json"), answer.text
-    body: dict[str, Any] = answer.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "field"}
-    detail: dict[str, Any] = body["error"]
-    return detail
 
 
 def rows(tenant: Tenant) -> dict[str, Any]:
