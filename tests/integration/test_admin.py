@@ -61,19 +61,10 @@ def test_bad_input_is_refused_naming_the_option_and_writes_nothing(
     assert _tenant_names() == before
 
 
-def test_it_runs_as_a_module_against_database_url(migrated_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": migrated_url}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "inboxfleet.admin",
-            "create-tenant",
-            "--name",
-            "Module Co",
-            "--billing-email",
-            "ops@module.example",
-        ],
+def admin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m inboxfleet.admin ARGS` in a process of its own, with `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "inboxfleet.admin", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -81,16 +72,17 @@ def test_it_runs_as_a_module_against_database_url(migrated_url: str) -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_it_runs_as_a_module_against_database_url(migrated_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": migrated_url}
+    done = admin(
+        "create-tenant", "--name", "Module Co", "--billing-email", "ops@module.example", env=env
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["name"] == "Module Co"
-    unset = subprocess.run(
-        [sys.executable, "-m", "inboxfleet.admin", "list-tenants"],
-        cwd=REPO_ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    unset = admin(
+        "list-tenants", env={k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     )
     assert unset.returncode == 1
     assert "list-tenants failed: no database configured" in unset.stderr
@@ -99,15 +91,7 @@ def test_it_runs_as_a_module_against_database_url(migrated_url: str) -> None:
 def test_an_unreachable_database_is_one_clear_line_not_a_traceback() -> None:
     # Nothing listens on port 1 of the loopback address.
     env = {**os.environ, "DATABASE_URL": "postgresql://app@127.0.0.1:1/inboxfleet"}
-    done = subprocess.run(
-        [sys.executable, "-m", "inboxfleet.admin", "list-tenants"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = admin("list-tenants", env=env)
     assert done.returncode == 1
     assert "list-tenants failed: the database cannot be reached" in done.stderr
     assert "Traceback" not in done.stderr
