@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import httpx
@@ -34,7 +34,7 @@ from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import set_standing
-from tests.tenant_api_support import error
+from tests.tenant_api_support import error, http_event
 
 _I = InboxStatus
 
@@ -766,3 +766,44 @@ def test_one_inbox_spelt_two_ways_is_one_request(
     assert (first.status_code, second.status_code) == (202, 202)
     assert second.json() == first.json()
     assert len(starter.started) == 1
+
+
+def test_a_request_stuck_behind_a_lock_answers_503_and_writes_nothing(cloud: LocalCloud) -> None:
+    """The handler in process with a short statement timeout (the template gives the function
+    4 s, inside its Timeout): the account row held elsewhere past it is a 503 to retry."""
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from inboxfleet.api.resolver import serve
+    from inboxfleet.db.connection import Database, use_database
+    from inboxfleet.settings import DatabaseSettings
+    from local.invoke import LocalContext
+
+    tenant = new_tenant(cloud)
+    before = rows(tenant)
+    impatient = Database.from_settings(
+        DatabaseSettings(DATABASE_URL=cloud.database_url, DATABASE_STATEMENT_TIMEOUT_MS=200)
+    )
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_account() -> None:
+        with tenant_session(tenant.id) as s:
+            BillingAccounts(s).lock()
+            held.set()
+            assert release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold_the_account)
+    holder.start()
+    previous = use_database(impatient)
+    try:
+        assert held.wait(timeout=30)
+        event = http_event("POST", "/v1/inboxes", tenant.id, body={"address": f"a@{tenant.domain}"})
+        context = LocalContext("TenantApiFunction", remaining_ms=10_000)
+        answer = serve(event, cast("LambdaContext", context))
+    finally:
+        use_database(previous)
+        release.set()
+        holder.join(timeout=30)
+        impatient.close()
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["error"]["code"] == "unavailable"
+    assert rows(tenant) == before

@@ -56,6 +56,11 @@ class DatabaseUnavailable(DatabaseError, ConnectionError):
     """The database cannot be reached now (refused, timed out, gone): worth trying later."""
 
 
+class StatementTimedOut(DatabaseUnavailable):
+    """A statement ran past the statement timeout (a lock held elsewhere, an overloaded server):
+    its transaction is rolled back; the same work may pass later."""
+
+
 class NotConfigured(DatabaseError, RuntimeError):
     """No database is configured: set DATABASE_URL (local) or DATABASE_URL_SECRET (Lambda)."""
 

@@ -52,6 +52,7 @@ from inboxfleet.db.errors import (
     NestedSession,
     SessionAborted,
     SessionClosed,
+    StatementTimedOut,
     TenantContextChanged,
     UnknownTenant,
 )
@@ -205,7 +206,12 @@ class Session:
         conn = self._live(query)
         cur = conn.cursor(row_factory=rows)
         with conn.cursor(row_factory=tuple_row) as check:
-            _in_one_round_trip(conn, (cur, query, params), (check, _READ_CONTEXT, None))
+            try:
+                _in_one_round_trip(conn, (cur, query, params), (check, _READ_CONTEXT, None))
+            except psycopg.errors.QueryCanceled as exc:
+                raise StatementTimedOut(
+                    f"a statement ran past {self._db.statement_timeout_ms} ms and was cancelled"
+                ) from exc
             self._verify(check.fetchone())
         return cur
 
