@@ -117,12 +117,12 @@ SECRET_LOOKING = re.compile(
     r"://|(?:sk|rk|pk)_(?:live|test)_|whsec_|AKIA[0-9A-Z]{16}|-----BEGIN|password|passwd",
     re.IGNORECASE,
 )
-PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
+PLAIN_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.-]{0,39}|[0-9]{1,9})$")  # or a number
 ALLOWED_INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::ImportValue", "Fn::If"}
 
 
 def suspicious_env_values(variables: dict[str, Any]) -> list[str]:
-    """Environment values that are neither a reference nor a short plain name."""
+    """Environment values that are neither a reference nor a short plain name or number."""
     problems: list[str] = []
     for name, value in variables.items():
         if isinstance(value, dict):
@@ -218,6 +218,7 @@ def test_the_secret_check_catches_literals() -> None:
         "STRIPE_KEY": "sk_live_abc",
         "DATABASE_URL_SECRET": "inboxfleet-dev-database-url",
         "SERVICE": "inboxfleet",
+        "DATABASE_STATEMENT_TIMEOUT_MS": "4000",
         "STAGE": {"Ref": "Environment"},
     }
     assert [p.split(":")[0] for p in suspicious_env_values(variables)] == [
