@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inboxfleet.api.resolver import serve
-from inboxfleet.observability import lambda_entry
+from inboxfleet.observability import metered_lambda_entry
 
 
-@lambda_entry
+@metered_lambda_entry
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return serve(event, context)

@@ -52,8 +52,8 @@ def test_the_openapi_document_is_served_without_a_token_and_tells_the_truth(
     assert answer.status_code == 200
     document = answer.json()
     operation = document["paths"][INBOX_ROUTE]["get"]
-    assert set(operation["responses"]) == {"200", "401", "403", "404", "422", "503"}
-    for status in ("403", "404", "422", "503"):
+    assert set(operation["responses"]) == {"200", "401", "403", "404", "422", "500", "503"}
+    for status in ("403", "404", "422", "500", "503"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, status
     # A 401 is ours (no tenant claim) or API Gateway's own (no valid token).

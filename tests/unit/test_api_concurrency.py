@@ -70,3 +70,17 @@ def test_a_request_keeps_its_caller_while_another_is_served(
     assert seen == {first: first, second: second}
     assert {answers[t]["statusCode"] for t in (first, second)} == {200}
     assert json.loads(answers[first]["body"])["status"] == "active"
+
+
+def test_an_answer_that_breaks_its_own_model_is_our_500_not_a_422(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(tenant_id: UUID, inbox_id: UUID, deps: Any) -> dict[str, str]:
+        return {"id": str(inbox_id)}  # the view's other fields missing: a bug of ours
+
+    monkeypatch.setattr(inbox_service, "describe_inbox", broken)
+    inbox = uuid4()
+    event = http_event("GET", f"/v1/inboxes/{inbox}", uuid4(), route="/v1/inboxes/{inbox_id}")
+    answer = serve(event, cast("LambdaContext", LocalContext("TenantApiFunction")))
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"])["error"]["code"] == "internal_error"

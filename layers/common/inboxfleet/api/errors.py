@@ -90,6 +90,13 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
+class Internal(ApiError):
+    """A bug of ours, reported as one (logged with its detail, which the client never sees)."""
+
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "internal_error"
+
+
 class Unavailable(ApiError):
     """A dependency (the database) cannot be reached now: the same request may pass later."""
 
@@ -116,6 +123,7 @@ DESCRIPTIONS = {
     HTTPStatus.NOT_FOUND: "No such resource for this tenant",
     HTTPStatus.CONFLICT: "The resource's state, a plan limit or a request in progress forbids it",
     HTTPStatus.UNPROCESSABLE_ENTITY: "The request is malformed (the field says where)",
+    HTTPStatus.INTERNAL_SERVER_ERROR: "A bug on our side (logged; the answer says no more)",
     HTTPStatus.SERVICE_UNAVAILABLE: "The database cannot be reached now; try again later",
 }
 
@@ -126,12 +134,13 @@ WITH_BODY = (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_T
 
 def responses(*statuses: HTTPStatus) -> dict[int, Any]:
     """The error responses a route declares (each with the one error body); every tenant route
-    can answer 401, 403, 422 and 503. A 401 may also be API Gateway's own body, a 413 is only
-    ever its."""
+    can answer 401, 403, 422, 500 (a bug of ours) and 503. A 401 may also be API Gateway's own
+    body, a 413 is only ever its."""
     every = (
         HTTPStatus.UNAUTHORIZED,
         HTTPStatus.FORBIDDEN,
         HTTPStatus.UNPROCESSABLE_ENTITY,
+        HTTPStatus.INTERNAL_SERVER_ERROR,
         HTTPStatus.SERVICE_UNAVAILABLE,
     )
     declared: dict[int, Any] = {}

@@ -1,14 +1,15 @@
 """Idempotent POSTs: Powertools' idempotency utility over a PostgreSQL store of our own.
 
-A request carrying `Idempotency-Key` is answered once; the same key again gets the same status and
-body, replayed. The key Powertools hashes is (tenant, method, the actual path, the client's key), so
-one key used on `/v1/inboxes/{a}/retry` and `/v1/inboxes/{b}/retry` names two requests. The body is
-the validated payload: the same key with another body is refused (422); a request still being
-served answers 409. Records live in the tenant's own rows (`idempotency_records`, under RLS),
-expire after a day (a new claim takes an expired key; reconcile is to purge them), and hold
-hashes and answers only: a body's secret fields (`secret_fields`) are left out of the payload
-hash, and a route whose answer carries a secret must not come through here (none does). An error
-is not recorded, so the request can be sent again.
+A request carrying `Idempotency-Key` is answered once; the same key again gets the same status
+and body, replayed. The key Powertools hashes is (tenant, method, the path with its ids, the
+client's key), so one key used on `/v1/inboxes/{a}/retry` and `/v1/inboxes/{b}/retry` names two
+requests. The body is the validated payload: the same key with another body is refused (422); a
+request still being served answers 409. Records live in the tenant's own rows
+(`idempotency_records`, under RLS), expire after a day (a new claim takes an expired key;
+reconcile is to purge them), and hold hashes and answers only: a body's secret fields
+(`secret_fields`) are left out of the payload hash, and a route whose answer carries a secret
+must not come through here (none does). An error is not recorded, so the request can be sent
+again.
 
 Imported only by the routes that write: the idempotency utility stays off the read path.
 """
@@ -57,7 +58,7 @@ class Answer(BaseModel):
 class Request:
     tenant_id: UUID
     method: str
-    path: str  # as sent, ids included
+    path: str  # the route's, with its validated ids: one inbox is one path however it is spelt
     key: str | None  # the client's Idempotency-Key
     payload: dict[str, Any]  # the validated body
 

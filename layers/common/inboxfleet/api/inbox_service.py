@@ -20,6 +20,7 @@ from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents
 from inboxfleet.db.sessions import TenantSession
 from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
+from inboxfleet.names import customer_domain
 from inboxfleet.observability import count, logger
 from inboxfleet.provisioning.start import start_queued
 from inboxfleet.records import Inbox
@@ -49,8 +50,9 @@ def list_inboxes(
     domain: str | None,
 ) -> InboxPage:
     with tenant_session(tenant_id, database=deps.database) as s:
-        # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
+        # Inside the session: an unknown tenant is a 403 before its query is looked at.
         after = decode_cursor(cursor) if cursor else None
+        domain = _domain_filter(domain) if domain else None
         # One more than asked: whether a next page exists, without a count.
         rows = Inboxes(s).page(limit=limit + 1, after=after, status=status, domain=domain)
     page, more = rows[:limit], len(rows) > limit
@@ -116,18 +118,18 @@ def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary
         inbox = _existing(s, inbox_id)
         if inbox.status in _GOING:
             return _summary(inbox)
-        inboxes = Inboxes(s)
-        moved = inboxes.transition(
-            inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant", expected=inbox.status
+        # From whatever deletable status it has when written (billing or the workflow may have
+        # moved it since it was read): the transition checks that under the row's lock.
+        moved = Inboxes(s).transition(
+            inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant"
         )
         if moved is None:
-            # Its status changed meanwhile (the workflow, billing), or forbids deleting now.
             now = _existing(s, inbox_id)
             if now.status in _GOING:
                 return _summary(now)
             raise Conflict(
-                f"an inbox that is {now.status} cannot be deleted now: delete it once it is "
-                "active, suspended or failed",
+                f"this inbox is being provisioned ({now.status}): delete it once it is active "
+                "or failed",
                 field="path.inbox_id",
             )
     count("InboxesDeleted")
@@ -172,6 +174,13 @@ def _occupancy(inboxes: Inboxes) -> Occupancy:
         in_use=inboxes.count_in(INBOXES_IN_USE),
         awaiting_payment=inboxes.count_by_status(_I.AWAITING_PAYMENT),
     )
+
+
+def _domain_filter(value: str) -> str:
+    try:
+        return customer_domain(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), field="query.domain") from None
 
 
 def _domain_of(address: str) -> str:

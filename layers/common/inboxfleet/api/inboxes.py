@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Que
 from pydantic import BaseModel
 
 from inboxfleet.api.caller import caller, lambda_context
-from inboxfleet.api.errors import WITH_BODY, InvalidRequest, responses
+from inboxfleet.api.errors import WITH_BODY, responses
 from inboxfleet.api.inbox_views import (
     InboxesAccepted,
     InboxPage,
@@ -25,7 +25,7 @@ from inboxfleet.api.inbox_views import (
 from inboxfleet.api.routing import Routes
 from inboxfleet.api.runtime import deps
 from inboxfleet.lifecycles import InboxStatus
-from inboxfleet.names import SENDING_DOMAIN_MAX_LENGTH, customer_domain
+from inboxfleet.names import SENDING_DOMAIN_MAX_LENGTH
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -103,15 +103,8 @@ def get_inboxes(
         limit=limit,
         cursor=cursor,
         status=status,
-        domain=_domain_filter(domain) if domain else None,
+        domain=domain,
     )
-
-
-def _domain_filter(value: str) -> str:
-    try:
-        return customer_domain(value)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc), field="query.domain") from None
 
 
 @routes.post(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from inboxfleet.api.errors import (
     ApiError,
     Forbidden,
+    Internal,
     InvalidRequest,
     NotFound,
     Unavailable,
@@ -103,29 +104,39 @@ def serve(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     itself: in Lambda the same one every time; locally, where one process serves concurrent
     requests on threads, an idle one or a new one."""
     from inboxfleet.api.caller import serving
+    from inboxfleet.observability import count
 
+    count("TenantApiRequests")  # and every invocation publishes at least this one metric
     with _idle_lock:
         resolver = _idle.pop() if _idle else None
     resolver = resolver or build()
     try:
         with serving(resolver):
-            if _foreign_body(event):
+            as_json = _as_json(event)
+            if as_json is None:
                 return resolver.refuse(event, context, _foreign_body_refusal)  # type: ignore[attr-defined, no-any-return]
-            return resolver.resolve(event, context)
+            return resolver.resolve(as_json, context)
     finally:
         with _idle_lock:
             _idle.append(resolver)
 
 
-def _foreign_body(event: dict[str, Any]) -> bool:
-    """A POST whose body is not JSON: Powertools would parse forms and multipart bodies as if the
-    routes took them, and answer other types in a shape of its own."""
+def _as_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event with a POST's Content-Type spelt as Powertools reads it (`application/json`,
+    which it compares case-sensitively; a media type is not), or None for a POST that declares
+    another type, body or none: Powertools would parse forms and multipart bodies as if the
+    routes took them (a multipart type without a boundary is a 500), and answer other types in a
+    shape of its own."""
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
-    if method != "POST" or not event.get("body"):
-        return False
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    return media != "application/json"
+    headers: dict[str, Any] = event.get("headers") or {}
+    declared = [k for k in headers if str(k).lower() == "content-type"]
+    if method != "POST" or not declared:
+        return event
+    media = str(headers[declared[0]]).split(";")[0].strip().lower()
+    if media != "application/json":
+        return None
+    kept = {k: v for k, v in headers.items() if str(k).lower() != "content-type"}
+    return {**event, "headers": {**kept, "content-type": "application/json"}}
 
 
 def _foreign_body_refusal() -> "Response[str]":
@@ -249,6 +260,7 @@ def build() -> "APIGatewayHttpResolver":
 
     from inboxfleet.api import inboxes
     from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
+    from inboxfleet.observability import logger
     from inboxfleet.settings import environment_name
 
     resolver = _resolver_class()(enable_validation=True, json_body_deserializer=_json_body)
@@ -261,8 +273,14 @@ def build() -> "APIGatewayHttpResolver":
         return _error(_FORBIDDEN)
 
     def invalid(error: RequestValidationError) -> Response[str]:
+        errors = list(error.errors())
+        if any(tuple(e.get("loc", ()))[:1] == ("response",) for e in errors):
+            # Powertools reports an answer that broke its own declared model this way too: a
+            # bug of ours, never "your request is invalid".
+            logger.error("an answer did not match its declared model", extra={"errors": errors})
+            return _error(Internal("the service could not answer; this is a bug on our side"))
         refused = _refusal()
-        return _error(refused) if refused else _validation_error(list(error.errors()))
+        return _error(refused) if refused else _validation_error(errors)
 
     def unavailable(error: DatabaseUnavailable) -> Response[str]:
         return _error(_unavailable(error))
