@@ -63,6 +63,12 @@ class Request:
     payload: dict[str, Any]  # the validated body
 
 
+class KeyReused(InvalidRequest):
+    """The same Idempotency-Key with another body: a new request needs a new key."""
+
+    code = "idempotency_key_reused"
+
+
 class TenantIdempotencyStore(BasePersistenceLayer):
     """Powertools' persistence layer on the tenant's `idempotency_records` rows: every call is
     one statement in the tenant's session."""
@@ -180,7 +186,3 @@ def idempotently(
         # The store's own failures (an unknown tenant, the database) keep their meaning.
         cause = exc.__cause__
         raise (cause if isinstance(cause, Exception) else exc) from None
-
-
-class KeyReused(InvalidRequest):
-    code = "idempotency_key_reused"
