@@ -27,6 +27,7 @@ from inboxfleet.db.repositories import (
     IdempotencyRecords,
     Inboxes,
     InboxEvents,
+    Servers,
     TenantDirectory,
 )
 from inboxfleet.lifecycles import InboxStatus
@@ -815,3 +816,61 @@ def test_a_request_stuck_behind_a_lock_answers_503_and_writes_nothing(cloud: Loc
     assert answer["statusCode"] == 503
     assert json.loads(answer["body"])["error"]["code"] == "unavailable"
     assert rows(tenant) == before
+
+
+# ---- GET /v1/servers and GET /v1/billing (issue 13, first part) -------------------------------
+
+
+def test_servers_are_paged_with_their_domain_and_live_inbox_count(cloud: LocalCloud) -> None:
+    tenant, other = new_tenant(cloud), new_tenant(cloud)
+    with tenant_session(tenant.id) as s:
+        domain = Domains(s).list()[0]
+        servers = [Servers(s).add(domain.id, "dallas", "local") for _ in range(3)]
+        inboxes = Inboxes(s)
+        gone = [_I.QUEUED, _I.PROVISIONING, _I.ACTIVE, _I.DELETING, _I.DELETED]
+        for n, steps in enumerate(([_I.QUEUED], [_I.QUEUED], gone)):
+            inbox = inboxes.add(domain.id, f"s{n}@{tenant.domain}", server_id=servers[0].id)
+            for step in steps:
+                assert inboxes.transition(inbox.id, step, by="workflow", why="test")
+    with tenant_session(other.id) as s:
+        Servers(s).add(Domains(s).list()[0].id, "dallas", "local")
+    first = call(cloud, "GET", "/v1/servers?limit=2", tenant)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [v["id"] for v in page["servers"]] == [str(s.id) for s in servers[:2]]
+    assert page["servers"][0] == {
+        "id": str(servers[0].id),
+        "ip": None,
+        "location": "dallas",
+        "status": "creating",
+        "domain": tenant.domain,
+        "inboxes": 2,  # the deleted one is not held
+        "created_at": page["servers"][0]["created_at"],
+    }
+    rest = call(cloud, "GET", f"/v1/servers?cursor={page['next_cursor']}", tenant).json()
+    assert [v["id"] for v in rest["servers"]] == [str(servers[2].id)]
+    assert rest["next_cursor"] is None
+    bad = call(cloud, "GET", "/v1/servers?cursor=bm9wZQ", tenant)
+    assert (bad.status_code, error(bad)["field"]) == (422, "query.cursor")
+
+
+@pytest.mark.parametrize("standing", ["entitled", "suspended", "unpaid"])
+def test_billing_shows_the_plan_limits_usage_and_standing(cloud: LocalCloud, standing: str) -> None:
+    tenant = new_tenant(cloud, standing, max_inboxes=7)
+    add_inbox(tenant, "used", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
+    add_inbox(tenant, "waiting")
+    answer = call(cloud, "GET", "/v1/billing", tenant)
+    assert answer.status_code == 200, answer.text
+    billing = answer.json()
+    assert billing["usage"] == {"inboxes_in_use": 1, "inboxes_awaiting_payment": 1, "domains": 1}
+    expected = {
+        "entitled": ("starter", "active", "ok", 7),
+        "suspended": ("starter", "unpaid", "suspended", 0),
+        "unpaid": (None, None, "ok", 0),
+    }[standing]
+    assert (
+        billing["plan"],
+        billing["subscription_status"],
+        billing["payment_state"],
+        billing["limits"]["max_inboxes"],
+    ) == expected

@@ -73,6 +73,18 @@ class Server(Record):
     created_at: datetime
 
 
+class ServerInUse(Record):
+    """A server as its tenant sees it: where it runs and what it holds."""
+
+    id: UUID
+    ip: IPv4Address | IPv6Address | None
+    location: LocationSlug
+    status: ServerStatus
+    domain: str
+    inboxes: int  # not deleted
+    created_at: datetime
+
+
 class Inbox(Record):
     tenant_id: UUID
     id: UUID

@@ -258,13 +258,14 @@ def build() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-    from inboxfleet.api import inboxes
+    from inboxfleet.api import billing, inboxes, servers
     from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
     from inboxfleet.observability import logger
     from inboxfleet.settings import environment_name
 
     resolver = _resolver_class()(enable_validation=True, json_body_deserializer=_json_body)
-    resolver.include_router(inboxes.routes.router())
+    for resource in (inboxes, servers, billing):
+        resolver.include_router(resource.routes.router())
 
     def api_error(error: ApiError) -> Response[str]:
         return _error(error)

@@ -20,6 +20,15 @@ class Domains(TenantTable[Domain]):
     columns = _COLUMNS
     record = Domain
 
+    def count_live(self) -> int:
+        """The tenant's domains that are not removed (what max_domains bounds)."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM domains WHERE tenant_id = %s AND status <> 'removed'",
+                (self.tenant_id,),
+            )
+        )
+
     def named(self, names: list[str]) -> list[Domain]:
         """The tenant's domains (not removed) with these names."""
         return self._session.fetch_all(

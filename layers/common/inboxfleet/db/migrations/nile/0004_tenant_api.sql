@@ -13,6 +13,8 @@ DROP INDEX inboxes_tenant_status_created_idx;
 CREATE INDEX inboxes_tenant_status_created_idx ON inboxes (tenant_id, status, created_at, id);
 DROP INDEX inboxes_tenant_domain_idx;
 CREATE INDEX inboxes_tenant_domain_idx ON inboxes (tenant_id, domain_id, created_at, id);
+-- GET /v1/servers pages the same way.
+CREATE INDEX servers_tenant_created_idx ON servers (tenant_id, created_at, id);
 -- An inbox's timeline, in (occurred_at, id) order: the index ends in the whole sort key.
 DROP INDEX inbox_events_timeline_idx;
 CREATE INDEX inbox_events_timeline_idx ON inbox_events (tenant_id, inbox_id, occurred_at, id);
