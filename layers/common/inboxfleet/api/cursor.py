@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from inboxfleet.api.errors import InvalidRequest
@@ -32,3 +34,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         return moment, UUID(row_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidRequest("not a cursor this API gave out", field="query.cursor") from None
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def split_page(rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
+    """The page and the cursor of the next one, from `limit + 1` rows read (the extra row says
+    whether a next page exists, without a count)."""
+    page = list(rows[:limit])
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more else None

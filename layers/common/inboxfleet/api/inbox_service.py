@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from inboxfleet.api.admission import CHECKOUT_PATH, Occupancy, admit, admit_retry
-from inboxfleet.api.cursor import decode_cursor, encode_cursor
+from inboxfleet.api.cursor import decode_cursor, split_page
 from inboxfleet.api.errors import Conflict, InvalidRequest, NotFound
 from inboxfleet.api.inbox_views import (
     InboxesAccepted,
@@ -53,13 +53,9 @@ def list_inboxes(
         # Inside the session: an unknown tenant is a 403 before its query is looked at.
         after = decode_cursor(cursor) if cursor else None
         domain = _domain_filter(domain) if domain else None
-        # One more than asked: whether a next page exists, without a count.
         rows = Inboxes(s).page(limit=limit + 1, after=after, status=status, domain=domain)
-    page, more = rows[:limit], len(rows) > limit
-    return InboxPage(
-        inboxes=[_summary(row) for row in page],
-        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
-    )
+    page, next_cursor = split_page(rows, limit)
+    return InboxPage(inboxes=[_summary(row) for row in page], next_cursor=next_cursor)
 
 
 def describe_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxView:

@@ -43,7 +43,7 @@ class ServerPage(BaseModel):
 
 
 def list_servers(tenant_id: UUID, deps: ApiDeps, *, limit: int, cursor: str | None) -> ServerPage:
-    from inboxfleet.api.cursor import decode_cursor, encode_cursor
+    from inboxfleet.api.cursor import decode_cursor, split_page
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Servers
 
@@ -51,10 +51,10 @@ def list_servers(tenant_id: UUID, deps: ApiDeps, *, limit: int, cursor: str | No
         # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
         after = decode_cursor(cursor) if cursor else None
         rows = Servers(s).page(limit=limit + 1, after=after)
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = split_page(rows, limit)
     return ServerPage(
         servers=[ServerView.model_validate(row.model_dump()) for row in page],
-        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+        next_cursor=next_cursor,
     )
 
 
