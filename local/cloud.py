@@ -154,6 +154,7 @@ class LocalCloud(StartStop):
 
         from inboxfleet.db.connection import resolve_flavor
         from inboxfleet.db.migrator import migrate
+        from local.dns_sim.name_servers import distinct_name_servers
         from local.embedded_db import postgres_server, scratch_database
         from local.stepfunctions import MOTO_CONFIG
 
@@ -163,6 +164,8 @@ class LocalCloud(StartStop):
 
         stack.enter_context(environment(AWS_ENVIRONMENT))
         stack.enter_context(mock_aws(config=MOTO_CONFIG))
+        # Each hosted zone gets its own name servers, as in Route 53 (moto shares one set).
+        stack.enter_context(distinct_name_servers())
         self._start_simulators(stack)
         self.aws = self._deploy()
         self.functions = self.aws.functions()
@@ -190,8 +193,9 @@ class LocalCloud(StartStop):
 
         scale = self.time_scale
         self.stripe = stack.enter_context(StripeSimulator(self.secrets.stripe_api_key))
-        for lookup_key in _plan_lookup_keys():
-            self.stripe.add_price(lookup_key)
+        for lookup_key, metered in _plan_prices():
+            # A metered plan's price is billed by usage, as Stripe's (checkout sends no quantity).
+            self.stripe.add_price(lookup_key, **({"usage_type": "metered"} if metered else {}))
         self.hostwinds = stack.enter_context(
             HostwindsSimulator(
                 api_keys={API_KEY},
@@ -238,7 +242,8 @@ class LocalCloud(StartStop):
             "HOSTWINDS_API_URL": self.hostwinds.url,
             "SSH_ADDRESS_BOOK_URL": self.hostwinds.address_book_url,
             "STRIPE_API_BASE": self.stripe.base_url,
-            "DNS_AUTHORITATIVE_SERVERS": f"{authoritative[0]}:{authoritative[1]}",
+            # Each zone is asked at its own name servers' (local) addresses, as in production.
+            "DNS_NAME_SERVER_BOOK_URL": self.dns.book.url,
             "DNS_PARENT_SERVERS": f"{parent[0]}:{parent[1]}",
             "DNS_BLOCKLIST_RESOLVERS": f"{authoritative[0]}:{authoritative[1]}",
         }
@@ -458,7 +463,8 @@ class FunctionFailed(Exception):
         self.error_type = error_type
 
 
-def _plan_lookup_keys() -> list[str]:
+def _plan_prices() -> list[tuple[str, bool]]:
+    """Each catalogue plan's lookup_key and whether it is billed by usage."""
     from inboxfleet.billing.plans import default_catalogue
 
-    return list(default_catalogue().plans)
+    return [(key, plan.metered) for key, plan in default_catalogue().plans.items()]

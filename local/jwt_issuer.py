@@ -12,7 +12,6 @@ the `iss` of its tokens) and the public key set at `/.well-known/jwks.json`.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -47,41 +46,28 @@ class _Handler(QuietHandler):
         issuer = self.server.owner
         path, _, query = self.path.partition("?")
         if path == JWKS_PATH:
-            self._send_json(HTTPStatus.OK, issuer._served_jwks())
+            self.send_json(HTTPStatus.OK, issuer._served_jwks())
         elif path == DISCOVERY_PATH:
-            self._send_json(HTTPStatus.OK, issuer.discovery())
+            self.send_json(HTTPStatus.OK, issuer.discovery())
         elif path == TOKEN_PATH and issuer.tenant_tokens is not None:
             # Loopback names only: a web page whose name was rebound to 127.0.0.1 (DNS
             # rebinding) sends its own name and gets no token.
             loopback = {f"127.0.0.1:{issuer.port}", f"localhost:{issuer.port}"}
             if self.headers.get("Host") not in loopback:
-                self._send_json(HTTPStatus.FORBIDDEN, {"message": "Forbidden"})
+                self.send_json(HTTPStatus.FORBIDDEN, {"message": "Forbidden"})
                 return
             self._send_token(issuer.tenant_tokens, urllib.parse.parse_qs(query))
         else:
-            self._send_json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
+            self.send_json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 
     def _send_token(self, tokens: TenantTokens, query: dict[str, list[str]]) -> None:
         tenant = (query.get("tenant") or [""])[-1]
         lifetime = (query.get("expires_in") or ["3600"])[-1]
         if not tenant or not lifetime.isdigit() or not 0 < int(lifetime) <= MAX_TOKEN_LIFETIME_S:
             message = f"tenant=<id> and expires_in=1..{MAX_TOKEN_LIFETIME_S} are required"
-            self._send_json(HTTPStatus.BAD_REQUEST, {"message": message})
+            self.send_json(HTTPStatus.BAD_REQUEST, {"message": message})
             return
-        body = tokens(tenant, int(lifetime)).encode()
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, payload: Mapping[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(HTTPStatus.OK, tokens(tenant, int(lifetime)).encode(), "text/plain")
 
 
 class LocalIssuer(HttpSimulator):

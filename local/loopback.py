@@ -5,6 +5,7 @@ and the start/close context-manager protocol.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import threading
@@ -108,6 +109,16 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
+
+    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status: int, payload: object) -> None:
+        self.send_body(status, json.dumps(payload).encode(), "application/json")
 
     def read_body(self) -> bytes | None:
         """The request body; None (and the connection marked to close) when its length is

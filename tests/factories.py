@@ -133,3 +133,40 @@ def failed_inbox(
         for status in (InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED):
             assert inboxes.transition(inbox.id, status, by="workflow", why="test") is not None
         return inbox.id
+
+
+def mailbox_ciphertext(key_id: str, tenant_id: UUID, inbox_id: UUID, password: str) -> bytes:
+    """A mailbox password as the workflow keeps it: KMS ciphertext bound to its inbox."""
+    import base64
+
+    from inboxfleet.kms import encrypt_text
+
+    context = {"tenant_id": str(tenant_id), "inbox_id": str(inbox_id)}
+    return base64.b64decode(encrypt_text(key_id, password, context))
+
+
+def active_inbox(
+    tenant_id: UUID,
+    domain_id: UUID,
+    address: str,
+    *,
+    password: str,
+    key_id: str,
+    then: tuple[InboxStatus, ...] = (),
+    inbox_id: UUID | None = None,
+) -> UUID:
+    """An inbox the workflow made active on its domain's server (added when the domain has none
+    yet), its mailbox password kept as KMS ciphertext with key `key_id`; then moved on through
+    `then` (suspended, deleting...)."""
+    from inboxfleet.db.repositories import MailboxLogins
+
+    with tenant_session(tenant_id) as s:
+        servers = [server for server in Servers(s).list() if server.domain_id == domain_id]
+        server = servers[0] if servers else Servers(s).add(domain_id, "dallas", "test")
+        inboxes = Inboxes(s)
+        inbox = inboxes.add(domain_id, address, server_id=server.id, inbox_id=inbox_id)
+        ciphertext = mailbox_ciphertext(key_id, tenant_id, inbox.id, password)
+        assert MailboxLogins(s).store_password(inbox.id, ciphertext)
+        for status in (InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.ACTIVE, *then):
+            assert inboxes.transition(inbox.id, status, by="workflow", why="test") is not None
+        return inbox.id

@@ -13,9 +13,10 @@ costs moto ~3 ms: under heavy load over many zones, use a larger `max_age_s` (or
 
 What is served: A, AAAA, MX, TXT, SPF, CNAME, SRV, NS, SOA, CAA, PTR record sets; aliases to a
 record in the same zone (with the target's data); the first of several routing-policy record
-sets of one name and type. Private zones are skipped unless asked for; of two public zones with
-one name (Route 53 allows that), the first listed is served. Values Route 53 would not accept
-are skipped with a warning.
+sets of one name and type. Private zones are skipped unless asked for. Of two public zones with
+one name (Route 53 allows that, each with its own name servers), `find_zone` serves the first
+listed; `zone_by_id` serves any one, as the zone's own name servers do (`ZoneServers`). Values
+Route 53 would not accept are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Route53Zones:
         self._include_private = include_private
         self._read_lock = threading.RLock()  # one reader of Route 53 at a time
         self._hosted: dict[str, _Hosted] = {}  # origin -> zone; replaced whole, never mutated
+        self._by_id: dict[str, _Hosted] = {}  # every zone, by id; replaced whole likewise
         self._listed_at = -math.inf
 
     # ---- public ----------------------------------------------------------------------------
@@ -92,8 +94,37 @@ class Route53Zones:
         now = self._clock()
         self._fresh_list(now)
         hosted = self._closest(qname)
-        if hosted is None:
-            return None
+        return None if hosted is None else self._served(hosted, now)
+
+    def zone_by_id(self, zone_id: str) -> RecordZone | None:
+        """The hosted zone with this id (either form: "Z1" or "/hostedzone/Z1"), or None."""
+        now = self._clock()
+        self._fresh_list(now)
+        hosted = self._by_id.get(_short_id(zone_id))
+        return None if hosted is None else self._served(hosted, now)
+
+    def zone_served_by(self, name_server: str) -> str | None:
+        """The id of the zone whose apex NS set names `name_server` (normalized), if any."""
+        now = self._clock()
+        self._fresh_list(now)
+        found = self._served_by(name_server, now)
+        if found is None:
+            # Name servers are asked for right after their zone is made: a name no zone in the
+            # copy at hand has is looked for again in a fresh listing.
+            with self._read_lock:
+                self._list(now)
+            found = self._served_by(name_server, now)
+        return found
+
+    def _served_by(self, name_server: str, now: float) -> str | None:
+        for zone_id, hosted in self._by_id.items():
+            zone = self._served(hosted, now)
+            ns = None if zone is None else zone.get(hosted.origin, "NS")
+            if ns is not None and any(rd.target() == name_server for rd in ns.rdatas):
+                return zone_id
+        return None
+
+    def _served(self, hosted: _Hosted, now: float) -> RecordZone | None:
         if hosted.zone is None:
             with self._read_lock:
                 if hosted.zone is None:
@@ -141,20 +172,19 @@ class Route53Zones:
             yield from page.get(key, [])
 
     def _list(self, now: float) -> None:
-        previous = self._hosted
-        by_id = {h.zone_id: h for h in previous.values()}
+        by_id = self._by_id
         fresh: dict[str, _Hosted] = {}
+        every: dict[str, _Hosted] = {}
         for summary in self._pages("list_hosted_zones", "HostedZones"):
             if summary.get("Config", {}).get("PrivateZone") and not self._include_private:
                 continue
             origin = route53_name(summary["Name"])
-            if origin in fresh:
-                log.warning("dns simulator: two hosted zones named %s; serving the first", origin)
-                continue
-            zone_id = summary["Id"]
+            zone_id = _short_id(summary["Id"])
             kept = by_id.get(zone_id)
-            fresh[origin] = kept if kept is not None else _Hosted(zone_id, origin)
-        self._hosted = fresh
+            hosted = kept if kept is not None else _Hosted(zone_id, origin)
+            every[zone_id] = hosted
+            fresh.setdefault(origin, hosted)  # of several zones of one name, the first
+        self._hosted, self._by_id = fresh, every
         self._listed_at = now
 
     def _load(self, hosted: _Hosted, now: float) -> None:
@@ -168,10 +198,15 @@ class Route53Zones:
             if _error_code(exc) != "NoSuchHostedZone":
                 raise
             self._hosted = {o: h for o, h in self._hosted.items() if h is not hosted}
+            self._by_id = {i: h for i, h in self._by_id.items() if h is not hosted}
             hosted.zone, hosted.loaded_at = None, now
             return
         hosted.zone = build_zone(hosted.origin, sets)
         hosted.loaded_at = now
+
+
+def _short_id(zone_id: str) -> str:
+    return zone_id.rsplit("/", 1)[-1]
 
 
 def _value(rtype: str, raw: str) -> str:

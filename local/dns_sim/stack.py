@@ -3,11 +3,16 @@
 - `authoritative`: the Route 53 zones (moto), reverse DNS, the DNSBL zones - what Route 53's
   name servers, the provider's PTR servers and Spamhaus would answer.
 - `parent`: the parent zones (the TLD servers) holding the delegations, on a server of its own.
-- `resolver`: the recursive stand-in. It starts at `parent`, follows delegations whose name
-  servers are Route 53's (`ns-<n>.awsdns-<n>.<tld>`, moto's included) into `authoritative`, and
-  goes to `authoritative` directly for names outside every parent zone (reverse zones, DNSBLs,
-  domains under other TLDs). A domain that is not delegated is NXDOMAIN at the resolver; one
-  delegated to other name servers is SERVFAIL.
+- `zone_servers`: each hosted zone's own name servers (one loopback port per zone, answering
+  from that zone only), and `book`, the HTTP page saying which port plays which name server
+  (DNS_NAME_SERVER_BOOK_URL). With `distinct_name_servers()` active (the local cloud), every
+  zone has its own four names, so two tenants' zones for one name are told apart exactly as in
+  Route 53: by the name servers the parent delegates to.
+- `resolver`: the recursive stand-in. It starts at `parent`, follows delegations into the name
+  servers' zones (a zone's own listener; for Route 53-shaped names no zone has, such as moto's
+  shared default set, `authoritative`), and goes to `authoritative` directly for names outside
+  every parent zone (reverse zones, DNSBLs, domains under other TLDs). A domain that is not
+  delegated is NXDOMAIN at the resolver; one delegated to other name servers is SERVFAIL.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from contextlib import ExitStack
 from typing import Any, Self
 
 from local.dns_sim.authoritative import AuthoritativeServer
+from local.dns_sim.book import NameServerBook
 from local.dns_sim.dnsbl import Dnsbl
 from local.dns_sim.names import checked, is_within
 from local.dns_sim.parent import ParentZone
@@ -27,6 +33,7 @@ from local.dns_sim.reverse import ReverseZone
 from local.dns_sim.route53 import DEFAULT_MAX_AGE_S, Route53Zones
 from local.dns_sim.transport import Address
 from local.dns_sim.zone import ZoneSource
+from local.dns_sim.zone_servers import ZoneServers
 from local.loopback import StartStop
 
 ROUTE53_NAMESERVER = re.compile(r"^ns-\d+\.awsdns-\d+\.[a-z0-9.-]+\.$")
@@ -58,6 +65,8 @@ class LocalDns(StartStop):
         self.parent = AuthoritativeServer(self.parents)
         self._clock = clock
         self._timeout_s = upstream_timeout_s
+        self.zone_servers = None if self.route53 is None else ZoneServers(self.route53)
+        self.book = NameServerBook(self.name_server_address)
         self._resolver: CachingResolver | None = None
         self._stack: ExitStack | None = None
 
@@ -69,6 +78,9 @@ class LocalDns(StartStop):
         with ExitStack() as stack:
             stack.enter_context(self.authoritative)
             stack.enter_context(self.parent)
+            if self.zone_servers is not None:
+                stack.enter_context(self.zone_servers)
+            stack.enter_context(self.book)
             self._resolver = stack.enter_context(
                 CachingResolver(
                     [self.parent.address, self.authoritative.address],
@@ -107,7 +119,16 @@ class LocalDns(StartStop):
     def undelegate(self, domain: str) -> None:
         self.parent_zone(domain).undelegate(domain)
 
-    def _nameserver(self, host: str) -> Address | None:
-        if ROUTE53_NAMESERVER.match(host):
+    def name_server_address(self, host: str) -> Address | None:
+        """Where the name server `host` answers: its zone's own listener; the shared
+        authoritative server for a Route 53-shaped name no single zone owns; else None."""
+        if self.zone_servers is not None:
+            own = self.zone_servers.address_of(host)
+            if own is not None:
+                return own
+        if ROUTE53_NAMESERVER.match(host.lower().rstrip(".") + "."):
             return self.authoritative.address
         return None
+
+    def _nameserver(self, host: str) -> Address | None:
+        return self.name_server_address(host)

@@ -1,8 +1,9 @@
 """A stateful Stripe v1 API simulator on loopback, and builders of Stripe objects (test tool).
 
 It speaks what the platform uses of Stripe: customers, price lookup, Checkout Sessions,
-subscription and invoice retrieval, billing meter events; form-encoded bracket parameters,
-Bearer authentication, Idempotency-Key replay, Stripe's error bodies, injected 429/5xx replies.
+customer-portal sessions, subscription and invoice retrieval, billing meter events; form-encoded
+bracket parameters, Bearer authentication, Idempotency-Key replay, Stripe's error bodies,
+injected 429/5xx replies.
 Objects come in the 2025-03-31.basil shape or, with `legacy_shapes=True`, the 2024-06-20 one.
 Drive it with the real SDK: `stripe.StripeClient(key, base_addresses={"api": sim.base_url})`.
 """
@@ -19,6 +20,7 @@ from local.stripe_sim.objects import (
     event_object,
     invoice_object,
     meter_event_object,
+    portal_session_object,
     price_object,
     subscription_object,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "event_object",
     "invoice_object",
     "meter_event_object",
+    "portal_session_object",
     "price_object",
     "subscription_object",
 ]

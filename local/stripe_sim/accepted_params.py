@@ -95,6 +95,19 @@ CHECKOUT_CREATE_PARAMS = frozenset(
         "wallet_options",
     ]
 )
+PORTAL_SESSION_CREATE_PARAMS = frozenset(
+    [
+        "after_expiration",
+        "configuration",
+        "customer",
+        "customer_account",
+        "expand",
+        "flow_data",
+        "locale",
+        "on_behalf_of",
+        "return_url",
+    ]
+)
 METER_EVENT_CREATE_PARAMS = frozenset(
     ["event_name", "expand", "identifier", "payload", "timestamp"]
 )

@@ -19,6 +19,7 @@ from local.stripe_sim.accepted_params import (
     CHECKOUT_CREATE_PARAMS,
     CUSTOMER_CREATE_PARAMS,
     METER_EVENT_CREATE_PARAMS,
+    PORTAL_SESSION_CREATE_PARAMS,
     PRICE_LIST_PARAMS,
     RETRIEVE_PARAMS,
 )
@@ -26,7 +27,12 @@ from local.stripe_sim.errors import StripeError
 from local.stripe_sim.forms import Params
 from local.stripe_sim.ids import new_id
 from local.stripe_sim.objects import list_object, meter_event_object
-from local.stripe_sim.state import CheckoutSessionRecord, Store
+from local.stripe_sim.state import (
+    PORTAL_CONFIGURATION,
+    CheckoutSessionRecord,
+    PortalSessionRecord,
+    Store,
+)
 
 # Stripe: "Must be within the past 35 calendar days or up to 5 minutes in the future."
 METER_PAST_WINDOW_S = 35 * 24 * 3600
@@ -188,6 +194,37 @@ class StripeApi:
                 raise errors.no_such("checkout.session", ids[0])
             return self.store.render_session(ids[0])
 
+    # ---- customer portal -------------------------------------------------------------------
+
+    def create_portal_session(self, params: Params, _: tuple[str, ...]) -> dict[str, Any]:
+        _refuse_unknown(params, PORTAL_SESSION_CREATE_PARAMS)
+        customer = _string(params, "customer")
+        if not customer:
+            # Stripe also takes `customer_account` (Accounts v2) instead; the simulator has none.
+            raise errors.missing_param("customer")
+        # Stripe falls back on the configuration's default return URL; the simulated account's
+        # default configuration has none, so the session must be given one.
+        return_url = _string(params, "return_url")
+        if not return_url:
+            raise errors.missing_param("return_url")
+        configuration = _string(params, "configuration")
+        if configuration is not None and configuration != PORTAL_CONFIGURATION:
+            raise errors.no_such(
+                "billing_portal.configuration", configuration, param="configuration"
+            )
+        with self.store.lock:
+            if customer not in self.store.customers:
+                raise errors.no_such("customer", customer, param="customer")
+            session = PortalSessionRecord(
+                id=new_id("bps_"),
+                customer=customer,
+                return_url=return_url,
+                created=self.store.now(),
+                locale=_string(params, "locale") or None,
+            )
+            self.store.portal_sessions[session.id] = session
+            return self.store.render_portal_session(session.id)
+
     # ---- subscriptions and invoices --------------------------------------------------------
 
     def get_subscription(self, params: Params, ids: tuple[str, ...]) -> dict[str, Any]:
@@ -333,6 +370,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", re.compile("/v1/prices"), StripeApi.list_prices),
     Route("POST", re.compile("/v1/checkout/sessions"), StripeApi.create_checkout_session),
     Route("GET", re.compile(f"/v1/checkout/sessions/{_ID}"), StripeApi.get_checkout_session),
+    Route("POST", re.compile("/v1/billing_portal/sessions"), StripeApi.create_portal_session),
     Route("GET", re.compile(f"/v1/subscriptions/{_ID}"), StripeApi.get_subscription),
     Route("GET", re.compile(f"/v1/invoices/{_ID}"), StripeApi.get_invoice),
     Route("POST", re.compile("/v1/billing/meter_events"), StripeApi.create_meter_event),

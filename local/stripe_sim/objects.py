@@ -484,6 +484,32 @@ def checkout_session_object(
     }
 
 
+def portal_session_object(
+    *,
+    id: str,
+    url: str,
+    customer: str,
+    return_url: str | None,
+    created: int,
+    configuration: str,
+    locale: str | None = None,
+) -> dict[str, Any]:
+    """A customer-portal session, as `POST /v1/billing_portal/sessions` answers it."""
+    return {
+        "id": id,
+        "object": "billing_portal.session",
+        "configuration": configuration,
+        "created": created,
+        "customer": customer,
+        "flow": None,
+        "livemode": False,
+        "locale": locale,
+        "on_behalf_of": None,
+        "return_url": return_url,
+        "url": url,
+    }
+
+
 def meter_event_object(
     *,
     event_name: str,

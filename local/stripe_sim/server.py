@@ -264,6 +264,12 @@ class StripeSimulator(HttpSimulator):
         with self._store.lock:
             return [self._store.render_session(sid) for sid in self._store.sessions]
 
+    @property
+    def portal_sessions(self) -> list[dict[str, Any]]:
+        """Customer-portal sessions, oldest first."""
+        with self._store.lock:
+            return [self._store.render_portal_session(sid) for sid in self._store.portal_sessions]
+
     def event(
         self,
         type: str,

@@ -19,6 +19,7 @@ from local.stripe_sim.objects import (
     customer_object,
     event_object,
     invoice_object,
+    portal_session_object,
     price_object,
     subscription_object,
 )
@@ -28,6 +29,9 @@ T = TypeVar("T")
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/"
 INVOICE_URL = "https://invoice.stripe.com/i/acct_simulated/"
 CHECKOUT_LIFETIME_S = 24 * 3600  # Stripe's default expires_at: 24 hours after creation
+PORTAL_URL = "https://billing.stripe.com/p/session/"
+# The account's default portal configuration (the only one: the simulator makes no others).
+PORTAL_CONFIGURATION = "bpc_1SimulatedDefaultPortal"
 
 
 @dataclass
@@ -123,6 +127,15 @@ class CheckoutSessionRecord:
     subscription: str | None = None
 
 
+@dataclass
+class PortalSessionRecord:
+    id: str
+    customer: str
+    return_url: str
+    created: int
+    locale: str | None = None
+
+
 def add_interval(timestamp: int, interval: str) -> int:
     """`timestamp` moved one billing interval on, by the calendar (Jan 31 + 1 month = Feb 28)."""
     moment = datetime.fromtimestamp(timestamp, UTC)
@@ -150,6 +163,7 @@ class Store:
         self.subscriptions: dict[str, SubscriptionRecord] = {}
         self.invoices: dict[str, InvoiceRecord] = {}
         self.sessions: dict[str, CheckoutSessionRecord] = {}
+        self.portal_sessions: dict[str, PortalSessionRecord] = {}
         self.meter_events: list[dict[str, Any]] = []
         self.meter_identifiers: set[str] = set()
 
@@ -473,6 +487,20 @@ class Store:
                     url=None,
                 )
             return rendered
+
+    def render_portal_session(self, session_id: str) -> dict[str, Any]:
+        with self.lock:
+            session = self._get(self.portal_sessions, session_id, "portal session")
+            return portal_session_object(
+                id=session.id,
+                # Stripe's link carries an opaque token, not the session id; one per session.
+                url=f"{PORTAL_URL}test_{session.id.removeprefix('bps_')}",
+                customer=session.customer,
+                return_url=session.return_url,
+                created=session.created,
+                configuration=PORTAL_CONFIGURATION,
+                locale=session.locale,
+            )
 
     def event(
         self,

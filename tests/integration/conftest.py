@@ -7,7 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 from inboxfleet.db import Database
+from local.cloud import LocalCloud
 from tests.billing_support import BillingWorld, billing_world
+
+
+@pytest.fixture(scope="module")
+def cloud(pg_server: str) -> Iterator[LocalCloud]:
+    """The local cloud for one module, event sources off (a module may define its own)."""
+    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from inboxfleet.billing.errors import StripeUnavailable, UnknownPlan
 from inboxfleet.billing.onboarding import (
     AlreadySubscribed,
     CheckoutRequest,
+    QuantityNotApplicable,
     ensure_customer,
     start_checkout,
 )
@@ -41,8 +42,8 @@ pytestmark = pytest.mark.usefixtures("app_db")
 @pytest.fixture
 def sim() -> Iterator[StripeSimulator]:
     with StripeSimulator(API_KEY, clock=NOW.timestamp) as stripe_sim:
-        for plan in CATALOGUE.plans:
-            stripe_sim.add_price(plan)
+        for plan, terms in CATALOGUE.plans.items():
+            stripe_sim.add_price(plan, usage_type="metered" if terms.metered else "licensed")
         yield stripe_sim
 
 
@@ -125,6 +126,23 @@ def test_checkout_refuses_plans_outside_the_catalogue_and_live_subscribers(
     subscribe(tenant, f"cus_{secrets.token_hex(5)}", "growth_monthly", 0)
     with pytest.raises(AlreadySubscribed):
         start_checkout(api, checkout_request(tenant), CATALOGUE)
+
+
+def test_a_plan_billed_by_usage_is_checked_out_without_a_quantity(
+    sim: StripeSimulator, api: StripeApi
+) -> None:
+    """Stripe refuses any quantity on a metered price: the line item carries none, and a
+    quantity other than 1 is refused before Stripe is asked."""
+    tenant = new_tenant("usage")
+    with pytest.raises(QuantityNotApplicable, match="usage_monthly"):
+        start_checkout(api, checkout_request(tenant, "usage_monthly"), CATALOGUE)  # quantity 2
+    assert sim.requests == []
+    request = checkout_request(tenant, "usage_monthly").model_copy(update={"quantity": 1})
+    checkout = start_checkout(api, request, CATALOGUE)
+    subscription = sim.complete_checkout(checkout.session_id)
+    [item] = subscription["items"]["data"]
+    assert item["price"]["lookup_key"] == "usage_monthly"
+    assert item["price"]["recurring"]["usage_type"] == "metered"
 
 
 def test_usage_is_reported_once_per_tenant_and_day_even_when_run_twice(

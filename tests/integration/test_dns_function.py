@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import boto3
 import pytest
@@ -17,6 +17,7 @@ from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Domains
 from inboxfleet.dns.errors import Blocklisted, DnsNotPropagated, InvalidDnsCommand, NotDelegated
 from inboxfleet.dns.records import unquoted
+from inboxfleet.dns.route53 import Route53
 from local.dns_sim import LocalDns, StaticZone
 from local.dns_sim import Record as SimRecord
 from local.invoke import invoke
@@ -80,8 +81,11 @@ class Dns:
         self.local.route53.refresh()
 
     def zone_id(self) -> str:
-        zones = self.route53.list_hosted_zones_by_name(DNSName=f"{SAMPLE_DOMAIN}.")["HostedZones"]
-        return str(zones[0]["Id"])
+        with tenant_session(SAMPLE_TENANT_ID) as s:
+            domain = Domains(s).get(self.domain_id)
+        assert domain is not None
+        assert domain.hosted_zone_id is not None
+        return domain.hosted_zone_id
 
     def apex_txt(self) -> list[str]:
         sets = self.route53.list_resource_record_sets(HostedZoneId=self.zone_id())
@@ -122,6 +126,10 @@ def dns(fresh_app_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns
     ptr = {IP: f"{MAIL_HOST}."}
     with moto_aws(monkeypatch):
         route53 = boto3.client("route53")
+        # The zone the tenant API made when the domain was added, stored on its row.
+        zone = Route53(route53).create_zone(SAMPLE_DOMAIN, str(domain.id))
+        with tenant_session(SAMPLE_TENANT_ID) as s:
+            Domains(s).set_zone(domain.id, zone.id, zone.name_servers)
         with LocalDns(
             route53,
             reverse_records=lambda: ptr,
@@ -295,16 +303,51 @@ def test_bad_input_is_refused_before_anything_happens(
 ) -> None:
     with pytest.raises(InvalidDnsCommand, match=field):
         invoke("DnsFunction", event("upsert", **changes))
-    assert dns.route53.list_hosted_zones()["HostedZones"] == []
+    sets = dns.route53.list_resource_record_sets(HostedZoneId=dns.zone_id())
+    assert {s["Type"] for s in sets["ResourceRecordSets"]} == {"SOA", "NS"}
+
+
+def add_domain(dns: Dns, name: str) -> UUID:
+    """A domain row of the sample tenant with its own zone, as the tenant API adds one."""
+    with tenant_session(SAMPLE_TENANT_ID) as s:
+        domain = Domains(s).add(name)
+        zone = Route53(dns.route53).create_zone(name, str(domain.id))
+        Domains(s).set_zone(domain.id, zone.id, zone.name_servers)
+    return domain.id
 
 
 def test_internationalised_domains_are_published_in_ascii(dns: Dns) -> None:
+    domain_id = add_domain(dns, "xn--bcher-kva.example")
     result = invoke(
         "DnsFunction",
-        event("upsert", domain="Bücher.example", mail_host="mail.xn--bcher-kva.example"),
+        event(
+            "upsert",
+            domain="Bücher.example",
+            domain_id=str(domain_id),
+            mail_host="mail.xn--bcher-kva.example",
+        ),
     )
     zone = dns.route53.get_hosted_zone(Id=result["zone_id"])
     assert zone["HostedZone"]["Name"] == "xn--bcher-kva.example."
+
+
+def test_the_stored_zone_is_used_never_another_zone_of_the_same_name(dns: Dns) -> None:
+    from inboxfleet.dns.errors import ZoneMissing
+
+    other = dns.route53.create_hosted_zone(Name=SAMPLE_DOMAIN, CallerReference="squatter")
+    ours = dns.zone_id()
+    result = invoke("DnsFunction", event("upsert"))
+    assert result["zone_id"].rsplit("/", 1)[-1] == ours.rsplit("/", 1)[-1]
+    squatted = dns.route53.list_resource_record_sets(HostedZoneId=other["HostedZone"]["Id"])
+    assert {s["Type"] for s in squatted["ResourceRecordSets"]} == {"SOA", "NS"}
+
+    # A command naming a domain that is not the row's (or another tenant's row) does nothing.
+    with pytest.raises(ZoneMissing, match="not a domain of this tenant"):
+        invoke(
+            "DnsFunction", event("upsert", domain="other.example", mail_host="mail.other.example")
+        )
+    with pytest.raises(ZoneMissing):
+        invoke("DnsFunction", event("check_delegation", domain_id=str(uuid4())))
 
 
 def test_unanswered_queries_are_unverified_results_not_crashes(dns: Dns) -> None:

@@ -442,6 +442,61 @@ def test_checkout_session_metered_price_takes_no_quantity(
     assert caught.value.param == "line_items[0][quantity]"
 
 
+# ---- customer portal -------------------------------------------------------------------------
+
+RETURN_URL = "https://app.example/billing"
+
+
+def test_portal_session_for_a_known_customer(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    customer = client.v1.customers.create(params={"metadata": {"tenant_id": "tenant-7"}})
+    params: Any = {"customer": customer.id, "return_url": RETURN_URL}
+    session = client.v1.billing_portal.sessions.create(params=params)
+    assert session.id.startswith("bps_")
+    assert session.object == "billing_portal.session"
+    assert (session.customer, session.return_url) == (customer.id, RETURN_URL)
+    assert session.url.startswith("https://billing.stripe.com/p/session/test_")
+    assert str(session.configuration).startswith("bpc_")
+    assert (session.created, session.livemode, session.flow) == (NOW, False, None)
+    assert sim.portal_sessions == [session.to_dict()]
+    # Every call is a new session with its own link.
+    again = client.v1.billing_portal.sessions.create(params=params)
+    assert again.id != session.id
+    assert again.url != session.url
+    assert len(sim.portal_sessions) == 2
+
+
+def test_portal_session_refuses_unknown_customers_and_missing_or_unknown_params(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    customer = sim.add_customer()["id"]
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.billing_portal.sessions.create(
+            params={"customer": "cus_missing", "return_url": RETURN_URL}
+        )
+    assert unknown.value.http_status == 400
+    assert (unknown.value.code, unknown.value.param) == ("resource_missing", "customer")
+    assert unknown.value.user_message == "No such customer: 'cus_missing'"
+    incomplete: list[tuple[Any, str]] = [
+        ({"customer": customer}, "return_url"),
+        ({"return_url": RETURN_URL}, "customer"),
+    ]
+    for params, param in incomplete:
+        with pytest.raises(stripe.InvalidRequestError) as missing:
+            client.v1.billing_portal.sessions.create(params=params)
+        assert (missing.value.http_status, missing.value.code) == (400, "parameter_missing")
+        assert missing.value.param == param
+    not_a_param: Any = {"customer": customer, "return_url": RETURN_URL, "tenant_id": "t7"}
+    with pytest.raises(stripe.InvalidRequestError) as unknown_param:
+        client.v1.billing_portal.sessions.create(params=not_a_param)
+    assert (unknown_param.value.code, unknown_param.value.param) == (
+        "parameter_unknown",
+        "tenant_id",
+    )
+    assert sim.portal_sessions == []
+
+
 # ---- subscriptions and invoices: current state in either shape -----------------------------
 
 

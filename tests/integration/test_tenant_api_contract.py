@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from local.cloud import LocalCloud
 from local.samples import SAMPLE_DOMAIN, SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
-from tests.factories import failed_inbox, set_standing
+from tests.factories import active_inbox, failed_inbox, set_standing
 
 Operation: TypeAlias = schemathesis.APIOperation[Any, Any, Any, Any]
 Case: TypeAlias = schemathesis.Case[Operation]
@@ -68,6 +68,9 @@ SEEDED_PATH_PARAMETERS = {"inbox_id": str(SAMPLE_INBOX_ID)}
 # A retry is accepted only for a failed inbox: the retry operation addresses this one.
 FAILED_INBOX_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de1fa")
 SEEDED_FOR_RETRY = {"inbox_id": str(FAILED_INBOX_ID)}
+# Credentials are given, and a password set, for an active inbox: those operations address this one.
+ACTIVE_INBOX_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de1ac")
+SEEDED_FOR_LOGIN = {"inbox_id": str(ACTIVE_INBOX_ID)}
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 
 
@@ -79,6 +82,14 @@ def cloud(pg_server: str) -> Iterator[LocalCloud]:
         set_standing(SAMPLE_TENANT_ID, "entitled", max_inboxes=10_000)
         failed_inbox(
             SAMPLE_TENANT_ID, sample.inbox.domain_id, f"failed@{SAMPLE_DOMAIN}", FAILED_INBOX_ID
+        )
+        active_inbox(
+            SAMPLE_TENANT_ID,
+            sample.inbox.domain_id,
+            f"active@{SAMPLE_DOMAIN}",
+            password="Sample#Pw-2026",
+            key_id=running.env["INBOX_SECRETS_KEY_ID"],
+            inbox_id=ACTIVE_INBOX_ID,
         )
         yield running
 
@@ -94,8 +105,15 @@ def with_seeded_rows(case: Case) -> Case:
 
     Only values of the right shape (a canonical UUID, a string) are replaced, so a negative case
     stays invalid; schemathesis re-validates a case whose parts a hook changed before sending it."""
-    retry = case.operation.path.endswith("/retry")
-    for name, value in (SEEDED_FOR_RETRY if retry else SEEDED_PATH_PARAMETERS).items():
+    path = case.operation.path
+    ids = (
+        SEEDED_FOR_RETRY
+        if path.endswith("/retry")
+        else SEEDED_FOR_LOGIN
+        if path.endswith(("/credentials", "/password"))
+        else SEEDED_PATH_PARAMETERS
+    )
+    for name, value in ids.items():
         current = case.path_parameters.get(name)
         if isinstance(current, str) and CANONICAL_UUID.fullmatch(current):
             case.path_parameters[name] = value

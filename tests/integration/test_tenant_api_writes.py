@@ -35,15 +35,9 @@ from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import set_standing
-from tests.tenant_api_support import error, http_event
+from tests.tenant_api_support import call, error, http_event
 
 _I = InboxStatus
-
-
-@pytest.fixture(scope="module")
-def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
-        yield running
 
 
 @pytest.fixture
@@ -73,27 +67,6 @@ def new_tenant(cloud: LocalCloud, standing: str = "entitled", max_inboxes: int =
     if standing != "unpaid":
         set_standing(tenant.id, standing, max_inboxes)
     return Tenant(tenant.id, domain, cloud.token(tenant.id))
-
-
-def call(
-    cloud: LocalCloud,
-    method: str,
-    path: str,
-    tenant: Tenant,
-    body: Any = None,
-    *,
-    key: str | None = None,
-    raw: bytes | None = None,
-) -> httpx.Response:
-    headers = {"authorization": f"Bearer {tenant.token}"}
-    if key is not None:
-        headers["idempotency-key"] = key
-    content = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    if content is not None:
-        headers["content-type"] = "application/json"
-    return httpx.request(
-        method, f"{cloud.api_url}{path}", headers=headers, content=content, timeout=60
-    )
 
 
 def rows(tenant: Tenant) -> dict[str, Any]:

@@ -24,7 +24,11 @@ ADAPTERS: dict[str, tuple[str, ...]] = {
         "inboxfleet.billing.ses_mailer",
         "inboxfleet.kms",
     ),
-    "httpx": ("inboxfleet.hostwinds.client", "inboxfleet.mailu.address_book"),
+    "httpx": (
+        "inboxfleet.hostwinds.client",
+        "inboxfleet.mailu.address_book",
+        "inboxfleet.dns.name_server_book",
+    ),
     "paramiko": ("inboxfleet.mailu.ssh",),
     "dns": ("inboxfleet.dns.verify", "inboxfleet.dns.delegation"),  # dnspython
     "stripe": ("inboxfleet.billing.stripe_api",),
@@ -45,8 +49,17 @@ CONCERNS = (
     "reconcile",
     "admin",
 )
-# Billing (released inboxes) and the tenant API (requests, retries) hand inboxes to the workflow.
-CONCERN_ARROWS = {("billing", "provisioning"), ("api", "provisioning")}
+# Billing (released inboxes) and the tenant API (requests, retries) hand inboxes to the workflow;
+# the tenant API starts checkouts and portal sessions through billing's onboarding service, and
+# tells mail clients the host and ports the mail server publishes (mailu.config, pure), and
+# manages domains through the dns concern (zones, delegation, the tenant's own records).
+CONCERN_ARROWS = {
+    ("billing", "provisioning"),
+    ("api", "provisioning"),
+    ("api", "billing"),
+    ("api", "mailu"),
+    ("api", "dns"),
+}
 
 Graph = Mapping[str, set[str]]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, Field
@@ -96,6 +97,41 @@ def customer_domain(value: str) -> str:
 
 
 Domain = Annotated[str, AfterValidator(customer_domain)]
+
+
+@cache
+def _public_suffixes() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def registrable_domain(value: str) -> str:
+    """A domain a tenant can claim: `customer_domain`, and exactly one label below a public
+    suffix (the Public Suffix List: `co.uk` and `github.io` are suffixes, `acme.co.uk` is
+    registrable). IP literals, single labels, suffixes themselves and names below a
+    registrable domain are refused, each saying why."""
+    name = customer_domain(value)
+    if name.rsplit(".", 1)[-1].isdigit():
+        raise ValueError(f"{_shown(value)} is an IP address, not a domain name")
+    suffixes = _public_suffixes()
+    if suffixes.is_public(name):
+        raise ValueError(f"{_shown(value)} is a public suffix: nobody can register it whole")
+    registrable = suffixes.privatesuffix(name)
+    if registrable != name:
+        raise ValueError(
+            f"{_shown(value)} is below the registrable domain {registrable}: add {registrable}"
+        )
+    return name
+
+
+RegistrableDomain = Annotated[str, AfterValidator(registrable_domain)]
+
+
+def mail_host_of(domain: str) -> str:
+    """The mail server's host name in its domain: MX target, TLS name, what clients connect to
+    (and so a name whose records are ours in the domain's zone)."""
+    return f"mail.{domain}"
 
 
 def normalise_email(value: str) -> str:

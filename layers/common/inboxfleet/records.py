@@ -57,6 +57,19 @@ class Domain(Record):
     hosted_zone_id: str | None
     name_servers: list[str]
     verification_report: dict[str, Any] | None
+    delegation_checked_at: datetime | None = None  # when the parent zone was last asked
+    delegation_found: list[str] = []  # the name servers it delegated to then
+    created_at: datetime
+
+
+class DomainClaim(Record):
+    """Who claims a name, platform-wide (shared table, system session only)."""
+
+    name: str
+    claimant: UUID
+    domain_id: UUID
+    zone_id: str
+    state: Literal["pending", "delegated"]
     created_at: datetime
 
 
@@ -116,6 +129,19 @@ class TimelineEntry(Record):
 
 class InboxEvent(TimelineEntry):
     tenant_id: UUID
+
+
+class MailboxLogin(Record):
+    """What a mail client needs of an inbox, as stored: its address, where its server lives and
+    its password as KMS ciphertext only."""
+
+    id: UUID
+    address: str
+    status: InboxStatus
+    # The domain its mail server was installed for (its host name is derived from it); None
+    # while the inbox has no server.
+    server_domain: str | None
+    password_ciphertext: bytes | None = Field(default=None, repr=False, exclude=True)
 
 
 # Stripe objects as billing keeps them (inboxfleet.billing.state derives the account from them).

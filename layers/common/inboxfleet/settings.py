@@ -115,6 +115,10 @@ class MailuSettings(EnvSettings):
 class DnsSettings(EnvSettings):
     # "host:port,..."; unset: the zone's own name servers, port 53.
     authoritative_servers: str | None = Field(default=None, alias="DNS_AUTHORITATIVE_SERVERS")
+    # Local mode only: the local DNS's page of which loopback port plays which name server.
+    name_server_book_url: str | None = Field(
+        default=None, pattern=r"^http://127\.0\.0\.1:\d+/", alias="DNS_NAME_SERVER_BOOK_URL"
+    )
     resolvers: str = Field(default="1.1.1.1:53,8.8.8.8:53", alias="DNS_RESOLVERS")
     # Unset: the resolvers (a recursive NS answer).
     parent_servers: str | None = Field(default=None, alias="DNS_PARENT_SERVERS")
@@ -158,6 +162,10 @@ class ApiSettings(EnvSettings):
     # parameter TenantClaim).
     tenant_claim: str = Field(
         default="custom:tenant_id", pattern=r"^[A-Za-z0-9:_.-]{1,64}$", alias="TENANT_CLAIM"
+    )
+    # The KMS key a new mailbox password is encrypted with (template: InboxSecretsKey).
+    inbox_secrets_key_id: str | None = Field(
+        default=None, min_length=1, max_length=2048, alias="INBOX_SECRETS_KEY_ID"
     )
 
 

@@ -66,3 +66,41 @@ def admit_retry(account: BillingAccount, occupancy: Occupancy) -> None:
             f"no active subscription: check out at {CHECKOUT_PATH} before retrying"
         )
     admit(account, occupancy, 1)
+
+
+# Each domain's zone costs $0.50 a month and Route 53's default quota is 500 zones: a tenant
+# that has not paid may try a couple of domains, not fill the account with zones.
+MAX_PENDING_UNPAID = 2
+_ENTITLED = frozenset(
+    {SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE}
+)
+
+
+@dataclass(frozen=True)
+class DomainCount:
+    live: int  # not removed: what max_domains bounds
+    pending: int  # still waiting for their delegation
+
+
+def admit_domain(account: BillingAccount, domains: DomainCount) -> None:
+    """LimitReached or PaymentRequired when the account cannot take one more domain."""
+    if account.subscription_status not in _ENTITLED:
+        if account.payment_state == PaymentState.SUSPENDED:
+            raise PaymentRequired(
+                f"the account is suspended (subscription {account.subscription_status}): pay "
+                f"the open invoice or subscribe again at {CHECKOUT_PATH}"
+            )
+        if domains.pending >= MAX_PENDING_UNPAID or domains.live >= max(
+            MAX_PENDING_UNPAID, account.max_domains
+        ):
+            raise LimitReached(
+                f"without an active subscription at most {MAX_PENDING_UNPAID} domains may wait "
+                f"for their delegation; subscribe at {CHECKOUT_PATH}",
+                field="pending_domains",
+            )
+        return
+    if domains.live >= account.max_domains:
+        raise LimitReached(
+            f"the plan allows {account.max_domains} domains; {domains.live} in use",
+            field="max_domains",
+        )

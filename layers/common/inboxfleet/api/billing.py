@@ -1,20 +1,36 @@
-"""/v1/billing: the tenant's plan, limits, usage and standing, as billing last derived them."""
+"""/v1/billing: the tenant's plan, limits, usage and standing, as billing last derived them;
+/v1/billing/checkout and /v1/billing/portal: Stripe's hosted pages to subscribe and to manage
+the subscription (card, invoices, plan), through the onboarding service (`billing_sessions`)."""
 
 # Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic and
 # the resolver read them at run time.
 
 from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Any
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict
 
+from inboxfleet.api.admission import CHECKOUT_PATH
+from inboxfleet.api.billing_sessions import (
+    PORTAL_PATH,
+    CheckoutBody,
+    CheckoutView,
+    PortalBody,
+    PortalView,
+)
 from inboxfleet.api.caller import caller
-from inboxfleet.api.errors import responses
+from inboxfleet.api.errors import WITH_BODY, responses
+from inboxfleet.api.posting import IDEMPOTENCY_KEY, answer, json_response, once
 from inboxfleet.api.routing import Routes
 from inboxfleet.api.runtime import ApiDeps, deps
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
 
 routes = Routes()
+_CREATED = HTTPStatus.CREATED
 
 
 class Limits(BaseModel):
@@ -96,3 +112,72 @@ def describe_billing(tenant_id: UUID, deps: ApiDeps) -> BillingView:
 )
 def get_billing() -> BillingView:
     return describe_billing(caller(), deps())
+
+
+def _session_responses(model: type[BaseModel], description: str) -> dict[int, Any]:
+    declared = {
+        **answer(_CREATED, model, description),
+        **responses(HTTPStatus.CONFLICT, *WITH_BODY),
+    }
+    unavailable = int(HTTPStatus.SERVICE_UNAVAILABLE)
+    declared[unavailable] = {
+        **declared[unavailable],
+        "description": "The database or the payment provider (Stripe) cannot be reached now; "
+        "try again later",
+    }
+    return declared
+
+
+def _not_kept(response: Response[Any]) -> Response[Any]:
+    # A session's URL opens Stripe's page for this customer: no cache keeps it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.post(
+    CHECKOUT_PATH,
+    summary="A Stripe Checkout page for a plan of the catalogue: the tenant's subscription",
+    description="201 with the hosted page's `url` (send the customer there), the session and "
+    "the tenant's Stripe customer (made on its first checkout). A tenant whose subscription is "
+    "not over is a 409 `already_subscribed`: plan changes and payments go through "
+    f"`POST {PORTAL_PATH}`. The same Idempotency-Key and body answer the same session again.",
+    tags=["billing"],
+    responses=_session_responses(CheckoutView, "The Checkout session, open for payment"),
+)
+def post_checkout(
+    request: Annotated[CheckoutBody, Body()],
+    idempotency_key: IDEMPOTENCY_KEY = None,
+) -> Response[CheckoutView]:
+    from inboxfleet.api.billing_sessions import onboarding_request_id, start_checkout
+
+    tenant_id = caller()
+    payload = request.model_dump(mode="json")
+    request_id = onboarding_request_id(idempotency_key, payload)
+    return _not_kept(
+        once(
+            tenant_id,
+            CHECKOUT_PATH,
+            idempotency_key,
+            payload,
+            lambda: start_checkout(tenant_id, request, request_id, deps()),
+            status=_CREATED,
+        )
+    )
+
+
+@routes.post(
+    PORTAL_PATH,
+    summary="A Stripe customer-portal session: card, invoices, plan and cancellation",
+    description="201 with a short-lived sign-in `url` to the portal of the tenant's Stripe "
+    "customer, which sends the customer back to `return_url`. A tenant that never started a "
+    f"checkout has no customer: a 409 `no_billing_account` (`POST {CHECKOUT_PATH}` first). "
+    "Each call makes a new session; the answer, a sign-in link, is never stored, so "
+    "Idempotency-Key does not apply here.",
+    tags=["billing"],
+    responses=_session_responses(PortalView, "The portal session"),
+)
+def post_portal(request: Annotated[PortalBody, Body()]) -> Response[PortalView]:
+    from inboxfleet.api.billing_sessions import open_portal
+
+    portal = open_portal(caller(), request, deps())
+    return _not_kept(json_response(_CREATED, portal.model_dump(mode="json")))

@@ -4,16 +4,14 @@ tenant, and answers; POSTs go through `idempotency`."""
 # Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic and
 # the resolver read the route's type hints.
 
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
-from pydantic import BaseModel
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from inboxfleet.api.caller import caller, lambda_context
+from inboxfleet.api.caller import caller
 from inboxfleet.api.errors import WITH_BODY, responses
 from inboxfleet.api.inbox_views import (
     InboxesAccepted,
@@ -22,6 +20,7 @@ from inboxfleet.api.inbox_views import (
     InboxSummary,
     InboxView,
 )
+from inboxfleet.api.posting import IDEMPOTENCY_KEY, answer, json_response, once
 from inboxfleet.api.routing import Routes
 from inboxfleet.api.runtime import deps
 from inboxfleet.lifecycles import InboxStatus
@@ -29,58 +28,10 @@ from inboxfleet.names import SENDING_DOMAIN_MAX_LENGTH
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
-# Printable ASCII without spaces: what a client library generates (a uuid, usually).
-IDEMPOTENCY_KEY = Annotated[
-    str | None,
-    Header(
-        min_length=1,
-        max_length=255,
-        pattern=r"^[!-~]+$",
-        description="Any unique string (a uuid): the same key and body answer the same again.",
-    ),
-]
 
 routes = Routes()
 _ACCEPTED = HTTPStatus.ACCEPTED
 _C, _P, _N = HTTPStatus.CONFLICT, HTTPStatus.PAYMENT_REQUIRED, HTTPStatus.NOT_FOUND
-
-
-def _accepted(model: type[BaseModel], description: str) -> dict[int, Any]:
-    return {
-        int(_ACCEPTED): {
-            "description": description,
-            "content": {"application/json": {"model": model}},
-        }
-    }
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    # The body stays a dict: the resolver validates it against the route's declared answer.
-    return Response(status_code=status, content_type="application/json", body=body)
-
-
-def _once(
-    tenant_id: UUID,
-    path: str,
-    idempotency_key: str | None,
-    payload: dict[str, Any],
-    operation: Callable[[], BaseModel],
-) -> Response[Any]:
-    """Serve a POST once per Idempotency-Key: a repeat gets the first answer. `path` is the
-    route's with its validated ids (one inbox spelt in capitals or without hyphens is one
-    request, not two)."""
-    from inboxfleet.api.idempotency import Answer, Request, idempotently
-
-    request = Request(
-        tenant_id=tenant_id, method="POST", path=path, key=idempotency_key, payload=payload
-    )
-    answer = idempotently(
-        request,
-        lambda: Answer(status=int(_ACCEPTED), body=operation().model_dump(mode="json")),
-        context=lambda_context(),
-        database=deps().database,
-    )
-    return _json(answer.status, answer.body)
 
 
 @routes.get(
@@ -114,7 +65,9 @@ def get_inboxes(
     "`next_step` says how to check out.",
     tags=["inboxes"],
     responses={
-        **_accepted(InboxesAccepted, "Recorded; provisioning starts (or waits for payment)"),
+        **answer(
+            _ACCEPTED, InboxesAccepted, "Recorded; provisioning starts (or waits for payment)"
+        ),
         **responses(_P, _C, *WITH_BODY),
     },
 )
@@ -125,7 +78,7 @@ def post_inboxes(
     from inboxfleet.api.inbox_service import request_inboxes
 
     tenant_id = caller()
-    return _once(
+    return once(
         tenant_id,
         "/v1/inboxes",
         idempotency_key,
@@ -150,26 +103,29 @@ def get_inbox(inbox_id: UUID) -> InboxView:
     "/v1/inboxes/<inbox_id>",
     summary="Delete an inbox: it is marked `deleting`, and its mailbox and (if last) its server go",
     tags=["inboxes"],
-    responses={**_accepted(InboxSummary, "Marked for deletion"), **responses(_N, _C)},
+    responses={**answer(_ACCEPTED, InboxSummary, "Marked for deletion"), **responses(_N, _C)},
 )
 def delete_inbox(inbox_id: UUID) -> Response[InboxSummary]:
     from inboxfleet.api import inbox_service
 
     summary = inbox_service.delete_inbox(caller(), inbox_id, deps())
-    return _json(int(_ACCEPTED), summary.model_dump(mode="json"))
+    return json_response(int(_ACCEPTED), summary.model_dump(mode="json"))
 
 
 @routes.post(
     "/v1/inboxes/<inbox_id>/retry",
     summary="Give a failed inbox a new attempt",
     tags=["inboxes"],
-    responses={**_accepted(InboxSummary, "Queued again"), **responses(_N, _P, _C, *WITH_BODY)},
+    responses={
+        **answer(_ACCEPTED, InboxSummary, "Queued again"),
+        **responses(_N, _P, _C, *WITH_BODY),
+    },
 )
 def retry_inbox(inbox_id: UUID, idempotency_key: IDEMPOTENCY_KEY = None) -> Response[InboxSummary]:
     from inboxfleet.api.inbox_service import retry_inbox
 
     tenant_id = caller()
-    return _once(
+    return once(
         tenant_id,
         f"/v1/inboxes/{inbox_id}/retry",
         idempotency_key,

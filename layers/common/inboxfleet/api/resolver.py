@@ -122,15 +122,15 @@ def serve(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
 
 
 def _as_json(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The event with a POST's Content-Type spelt as Powertools reads it (`application/json`,
-    which it compares case-sensitively; a media type is not), or None for a POST that declares
-    another type, body or none: Powertools would parse forms and multipart bodies as if the
-    routes took them (a multipart type without a boundary is a 500), and answer other types in a
-    shape of its own."""
+    """The event with a POST's or PUT's Content-Type spelt as Powertools reads it
+    (`application/json`, which it compares case-sensitively; a media type is not), or None for a
+    POST or PUT that declares another type, body or none: Powertools would parse forms and
+    multipart bodies as if the routes took them (a multipart type without a boundary is a 500),
+    and answer other types in a shape of its own."""
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
     headers: dict[str, Any] = event.get("headers") or {}
     declared = [k for k in headers if str(k).lower() == "content-type"]
-    if method != "POST" or not declared:
+    if method not in ("POST", "PUT") or not declared:
         return event
     media = str(headers[declared[0]]).split(";")[0].strip().lower()
     if media != "application/json":
@@ -258,13 +258,13 @@ def build() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import Response
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-    from inboxfleet.api import billing, inboxes, servers
+    from inboxfleet.api import billing, credentials, domains, inboxes, servers
     from inboxfleet.db.errors import DatabaseUnavailable, UnknownTenant
     from inboxfleet.observability import logger
     from inboxfleet.settings import environment_name
 
     resolver = _resolver_class()(enable_validation=True, json_body_deserializer=_json_body)
-    for resource in (inboxes, servers, billing):
+    for resource in (inboxes, credentials, domains, servers, billing):
         resolver.include_router(resource.routes.router())
 
     def api_error(error: ApiError) -> Response[str]:

@@ -22,6 +22,9 @@ class Routes:
     def post(self, path: str, **options: Any) -> Callable[[F], F]:
         return self._add("post", path, options)
 
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        return self._add("put", path, options)
+
     def delete(self, path: str, **options: Any) -> Callable[[F], F]:
         return self._add("delete", path, options)
 

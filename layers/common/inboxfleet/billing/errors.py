@@ -35,3 +35,8 @@ class UnknownPlan(BillingError):
 
 class StripeUnavailable(BillingError):
     """Stripe's API failed or timed out (after the SDK's own retries)."""
+
+
+class CustomerMissing(BillingError):
+    """Stripe has no customer with the id the tenant is linked to (deleted in the dashboard, or
+    an id from another Stripe account or mode): nothing the tenant can repair by retrying."""

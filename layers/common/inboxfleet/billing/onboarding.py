@@ -1,5 +1,6 @@
-"""Onboarding: the tenant's Stripe customer (linked by metadata.tenant_id) and a Checkout
-session for a plan. The tenant API exposes it; the resulting subscription arrives as events."""
+"""Onboarding: the tenant's Stripe customer (linked by metadata.tenant_id), a Checkout session
+for a plan, and a customer-portal session for the customer the tenant already has. The tenant
+API exposes them; the resulting subscription arrives as events."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class OnboardingApi(Protocol):
         self, params: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]: ...
 
+    def create_portal_session(self, *, customer_id: str, return_url: str) -> dict[str, Any]: ...
+
 
 class CheckoutRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,6 +51,21 @@ class Checkout(BaseModel):
     url: str
 
 
+class PortalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: UUID
+    return_url: AnyHttpUrl
+
+
+class Portal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    session_id: str
+    url: str  # a short-lived sign-in link to the customer's portal: hand it on, never keep it
+
+
 # A new Checkout only when the tenant has no subscription or its last one has ended: an unpaid or
 # paused one is paid or resumed, a live one changed (billing portal), never doubled.
 SUBSCRIBED = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
@@ -55,6 +73,15 @@ SUBSCRIBED = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "i
 
 class AlreadySubscribed(BillingError):
     """The tenant has a subscription that is not over: plan changes go through the portal."""
+
+
+class QuantityNotApplicable(BillingError):
+    """A quantity other than 1 for a plan billed by usage (Stripe refuses any quantity on a
+    metered price)."""
+
+
+class NoCustomer(BillingError):
+    """The tenant has no Stripe customer yet (it never started a checkout): it has no portal."""
 
 
 def ensure_customer(api: OnboardingApi, tenant_id: UUID, database: Database | None = None) -> str:
@@ -100,7 +127,9 @@ def start_checkout(
     catalogue: Catalogue,
     database: Database | None = None,
 ) -> Checkout:
-    catalogue.plan(request.plan)  # only plans we can honour are sold
+    plan = catalogue.plan(request.plan)  # only plans we can honour are sold
+    if plan.metered and request.quantity != 1:
+        raise QuantityNotApplicable(f"plan {request.plan} is billed by usage: it takes no quantity")
     account, tenant_row = _account_and_tenant(request.tenant_id, database)
     if account is not None and account.subscription_status in SUBSCRIBED:
         raise AlreadySubscribed(
@@ -112,12 +141,15 @@ def start_checkout(
     if price is None:
         raise UnknownPlan(f"Stripe has no active price with lookup_key {request.plan!r}")
     tenant = str(request.tenant_id)
+    item: dict[str, Any] = {"price": price["id"]}
+    if (price.get("recurring") or {}).get("usage_type") != "metered":
+        item["quantity"] = request.quantity  # Stripe refuses one on a metered price
     checkout = api.create_checkout_session(
         {
             "mode": "subscription",
             "customer": customer_id,
             "client_reference_id": tenant,
-            "line_items": [{"price": price["id"], "quantity": request.quantity}],
+            "line_items": [item],
             "subscription_data": {"metadata": {"tenant_id": tenant}},
             "metadata": {"tenant_id": tenant},
             "success_url": str(request.success_url),
@@ -127,4 +159,23 @@ def start_checkout(
     )
     return Checkout(
         customer_id=customer_id, session_id=str(checkout["id"]), url=str(checkout["url"])
+    )
+
+
+def start_portal(
+    api: OnboardingApi, request: PortalRequest, database: Database | None = None
+) -> Portal:
+    """A customer-portal session for the tenant's customer (card, invoices, plan changes).
+    A tenant that never started a checkout has no customer, and none is made for it here."""
+    with tenant_session(request.tenant_id, database=database) as db:
+        account = BillingAccounts(db).get()
+    if account is None or not account.stripe_customer_id:
+        raise NoCustomer(f"tenant {request.tenant_id} has no Stripe customer yet")
+    session = api.create_portal_session(
+        customer_id=account.stripe_customer_id, return_url=str(request.return_url)
+    )
+    return Portal(
+        customer_id=account.stripe_customer_id,
+        session_id=str(session["id"]),
+        url=str(session["url"]),
     )

@@ -15,6 +15,7 @@ from inboxfleet.settings import BillingSettings, SettingsError, billing_settings
 
 if TYPE_CHECKING:
     from inboxfleet.billing.ports import BillingDeps
+    from inboxfleet.billing.stripe_api import StripeApi
     from inboxfleet.billing.webhook import WebhookDeps
 
 # Each function imports only its own side: the webhook never loads the worker, the plan
@@ -68,6 +69,24 @@ def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
     )
 
 
+def stripe_api() -> StripeApi:
+    """Stripe's API for onboarding (the tenant API's checkout and portal): built now, connected
+    (SDK imported, key read) on the first call."""
+    settings = billing_settings_from_env()
+    with _lock:
+        return _stripe_api(settings)
+
+
+@cache
+def _stripe_api(settings: BillingSettings) -> StripeApi:
+    from inboxfleet.billing.stripe_api import StripeApi
+
+    stripe_key = secret_reader(
+        settings.stripe_api_key_secret, settings.variable("stripe_api_key_secret")
+    )
+    return StripeApi(stripe_key, settings)
+
+
 def billing_deps() -> BillingDeps:
     settings = billing_settings_from_env()
     with _lock:
@@ -79,18 +98,14 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
     from inboxfleet.billing.plans import default_catalogue
     from inboxfleet.billing.ports import BillingDeps
     from inboxfleet.billing.ses_mailer import SesMailer
-    from inboxfleet.billing.stripe_api import StripeApi
 
     sender = _required(settings, "reminder_sender", "the From address of reminders")
     from inboxfleet.billing.sqs_queue import SqsEventQueue
 
     dead_letters = settings.dead_letter_queue_url
-    stripe_key = secret_reader(
-        settings.stripe_api_key_secret, settings.variable("stripe_api_key_secret")
-    )
     return BillingDeps(
         # Built now, connected (SDK imported, key read) on the first call: most events need none.
-        stripe=StripeApi(stripe_key, settings),
+        stripe=_stripe_api(settings),
         mailer=SesMailer(sender, settings.ses_configuration_set),
         # Until the workflow lands, nothing here starts executions (see BillingDeps.starter).
         starter=None,

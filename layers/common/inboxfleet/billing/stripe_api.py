@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from inboxfleet.billing.errors import StripeUnavailable
+from inboxfleet.billing.errors import CustomerMissing, StripeUnavailable
 from inboxfleet.settings import BillingSettings
 
 DUPLICATE_CODE = "resource_already_exists"
@@ -104,13 +104,37 @@ class StripeApi:
     def create_checkout_session(
         self, params: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]:
-        return self._call(
+        return self._for_customer(
             "checkout session creation",
             lambda v1: v1.checkout.sessions.create(
                 params=params,
                 options={"idempotency_key": idempotency_key},
             ),
         )
+
+    def create_portal_session(self, *, customer_id: str, return_url: str) -> dict[str, Any]:
+        """A customer-portal session (a short-lived sign-in link for the customer). No key of
+        ours: another session is as good as the first, and the SDK keys its own retries."""
+        return self._for_customer(
+            "portal session creation",
+            lambda v1: v1.billing_portal.sessions.create(
+                params={"customer": customer_id, "return_url": return_url}
+            ),
+        )
+
+    def _for_customer(self, what: str, call: Callable[[Any], Any]) -> dict[str, Any]:
+        """A call naming a customer: CustomerMissing when Stripe does not know it (a 400
+        `resource_missing` on the `customer` parameter), StripeUnavailable otherwise."""
+        import stripe
+
+        try:
+            return self._call(what, call, passthrough=stripe.InvalidRequestError)
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing" and exc.param == "customer":
+                raise CustomerMissing(f"Stripe {what}: the customer does not exist") from None
+            raise StripeUnavailable(
+                f"Stripe {what} failed: {type(exc).__name__} {exc.code}"
+            ) from None
 
     def create_meter_event(
         self, *, event_name: str, customer_id: str, value: int, identifier: str, timestamp: int

@@ -22,8 +22,13 @@ DkimKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]+={0,2}$", min_length=200
 
 
 class _Command(BaseModel):
+    """Every action names the domain row: its hosted zone is the one stored on it (several
+    tenants may hold zones of one name; only the stored id says whose is whose)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     domain: Domain
+    tenant_id: UUID
+    domain_id: UUID
 
 
 class _Records(_Command):
@@ -48,8 +53,6 @@ class UpsertRecords(_Records):
 
 class VerifyDomain(_Records):
     action: Literal["verify"]
-    tenant_id: UUID
-    domain_id: UUID
 
 
 class DeleteRecords(_Command):

@@ -22,6 +22,11 @@ class NotDelegated(DnsError):
     them at the registrar. No server is bought until this is fixed."""
 
 
+class ZoneMissing(DnsError):
+    """The domain is not the tenant's, or its hosted zone is gone: nothing to publish into. A
+    new zone would have new name servers and break the delegation, so none is made here."""
+
+
 class Blocklisted(DnsError):
     """A blocklist confirmed a listing of the IP or the domain."""
 

@@ -24,7 +24,7 @@ from inboxfleet.names import MAX_NAME_LENGTH
 
 TTL = 600
 TXT_CHUNK = 255
-RecordType = Literal["A", "MX", "TXT", "CNAME", "SRV"]
+RecordType = Literal["A", "AAAA", "MX", "TXT", "CNAME", "SRV", "CAA"]
 DmarcPolicy = Literal["none", "quarantine", "reject"]
 
 

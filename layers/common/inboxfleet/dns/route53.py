@@ -8,11 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from uuid import uuid4
 
 from inboxfleet.dns.records import Record, fqdn
 
-_OWNED_TYPES = frozenset({"A", "MX", "TXT", "CNAME", "SRV"})
+_OWNED_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "CNAME", "SRV", "CAA"})
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,10 @@ class Zone:
     id: str
     name: str
     name_servers: tuple[str, ...]
+
+
+def _caller_reference(reference: str) -> str:
+    return f"inboxfleet-{reference}"
 
 
 @cache
@@ -36,26 +39,63 @@ class Route53:
         self._client = client if client is not None else _client()
         self._sleep = sleep
 
-    def find_zone(self, domain: str) -> Zone | None:
+    def platform_zone(self, domain: str) -> Zone | None:
+        """A zone of the platform's own (the DMARC report domain), found by name. Never for a
+        tenant's domain: several tenants may hold zones of one name, and only the stored id
+        says whose is whose."""
         name = fqdn(domain)
         listed = self._client.list_hosted_zones_by_name(DNSName=name, MaxItems="20")["HostedZones"]
         public = [z for z in listed if z["Name"] == name and not z["Config"].get("PrivateZone")]
         return self._zone(public[0]["Id"]) if public else None
 
-    def ensure_zone(self, domain: str) -> Zone:
-        """The domain's public hosted zone, created once (the caller reference makes a retried
-        create return the same zone instead of a second one that would cost money)."""
-        existing = self.find_zone(domain)
-        if existing is not None:
-            return existing
-        # Unique per create: Route 53 refuses a reference ever used before, and a domain may
-        # come back after its zone was deleted. A retried create finds the zone by name above.
-        created = self._client.create_hosted_zone(
-            Name=fqdn(domain),
-            CallerReference=f"inboxfleet-{fqdn(domain)}-{uuid4().hex[:12]}",
-            HostedZoneConfig={"Comment": "inboxfleet sending domain", "PrivateZone": False},
-        )
+    def zone(self, zone_id: str) -> Zone | None:
+        """The zone with this id, or None when it no longer exists."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._zone(zone_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchHostedZone":
+                return None
+            raise
+
+    def create_zone(self, domain: str, reference: str) -> Zone:
+        """A new public hosted zone for `domain`, once per `reference` (the domain row's id):
+        Route 53 refuses a caller reference used before, so a retried create (its answer lost
+        to a timeout) finds the zone it made instead of paying for a second one."""
+        from botocore.exceptions import ClientError
+
+        caller_reference = _caller_reference(reference)
+        made = self.zone_made_for(domain, reference)
+        if made is not None:
+            return made
+        try:
+            created = self._client.create_hosted_zone(
+                Name=fqdn(domain),
+                CallerReference=caller_reference,
+                HostedZoneConfig={"Comment": "inboxfleet sending domain", "PrivateZone": False},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "HostedZoneAlreadyExists":
+                raise
+            made = self.zone_made_for(domain, reference)
+            if made is None:
+                raise
+            return made
         return self._zone(created["HostedZone"]["Id"])
+
+    def zone_made_for(self, domain: str, reference: str) -> Zone | None:
+        """The zone `create_zone(domain, reference)` made, if it did (zones listed by name
+        start at the name: only that name's zones are read)."""
+        caller_reference = _caller_reference(reference)
+        name = fqdn(domain)
+        listed = self._client.list_hosted_zones_by_name(DNSName=name, MaxItems="100")
+        for zone in listed["HostedZones"]:
+            if fqdn(zone["Name"]) != name:
+                break
+            if zone.get("CallerReference") == caller_reference:
+                return self._zone(zone["Id"])
+        return None
 
     def _zone(self, zone_id: str) -> Zone:
         answer = self._client.get_hosted_zone(Id=zone_id)
@@ -82,6 +122,19 @@ class Route53:
     def upsert(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
         """One change batch of UPSERTs (atomic in Route 53), then wait until INSYNC."""
         self._change(zone, [("UPSERT", r) for r in records], timeout_s)
+
+    def replace(
+        self,
+        zone: Zone,
+        upserts: Sequence[Record],
+        deletes: Sequence[Record],
+        *,
+        timeout_s: float = 120.0,
+    ) -> None:
+        """One atomic change batch: the `deletes` (as they are live) go, the `upserts` are set."""
+        changes = [("DELETE", r) for r in deletes] + [("UPSERT", r) for r in upserts]
+        if changes:
+            self._change(zone, changes, timeout_s)
 
     def delete(
         self,

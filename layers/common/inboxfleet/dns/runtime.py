@@ -50,6 +50,7 @@ def _deps(settings: DnsSettings) -> DnsDeps:
         dqs_key=dqs_key,
         timeout_s=settings.timeout_s,
         concurrency=settings.concurrency,
+        name_server_book=settings.name_server_book_url,
         policy=DeliverabilityPolicy(
             dmarc=settings.dmarc_policy, dmarc_report_domain=settings.dmarc_report_domain
         ),

@@ -21,7 +21,13 @@ from inboxfleet.dns.commands import (
     VerifyDomain,
 )
 from inboxfleet.dns.delegation import Delegation, check_delegation
-from inboxfleet.dns.errors import Blocklisted, DnsConflict, DnsNotPropagated, NotDelegated
+from inboxfleet.dns.errors import (
+    Blocklisted,
+    DnsConflict,
+    DnsNotPropagated,
+    NotDelegated,
+    ZoneMissing,
+)
 from inboxfleet.dns.records import (
     DeliverabilityPolicy,
     NameTooLong,
@@ -61,12 +67,25 @@ class DnsDeps:
     timeout_s: float = 2.0
     concurrency: int = 32
     policy: DeliverabilityPolicy = field(default_factory=DeliverabilityPolicy)
+    # Local mode only: where the local DNS says which address plays which name server.
+    name_server_book: str | None = None
+
+    def zone_servers(self, zone: Zone) -> list[Nameserver]:
+        """Where to ask the zone itself: the configured servers, else the zone's own name
+        servers (by the local book, or resolved like any name)."""
+        if self.authoritative:
+            return list(self.authoritative)
+        if self.name_server_book:
+            from inboxfleet.dns.name_server_book import book_addresses
+
+            return book_addresses(self.name_server_book, zone.name_servers, self.timeout_s)
+        return asyncio.run(resolve_servers(zone.name_servers, self.resolvers, self.timeout_s))
 
 
 def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
     match command:
         case CheckDelegation():
-            zone = deps.route53.ensure_zone(command.domain)
+            zone = _zone(deps, command)
             found = asyncio.run(_check_delegation(deps, command.domain, zone))
             if found.state == "unknown":
                 raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
@@ -76,7 +95,7 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
                 zone_id=zone.id, name_servers=list(zone.name_servers), state="delegated"
             )
         case UpsertRecords():
-            zone = deps.route53.ensure_zone(command.domain)
+            zone = _zone(deps, command)
             live = deps.route53.records(zone)
             records = _desired(deps, live, command)
             own = [r for r in records if in_zone(r.name, command.domain)]
@@ -90,11 +109,26 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
             return _delete(deps, command)
 
 
+def _zone(deps: DnsDeps, command: DnsCommand) -> Zone:
+    """The domain's hosted zone, by the id stored on its row (read in the tenant's session)."""
+    from inboxfleet.db import tenant_session
+    from inboxfleet.db.repositories import Domains
+
+    with tenant_session(command.tenant_id, database=deps.database()) as session:
+        row = Domains(session).get(command.domain_id)
+    if row is None or row.name != command.domain or row.status == "removed":
+        raise ZoneMissing(f"{command.domain}: not a domain of this tenant")
+    zone = None if row.hosted_zone_id is None else deps.route53.zone(row.hosted_zone_id)
+    if zone is None:
+        raise ZoneMissing(f"{command.domain}: the domain has no hosted zone (add it again)")
+    return zone
+
+
 def _report_zone(deps: DnsDeps) -> Zone | None:
     """The DMARC report domain's zone, where each domain's report authorisation lives: None
     when reports go to each domain itself, or its zone is not hosted here."""
     report_domain = deps.policy.dmarc_report_domain
-    return None if report_domain is None else deps.route53.find_zone(report_domain)
+    return None if report_domain is None else deps.route53.platform_zone(report_domain)
 
 
 def _publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
@@ -138,6 +172,11 @@ def _refuse_conflicts(
 
 
 async def _check_delegation(deps: DnsDeps, domain: str, zone: Zone) -> Delegation:
+    return await delegation_of(deps, domain, zone.name_servers)
+
+
+async def delegation_of(deps: DnsDeps, domain: str, name_servers: Sequence[str]) -> Delegation:
+    """Whether the parent zone delegates `domain` to exactly these name servers."""
     parent_servers = deps.parent
     if parent_servers is None:
         # The parent zone's own servers, found through the resolvers: a cache cannot answer
@@ -145,7 +184,7 @@ async def _check_delegation(deps: DnsDeps, domain: str, zone: Zone) -> Delegatio
         parent = domain.split(".", 1)[1]
         names = await name_servers_of(parent, deps.resolvers, deps.timeout_s)
         parent_servers = await resolve_servers(names, deps.resolvers, deps.timeout_s)
-    return await check_delegation(domain, zone.name_servers, parent_servers, deps.timeout_s)
+    return await check_delegation(domain, name_servers, parent_servers, deps.timeout_s)
 
 
 def _desired(
@@ -168,13 +207,9 @@ def _desired(
 
 
 def _verify(deps: DnsDeps, command: VerifyDomain) -> DomainVerified:
-    zone = deps.route53.find_zone(command.domain)
-    if zone is None:
-        raise DnsNotPropagated(f"{command.domain}: no hosted zone yet")
+    zone = _zone(deps, command)
     records = _desired(deps, deps.route53.records(zone), command)
-    authoritative = deps.authoritative or asyncio.run(
-        resolve_servers(zone.name_servers, deps.resolvers, deps.timeout_s)
-    )
+    authoritative = deps.zone_servers(zone)
     report = asyncio.run(
         verify(
             records,
@@ -226,9 +261,10 @@ def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
     apex = fqdn(command.domain)
     own = [k for k in keys if in_zone(k[0], apex)]
     deleted = _delete_elsewhere(deps, [k for k in keys if k not in own])
-    zone = deps.route53.find_zone(command.domain)
-    if zone is None:
-        return RecordsDeleted(deleted=deleted, zone_deleted=False)
+    try:
+        zone = _zone(deps, command)
+    except ZoneMissing:
+        return RecordsDeleted(deleted=deleted, zone_deleted=False)  # nothing left to delete
     if command.delete_zone:
         # The whole zone goes in one batch: no separate record deletion first.
         deps.route53.delete_zone(zone)

@@ -176,6 +176,34 @@ async def verify(
     return report
 
 
+async def check_records(
+    records: Sequence[Record],
+    *,
+    authoritative: Sequence[Nameserver],
+    recursive: Sequence[Nameserver],
+    timeout_s: float = 2.0,
+    concurrency: int = 32,
+) -> list[RecordCheck]:
+    """Each record set as the zone's own servers and the resolvers answer it (no content
+    rules: any record, the customer's own included)."""
+    asker = _Asker(timeout_s, concurrency)
+    return list(
+        await asyncio.gather(*(_check_record(asker, r, authoritative, recursive) for r in records))
+    )
+
+
+async def look_up(
+    servers: Sequence[Nameserver], names_and_types: Sequence[tuple[str, str]], timeout_s: float
+) -> list[Answer]:
+    """What the resolvers answer today for each (name, type), in order."""
+    asker = _Asker(timeout_s, 16)
+    return list(
+        await asyncio.gather(
+            *(asker.ask(servers, fqdn(n), t, recursive=True) for n, t in names_and_types)
+        )
+    )
+
+
 async def _check_record(
     asker: _Asker,
     record: Record,

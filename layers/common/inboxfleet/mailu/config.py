@@ -4,22 +4,52 @@ from __future__ import annotations
 
 import secrets
 import string
+from dataclasses import dataclass
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from inboxfleet.mailpolicy import DMARC_REPORT_MAILBOX, MTA_STS_MAX_AGE_S, MTA_STS_MODE
 from inboxfleet.mtasts import Mode
-from inboxfleet.names import Hostname
+from inboxfleet.names import Hostname, mail_host_of
 
 MAILU_VERSION = "2024.06"
 # Mailu's own default subnet; the bundled resolver takes its .254.
 SUBNET = "192.168.203.0/24"
 RESOLVER_IP = "192.168.203.254"
+SMTP_PORT = 25  # server to server
+SUBMISSIONS_PORT = 465  # client submission, implicit TLS
+SUBMISSION_PORT = 587  # client submission, STARTTLS (RFC 6409)
+IMAPS_PORT = 993  # IMAP, implicit TLS
 # Host ports the front publishes and the firewall opens (SSH aside). POP3 and IMAP without TLS
 # stay off: clients use 993 and 587/465.
-MAIL_PORTS = (25, 80, 443, 465, 587, 993, 4190)
+MAIL_PORTS = (SMTP_PORT, 80, 443, SUBMISSIONS_PORT, SUBMISSION_PORT, IMAPS_PORT, 4190)
 ADMIN_API_PORT = 8080  # published on the host's loopback only, reached through SSH
+
+
+@dataclass(frozen=True)
+class ClientEndpoint:
+    """Where a mail client (a sequencer) connects, as the installed front offers it."""
+
+    protocol: Literal["smtp", "imap"]
+    port: int
+    security: Literal["starttls", "tls"]  # STARTTLS upgrade, or TLS from the first byte
+
+
+def _published(*endpoints: ClientEndpoint) -> dict[str, ClientEndpoint]:
+    """The endpoints by protocol, each on a port the front publishes (checked at import)."""
+    for endpoint in endpoints:
+        if endpoint.port not in MAIL_PORTS:
+            raise ValueError(f"{endpoint} is on a port the mail server does not publish")
+    return {endpoint.protocol: endpoint for endpoint in endpoints}
+
+
+# What the credentials and exports tell clients: submission with STARTTLS (what sequencers
+# expect for "SMTP") and IMAP over TLS.
+CLIENT_ENDPOINTS = _published(
+    ClientEndpoint("smtp", SUBMISSION_PORT, "starttls"),
+    ClientEndpoint("imap", IMAPS_PORT, "tls"),
+)
 
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 LocalPart = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -48,7 +78,7 @@ class MailuConfig(BaseModel):
     def for_domain(cls, domain: str) -> MailuConfig:
         return cls(
             domain=domain,
-            mail_host=f"mail.{domain}",
+            mail_host=mail_host_of(domain),
             postmaster="postmaster",
             dmarc_rua=DMARC_REPORT_MAILBOX,
             dmarc_ruf=DMARC_REPORT_MAILBOX,

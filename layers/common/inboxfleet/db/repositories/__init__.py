@@ -2,10 +2,11 @@
 
 from inboxfleet.db.repositories.billing_accounts import BillingAccounts, BillingDirectory
 from inboxfleet.db.repositories.billing_objects import BillingObjects, UsageReports
-from inboxfleet.db.repositories.domains import Domains
+from inboxfleet.db.repositories.domains import DomainClaims, Domains
 from inboxfleet.db.repositories.idempotency_records import IdempotencyRecords, IdempotencyRow
 from inboxfleet.db.repositories.inbox_events import InboxEvents
 from inboxfleet.db.repositories.inboxes import Inboxes
+from inboxfleet.db.repositories.mailbox_logins import MailboxLogins
 from inboxfleet.db.repositories.servers import Servers
 from inboxfleet.db.repositories.stripe_events import StripeEventLog
 from inboxfleet.db.repositories.tenants import TenantDirectory, TenantProfile
@@ -14,11 +15,13 @@ __all__ = [
     "BillingAccounts",
     "BillingDirectory",
     "BillingObjects",
+    "DomainClaims",
     "Domains",
     "IdempotencyRecords",
     "IdempotencyRow",
     "InboxEvents",
     "Inboxes",
+    "MailboxLogins",
     "Servers",
     "StripeEventLog",
     "TenantDirectory",

@@ -1,18 +1,22 @@
-"""A tenant's sending domains."""
+"""A tenant's sending domains, and the platform-wide claims on their names."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from inboxfleet.db.repositories.base import TenantTable
-from inboxfleet.records import Domain
+from inboxfleet.db.repositories.base import SystemRepository, TenantTable
+from inboxfleet.records import Domain, DomainClaim
 
 _COLUMNS = (
-    "tenant_id, id, name, status, hosted_zone_id, name_servers, verification_report, created_at"
+    "tenant_id, id, name, status, hosted_zone_id, name_servers, verification_report, "
+    "delegation_checked_at, delegation_found, created_at"
 )
+_CLAIM_COLUMNS = "name, claimant, domain_id, zone_id, state, created_at"
 
 
 class Domains(TenantTable[Domain]):
@@ -29,6 +33,16 @@ class Domains(TenantTable[Domain]):
             )
         )
 
+    def count_pending(self) -> int:
+        """Domains still waiting for their delegation (each one's zone costs money)."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM domains WHERE tenant_id = %s "
+                "AND status = 'pending_delegation'",
+                (self.tenant_id,),
+            )
+        )
+
     def named(self, names: list[str]) -> list[Domain]:
         """The tenant's domains (not removed) with these names."""
         return self._session.fetch_all(
@@ -36,6 +50,25 @@ class Domains(TenantTable[Domain]):
             f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND name = ANY(%s) "
             "AND status <> 'removed' ORDER BY name",
             (self.tenant_id, names),
+        )
+
+    def page(self, *, limit: int, after: tuple[datetime, UUID] | None = None) -> list[Domain]:
+        """Up to `limit` live domains in (created_at, id) order after the keyset `after`."""
+        keyset = "AND (created_at, id) > (%s, %s) " if after is not None else ""
+        return self._session.fetch_all(
+            Domain,
+            f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND status <> 'removed' "
+            f"{keyset}ORDER BY created_at, id LIMIT %s",
+            (self.tenant_id, *(after or ()), limit),
+        )
+
+    def live(self, domain_id: UUID, *, lock: bool = False) -> Domain | None:
+        """The domain unless removed; `lock` holds its row to the end of the transaction."""
+        return self._session.fetch_one(
+            Domain,
+            f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND id = %s "
+            f"AND status <> 'removed'{' FOR UPDATE' if lock else ''}",
+            (self.tenant_id, domain_id),
         )
 
     def save_verification(self, domain_id: UUID, report: dict[str, Any]) -> bool:
@@ -58,3 +91,97 @@ class Domains(TenantTable[Domain]):
         )
         assert row is not None
         return row
+
+    def set_zone(self, domain_id: UUID, zone_id: str, name_servers: Sequence[str]) -> Domain:
+        row = self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET hosted_zone_id = %s, name_servers = %s, updated_at = now() "
+            f"WHERE tenant_id = %s AND id = %s RETURNING {_COLUMNS}",
+            (zone_id, list(name_servers), self.tenant_id, domain_id),
+        )
+        assert row is not None
+        return row
+
+    def record_delegation(
+        self, domain_id: UUID, *, delegated: bool, found: Sequence[str]
+    ) -> Domain | None:
+        """What the parent zone said now. Delegated: a pending domain becomes `delegated`.
+        Not (any more): a delegated domain is pending again, a configured or verified one
+        `degraded` (its mail no longer resolves to us)."""
+        if delegated:
+            status = "CASE status WHEN 'pending_delegation' THEN 'delegated' ELSE status END"
+        else:
+            status = (
+                "CASE WHEN status = 'delegated' THEN 'pending_delegation' "
+                "WHEN status IN ('configured', 'verified') THEN 'degraded' ELSE status END"
+            )
+        return self._session.fetch_one(
+            Domain,
+            f"UPDATE domains SET status = {status}, delegation_found = %s, "
+            "delegation_checked_at = now(), updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status <> 'removed' "
+            f"RETURNING {_COLUMNS}",
+            (list(found), self.tenant_id, domain_id),
+        )
+
+    def remove(self, domain_id: UUID) -> Domain | None:
+        return self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET status = 'removed', updated_at = now() "
+            f"WHERE tenant_id = %s AND id = %s AND status <> 'removed' RETURNING {_COLUMNS}",
+            (self.tenant_id, domain_id),
+        )
+
+    def users(self, domain_id: UUID) -> int:
+        """Inboxes (not deleted) and servers (not decommissioned) on the domain."""
+        return int(
+            self._session.scalar(
+                "SELECT (SELECT count(*) FROM inboxes WHERE tenant_id = %s AND domain_id = %s "
+                "        AND status <> 'deleted') "
+                "     + (SELECT count(*) FROM servers WHERE tenant_id = %s AND domain_id = %s "
+                "        AND status <> 'decommissioned')",
+                (self.tenant_id, domain_id, self.tenant_id, domain_id),
+            )
+        )
+
+
+class DomainClaims(SystemRepository):
+    """The shared claims table: several pending claims per name, at most one delegated (a
+    partial unique index). Written only in a system session, never beside tenant rows."""
+
+    def of_name(self, name: str) -> list[DomainClaim]:
+        return self._session.fetch_all(
+            DomainClaim,
+            f"SELECT {_CLAIM_COLUMNS} FROM domain_claims WHERE name = %s ORDER BY created_at",
+            (name,),
+        )
+
+    def claim(self, name: str, claimant: UUID, domain_id: UUID, zone_id: str) -> None:
+        """A pending claim (a re-added domain replaces the tenant's earlier claim)."""
+        self._session.execute(
+            "INSERT INTO domain_claims (name, claimant, domain_id, zone_id) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (name, claimant) DO UPDATE "
+            "SET domain_id = excluded.domain_id, zone_id = excluded.zone_id, state = 'pending', "
+            "delegated_at = NULL",
+            (name, claimant, domain_id, zone_id),
+        )
+
+    def mark(self, name: str, claimant: UUID, *, delegated: bool) -> None:
+        """The claimant's claim becomes delegated (any other's delegated claim on the name
+        drops to pending first: the parent delegates to one zone only), or pending again."""
+        if delegated:
+            self._session.execute(
+                "UPDATE domain_claims SET state = 'pending', delegated_at = NULL "
+                "WHERE name = %s AND claimant <> %s AND state = 'delegated'",
+                (name, claimant),
+            )
+        self._session.execute(
+            "UPDATE domain_claims SET state = %s, "
+            "delegated_at = CASE WHEN %s THEN now() END WHERE name = %s AND claimant = %s",
+            ("delegated" if delegated else "pending", delegated, name, claimant),
+        )
+
+    def release(self, name: str, claimant: UUID) -> None:
+        self._session.execute(
+            "DELETE FROM domain_claims WHERE name = %s AND claimant = %s", (name, claimant)
+        )

@@ -79,5 +79,7 @@ BEGIN
                        t.table_name, no_tenant, no_tenant);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %I TO inboxfleet_app', t.table_name);
     END LOOP;
+    -- A claim goes with its domain (the only shared rows the app deletes).
+    GRANT DELETE ON domain_claims TO inboxfleet_app;
 END
 $$;

@@ -1,0 +1,71 @@
+"""What every POST route shares: the Idempotency-Key header, serving a POST once per key, and
+the JSON response a route declares beside its model."""
+
+# Annotations are evaluated at definition (no `from __future__ import annotations`): the
+# resolver reads the header's type hints.
+
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Annotated, Any
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from pydantic import BaseModel
+
+from inboxfleet.api.caller import lambda_context
+from inboxfleet.api.runtime import deps
+
+# Printable ASCII without spaces: what a client library generates (a uuid, usually).
+IDEMPOTENCY_KEY = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="Any unique string (a uuid): the same key and body answer the same again.",
+    ),
+]
+
+
+def answer(status: int, model: type[BaseModel], description: str) -> dict[int, Any]:
+    """A route's success response for the OpenAPI document."""
+    return {
+        int(status): {
+            "description": description,
+            "content": {"application/json": {"model": model}},
+        }
+    }
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response[Any]:
+    # The body stays a dict: the resolver validates it against the route's declared answer.
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+def once(
+    tenant_id: UUID,
+    path: str,
+    idempotency_key: str | None,
+    payload: dict[str, Any],
+    operation: Callable[[], BaseModel],
+    *,
+    status: int = HTTPStatus.ACCEPTED,
+    secret_fields: Iterable[str] = (),
+) -> Response[Any]:
+    """Serve a POST once per Idempotency-Key: a repeat gets the first answer. `path` is the
+    route's with its validated ids (one inbox spelt in capitals or without hyphens is one
+    request, not two); `secret_fields` of the payload are never part of what is stored."""
+    from inboxfleet.api.idempotency import Answer, Request, idempotently
+
+    request = Request(
+        tenant_id=tenant_id, method="POST", path=path, key=idempotency_key, payload=payload
+    )
+    answered = idempotently(
+        request,
+        lambda: Answer(status=int(status), body=operation().model_dump(mode="json")),
+        secret_fields=secret_fields,
+        context=lambda_context(),
+        database=deps().database,
+    )
+    return json_response(answered.status, answered.body)
