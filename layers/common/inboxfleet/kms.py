@@ -19,8 +19,13 @@ class UndecryptableSecret(ValueError):
 @cache
 def _client() -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("kms")
+    # A credentials read or an export decrypts while the caller waits: never a minute's hang.
+    config = Config(
+        connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
+    )
+    return boto3.client("kms", config=config)
 
 
 def decrypt_text(ciphertext_b64: str, context: Mapping[str, str]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -62,10 +62,16 @@ class RecordClash(Conflict):
     code = "record_managed"
 
 
+# A person waits for each answer, within the function's 10 s: a silent DNS server makes a check
+# "unverified" or "unknown" after this long, never a timeout of the whole request.
+API_DNS_TIMEOUT_S = 1.0
+
+
 def _dns() -> DnsDeps:
     from inboxfleet.dns.runtime import deps
 
-    return deps()
+    dns = deps()
+    return replace(dns, timeout_s=min(dns.timeout_s, API_DNS_TIMEOUT_S))
 
 
 # ---- adding -----------------------------------------------------------------------------------
@@ -141,7 +147,7 @@ def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None
     try:
         zone = dns.route53.zone_made_for(row.name, str(row.id))
         if zone is not None:
-            dns.route53.delete_zone(zone)
+            dns.route53.delete_zone(zone, wait=False)
     except Exception:
         log.exception("domain %s: its zone could not be removed (reconcile will)", row.id)
     try:
@@ -166,7 +172,7 @@ def _carry_over(dns: DnsDeps, zone: Zone, name: str, extra: Sequence[str]) -> Ca
         found = [(n, t, a.values) for (n, t), a in zip(asks, answers, strict=True)]
         copied, skipped = carried_records(name, found, dns.policy)
         if copied:
-            dns.route53.upsert(zone, copied)
+            dns.route53.upsert(zone, copied, wait=False)
     except Exception:
         log.warning("domain %s: carrying existing records over failed", name, exc_info=True)
         return CarriedOver(copied=[], skipped=["(the current DNS could not be read)"])
@@ -408,7 +414,7 @@ def replace_records(
         theirs = [r for r in live if not is_ours(r, row.name, dns.policy)]
         keys = {(r.name, r.type) for r in new}
         gone = [r for r in theirs if (r.name, r.type) not in keys]
-        dns.route53.replace(zone, new, gone)
+        dns.route53.replace(zone, new, gone, wait=False)
     return list_records(tenant_id, domain_id, deps)
 
 
@@ -431,7 +437,7 @@ def remove_domain(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> DomainView
             raise DomainInUse(f"{row.name} still has {users} inboxes or servers: delete them first")
         zone = None if row.hosted_zone_id is None else dns.route53.zone(row.hosted_zone_id)
         if zone is not None:
-            dns.route53.delete_zone(zone)  # first: a retry finds it gone and goes on
+            dns.route53.delete_zone(zone, wait=False)  # first: a retry finds it gone
         removed = domains.remove(domain_id) or row
     with system_session("api.domain_claims", database=deps.database) as s:
         DomainClaims(s).release(row.name, tenant_id)

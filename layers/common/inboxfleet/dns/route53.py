@@ -28,8 +28,13 @@ def _caller_reference(reference: str) -> str:
 @cache
 def _client() -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("route53")
+    # Bounded: the tenant API answers within its 10 s, and the dns steps retry by their ASL.
+    config = Config(
+        connect_timeout=3, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+    )
+    return boto3.client("route53", config=config)
 
 
 class Route53:
@@ -119,9 +124,12 @@ class Route53:
             if rrset["Type"] in _OWNED_TYPES and "ResourceRecords" in rrset
         ]
 
-    def upsert(self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0) -> None:
-        """One change batch of UPSERTs (atomic in Route 53), then wait until INSYNC."""
-        self._change(zone, [("UPSERT", r) for r in records], timeout_s)
+    def upsert(
+        self, zone: Zone, records: Sequence[Record], *, timeout_s: float = 120.0, wait: bool = True
+    ) -> None:
+        """One change batch of UPSERTs (atomic in Route 53), then wait until INSYNC (`wait`:
+        a caller answering a person right away does not wait the minute propagation takes)."""
+        self._change(zone, [("UPSERT", r) for r in records], timeout_s, wait)
 
     def replace(
         self,
@@ -130,11 +138,12 @@ class Route53:
         deletes: Sequence[Record],
         *,
         timeout_s: float = 120.0,
+        wait: bool = True,
     ) -> None:
         """One atomic change batch: the `deletes` (as they are live) go, the `upserts` are set."""
         changes = [("DELETE", r) for r in deletes] + [("UPSERT", r) for r in upserts]
         if changes:
-            self._change(zone, changes, timeout_s)
+            self._change(zone, changes, timeout_s, wait)
 
     def delete(
         self,
@@ -154,10 +163,11 @@ class Route53:
             self._change(zone, [("DELETE", r) for r in doomed], timeout_s)
         return len(doomed)
 
-    def delete_zone(self, zone: Zone) -> None:
+    def delete_zone(self, zone: Zone, *, wait: bool = True) -> None:
         """Remove the zone (a zone costs money every month). Every record set goes first, of
         any type, aliases included: Route 53 refuses to delete a zone holding anything but
-        its apex SOA and NS."""
+        its apex SOA and NS (a change is applied to the zone when accepted: `wait` only waits
+        for the name servers to have it too)."""
         leftovers = [
             {"Action": "DELETE", "ResourceRecordSet": rrset}
             for rrset in self._rrsets(zone)
@@ -167,10 +177,13 @@ class Route53:
             change = self._client.change_resource_record_sets(
                 HostedZoneId=zone.id, ChangeBatch={"Comment": "inboxfleet", "Changes": leftovers}
             )
-            self._wait(change, 60.0)
+            if wait:
+                self._wait(change, 60.0)
         self._client.delete_hosted_zone(Id=zone.id)
 
-    def _change(self, zone: Zone, changes: list[tuple[str, Record]], timeout_s: float) -> None:
+    def _change(
+        self, zone: Zone, changes: list[tuple[str, Record]], timeout_s: float, wait: bool = True
+    ) -> None:
         batch = {
             "Comment": "inboxfleet",
             "Changes": [
@@ -187,7 +200,8 @@ class Route53:
             ],
         }
         change = self._client.change_resource_record_sets(HostedZoneId=zone.id, ChangeBatch=batch)
-        self._wait(change, timeout_s)
+        if wait:
+            self._wait(change, timeout_s)
 
     def _wait(self, change: dict[str, Any], timeout_s: float) -> None:
         change_id = change["ChangeInfo"]["Id"]
