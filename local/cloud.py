@@ -41,8 +41,24 @@ if TYPE_CHECKING:
 SENDER_DOMAIN = "inboxfleet.example"
 SENDER = f"billing@{SENDER_DOMAIN}"
 AUDIENCE = "inboxfleet-local"
-# The parent zones the local DNS holds delegations in (the TLD servers' part).
-PARENT_ORIGINS = ("example.",)
+# The parent zones the local DNS holds delegations in (the TLD servers' part): the TLDs and
+# public suffixes a tenant's domain may sit under in tests and demos. A name under one of them
+# is NXDOMAIN until delegated, as in the real world; under none of them, SERVFAIL.
+PARENT_ORIGINS = (
+    "example.",
+    "test.",
+    "com.",
+    "net.",
+    "org.",
+    "io.",
+    "co.",
+    "ai.",
+    "dev.",
+    "app.",
+    "uk.",
+    "co.uk.",
+    "org.uk.",
+)
 # AWS SDK settings for the in-process functions: moto answers, nothing leaves the machine.
 AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
@@ -216,6 +232,8 @@ class LocalCloud(StartStop):
                 boto3.client("route53", region_name=REGION),
                 reverse_records=self.hostwinds.reverse_records,
                 parent_origins=PARENT_ORIGINS,
+                # A hosted zone is seen only through a delegation to its own name servers.
+                route53_by_delegation=True,
             )
         )
         self.issuer = stack.enter_context(LocalIssuer())

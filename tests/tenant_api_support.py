@@ -4,10 +4,12 @@ the handler in process."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Protocol
 from uuid import UUID
 
 import httpx
+import psycopg
 
 
 def error(answer: httpx.Response) -> dict[str, Any]:
@@ -84,3 +86,19 @@ def call(
     return httpx.request(
         method, f"{cloud.api_url}{path}", headers=headers, content=content, timeout=60
     )
+
+
+def waits_for_a_lock(database_url: str, table: str, deadline_s: float = 30) -> bool:
+    """Whether a backend comes to wait on a lock while running a statement on `table`."""
+    end = time.monotonic() + deadline_s
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < end:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query ILIKE %s",
+                (f"%{table}%",),
+            ).fetchone()
+            if waiting and waiting[0] > 0:
+                return True
+            time.sleep(0.02)  # polling the server's view of the wait, with a deadline
+    return False

@@ -93,6 +93,11 @@ class Dnsbl:
     def refusing(self) -> bool:
         return self._refusing
 
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The blocklist zones served (for delegations to them)."""
+        return tuple(zone.origin for zone in (*self._ip_zones, *self._domain_zones))
+
     def refuse_public_resolvers(self, refuse: bool = True) -> None:
         self._refusing = refuse
 

@@ -32,6 +32,10 @@ class ReverseZone:
         self._seen: dict[str, str] | None = None
         self._zones: dict[str, RecordZone] = {}
 
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return REVERSE_ORIGINS
+
     def find_zone(self, qname: str) -> RecordZone | None:
         origin = next((o for o in REVERSE_ORIGINS if is_within(qname, o)), None)
         if origin is None:

@@ -15,8 +15,10 @@ What is served: A, AAAA, MX, TXT, SPF, CNAME, SRV, NS, SOA, CAA, PTR record sets
 record in the same zone (with the target's data); the first of several routing-policy record
 sets of one name and type. Private zones are skipped unless asked for. Of two public zones with
 one name (Route 53 allows that, each with its own name servers), `find_zone` serves the first
-listed; `zone_by_id` serves any one, as the zone's own name servers do (`ZoneServers`). Values
-Route 53 would not accept are skipped with a warning.
+listed; `zone_by_id` serves any one, as the zone's own name servers do (`ZoneServers`), and
+`zone_served_by` names the zone a name server belongs to (from an index built as zones are
+first read: a zone's name servers never change). Values Route 53 would not accept are skipped
+with a warning.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class _Hosted:
     origin: str
     zone: RecordZone | None = None
     loaded_at: float = -math.inf
+    # The apex NS names read at the first load: a zone's delegation set never changes in
+    # Route 53, so they are indexed once (name server -> zone id).
+    name_servers: tuple[str, ...] | None = None
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -78,6 +83,7 @@ class Route53Zones:
         self._read_lock = threading.RLock()  # one reader of Route 53 at a time
         self._hosted: dict[str, _Hosted] = {}  # origin -> zone; replaced whole, never mutated
         self._by_id: dict[str, _Hosted] = {}  # every zone, by id; replaced whole likewise
+        self._by_name_server: dict[str, str] = {}  # NS name -> zone id; replaced whole likewise
         self._listed_at = -math.inf
 
     # ---- public ----------------------------------------------------------------------------
@@ -104,25 +110,21 @@ class Route53Zones:
         return None if hosted is None else self._served(hosted, now)
 
     def zone_served_by(self, name_server: str) -> str | None:
-        """The id of the zone whose apex NS set names `name_server` (normalized), if any."""
+        """The id of the zone whose apex NS set names `name_server` (normalized), if any (of
+        zones sharing a name server, the first indexed). A dict read, except for a name no
+        zone indexed so far has: then the zone list is read again and the zones not indexed
+        yet are loaded (name servers are asked for right after their zone is made)."""
         now = self._clock()
         self._fresh_list(now)
-        found = self._served_by(name_server, now)
+        found = self._by_name_server.get(name_server)
         if found is None:
-            # Name servers are asked for right after their zone is made: a name no zone in the
-            # copy at hand has is looked for again in a fresh listing.
             with self._read_lock:
                 self._list(now)
-            found = self._served_by(name_server, now)
+                for hosted in list(self._by_id.values()):
+                    if hosted.name_servers is None:
+                        self._load(hosted, now)
+            found = self._by_name_server.get(name_server)
         return found
-
-    def _served_by(self, name_server: str, now: float) -> str | None:
-        for zone_id, hosted in self._by_id.items():
-            zone = self._served(hosted, now)
-            ns = None if zone is None else zone.get(hosted.origin, "NS")
-            if ns is not None and any(rd.target() == name_server for rd in ns.rdatas):
-                return zone_id
-        return None
 
     def _served(self, hosted: _Hosted, now: float) -> RecordZone | None:
         if hosted.zone is None:
@@ -185,7 +187,29 @@ class Route53Zones:
             every[zone_id] = hosted
             fresh.setdefault(origin, hosted)  # of several zones of one name, the first
         self._hosted, self._by_id = fresh, every
+        self._forget_name_servers_of_unlisted()
         self._listed_at = now
+
+    def _forget_name_servers_of_unlisted(self) -> None:
+        listed = self._by_id
+        if any(zone_id not in listed for zone_id in self._by_name_server.values()):
+            # Rebuilt from the zones still listed: a name a deleted zone shared with another
+            # (moto's default set) now leads to that other zone.
+            index: dict[str, str] = {}
+            for hosted in listed.values():
+                for name_server in hosted.name_servers or ():
+                    index.setdefault(name_server, hosted.zone_id)
+            self._by_name_server = index
+
+    def _index_name_servers(self, hosted: _Hosted) -> None:
+        zone = hosted.zone
+        ns = None if zone is None else zone.get(hosted.origin, "NS")
+        targets = () if ns is None else tuple(t for rd in ns.rdatas if (t := rd.target()))
+        hosted.name_servers = targets
+        index = self._by_name_server
+        if any(t not in index for t in targets):
+            added = {t: hosted.zone_id for t in targets if t not in index}
+            self._by_name_server = {**index, **added}
 
     def _load(self, hosted: _Hosted, now: float) -> None:
         try:
@@ -199,10 +223,13 @@ class Route53Zones:
                 raise
             self._hosted = {o: h for o, h in self._hosted.items() if h is not hosted}
             self._by_id = {i: h for i, h in self._by_id.items() if h is not hosted}
+            self._forget_name_servers_of_unlisted()
             hosted.zone, hosted.loaded_at = None, now
             return
         hosted.zone = build_zone(hosted.origin, sets)
         hosted.loaded_at = now
+        if hosted.name_servers is None:
+            self._index_name_servers(hosted)
 
 
 def _short_id(zone_id: str) -> str:

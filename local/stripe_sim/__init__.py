@@ -1,7 +1,8 @@
 """A stateful Stripe v1 API simulator on loopback, and builders of Stripe objects (test tool).
 
-It speaks what the platform uses of Stripe: customers, price lookup, Checkout Sessions,
-customer-portal sessions, subscription and invoice retrieval, billing meter events; form-encoded
+It speaks what the platform uses of Stripe: customers, price lookup, Checkout Sessions (listed
+by customer and status, expired), customer-portal sessions, subscription and invoice retrieval,
+subscriptions listed by customer and status, billing meter events; form-encoded
 bracket parameters, Bearer authentication, Idempotency-Key replay, Stripe's error bodies,
 injected 429/5xx replies.
 Objects come in the 2025-03-31.basil shape or, with `legacy_shapes=True`, the 2024-06-20 one.

@@ -108,6 +108,41 @@ PORTAL_SESSION_CREATE_PARAMS = frozenset(
         "return_url",
     ]
 )
+CHECKOUT_LIST_PARAMS = frozenset(
+    [
+        "created",
+        "customer",
+        "customer_account",
+        "customer_details",
+        "ending_before",
+        "expand",
+        "limit",
+        "payment_intent",
+        "payment_link",
+        "starting_after",
+        "status",
+        "subscription",
+    ]
+)
+SUBSCRIPTION_LIST_PARAMS = frozenset(
+    [
+        "automatic_tax",
+        "collection_method",
+        "created",
+        "current_period_end",
+        "current_period_start",
+        "customer",
+        "customer_account",
+        "ending_before",
+        "expand",
+        "limit",
+        "plan",
+        "price",
+        "starting_after",
+        "status",
+        "test_clock",
+    ]
+)
 METER_EVENT_CREATE_PARAMS = frozenset(
     ["event_name", "expand", "identifier", "payload", "timestamp"]
 )

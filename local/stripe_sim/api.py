@@ -17,11 +17,13 @@ from typing import Any
 from local.stripe_sim import errors
 from local.stripe_sim.accepted_params import (
     CHECKOUT_CREATE_PARAMS,
+    CHECKOUT_LIST_PARAMS,
     CUSTOMER_CREATE_PARAMS,
     METER_EVENT_CREATE_PARAMS,
     PORTAL_SESSION_CREATE_PARAMS,
     PRICE_LIST_PARAMS,
     RETRIEVE_PARAMS,
+    SUBSCRIPTION_LIST_PARAMS,
 )
 from local.stripe_sim.errors import StripeError
 from local.stripe_sim.forms import Params
@@ -39,6 +41,21 @@ METER_PAST_WINDOW_S = 35 * 24 * 3600
 METER_FUTURE_WINDOW_S = 5 * 60
 DEFAULT_LIST_LIMIT = 10
 MAX_LIST_LIMIT = 100
+SUBSCRIPTION_STATUSES = frozenset(
+    {
+        "active",
+        "canceled",
+        "incomplete",
+        "incomplete_expired",
+        "past_due",
+        "paused",
+        "trialing",
+        "unpaid",
+    }
+)
+# What `status` selects besides one status: `all`, and `ended` (canceled or expired unpaid).
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+CHECKOUT_STATUSES = frozenset({"open", "complete", "expired"})
 
 
 @dataclass(frozen=True)
@@ -194,6 +211,38 @@ class StripeApi:
                 raise errors.no_such("checkout.session", ids[0])
             return self.store.render_session(ids[0])
 
+    def list_checkout_sessions(self, params: Params, _: tuple[str, ...]) -> dict[str, Any]:
+        """Newest first, filtered by `customer`, `status` and `subscription`."""
+        _refuse_unknown(params, CHECKOUT_LIST_PARAMS)
+        status = _string(params, "status")
+        if status is not None and status not in CHECKOUT_STATUSES:
+            # Wording unverified: Stripe's enum refusal names the values it takes.
+            raise errors.invalid_param(
+                "status", f"Invalid status: must be one of {', '.join(sorted(CHECKOUT_STATUSES))}"
+            )
+        subscription = _string(params, "subscription")
+        with self.store.lock:
+            customer = self._listed_customer(params)
+            sessions = [
+                self.store.render_session(record.id)
+                for record in reversed(self.store.sessions.values())
+                if (customer is None or record.customer == customer)
+                and (status is None or record.status == status)
+                and (subscription is None or record.subscription == subscription)
+            ]
+        return _page(sessions, params, "/v1/checkout/sessions")
+
+    def expire_checkout_session(self, params: Params, ids: tuple[str, ...]) -> dict[str, Any]:
+        _refuse_unknown(params, RETRIEVE_PARAMS)
+        with self.store.lock:
+            session = self.store.sessions.get(ids[0])
+            if session is None:
+                raise errors.no_such("checkout.session", ids[0])
+            if session.status != "open":
+                raise session_not_open(session.status)
+            self.store.expire_session(session.id)
+            return self.store.render_session(session.id)
+
     # ---- customer portal -------------------------------------------------------------------
 
     def create_portal_session(self, params: Params, _: tuple[str, ...]) -> dict[str, Any]:
@@ -233,6 +282,39 @@ class StripeApi:
             if ids[0] not in self.store.subscriptions:
                 raise errors.no_such("subscription", ids[0])
             return self.store.render_subscription(ids[0])
+
+    def list_subscriptions(self, params: Params, _: tuple[str, ...]) -> dict[str, Any]:
+        """Newest first, filtered by `customer`, `price` and `status`: without one, every
+        subscription but the canceled ones (as Stripe lists); `all`; `ended` (canceled or
+        incomplete_expired); or one status."""
+        _refuse_unknown(params, SUBSCRIPTION_LIST_PARAMS)
+        status = _string(params, "status")
+        if status is not None and status not in SUBSCRIPTION_STATUSES | {"all", "ended"}:
+            # Wording unverified: Stripe's enum refusal names the values it takes.
+            raise errors.invalid_param(
+                "status",
+                "Invalid status: must be one of "
+                + ", ".join(sorted(SUBSCRIPTION_STATUSES | {"all", "ended"})),
+            )
+        price = _string(params, "price")
+        with self.store.lock:
+            customer = self._listed_customer(params)
+            subscriptions = [
+                self.store.render_subscription(record.id)
+                for record in reversed(self.store.subscriptions.values())
+                if (customer is None or record.customer == customer)
+                and (price is None or record.price_id == price)
+                and _selected(record.status, status)
+            ]
+        return _page(subscriptions, params, "/v1/subscriptions")
+
+    def _listed_customer(self, params: Params) -> str | None:
+        """A list's `customer` filter: an id the account does not have is a 400, as Stripe
+        answers it."""
+        customer = _string(params, "customer")
+        if customer is not None and customer not in self.store.customers:
+            raise errors.no_such("customer", customer, param="customer")
+        return customer
 
     def get_invoice(self, params: Params, ids: tuple[str, ...]) -> dict[str, Any]:
         _refuse_unknown(params, RETRIEVE_PARAMS)
@@ -275,6 +357,48 @@ class StripeApi:
             self.store.meter_identifiers.add(identifier)
             self.store.meter_events.append(event)
             return dict(event)
+
+
+def session_not_open(status: str) -> StripeError:
+    """Stripe's refusal to expire a session that is complete or expired already (its wording,
+    as quoted in Sylius/PayumStripePlugin issue #70; whether it carries a `code` is unverified,
+    so none is invented)."""
+    return StripeError(
+        HTTPStatus.BAD_REQUEST,
+        'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session '
+        f"has a status of `{status}`.",
+    )
+
+
+def _selected(status: str, wanted: str | None) -> bool:
+    if wanted is None:
+        return status != "canceled"
+    if wanted == "all":
+        return True
+    if wanted == "ended":
+        return status in ENDED_STATUSES
+    return status == wanted
+
+
+def _page(objects: list[dict[str, Any]], params: Params, url: str) -> dict[str, Any]:
+    """A list answer: `limit` objects after `starting_after` (an id of the list), `has_more`
+    saying whether more follow."""
+    limit = _integer(params, "limit", DEFAULT_LIST_LIMIT)
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise errors.invalid_param(
+            "limit",
+            f"This value must be greater than or equal to 1 and less than or equal to "
+            f"{MAX_LIST_LIMIT} (it currently is '{limit}').",
+        )
+    after = _string(params, "starting_after")
+    if after is not None:
+        ids = [item["id"] for item in objects]
+        if after not in ids:
+            raise errors.no_such("object", after, param="starting_after")
+        objects = objects[ids.index(after) + 1 :]
+    answer = list_object(objects[:limit], url)
+    answer["has_more"] = len(objects) > limit
+    return answer
 
 
 def duplicate_meter_event(identifier: str) -> StripeError:
@@ -369,8 +493,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", re.compile(f"/v1/customers/{_ID}"), StripeApi.get_customer),
     Route("GET", re.compile("/v1/prices"), StripeApi.list_prices),
     Route("POST", re.compile("/v1/checkout/sessions"), StripeApi.create_checkout_session),
+    Route("GET", re.compile("/v1/checkout/sessions"), StripeApi.list_checkout_sessions),
     Route("GET", re.compile(f"/v1/checkout/sessions/{_ID}"), StripeApi.get_checkout_session),
+    Route(
+        "POST",
+        re.compile(f"/v1/checkout/sessions/{_ID}/expire"),
+        StripeApi.expire_checkout_session,
+    ),
     Route("POST", re.compile("/v1/billing_portal/sessions"), StripeApi.create_portal_session),
+    Route("GET", re.compile("/v1/subscriptions"), StripeApi.list_subscriptions),
     Route("GET", re.compile(f"/v1/subscriptions/{_ID}"), StripeApi.get_subscription),
     Route("GET", re.compile(f"/v1/invoices/{_ID}"), StripeApi.get_invoice),
     Route("POST", re.compile("/v1/billing/meter_events"), StripeApi.create_meter_event),

@@ -20,10 +20,16 @@ class ErrorFault:
     path: str | None = None  # None: any path; else an exact path such as "/v1/customers"
     method: str | None = None  # None: any method
     should_retry: bool | None = None  # sets the Stripe-Should-Retry header when given
+    # A 4xx's invalid_request_error names the parameter it refuses (and a code) when given: a
+    # refusal the simulator does not model itself, e.g. Stripe finding a URL invalid.
+    param: str | None = None
+    code: str | None = None
 
     def __post_init__(self) -> None:
         if not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
+        if (self.param or self.code) and not 400 <= self.status <= 499:
+            raise ValueError("only a 4xx names a parameter or a code")
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path is None or self.path == path) and (
@@ -46,8 +52,17 @@ class ErrorFault:
                 type="api_error",
                 should_retry=self.should_retry,
             )
+        if self.param is not None:
+            # Wording unverified: Stripe's messages for a refused parameter vary by check.
+            message = f"Invalid {self.param}: the value was refused."
+        else:
+            message = HTTPStatus(self.status).phrase
         return StripeError(
-            self.status, HTTPStatus(self.status).phrase, should_retry=self.should_retry
+            self.status,
+            message,
+            code=self.code,
+            param=self.param,
+            should_retry=self.should_retry,
         )
 
 

@@ -307,10 +307,20 @@ class StripeSimulator(HttpSimulator):
         path: str | None = None,
         method: str | None = None,
         should_retry: bool | None = None,
+        param: str | None = None,
+        code: str | None = None,
     ) -> None:
         """Answer the next `times` matching requests with this error status (429: Stripe's
-        rate_limit error, 5xx: api_error) without executing them."""
-        fault = ErrorFault(status=status, path=path, method=method, should_retry=should_retry)
+        rate_limit error, 5xx: api_error, another 4xx: invalid_request_error, naming `param`
+        and `code` when given) without executing them."""
+        fault = ErrorFault(
+            status=status,
+            path=path,
+            method=method,
+            should_retry=should_retry,
+            param=param,
+            code=code,
+        )
         self._faults.add(fault, times)
 
     def pending_faults(self) -> int:

@@ -409,6 +409,16 @@ class Store:
             session.subscription = subscription.id
             return subscription
 
+    def expire_session(self, session_id: str) -> CheckoutSessionRecord:
+        """An open session expired (Stripe's `POST /v1/checkout/sessions/{id}/expire`): it can no
+        longer be paid. ValueError for one that is not open."""
+        with self.lock:
+            session = self._get(self.sessions, session_id, "checkout session")
+            if session.status != "open":
+                raise ValueError(f"checkout session {session_id!r} is {session.status}")
+            session.status = "expired"
+            return session
+
     # ---- rendering ---------------------------------------------------------------------------
 
     def render_customer(self, customer_id: str) -> dict[str, Any]:
@@ -478,14 +488,16 @@ class Store:
                     if price.usage_type == "licensed"
                 ),
             )
-            if session.status != "open":
-                # A completed session no longer has a payable URL.
+            # Only an open session has a payable URL.
+            if session.status == "complete":
                 rendered.update(
                     status=session.status,
                     payment_status="paid",
                     subscription=session.subscription,
                     url=None,
                 )
+            elif session.status == "expired":
+                rendered.update(status=session.status, url=None)
             return rendered
 
     def render_portal_session(self, session_id: str) -> dict[str, Any]:

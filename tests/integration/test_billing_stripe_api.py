@@ -4,13 +4,20 @@ HTTP; real PostgreSQL."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
 
-from inboxfleet.billing.errors import StripeUnavailable, UnknownPlan
+from inboxfleet.billing.errors import (
+    CustomerMissing,
+    StripeRefused,
+    StripeUnavailable,
+    UnknownPlan,
+)
 from inboxfleet.billing.onboarding import (
     AlreadySubscribed,
     CheckoutRequest,
@@ -20,7 +27,7 @@ from inboxfleet.billing.onboarding import (
 )
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.billing.state import derive_entitlement
-from inboxfleet.billing.stripe_api import StripeApi
+from inboxfleet.billing.stripe_api import StripeApi, stripe_deadline
 from inboxfleet.billing.usage import meter_identifier, report_daily_usage
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes
@@ -103,16 +110,19 @@ def test_checkout_creates_one_linked_customer_and_a_session_carrying_the_tenant(
     assert account is not None
     assert account.stripe_customer_id == checkout.customer_id
 
-    # A retry of the same request reuses everything; a second checkout reuses the customer.
+    # A retry of the same request reuses everything; a second checkout reuses the customer,
+    # and its session is the only one that can still be paid.
     again = start_checkout(api, request, CATALOGUE)
     assert again == checkout
+    assert sim.checkout_session(checkout.session_id)["status"] == "open"
     other = start_checkout(api, checkout_request(tenant), CATALOGUE)
     assert other.customer_id == checkout.customer_id
     assert ensure_customer(api, tenant) == checkout.customer_id
     assert len([c for c in sim.customers if c["metadata"].get("tenant_id") == str(tenant)]) == 1
+    assert sim.checkout_session(checkout.session_id)["status"] == "expired"
 
     # Paying on the hosted page yields a subscription carrying the tenant (what links events).
-    subscription = sim.complete_checkout(checkout.session_id)
+    subscription = sim.complete_checkout(other.session_id)
     assert subscription["metadata"] == {"tenant_id": str(tenant)}
     assert subscription["items"]["data"][0]["quantity"] == 2
 
@@ -126,6 +136,68 @@ def test_checkout_refuses_plans_outside_the_catalogue_and_live_subscribers(
     subscribe(tenant, f"cus_{secrets.token_hex(5)}", "growth_monthly", 0)
     with pytest.raises(AlreadySubscribed):
         start_checkout(api, checkout_request(tenant), CATALOGUE)
+
+
+def test_a_session_paid_while_another_checkout_runs_is_seen_and_the_new_one_expired(
+    sim: StripeSimulator, api: StripeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The earlier session is paid after the new checkout listed it open but before it expired
+    it: Stripe refuses the expiry, the subscription is read after it, the tenant is told it is
+    subscribed, and the new session cannot be paid."""
+    tenant = new_tenant()
+    first = start_checkout(api, checkout_request(tenant), CATALOGUE)
+    listed = api.open_checkout_sessions
+
+    def paid_meanwhile(customer_id: str) -> list[dict[str, Any]]:
+        found = listed(customer_id)
+        sim.complete_checkout(first.session_id)
+        return found
+
+    monkeypatch.setattr(api, "open_checkout_sessions", paid_meanwhile)
+    with pytest.raises(AlreadySubscribed, match="active"):
+        start_checkout(api, checkout_request(tenant), CATALOGUE)
+    statuses = {s["id"]: s["status"] for s in sim.checkout_sessions}
+    assert statuses[first.session_id] == "complete"
+    assert [state for sid, state in statuses.items() if sid != first.session_id] == ["expired"]
+
+
+def test_stripes_refusals_are_told_apart_from_its_outages(
+    sim: StripeSimulator, api: StripeApi
+) -> None:
+    tenant = new_tenant()
+    customer = ensure_customer(api, tenant)
+    sim.fail_next(400, path="/v1/checkout/sessions", param="cancel_url", code="url_invalid")
+    with pytest.raises(StripeRefused) as refused:
+        start_checkout(api, checkout_request(tenant), CATALOGUE)
+    assert refused.value.param == "cancel_url"
+    sim.fail_next(429, path="/v1/checkout/sessions", should_retry=False)
+    with pytest.raises(StripeUnavailable):
+        start_checkout(api, checkout_request(tenant), CATALOGUE)
+    with pytest.raises(CustomerMissing):
+        api.subscriptions_of("cus_missing")
+    assert api.subscriptions_of(customer) == []
+    wrong_key = StripeApi(lambda: "sk_test_wrong", BillingSettings(stripe_api_base=sim.base_url))
+    with pytest.raises(StripeRefused, match="AuthenticationError"):
+        wrong_key.open_checkout_sessions(customer)
+    api.create_customer(email=None, name=None, tenant_id="t-1", idempotency_key="key-1")
+    with pytest.raises(StripeRefused, match="IdempotencyError"):
+        api.create_customer(email=None, name=None, tenant_id="t-2", idempotency_key="key-1")
+
+
+def test_a_call_that_could_outlast_its_deadline_is_not_started(
+    sim: StripeSimulator,
+) -> None:
+    settings = BillingSettings(stripe_api_base=sim.base_url)
+    quick = StripeApi(lambda: API_KEY, settings, timeout_s=2.5, max_retries=0)
+    assert quick.longest_call_s() == 2.5
+    # The settings' budget: two tries of 5 s and the SDK's longest wait between them.
+    assert StripeApi(lambda: API_KEY, settings).longest_call_s() == 15.0
+    with stripe_deadline(time.monotonic() + 2.0), pytest.raises(StripeUnavailable):
+        quick.price_by_lookup_key("growth_monthly")
+    assert sim.requests == []
+    with stripe_deadline(time.monotonic() + 30.0):
+        assert quick.price_by_lookup_key("growth_monthly") is not None
+    assert len(sim.requests) == 1
 
 
 def test_a_plan_billed_by_usage_is_checked_out_without_a_quantity(

@@ -442,6 +442,75 @@ def test_checkout_session_metered_price_takes_no_quantity(
     assert caught.value.param == "line_items[0][quantity]"
 
 
+def test_checkout_sessions_are_listed_by_customer_and_status_newest_first(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    price = price_id(sim, "inboxes_monthly")
+    mine, theirs = sim.add_customer()["id"], sim.add_customer()["id"]
+    first, second, third = (
+        client.v1.checkout.sessions.create(params=checkout_params(price, customer=mine)).id
+        for _ in range(3)
+    )
+    client.v1.checkout.sessions.create(params=checkout_params(price, customer=theirs))
+    sim.complete_checkout(first)
+    listed = client.v1.checkout.sessions.list(params={"customer": mine, "status": "open"})
+    assert [s.id for s in listed.data] == [third, second]
+    assert listed.has_more is False
+    assert listed.url == "/v1/checkout/sessions"
+    every = client.v1.checkout.sessions.list(params={"customer": mine})
+    assert [s.id for s in every.data] == [third, second, first]
+    # A page at a time, as the SDK pages.
+    page = client.v1.checkout.sessions.list(params={"customer": mine, "limit": 1})
+    assert ([s.id for s in page.data], page.has_more) == ([third], True)
+    rest = client.v1.checkout.sessions.list(
+        params={"customer": mine, "limit": 2, "starting_after": third}
+    )
+    assert ([s.id for s in rest.data], rest.has_more) == ([second, first], False)
+
+
+def test_listing_checkout_sessions_refuses_unknown_customers_and_statuses(
+    client: stripe.StripeClient,
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as no_customer:
+        client.v1.checkout.sessions.list(params={"customer": "cus_missing"})
+    assert (no_customer.value.code, no_customer.value.param) == ("resource_missing", "customer")
+    with pytest.raises(stripe.InvalidRequestError) as bad_status:
+        client.v1.checkout.sessions.list(params={"status": "paid"})
+    assert bad_status.value.param == "status"
+    with pytest.raises(stripe.InvalidRequestError) as bad_limit:
+        client.v1.checkout.sessions.list(params={"limit": 101})
+    assert bad_limit.value.param == "limit"
+
+
+def test_an_expired_checkout_session_cannot_be_paid_nor_expired_again(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    price = price_id(sim, "inboxes_monthly")
+    session = client.v1.checkout.sessions.create(params=checkout_params(price))
+    expired = client.v1.checkout.sessions.expire(session.id)
+    assert (expired.id, expired.status, expired.url) == (session.id, "expired", None)
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
+    with pytest.raises(ValueError, match="expired"):
+        sim.complete_checkout(session.id)
+    assert sim.checkout_session(session.id)["subscription"] is None
+    # Only an open session is expired: Stripe's refusal names the status it has.
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.checkout.sessions.expire(session.id)
+    assert again.value.http_status == 400
+    assert again.value.user_message == (
+        'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+        "Session has a status of `expired`."
+    )
+    paid = client.v1.checkout.sessions.create(params=checkout_params(price))
+    sim.complete_checkout(paid.id)
+    with pytest.raises(stripe.InvalidRequestError, match="status of `complete`"):
+        client.v1.checkout.sessions.expire(paid.id)
+    assert client.v1.checkout.sessions.retrieve(paid.id).status == "complete"
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.checkout.sessions.expire("cs_test_missing")
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+
+
 # ---- customer portal -------------------------------------------------------------------------
 
 RETURN_URL = "https://app.example/billing"
@@ -539,6 +608,38 @@ def test_subscription_retrieve_shows_current_state_in_basil_shape(
     assert ended.canceled_at == NOW + 60
     assert ended.cancellation_details is not None
     assert ended.cancellation_details.reason == "payment_failed"
+
+
+def test_subscriptions_are_listed_by_customer_and_status(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    mine, theirs = sim.add_customer()["id"], sim.add_customer()["id"]
+    made = {
+        status: sim.add_subscription(mine, "inboxes_monthly", status=status)["id"]
+        for status in ("active", "canceled", "incomplete_expired", "past_due")
+    }
+    sim.add_subscription(theirs, "inboxes_monthly")
+
+    def listed(**filters: str) -> list[str]:
+        params: Any = {"customer": mine, **filters}
+        return [s.id for s in client.v1.subscriptions.list(params=params)]
+
+    newest_first = [made[s] for s in ("past_due", "incomplete_expired", "canceled", "active")]
+    assert listed(status="all") == newest_first
+    # Without a status, every one but the canceled ones (as Stripe lists them).
+    assert listed() == [made["past_due"], made["incomplete_expired"], made["active"]]
+    assert listed(status="ended") == [made["incomplete_expired"], made["canceled"]]
+    assert listed(status="past_due") == [made["past_due"]]
+    page = client.v1.subscriptions.list(params={"customer": mine, "status": "all", "limit": 3})
+    assert (len(page.data), page.has_more) == (3, True)
+    [item] = page.data[0]["items"].data
+    assert item.price.lookup_key == "inboxes_monthly"
+    with pytest.raises(stripe.InvalidRequestError) as no_customer:
+        client.v1.subscriptions.list(params={"customer": "cus_missing"})
+    assert (no_customer.value.code, no_customer.value.param) == ("resource_missing", "customer")
+    with pytest.raises(stripe.InvalidRequestError) as bad_status:
+        client.v1.subscriptions.list(params={"customer": mine, "status": "live"})
+    assert bad_status.value.param == "status"
 
 
 def test_subscription_and_invoice_in_legacy_shape(
@@ -842,6 +943,20 @@ def test_fault_applies_only_to_its_path_and_times(
     assert [e["identifier"] for e in sim.meter_events] == ["a"]
     with pytest.raises(ValueError, match="status"):
         sim.fail_next(200)
+
+
+def test_an_injected_4xx_names_the_parameter_it_refuses(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    price = price_id(sim, "inboxes_monthly")
+    sim.fail_next(400, path="/v1/checkout/sessions", param="success_url", code="url_invalid")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.checkout.sessions.create(params=checkout_params(price))
+    assert (refused.value.http_status, refused.value.param) == (400, "success_url")
+    assert refused.value.code == "url_invalid"
+    assert sim.checkout_sessions == []
+    with pytest.raises(ValueError, match="4xx"):
+        sim.fail_next(500, param="success_url")
 
 
 def test_sdk_retries_through_a_500_with_one_key_and_creates_once(

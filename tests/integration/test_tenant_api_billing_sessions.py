@@ -7,8 +7,12 @@ Stripe down) is a clear 4xx or 503 that creates nothing, at Stripe or here."""
 from __future__ import annotations
 
 import json
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import httpx
@@ -19,7 +23,7 @@ from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, TenantDirectory
 from local.cloud import LocalCloud
 from tests.factories import set_standing
-from tests.tenant_api_support import error
+from tests.tenant_api_support import error, http_event
 
 CHECKOUT = "/v1/billing/checkout"
 PORTAL = "/v1/billing/portal"
@@ -125,7 +129,8 @@ def test_checkout_is_a_stripe_session_for_the_tenants_customer_and_plan(
     again = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-1")
     assert (again.status_code, again.json()) == (201, body)
     assert len(cloud.stripe.requests) == asked
-    # Without a key each request is its own session, for the same customer.
+    # Without a key each request is its own session, for the same customer (and the only one
+    # that can still be paid).
     other = post(cloud, CHECKOUT, tenant, checkout_body()).json()
     assert other["session_id"] != body["session_id"]
     assert other["customer_id"] == body["customer_id"]
@@ -134,7 +139,7 @@ def test_checkout_is_a_stripe_session_for_the_tenants_customer_and_plan(
     ]
 
     # Paying on the hosted page yields the plan's price, in the quantity asked, for the tenant.
-    subscription = cloud.stripe.complete_checkout(body["session_id"])
+    subscription = cloud.stripe.complete_checkout(other["session_id"])
     [item] = subscription["items"]["data"]
     assert (item["price"]["lookup_key"], item["quantity"]) == ("growth_monthly", 3)
     assert subscription["metadata"] == {"tenant_id": str(tenant.id)}
@@ -151,6 +156,8 @@ def test_a_retry_whose_answer_was_lost_gets_the_session_stripe_made(cloud: Local
     retried = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-lost")
     assert (retried.status_code, retried.json()) == (201, first)
     assert stripe_state(cloud)["checkout_sessions"] == sessions
+    # The retry keeps its own session payable.
+    assert cloud.stripe.checkout_session(first["session_id"])["status"] == "open"
 
 
 @pytest.mark.parametrize(
@@ -217,8 +224,8 @@ def test_stripe_down_is_a_503_that_records_nothing_and_the_same_key_then_works(
 ) -> None:
     tenant = new_tenant(cloud)
     before = stripe_state(cloud)
-    # Through the SDK's own retry too: the outage outlasts it.
-    cloud.stripe.fail_next(500, times=2, method="POST", path="/v1/customers")
+    # The API's client does not retry (its time is short): the client retries, with its key.
+    cloud.stripe.fail_next(500, method="POST", path="/v1/customers")
     answer = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-down")
     assert answer.status_code == 503, answer.text
     assert error(answer)["code"] == "unavailable"
@@ -233,6 +240,170 @@ def test_stripe_down_is_a_503_that_records_nothing_and_the_same_key_then_works(
 
     again = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-down")
     assert again.status_code == 201, again.text
+
+
+def sessions_of(cloud: LocalCloud, customer_id: str) -> dict[str, str]:
+    """The customer's Checkout sessions at Stripe: id -> status."""
+    return {
+        s["id"]: s["status"] for s in cloud.stripe.checkout_sessions if s["customer"] == customer_id
+    }
+
+
+def test_of_two_checkouts_only_the_last_can_be_paid(cloud: LocalCloud) -> None:
+    tenant = new_tenant(cloud)
+    first = post(cloud, CHECKOUT, tenant, checkout_body()).json()
+    second = post(cloud, CHECKOUT, tenant, checkout_body()).json()
+    assert sessions_of(cloud, first["customer_id"]) == {
+        first["session_id"]: "expired",
+        second["session_id"]: "open",
+    }
+    with pytest.raises(ValueError, match="expired"):
+        cloud.stripe.complete_checkout(first["session_id"])
+    subscription = cloud.stripe.complete_checkout(second["session_id"])
+    assert subscription["metadata"] == {"tenant_id": str(tenant.id)}
+
+
+def test_checkouts_at_once_leave_at_most_one_session_that_can_be_paid(cloud: LocalCloud) -> None:
+    """A double click sends two requests without a key: whatever their interleaving, no two
+    sessions of the customer stay open."""
+    tenant = new_tenant(cloud)
+    customer_id = post(cloud, CHECKOUT, tenant, checkout_body()).json()["customer_id"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post(cloud, CHECKOUT, tenant, checkout_body()), range(4)))
+    assert [a.status_code for a in answers] == [201] * 4
+    statuses = sessions_of(cloud, customer_id)
+    assert len(statuses) == 5
+    assert list(statuses.values()).count("open") <= 1
+
+
+@pytest.mark.parametrize(
+    ("status", "answered"),
+    [("active", 409), ("past_due", 409), ("incomplete", 409), ("canceled", 201)],
+)
+def test_a_subscription_stripe_has_before_we_hear_of_it_is_already_subscribed(
+    cloud: LocalCloud, status: str, answered: int
+) -> None:
+    """Our database learns of a subscription by webhook: until then Stripe, the source of
+    truth, still keeps the tenant from a second subscription."""
+    tenant = new_tenant(cloud)
+    first = post(cloud, CHECKOUT, tenant, checkout_body()).json()
+    customer_id = first["customer_id"]
+    cloud.stripe.add_subscription(customer_id, "growth_monthly", status=status)
+    assert account_of(tenant) is not None
+    answer = post(cloud, CHECKOUT, tenant, checkout_body(), key=f"co-{status}")
+    assert answer.status_code == answered, answer.text
+    statuses = sessions_of(cloud, customer_id)
+    if answered == 409:
+        assert error(answer)["code"] == "already_subscribed"
+        assert "POST /v1/billing/portal" in error(answer)["message"]
+        assert "open" not in statuses.values()  # the first and the one made meanwhile: expired
+        assert idempotency_rows(cloud, tenant) == 0
+    else:
+        assert [s for s, state in statuses.items() if state == "open"] == [
+            answer.json()["session_id"]
+        ]
+
+
+@pytest.mark.parametrize("field", ["success_url", "cancel_url"])
+def test_a_url_stripe_refuses_is_a_422_naming_it(cloud: LocalCloud, field: str) -> None:
+    tenant = new_tenant(cloud)
+    cloud.stripe.fail_next(
+        400, method="POST", path="/v1/checkout/sessions", param=field, code="url_invalid"
+    )
+    answer = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-url")
+    assert answer.status_code == 422, answer.text
+    assert (error(answer)["code"], error(answer)["field"]) == ("invalid_request", f"body.{field}")
+    assert cloud.stripe.pending_faults() == 0
+    assert idempotency_rows(cloud, tenant) == 0
+
+
+def test_a_return_url_stripe_refuses_is_a_422_naming_it(cloud: LocalCloud) -> None:
+    tenant = new_tenant(cloud)
+    assert post(cloud, CHECKOUT, tenant, checkout_body()).status_code == 201
+    cloud.stripe.fail_next(400, path="/v1/billing_portal/sessions", param="return_url")
+    answer = post(cloud, PORTAL, tenant, {"return_url": RETURN_URL})
+    assert answer.status_code == 422, answer.text
+    assert error(answer)["field"] == "body.return_url"
+
+
+def test_anything_else_stripe_refuses_for_good_is_our_bug_not_try_again(
+    cloud: LocalCloud,
+) -> None:
+    tenant = new_tenant(cloud)
+    cloud.stripe.fail_next(
+        400, method="POST", path="/v1/checkout/sessions", param="line_items[0][price]"
+    )
+    answer = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-ours")
+    assert answer.status_code == 500, answer.text
+    assert error(answer)["code"] == "internal_error"
+    assert "line_items" not in answer.text
+    assert idempotency_rows(cloud, tenant) == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("STRIPE_TIMEOUT_S", "soon"), ("STRIPE_API_KEY_SECRET", "")],
+    ids=["invalid-setting", "no-key-secret"],
+)
+def test_broken_billing_settings_are_a_500_in_the_one_error_shape(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    tenant = new_tenant(cloud)
+    monkeypatch.setenv(variable, value)  # the local cloud runs the function in this process
+    answer = post(cloud, CHECKOUT, tenant, checkout_body(), key="co-settings")
+    assert answer.status_code == 500, answer.text
+    assert error(answer)["code"] == "internal_error"
+    assert account_of(tenant) is None
+    assert idempotency_rows(cloud, tenant) == 0
+
+
+@pytest.fixture
+def silent_stripe() -> Iterator[str]:
+    """An address that takes connections and never answers (the kernel accepts them into the
+    listening socket's backlog; nothing reads them)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_a_silent_stripe_is_a_503_well_inside_the_functions_time(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, silent_stripe: str
+) -> None:
+    """The function times out after 10 s: the API's Stripe calls give up well before that (a
+    2.5 s timeout, no retry), so the client gets a 503 it may retry, not a gateway timeout."""
+    tenant = new_tenant(cloud)
+    monkeypatch.setenv("STRIPE_API_BASE", silent_stripe)
+    started = time.monotonic()
+    answer = post(cloud, CHECKOUT, tenant, checkout_body())
+    waited = time.monotonic() - started
+    assert answer.status_code == 503, answer.text
+    assert error(answer)["code"] == "unavailable"
+    assert waited < 6, f"the checkout waited {waited:.1f} s for a silent Stripe"
+    assert account_of(tenant) is None
+
+
+def test_no_stripe_call_is_started_that_could_outlast_the_function(cloud: LocalCloud) -> None:
+    """Called in process with 3 s left: a call that may take 2.5 s would end too close to the
+    function's time-out to record and answer, so none is made."""
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from inboxfleet.api.resolver import serve
+    from local.invoke import LocalContext
+
+    tenant = new_tenant(cloud)
+    asked = len(cloud.stripe.requests)
+    event = http_event("POST", CHECKOUT, tenant.id, body=checkout_body())
+    context = LocalContext("TenantApiFunction", remaining_ms=3_000, clock=lambda: 0.0, started=0.0)
+    answer = serve(event, cast("LambdaContext", context))
+    assert answer["statusCode"] == 503, answer
+    assert json.loads(answer["body"])["error"]["code"] == "unavailable"
+    assert len(cloud.stripe.requests) == asked
+
+
+def test_the_session_answers_say_no_cache_keeps_them(cloud: LocalCloud) -> None:
+    document = httpx.get(f"{cloud.api_url}/v1/openapi.json", timeout=30).json()
+    for path in (CHECKOUT, PORTAL):
+        created = document["paths"][path]["post"]["responses"]["201"]
+        assert created["headers"]["Cache-Control"]["description"] == "no-store", path
 
 
 # ---- POST /v1/billing/portal -----------------------------------------------------------------
@@ -302,7 +473,7 @@ def test_stripe_down_is_a_503_for_the_portal_too(cloud: LocalCloud) -> None:
     tenant = new_tenant(cloud)
     assert post(cloud, CHECKOUT, tenant, checkout_body()).status_code == 201
     portals = stripe_state(cloud)["portal_sessions"]
-    cloud.stripe.fail_next(503, times=2, path="/v1/billing_portal/sessions")
+    cloud.stripe.fail_next(503, path="/v1/billing_portal/sessions")
     answer = post(cloud, PORTAL, tenant, {"return_url": RETURN_URL})
     assert answer.status_code == 503, answer.text
     assert error(answer)["code"] == "unavailable"

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any, TypeAlias
 from uuid import UUID
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -71,6 +72,9 @@ SEEDED_FOR_RETRY = {"inbox_id": str(FAILED_INBOX_ID)}
 # Credentials are given, and a password set, for an active inbox: those operations address this one.
 ACTIVE_INBOX_ID = UUID("7d0c5a52-3c1e-4f7a-9a53-2f4b1c0de1ac")
 SEEDED_FOR_LOGIN = {"inbox_id": str(ACTIVE_INBOX_ID)}
+# The domain operations address a domain with its hosted zone, added through the API.
+SEEDED_DOMAIN = "contract-seed.example"
+SEEDED_FOR_DOMAIN: dict[str, str] = {}
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 
 
@@ -91,6 +95,14 @@ def cloud(pg_server: str) -> Iterator[LocalCloud]:
             key_id=running.env["INBOX_SECRETS_KEY_ID"],
             inbox_id=ACTIVE_INBOX_ID,
         )
+        added = httpx.post(
+            f"{running.api_url}/v1/domains",
+            json={"name": SEEDED_DOMAIN},
+            headers={"authorization": f"Bearer {running.token(SAMPLE_TENANT_ID)}"},
+            timeout=30,
+        )
+        assert added.status_code == 201, added.text
+        SEEDED_FOR_DOMAIN["domain_id"] = added.json()["id"]
         yield running
 
 
@@ -111,6 +123,8 @@ def with_seeded_rows(case: Case) -> Case:
         if path.endswith("/retry")
         else SEEDED_FOR_LOGIN
         if path.endswith(("/credentials", "/password"))
+        else SEEDED_FOR_DOMAIN
+        if path.startswith("/v1/domains/")
         else SEEDED_PATH_PARAMETERS
     )
     for name, value in ids.items():

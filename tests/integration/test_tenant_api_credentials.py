@@ -2,7 +2,8 @@
 real PostgreSQL, KMS in moto with the template's InboxSecretsKey): reading an active inbox's
 credentials (decrypted, never cached, every read on its timeline), asking for a new password
 (kept as ciphertext bound to the inbox, never in an idempotency record), exporting every active
-inbox for a sequencer (parsed back with the csv module and compared, formula cells escaped), every
+inbox for a sequencer a page at a time (parsed back with the csv module and compared, formula
+cells escaped), every
 bad input a clear 4xx that writes nothing, and another tenant's inbox a 404 like a missing one."""
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import base64
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import psycopg
 import pytest
 from pydantic import BaseModel
 
@@ -284,23 +287,57 @@ def test_a_suspended_inboxs_password_can_be_changed_and_others_are_a_409(
     assert rows(tenant) == before
 
 
-def test_the_password_is_never_part_of_an_idempotency_record(cloud: LocalCloud) -> None:
+def test_idempotency_key_does_not_apply_to_a_password_the_last_one_asked_is_kept(
+    cloud: LocalCloud,
+) -> None:
+    """Setting the same desired password twice is harmless, and a replay would keep the first of
+    two different passwords sent under one key (a password is no part of what a key's record
+    may hold): the route does not honour the header, and nothing is stored for it."""
     tenant = new_tenant(cloud)
     inbox_id = inbox(cloud, tenant, "sales")
     path = f"/v1/inboxes/{inbox_id}/password"
     first = call(cloud, "POST", path, tenant, {"password": NEW_PASSWORD}, key="pw-1")
     assert first.status_code == 202, first.text
-    kept = desired(tenant)[inbox_id].desired_password_ciphertext
-    # The same key with another password: the first answer again, and nothing changes (the
-    # password is no part of what the key's record holds, not even as a hash).
     again = call(cloud, "POST", path, tenant, {"password": OTHER_PASSWORD}, key="pw-1")
     assert (again.status_code, again.json()) == (202, first.json())
-    assert desired(tenant)[inbox_id].desired_password_ciphertext == kept
-    [record] = idempotency_records(tenant)
-    stored = record.model_dump_json()
-    assert NEW_PASSWORD not in stored
-    assert OTHER_PASSWORD not in stored
-    assert json.loads(record.response_data)["body"] == first.json()
+    kept = desired(tenant)[inbox_id].desired_password_ciphertext
+    assert kept is not None
+    assert decrypted(tenant, inbox_id, kept) == OTHER_PASSWORD
+    assert idempotency_records(tenant) == []
+    assert len(timeline(cloud, tenant, inbox_id, "password_change_requested")) == 2
+
+
+def test_the_new_password_is_encrypted_before_any_transaction_is_open(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KMS may take seconds: no transaction (and the row locks it holds) waits on it."""
+    from inboxfleet import kms
+
+    tenant = new_tenant(cloud)
+    inbox_id = inbox(cloud, tenant, "sales")
+    encrypt = kms.encrypt_text
+    open_while_encrypting: list[tuple[Any, ...]] = []
+
+    def watched(key: str, plaintext: str, context: Mapping[str, str]) -> str:
+        with psycopg.connect(cloud.database_url) as owner:
+            open_while_encrypting.extend(
+                owner.execute(
+                    "SELECT usename, state, query FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND starts_with(state, 'idle in transaction')"
+                ).fetchall()
+            )
+        return encrypt(key, plaintext, context)
+
+    monkeypatch.setattr(kms, "encrypt_text", watched)
+    answer = call(
+        cloud, "POST", f"/v1/inboxes/{inbox_id}/password", tenant, {"password": NEW_PASSWORD}
+    )
+    assert answer.status_code == 202, answer.text
+    assert open_while_encrypting == []
+    kept = desired(tenant)[inbox_id].desired_password_ciphertext
+    assert kept is not None
+    assert decrypted(tenant, inbox_id, kept) == NEW_PASSWORD
 
 
 @pytest.mark.parametrize(
@@ -555,8 +592,85 @@ def test_a_tenant_without_active_inboxes_exports_the_header_alone(cloud: LocalCl
     tenant = new_tenant(cloud)
     answer = call(cloud, "GET", "/v1/inboxes/export?format=instantly", tenant)
     assert answer.status_code == 200
-    assert answer.text.startswith("Email,First Name,Last Name,IMAP Username,")
+    assert answer.text.startswith('"Email","First Name","Last Name","IMAP Username",')
     assert answer.text.count("\r\n") == 1
+    assert "x-next-cursor" not in answer.headers
+
+
+def export_pages(cloud: LocalCloud, tenant: Tenant, query: str) -> list[httpx.Response]:
+    """Every page of an export, following X-Next-Cursor until a page has none."""
+    pages: list[httpx.Response] = []
+    cursor: str | None = None
+    while len(pages) < 20:
+        page = call(
+            cloud,
+            "GET",
+            f"/v1/inboxes/export?{query}" + (f"&cursor={cursor}" if cursor else ""),
+            tenant,
+        )
+        assert page.status_code == 200, page.text
+        pages.append(page)
+        cursor = page.headers.get("x-next-cursor")
+        if cursor is None:
+            return pages
+    raise AssertionError("the export never ended")
+
+
+@pytest.mark.parametrize(("limit", "sizes"), [(1, [1, 1, 1]), (2, [2, 1]), (3, [3]), (None, [3])])
+def test_an_export_pages_back_every_active_inbox_once(
+    cloud: LocalCloud,
+    exporting: tuple[Tenant, list[Exported], list[UUID]],
+    limit: int | None,
+    sizes: list[int],
+) -> None:
+    """Large exports come a page at a time (a response has at most 6 MB and the function 10 s
+    for its decrypts): each page a file with its header, each inbox on one page, each page
+    recorded on its inboxes' timelines only."""
+    tenant, exported, left_out = exporting
+    counts = {e.id: len(timeline(cloud, tenant, e.id, "credentials_exported")) for e in exported}
+    query = "format=smartlead" + (f"&limit={limit}" if limit else "")
+    pages = export_pages(cloud, tenant, query)
+    assert [len(parsed(page)) for page in pages] == sizes
+    rows = [row for page in pages for row in parsed(page)]
+    assert rows == [EXPECTED_COLUMNS["smartlead"](e) for e in exported]
+    for e in exported:
+        assert len(timeline(cloud, tenant, e.id, "credentials_exported")) == counts[e.id] + 1
+    for inbox_id in left_out:
+        assert timeline(cloud, tenant, inbox_id, "credentials_exported") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "query.limit"),
+        ("limit=1001", "query.limit"),
+        ("limit=many", "query.limit"),
+        ("cursor=not-a-cursor", "query.cursor"),
+        ("cursor=", "query.cursor"),
+    ],
+)
+def test_a_bad_page_of_an_export_is_a_422_and_writes_nothing(
+    cloud: LocalCloud, query: str, field: str
+) -> None:
+    tenant = new_tenant(cloud)
+    inbox(cloud, tenant, "sales")
+    before = rows(tenant)
+    answer = call(cloud, "GET", f"/v1/inboxes/export?{query}", tenant)
+    assert answer.status_code == 422, answer.text
+    assert error(answer)["field"] == field
+    assert PASSWORD not in answer.text
+    assert rows(tenant) == before
+
+
+def test_the_export_publishes_its_paging(cloud: LocalCloud) -> None:
+    document = httpx.get(f"{cloud.api_url}/v1/openapi.json", timeout=30).json()
+    export = document["paths"]["/v1/inboxes/export"]["get"]
+    parameters = {p["name"]: p["schema"] for p in export["parameters"]}
+    assert parameters["limit"]["maximum"] == 1000
+    assert parameters["limit"]["minimum"] == 1
+    assert parameters["limit"]["default"] == 500
+    assert "cursor" in parameters
+    assert "X-Next-Cursor" in export["responses"]["200"]["headers"]
 
 
 @pytest.mark.parametrize("query", ["format=xlsx", "format=", "format=CSV", "format=csv&format=x"])

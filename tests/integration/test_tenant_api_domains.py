@@ -20,7 +20,7 @@ from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import DomainClaims, Domains, Inboxes, TenantDirectory
 from local.cloud import LocalCloud
 from tests.factories import set_standing
-from tests.tenant_api_support import call, error
+from tests.tenant_api_support import call, error, waits_for_a_lock
 
 
 class Caller:
@@ -116,7 +116,7 @@ def test_a_domain_is_added_delegated_verified_and_removed(cloud: LocalCloud) -> 
             "propagated": "ok",
         }
     ]
-    assert seen["report"]["authoritative_ok"] is True
+    assert seen["report"]["zone_check"]["authoritative_ok"] is True
     assert claims(name) == [(str(tenant.id), "delegated")]
     assert tenant("GET", f"/v1/domains/{body['id']}").json()["records"] == seen["records"]
 
@@ -217,7 +217,7 @@ def test_what_the_domain_served_before_is_carried_into_its_zone(cloud: LocalClou
     assert records[(f"track.{name}.", "CNAME")] == ["links.sequencer.test."]
     assert records[(f"{name}.", "A")] == ["192.0.2.1"]
     assert sorted(records[(f"{name}.", "TXT")]) == sorted(
-        ['"google-site-verification=abc123"', '"v=spf1 include:_spf.host.test ~all"']
+        ["google-site-verification=abc123", "v=spf1 include:_spf.host.test ~all"]
     )
     assert (f"mail.{name}.", "A") not in records
 
@@ -238,7 +238,7 @@ def test_records_where_ours_go_are_refused_by_name_and_nothing_changes(cloud: Lo
         ({"name": "dkim._domainkey", "type": "TXT", "values": ["v=DKIM1; p=x"]}, "dkim._domainkey"),
     ):
         refused = tenant("PUT", path, {"records": [record]})
-        assert refusal(refused) == (409, "record_managed", "records[0]")
+        assert refusal(refused) == (409, "record_managed", "body.records[0]")
         assert named in refused.json()["error"]["message"]
     for bad in (
         {"name": "www", "type": "A", "values": ["not-an-ip"]},
@@ -262,6 +262,10 @@ def test_records_where_ours_go_are_refused_by_name_and_nothing_changes(cloud: Lo
         "a" * 64 + ".example",
         ("x." * 120) + "example",
         "",
+        "acme.localhost",
+        "acme.invalid",
+        "xn--bcher-kva.xn--zz",
+        "bücher..example",
     ],
 )
 def test_names_that_are_not_registrable_domains_are_refused(cloud: LocalCloud, name: str) -> None:
@@ -351,3 +355,179 @@ def test_a_zone_made_but_not_answered_is_undone_with_everything_else(
     assert [d["status"] for d in tenant.domains()] == ["removed"]
     monkeypatch.undo()
     assert tenant("POST", "/v1/domains", {"name": name}).status_code == 201
+
+
+def test_a_domain_the_parent_delegates_to_another_tenant_is_taken_even_unverified(
+    cloud: LocalCloud,
+) -> None:
+    owner, latecomer = Caller(cloud), Caller(cloud)
+    name = fresh_name()
+    owned = owner("POST", "/v1/domains", {"name": name}).json()
+    delegate(cloud, name, owned["delegation"]["name_servers"])  # the owner never calls verify
+    before = zones_named(name)
+    refused = latecomer("POST", "/v1/domains", {"name": name})
+    assert refusal(refused) == (409, "domain_taken", "name")
+    assert latecomer.domains() == []
+    assert zones_named(name) == before
+    assert claims(name) == [(str(owner.id), "delegated")]
+
+
+def test_a_domain_removed_while_an_inbox_is_asked_for_on_it_takes_no_inbox(
+    cloud: LocalCloud,
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    tenant = Caller(cloud)
+    domain = tenant("POST", "/v1/domains", {"name": fresh_name()}).json()
+    holding, release = threading.Event(), threading.Event()
+
+    def remove_uncommitted() -> None:
+        with tenant_session(tenant.id) as s:
+            assert Domains(s).remove(UUID(domain["id"])) is not None
+            holding.set()
+            assert release.wait(timeout=60)
+
+    holder = threading.Thread(target=remove_uncommitted)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            asked = pool.submit(tenant, "POST", "/v1/inboxes", {"address": f"ann@{domain['name']}"})
+            assert waits_for_a_lock(cloud.database_url, "domains")
+            release.set()
+            answer = asked.result(timeout=60)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert refusal(answer) == (422, "invalid_request", "body.address")
+    with tenant_session(tenant.id) as s:
+        assert Inboxes(s).list() == []
+
+
+def test_an_add_stopped_half_way_is_resumed_and_its_zone_never_lost(cloud: LocalCloud) -> None:
+    import psycopg
+
+    from inboxfleet.dns.route53 import Route53
+
+    tenant = Caller(cloud)
+    name = fresh_name()
+    with tenant_session(tenant.id) as s:
+        row = Domains(s).add(name)  # the function was killed after this ...
+    Route53(route53()).create_zone(name, str(row.id))  # ... and after Route 53 made the zone
+    with psycopg.connect(cloud.database_url, autocommit=True) as owner:
+        owner.execute(
+            "UPDATE domains SET created_at = created_at - interval '5 minutes' WHERE id = %s",
+            (row.id,),
+        )
+    resumed = tenant("POST", "/v1/domains", {"name": name})
+    assert resumed.status_code == 201, resumed.text
+    assert resumed.json()["id"] == str(row.id)
+    assert len(zones_named(name)) == 1
+    assert claims(name) == [(str(tenant.id), "pending")]
+
+    # Deleting a half-added domain finds its zone by the row's reference, too.
+    other = fresh_name()
+    with tenant_session(tenant.id) as s:
+        half = Domains(s).add(other)
+    Route53(route53()).create_zone(other, str(half.id))
+    assert tenant("DELETE", f"/v1/domains/{half.id}").status_code == 200
+    assert zones_named(other) == []
+
+
+def test_records_read_back_are_written_back_unchanged_and_spf_terms_do_not_pile_up(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Caller(cloud)
+    name = fresh_name()
+    domain = tenant("POST", "/v1/domains", {"name": name}).json()
+    path = f"/v1/domains/{domain['id']}/records"
+    ours = '"v=spf1 mx a:mail.' + name + ' ~all"'
+    route53().change_resource_record_sets(  # the workflow published our SPF at the apex
+        HostedZoneId=zones_named(name)[0],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"{name}.",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": ours}],
+                    },
+                }
+            ]
+        },
+    )
+
+    def apex_txt() -> list[str]:
+        listed = tenant("GET", path).json()["records"]
+        return sorted(
+            v for r in listed if (r["name"], r["type"]) == (f"{name}.", "TXT") for v in r["values"]
+        )
+
+    def put(*records: dict[str, Any]) -> httpx.Response:
+        return tenant("PUT", path, {"records": list(records)})
+
+    assert (
+        put(
+            {"name": "@", "type": "TXT", "values": ["v=spf1 include:_spf.google.com ~all", "x=1"]},
+            {"name": "www", "type": "TXT", "values": ['say "hi"']},
+        ).status_code
+        == 200
+    )
+    assert (
+        put(
+            {"name": "@", "type": "TXT", "values": ["v=spf1 include:sendgrid.net ~all"]}
+        ).status_code
+        == 200
+    )
+    assert apex_txt() == [f"v=spf1 mx a:mail.{name} include:sendgrid.net ~all"]
+    assert put().status_code == 200
+    assert apex_txt() == [f"v=spf1 mx a:mail.{name} ~all"]
+
+    put({"name": "www", "type": "TXT", "values": ['say "hi"']}).raise_for_status()
+    before = tenant("GET", path).json()["records"]
+    theirs = [
+        {"name": r["name"], "type": r["type"], "values": r["values"], "ttl": r["ttl"]}
+        for r in before
+        if not r["managed"] and r["name"] != f"{name}."
+    ]
+    assert put(*theirs).status_code == 200
+    assert tenant("GET", path).json()["records"] == before
+
+
+def test_record_sets_that_would_break_mail_or_route_53_are_refused(cloud: LocalCloud) -> None:
+    tenant = Caller(cloud)
+    name = fresh_name()
+    domain = tenant("POST", "/v1/domains", {"name": name}).json()
+    path = f"/v1/domains/{domain['id']}/records"
+    before = tenant("GET", path).json()
+    too_many = [
+        {"name": f"h{i}", "type": "A", "values": [f"192.0.2.{v}" for v in range(1, 51)]}
+        for i in range(40)
+    ]
+    for records, field in (
+        (
+            [{"name": "@", "type": "TXT", "values": ["v=spf1 -all", "v=spf1 mx -all"]}],
+            "body.records",
+        ),
+        ([{"name": "@", "type": "CAA", "values": ['0 issue "digicert.com"']}], "body.records[0]"),
+        ([{"name": "loop", "type": "CNAME", "values": [f"loop.{name}"]}], "body.records[0]"),
+        (too_many, "body.records"),
+    ):
+        refused = tenant("PUT", path, {"records": records})
+        assert refusal(refused) == (422, "invalid_request", field), refused.text
+    assert tenant("GET", path).json() == before
+
+
+def test_verifying_keeps_the_workflows_mail_checks_beside_the_zone_check(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Caller(cloud)
+    domain = tenant("POST", "/v1/domains", {"name": fresh_name()}).json()
+    with tenant_session(tenant.id) as s:
+        Domains(s).save_verification(UUID(domain["id"]), {"spf": "valid", "dkim": "valid"})
+    report = tenant("POST", f"/v1/domains/{domain['id']}/verify").json()["report"]
+    assert (report["spf"], report["dkim"]) == ("valid", "valid")
+    assert "records" in report["zone_check"]

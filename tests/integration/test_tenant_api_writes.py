@@ -35,7 +35,7 @@ from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import set_standing
-from tests.tenant_api_support import call, error, http_event
+from tests.tenant_api_support import call, error, http_event, waits_for_a_lock
 
 _I = InboxStatus
 
@@ -230,31 +230,13 @@ def test_billing_waits_on_the_account_row_while_a_request_holds_it(cloud: LocalC
     billing = threading.Thread(target=converge_tenant, args=(tenant.id, billing_deps()))
     billing.start()
     try:
-        assert _waits_for_a_lock(cloud.database_url, "billing_accounts"), "billing did not wait"
+        assert waits_for_a_lock(cloud.database_url, "billing_accounts"), "billing did not wait"
         assert billing.is_alive()
     finally:
         release.set()
         holder.join(timeout=30)
         billing.join(timeout=30)
     assert not billing.is_alive()
-
-
-def _waits_for_a_lock(database_url: str, table: str, deadline_s: float = 30) -> bool:
-    """Whether a backend comes to wait on a lock while running a statement on `table`."""
-    import time
-
-    end = time.monotonic() + deadline_s
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while time.monotonic() < end:
-            waiting = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE %s",
-                (f"%{table}%",),
-            ).fetchone()
-            if waiting and waiting[0] > 0:
-                return True
-            time.sleep(0.02)  # polling the server's view of the wait, with a deadline
-    return False
 
 
 def test_the_domain_must_be_the_tenants_own(cloud: LocalCloud) -> None:
@@ -687,7 +669,7 @@ def _while_held(tenant: Tenant, change: Any, request: Any, database_url: str) ->
         assert holding.wait(timeout=30)
         with ThreadPoolExecutor(max_workers=1) as pool:
             answer = pool.submit(request)
-            assert _waits_for_a_lock(database_url, "inboxes")
+            assert waits_for_a_lock(database_url, "inboxes")
             release.set()
             result: httpx.Response = answer.result(timeout=60)
             return result

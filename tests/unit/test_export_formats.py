@@ -175,7 +175,7 @@ def test_a_sender_name_is_read_from_the_local_part(address: str, name: tuple[str
 @pytest.mark.parametrize("export_format", list(ExportFormat))
 def test_a_file_without_inboxes_is_its_header_alone(export_format: ExportFormat) -> None:
     text = render(export_format, [])
-    assert text == ",".join(header(export_format)) + "\r\n"
+    assert text == ",".join(f'"{name}"' for name in header(export_format)) + "\r\n"
     assert parsed(text) == []
 
 
@@ -212,6 +212,47 @@ def test_a_cell_beginning_with_a_formula_character_is_prefixed_with_a_quote(trig
 )
 def test_other_cells_are_left_as_they_are(cell: str) -> None:
     assert neutralised(cell) == cell
+
+
+def spreadsheet_cells(line: str, separator: str) -> list[str]:
+    """A line cut into cells as a spreadsheet cuts it: at each separator outside double quotes
+    (every quote toggles being inside them, so a doubled quote in a quoted cell stays in it)."""
+    cells, cell, quoted = [], "", False
+    for character in line:
+        if character == '"':
+            quoted = not quoted
+        if character == separator and not quoted:
+            cells.append(cell)
+            cell = ""
+        else:
+            cell += character
+    return [*cells, cell]
+
+
+@pytest.mark.parametrize("export_format", list(ExportFormat))
+def test_every_cell_is_quoted(export_format: ExportFormat) -> None:
+    text = render(export_format, [credentials("sales@acme.example", "Password1x;=1+1")])
+    for line in text.removesuffix("\r\n").split("\r\n"):
+        cells = spreadsheet_cells(line, ",")
+        assert len(cells) == len(header(export_format))
+        assert all(len(cell) >= 2 and cell[0] == cell[-1] == '"' for cell in cells), line
+
+
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+@pytest.mark.parametrize("password", ["Password1x;=1+1", "Password1x\t@SUM(1)", "Pass,word;-1x"])
+def test_no_cell_reads_as_a_formula_whatever_separator_the_spreadsheet_takes(
+    separator: str, password: str
+) -> None:
+    """A spreadsheet in a locale whose separator is `;` (or one told to cut at tabs) cuts a
+    line at that character: a separator inside a password must not start a cell of its own
+    there, which a quoted cell guarantees."""
+    for export_format in ExportFormat:
+        text = render(export_format, [credentials("sales@acme.example", password)])
+        for line in text.removesuffix("\r\n").split("\r\n"):
+            cells = [cell.strip('"') for cell in spreadsheet_cells(line, separator)]
+            assert not [cell for cell in cells if cell.startswith(FORMULA_TRIGGERS)], line
+        [row] = parsed(text)
+        assert password in row.values()
 
 
 def test_the_formula_characters_are_owasps() -> None:

@@ -7,8 +7,8 @@ to their inbox by the encryption context: a ciphertext moved to another inbox do
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 
@@ -16,16 +16,25 @@ class UndecryptableSecret(ValueError):
     pass
 
 
-@cache
-def _client() -> Any:
-    import boto3
-    from botocore.config import Config
+# One client per process: an export decrypts on many threads at once, and each would otherwise
+# build its own (boto3's client creation is slow and not thread-safe; a built client is).
+_client_lock = threading.Lock()
+_built: dict[str, Any] = {}
 
-    # A credentials read or an export decrypts while the caller waits: never a minute's hang.
-    config = Config(
-        connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
-    )
-    return boto3.client("kms", config=config)
+
+def _client() -> Any:
+    with _client_lock:
+        if "kms" not in _built:
+            import boto3
+            from botocore.config import Config
+
+            # A credentials read or an export decrypts while the caller waits: never a minute's
+            # hang.
+            config = Config(
+                connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}
+            )
+            _built["kms"] = boto3.client("kms", config=config)
+        return _built["kms"]
 
 
 def decrypt_text(ciphertext_b64: str, context: Mapping[str, str]) -> str:

@@ -99,6 +99,12 @@ def customer_domain(value: str) -> str:
 Domain = Annotated[str, AfterValidator(customer_domain)]
 
 
+# Special-use names (RFC 6761, 6762, 7686, 8375; ICANN's .internal): no registry delegates them,
+# so a zone for one would cost money and never serve. (.example and .test stay: the local cloud
+# and the tests use them, and a zone there harms no one.)
+NEVER_DELEGATED = frozenset({"localhost", "invalid", "local", "onion", "arpa", "internal", "alt"})
+
+
 @cache
 def _public_suffixes() -> Any:
     from publicsuffixlist import PublicSuffixList
@@ -112,8 +118,11 @@ def registrable_domain(value: str) -> str:
     registrable). IP literals, single labels, suffixes themselves and names below a
     registrable domain are refused, each saying why."""
     name = customer_domain(value)
-    if name.rsplit(".", 1)[-1].isdigit():
+    top = name.rsplit(".", 1)[-1]
+    if top.isdigit():
         raise ValueError(f"{_shown(value)} is an IP address, not a domain name")
+    if top in NEVER_DELEGATED:
+        raise ValueError(f"{_shown(value)} is under .{top}, which no registry delegates")
     suffixes = _public_suffixes()
     if suffixes.is_public(name):
         raise ValueError(f"{_shown(value)} is a public suffix: nobody can register it whole")

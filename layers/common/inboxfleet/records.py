@@ -69,6 +69,7 @@ class DomainClaim(Record):
     claimant: UUID
     domain_id: UUID
     zone_id: str
+    name_servers: list[str]
     state: Literal["pending", "delegated"]
     created_at: datetime
 
@@ -142,6 +143,7 @@ class MailboxLogin(Record):
     # while the inbox has no server.
     server_domain: str | None
     password_ciphertext: bytes | None = Field(default=None, repr=False, exclude=True)
+    created_at: datetime  # with the id, the keyset an export pages by
 
 
 # Stripe objects as billing keeps them (inboxfleet.billing.state derives the account from them).

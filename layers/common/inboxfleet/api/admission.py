@@ -71,9 +71,6 @@ def admit_retry(account: BillingAccount, occupancy: Occupancy) -> None:
 # Each domain's zone costs $0.50 a month and Route 53's default quota is 500 zones: a tenant
 # that has not paid may try a couple of domains, not fill the account with zones.
 MAX_PENDING_UNPAID = 2
-_ENTITLED = frozenset(
-    {SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE}
-)
 
 
 @dataclass(frozen=True)
@@ -83,13 +80,9 @@ class DomainCount:
 
 
 def admit_domain(account: BillingAccount, domains: DomainCount) -> None:
-    """LimitReached or PaymentRequired when the account cannot take one more domain."""
-    if account.subscription_status not in _ENTITLED:
-        if account.payment_state == PaymentState.SUSPENDED:
-            raise PaymentRequired(
-                f"the account is suspended (subscription {account.subscription_status}): pay "
-                f"the open invoice or subscribe again at {CHECKOUT_PATH}"
-            )
+    """LimitReached or PaymentRequired when the account cannot take one more domain: the same
+    standings as for inboxes (never paid, suspended for payment, entitled)."""
+    if account.subscription_status in _NEVER_PAID:
         if domains.pending >= MAX_PENDING_UNPAID or domains.live >= max(
             MAX_PENDING_UNPAID, account.max_domains
         ):
@@ -99,6 +92,11 @@ def admit_domain(account: BillingAccount, domains: DomainCount) -> None:
                 field="pending_domains",
             )
         return
+    if account.payment_state == PaymentState.SUSPENDED:
+        raise PaymentRequired(
+            f"the account is suspended (subscription {account.subscription_status}): pay the "
+            f"open invoice or subscribe again at {CHECKOUT_PATH}"
+        )
     if domains.live >= account.max_domains:
         raise LimitReached(
             f"the plan allows {account.max_domains} domains; {domains.live} in use",

@@ -114,10 +114,18 @@ def get_billing() -> BillingView:
     return describe_billing(caller(), deps())
 
 
+# A session's URL opens Stripe's page for this customer: no cache keeps it.
+NOT_KEPT = {"Cache-Control": "no-store"}
+
+
 def _session_responses(model: type[BaseModel], description: str) -> dict[int, Any]:
     declared = {
         **answer(_CREATED, model, description),
         **responses(HTTPStatus.CONFLICT, *WITH_BODY),
+    }
+    declared[int(_CREATED)]["headers"] = {
+        name: {"description": value, "schema": {"type": "string"}}
+        for name, value in NOT_KEPT.items()
     }
     unavailable = int(HTTPStatus.SERVICE_UNAVAILABLE)
     declared[unavailable] = {
@@ -129,8 +137,7 @@ def _session_responses(model: type[BaseModel], description: str) -> dict[int, An
 
 
 def _not_kept(response: Response[Any]) -> Response[Any]:
-    # A session's URL opens Stripe's page for this customer: no cache keeps it.
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(NOT_KEPT)
     return response
 
 
@@ -138,9 +145,11 @@ def _not_kept(response: Response[Any]) -> Response[Any]:
     CHECKOUT_PATH,
     summary="A Stripe Checkout page for a plan of the catalogue: the tenant's subscription",
     description="201 with the hosted page's `url` (send the customer there), the session and "
-    "the tenant's Stripe customer (made on its first checkout). A tenant whose subscription is "
-    "not over is a 409 `already_subscribed`: plan changes and payments go through "
-    f"`POST {PORTAL_PATH}`. The same Idempotency-Key and body answer the same session again.",
+    "the tenant's Stripe customer (made on its first checkout). The new session is the only "
+    "one of the tenant that can be paid: any earlier open one is expired. A tenant whose "
+    "subscription is not over (as we know it, or as Stripe does) is a 409 `already_subscribed`: "
+    f"plan changes and payments go through `POST {PORTAL_PATH}`. The same Idempotency-Key and "
+    "body answer the same session again. A URL Stripe refuses is a 422 naming it.",
     tags=["billing"],
     responses=_session_responses(CheckoutView, "The Checkout session, open for payment"),
 )
@@ -172,7 +181,7 @@ def post_checkout(
     "customer, which sends the customer back to `return_url`. A tenant that never started a "
     f"checkout has no customer: a 409 `no_billing_account` (`POST {CHECKOUT_PATH}` first). "
     "Each call makes a new session; the answer, a sign-in link, is never stored, so "
-    "Idempotency-Key does not apply here.",
+    "Idempotency-Key does not apply here. A `return_url` Stripe refuses is a 422 naming it.",
     tags=["billing"],
     responses=_session_responses(PortalView, "The portal session"),
 )

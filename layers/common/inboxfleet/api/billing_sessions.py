@@ -10,9 +10,10 @@ are loaded then, never when the resolver is built.
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -21,7 +22,25 @@ from inboxfleet.api.admission import CHECKOUT_PATH
 from inboxfleet.api.errors import Conflict, Internal, InvalidRequest, Unavailable
 from inboxfleet.api.runtime import ApiDeps
 
+if TYPE_CHECKING:
+    from inboxfleet.billing.stripe_api import StripeApi
+
 PORTAL_PATH = "/v1/billing/portal"
+
+# The tenant API's time with Stripe. Its function times out after 10 s (template.yaml), and a
+# checkout makes five calls or more (the customer the first time, the price, the session, the
+# customer's open sessions and the expiry of any other, its subscriptions). The settings' budget
+# (5 s a try, one retry) would let one call alone outlast the function, so each call here gets
+# 2.5 s and no retry (the client may retry: Stripe replays a session under its key), and none
+# is started that could not end a second before the function's time is up (the time to record
+# and answer): a 503 in time, never a gateway timeout. Given here, not in the environment: the
+# local cloud runs every function in one process with one environment, where a variable meant
+# for this function would reach the billing worker too, whose calls keep the settings' budget.
+STRIPE_TIMEOUT_S = 2.5
+STRIPE_MAX_RETRIES = 0
+ANSWER_RESERVE_S = 1.0
+# What Stripe may refuse of a request body: the caller's URLs, a 422 on that field.
+_URL_FIELDS = frozenset({"success_url", "cancel_url", "return_url"})
 
 # Where Stripe sends the customer back: https anywhere, plain http only to this machine (a
 # developer's local app). Never credentials, never another scheme (javascript:, data:, ftp:).
@@ -138,7 +157,6 @@ def start_checkout(
 ) -> CheckoutView:
     from inboxfleet.billing import onboarding
     from inboxfleet.billing.plans import default_catalogue
-    from inboxfleet.billing.runtime import stripe_api
 
     request = onboarding.CheckoutRequest.model_validate(
         {**body.model_dump(), "tenant_id": tenant_id, "request_id": request_id}
@@ -146,7 +164,7 @@ def start_checkout(
     with _billing_errors():
         try:
             checkout = onboarding.start_checkout(
-                stripe_api(), request, default_catalogue(), deps.database
+                _stripe(), request, default_catalogue(), deps.database
             )
         except onboarding.AlreadySubscribed:
             raise AlreadySubscribed(
@@ -162,14 +180,13 @@ def start_checkout(
 
 def open_portal(tenant_id: UUID, body: PortalBody, deps: ApiDeps) -> PortalView:
     from inboxfleet.billing import onboarding
-    from inboxfleet.billing.runtime import stripe_api
 
     request = onboarding.PortalRequest.model_validate(
         {"tenant_id": tenant_id, "return_url": body.return_url}
     )
     with _billing_errors():
         try:
-            portal = onboarding.start_portal(stripe_api(), request, deps.database)
+            portal = onboarding.start_portal(_stripe(), request, deps.database)
         except onboarding.NoCustomer:
             raise NoBillingAccount(
                 f"the tenant has no billing account yet: start a checkout first (POST "
@@ -178,19 +195,45 @@ def open_portal(tenant_id: UUID, body: PortalBody, deps: ApiDeps) -> PortalView:
     return PortalView(url=portal.url)
 
 
+def _stripe() -> "StripeApi":
+    from inboxfleet.billing.runtime import stripe_api
+
+    return stripe_api(timeout_s=STRIPE_TIMEOUT_S, max_retries=STRIPE_MAX_RETRIES)
+
+
 @contextmanager
 def _billing_errors() -> Iterator[None]:
-    """What both routes may meet on the way to Stripe, as the API's errors."""
+    """What both routes may meet on the way to Stripe, as the API's errors; within the
+    function's time (see STRIPE_TIMEOUT_S)."""
+    from inboxfleet.api.caller import lambda_context
     from inboxfleet.billing.errors import (
         CustomerConflict,
         CustomerMissing,
+        StripeRefused,
         StripeUnavailable,
         UnknownPlan,
     )
+    from inboxfleet.billing.stripe_api import stripe_deadline
     from inboxfleet.observability import logger
+    from inboxfleet.settings import SettingsError
 
+    left_s = lambda_context().get_remaining_time_in_millis() / 1000
     try:
-        yield
+        with stripe_deadline(time.monotonic() + left_s - ANSWER_RESERVE_S):
+            yield
+    except SettingsError as exc:
+        # The function's configuration (the Stripe settings or the key's secret name): ours.
+        logger.error("the billing settings are invalid", extra={"error": str(exc)})
+        raise Internal("the service could not answer; this is a bug on our side") from None
+    except StripeRefused as exc:
+        if exc.param in _URL_FIELDS:
+            raise InvalidRequest(
+                f"the payment provider refused this URL as {exc.param}; send another",
+                field=f"body.{exc.param}",
+            ) from None
+        # Anything else Stripe refuses for good is a request of ours it cannot take.
+        logger.error("Stripe refused an onboarding request", extra={"error": str(exc)})
+        raise Internal("the service could not answer; this is a bug on our side") from None
     except StripeUnavailable as exc:
         logger.warning("Stripe could not be reached", extra={"error": str(exc)})
         raise Unavailable("the payment provider cannot be reached now; try again later") from None

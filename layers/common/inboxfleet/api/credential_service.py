@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from inboxfleet.api.credential_views import InboxCredentials, MailEndpoint, PasswordChangeAccepted
+from inboxfleet.api.cursor import decode_cursor, split_page
 from inboxfleet.api.errors import Conflict, Internal, NotFound
 from inboxfleet.api.export_formats import ExportFormat, filename, render
 from inboxfleet.api.runtime import ApiDeps
@@ -53,9 +54,13 @@ class Asker:
 
 @dataclass(frozen=True)
 class Export:
+    """A page of an export: a file of its own (with its header line), and the cursor of the
+    next page (None on the last)."""
+
     text: str
     filename: str
     inboxes: int
+    next_cursor: str | None
 
 
 def read_credentials(
@@ -79,13 +84,23 @@ def read_credentials(
 
 
 def export_credentials(
-    tenant_id: UUID, export_format: ExportFormat, asker: Asker, deps: ApiDeps
+    tenant_id: UUID,
+    export_format: ExportFormat,
+    asker: Asker,
+    deps: ApiDeps,
+    *,
+    limit: int,
+    cursor: str | None = None,
 ) -> Export:
-    """Every active inbox's credentials as a file in `export_format`, each recorded on its
-    inbox's timeline (one statement for them all). One query reads the inboxes; the passwords
-    are decrypted concurrently."""
+    """A page of the active inboxes' credentials (up to `limit`, oldest first, after `cursor`)
+    as a file in `export_format`, each recorded on its inbox's timeline (one statement for the
+    page). One query reads the page; the passwords are decrypted concurrently. Paged because a
+    Lambda's answer holds at most 6 MB and each password is a KMS call within its 10 s."""
     with tenant_session(tenant_id, database=deps.database) as s:
-        logins = MailboxLogins(s).in_status(_I.ACTIVE)
+        # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
+        after = decode_cursor(cursor) if cursor else None
+        rows = MailboxLogins(s).page_in_status(_I.ACTIVE, limit=limit + 1, after=after)
+    logins, next_cursor = split_page(rows, limit)
     credentials = _all_credentials(tenant_id, logins)
     text = render(export_format, credentials)
     with tenant_session(tenant_id, database=deps.database) as s:
@@ -95,7 +110,8 @@ def export_credentials(
             asker.detail(format=export_format.value),
         )
     count("CredentialsExported", len(logins))
-    return Export(text, filename(export_format, datetime.now(UTC).date()), len(logins))
+    day = datetime.now(UTC).date()
+    return Export(text, filename(export_format, day), len(logins), next_cursor)
 
 
 def request_password_change(
@@ -103,15 +119,11 @@ def request_password_change(
 ) -> PasswordChangeAccepted:
     """Keep `password` (as KMS ciphertext bound to the inbox) as the inbox's desired password;
     the convergence step applies it on the mail server. The inbox's current credentials stay
-    what they are until then."""
+    what they are until then. The password is encrypted first (KMS may take seconds), then
+    one short transaction keeps it, under the status the inbox has when it is written."""
+    ciphertext = _encrypted(tenant_id, inbox_id, password)
     with tenant_session(tenant_id, database=deps.database) as s:
         logins = MailboxLogins(s)
-        login = logins.get(inbox_id)
-        if login is None:
-            raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
-        _refuse_unchangeable(login.status)
-        ciphertext = _encrypted(tenant_id, inbox_id, password)
-        # Under the status it has when written: billing or the workflow may have moved it.
         status = logins.request_password(
             inbox_id,
             ciphertext,
@@ -119,12 +131,13 @@ def request_password_change(
             step=CHANGE_REQUESTED,
             detail=asker.detail(),
         )
-        if status is None:
-            now = logins.get(inbox_id)
-            _refuse_unchangeable(now.status if now else login.status)
-            raise Conflict(
-                "the inbox changed meanwhile; send the request again", field="path.inbox_id"
-            )
+        # Nothing written: why, read in the same transaction.
+        login = logins.get(inbox_id) if status is None else None
+    if status is None:
+        if login is None:
+            raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
+        _refuse_unchangeable(login.status)
+        raise Conflict("the inbox changed meanwhile; send the request again", field="path.inbox_id")
     count("PasswordChangesRequested")
     return PasswordChangeAccepted.model_validate(
         {"id": inbox_id, "status": status, "password_change": "pending"}

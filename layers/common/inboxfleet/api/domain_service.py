@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -33,7 +34,13 @@ from inboxfleet.api.domain_views import (
     RecordSet,
     RecordView,
 )
-from inboxfleet.api.errors import Conflict, InvalidRequest, NotFound, Unavailable
+from inboxfleet.api.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    RequestInProgress,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from inboxfleet.api.runtime import ApiDeps
@@ -82,19 +89,29 @@ def add_domain(tenant_id: UUID, request: DomainRequest, deps: ApiDeps) -> Domain
     from inboxfleet.db.repositories import BillingAccounts, Domains
 
     dns = _dns()
+    _refuse_reserved(request.name, dns)
     _refuse_if_taken(tenant_id, request.name, dns, deps)
     with tenant_session(tenant_id, database=deps.database) as s:
         account = BillingAccounts(s).lock()  # one count of the tenant's domains at a time
         domains = Domains(s)
-        if domains.named([request.name]):
+        existing = next(iter(domains.named([request.name])), None)
+        if existing is None:
+            admit_domain(account, DomainCount(domains.count_live(), domains.count_pending()))
+            row = domains.add(request.name)
+        elif existing.hosted_zone_id is None and _abandoned(existing):
+            row = existing  # an add that stopped half-way (the function was killed): resume it
+        elif existing.hosted_zone_id is None:
+            raise RequestInProgress(
+                f"{request.name} is being added by another request; send it again later",
+                field="name",
+            )
+        else:
             raise DomainExists(f"{request.name} is already one of your domains", field="name")
-        admit_domain(account, DomainCount(domains.count_live(), domains.count_pending()))
-        row = domains.add(request.name)
     try:
         zone = dns.route53.create_zone(row.name, str(row.id))
         with tenant_session(tenant_id, database=deps.database) as s:
             row = Domains(s).set_zone(row.id, zone.id, zone.name_servers)
-        _claim(tenant_id, row, zone.id, deps)
+        _claim(tenant_id, row, zone, deps)
     except Exception:
         _undo_add(tenant_id, row, dns, deps)
         raise Unavailable("the domain could not be set up; nothing was kept: try again") from None
@@ -103,43 +120,67 @@ def add_domain(tenant_id: UUID, request: DomainRequest, deps: ApiDeps) -> Domain
     return _view(row).model_copy(update={"carried_over": carried})
 
 
+# Longer than the function may run: a row this old without its zone is no request in progress.
+_ABANDONED_AFTER = timedelta(seconds=60)
+
+
+def _abandoned(row: Domain) -> bool:
+    return datetime.now(UTC) - row.created_at > _ABANDONED_AFTER
+
+
+def _refuse_reserved(name: str, dns: DnsDeps) -> None:
+    """The platform's own domains (the DMARC report domain) are no tenant's."""
+    from inboxfleet.dns.records import in_zone
+
+    own = dns.policy.dmarc_report_domain
+    if own is not None and (in_zone(own, name) or in_zone(name, own)):
+        raise DomainTaken(f"{name} is one of the platform's own domains", field="name")
+
+
 def _refuse_if_taken(tenant_id: UUID, name: str, dns: DnsDeps, deps: ApiDeps) -> None:
-    """409 when another tenant's zone is the one the parent delegates to. A delegated claim is
-    re-checked first: a domain that moved away since is free again."""
+    """409 when the parent zone delegates the name to another tenant's zone, whether or not
+    that tenant has verified it yet (its claim is marked delegated then). A claim marked
+    delegated whose delegation moved away is pending again: the name is free."""
     from inboxfleet.db import system_session
     from inboxfleet.db.repositories import DomainClaims
 
     with system_session("api.domain_claims", database=deps.database) as s:
-        held = [
-            c
-            for c in DomainClaims(s).of_name(name)
-            if c.state == "delegated" and c.claimant != tenant_id
-        ]
-    for claim in held:
-        zone = dns.route53.zone(claim.zone_id)
-        found = None if zone is None else _delegation(dns, name, zone.name_servers)
-        if found is not None and found.state in ("delegated", "unknown"):
+        others = [c for c in DomainClaims(s).of_name(name) if c.claimant != tenant_id]
+    if not others:
+        return
+    found = _delegation(dns, name, ())  # what the parent delegates to, whoever's it is
+    if found.state == "unknown":
+        if any(c.state == "delegated" for c in others):
             raise DomainTaken(
-                f"{name} is delegated to another account's zone; if the domain is yours, "
-                "set its name servers at your registrar after adding it from that account, "
-                "or contact support",
+                f"{name}: the registry cannot be reached to check who holds it; try again later",
                 field="name",
             )
-        with system_session("api.domain_claims", database=deps.database) as s:
-            DomainClaims(s).mark(name, claim.claimant, delegated=False)
+        return
+    for claim in others:
+        holds = bool(found.found) and set(found.found) == set(claim.name_servers)
+        if holds or claim.state == "delegated":
+            with system_session("api.domain_claims", database=deps.database) as s:
+                DomainClaims(s).mark(name, claim.claimant, delegated=holds)
+        if holds:
+            raise DomainTaken(
+                f"{name} is delegated to another account's zone; if the domain is yours, "
+                "contact support",
+                field="name",
+            )
 
 
-def _claim(tenant_id: UUID, row: Domain, zone_id: str, deps: ApiDeps) -> None:
+def _claim(tenant_id: UUID, row: Domain, zone: Zone, deps: ApiDeps) -> None:
     from inboxfleet.db import system_session
     from inboxfleet.db.repositories import DomainClaims
 
     with system_session("api.domain_claims", database=deps.database) as s:
-        DomainClaims(s).claim(row.name, tenant_id, row.id, zone_id)
+        DomainClaims(s).claim(row.name, tenant_id, row.id, zone.id, zone.name_servers)
 
 
 def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None:
-    """Compensation: the zone (if it was made: found by the row's reference), the claim, the
-    row. Each step on its own, so one failing does not keep the others from running."""
+    """Compensation: the zone (if it was made: found by the row's reference), then the claim
+    and the row. A zone that cannot be removed keeps its row, so it is never lost: a DELETE, or
+    adding the name again later, finds it by the same reference."""
     from inboxfleet.db import system_session, tenant_session
     from inboxfleet.db.repositories import DomainClaims, Domains
 
@@ -149,7 +190,8 @@ def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None
         if zone is not None:
             dns.route53.delete_zone(zone, wait=False)
     except Exception:
-        log.exception("domain %s: its zone could not be removed (reconcile will)", row.id)
+        log.exception("domain %s: its zone could not be removed; the row keeps it", row.id)
+        return
     try:
         with system_session("api.domain_claims", database=deps.database) as s:
             DomainClaims(s).release(row.name, tenant_id)
@@ -228,16 +270,17 @@ def verify_domain(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> DomainView
             concurrency=dns.concurrency,
         )
     )
-    report = {
-        "kind": "records",
-        "delegation": row.status != "pending_delegation",
+    # Beside the mail checks the workflow stores (SPF, DKIM, DMARC, reverse DNS, blocklists),
+    # never over them: this check is of every record of the zone, the tenant's own included.
+    zone_check = {
+        "checked_at": datetime.now(UTC).isoformat(),
+        "delegated": _delegation_state(row) == "delegated",
         "records": [asdict(c) for c in checks],
         "authoritative_ok": all(c.authoritative == "ok" for c in checks),
         "propagated": all(c.propagated == "ok" for c in checks),
     }
     with tenant_session(tenant_id, database=deps.database) as s:
-        Domains(s).save_verification(row.id, report)
-        row = Domains(s).live(row.id) or row
+        row = Domains(s).merge_verification(row.id, {"zone_check": zone_check}) or row
     return _view(row, records=records, dns=dns)
 
 
@@ -276,7 +319,9 @@ def _live(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> Domain:
 def _zone(dns: DnsDeps, row: Domain) -> Zone:
     zone = None if row.hosted_zone_id is None else dns.route53.zone(row.hosted_zone_id)
     if zone is None:
-        raise Unavailable(f"{row.name}: its hosted zone is missing; reconcile repairs it")
+        raise Unavailable(
+            f"{row.name}: its hosted zone is missing; delete the domain and add it again"
+        )
     return zone
 
 
@@ -306,7 +351,7 @@ def _view(
 
 def _delegation_state(row: Domain) -> DelegationState:
     """What the parent zone said when last asked (`unknown`: never asked, or no answer)."""
-    if row.delegation_checked_at is None:
+    if row.delegation_checked_at is None or not row.name_servers:
         return "unknown"
     found, wanted = set(row.delegation_found), set(row.name_servers)
     if found == wanted:
@@ -322,21 +367,23 @@ def _instructions(row: Domain) -> str:
 
 
 def _record_views(row: Domain, records: Sequence[Record], dns: DnsDeps) -> list[RecordView]:
+    """Each record as the tenant writes it back (TXT as plain text, not DNS quoting), with its
+    state at the last check: the zone check, else the workflow's verification."""
+    from inboxfleet.dns.records import unquoted
     from inboxfleet.dns.tenant_records import is_ours
 
-    checks = {
-        (c.get("name"), c.get("type")): c
-        for c in (row.verification_report or {}).get("records", [])
-        if isinstance(c, dict)
-    }
+    report = row.verification_report or {}
+    checked = report.get("zone_check", {}).get("records") or report.get("records") or []
+    checks = {(c.get("name"), c.get("type")): c for c in checked if isinstance(c, dict)}
     views = []
     for record in sorted(records):
         check = checks.get((record.name, record.type), {})
+        shown = [unquoted(v) for v in record.values] if record.type == "TXT" else record.values
         views.append(
             RecordView(
                 name=record.name,
                 type=record.type,
-                values=list(record.values),
+                values=list(shown),
                 ttl=record.ttl,
                 managed=is_ours(record, row.name, dns.policy),
                 authoritative=str(check.get("authoritative", "unverified")),
@@ -357,65 +404,40 @@ def list_records(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> RecordList:
 def replace_records(
     tenant_id: UUID, domain_id: UUID, wanted: RecordSet, deps: ApiDeps
 ) -> RecordList:
-    """The tenant's own records become exactly `wanted`; ours are untouched. A record where
-    ours go is a 409 naming it; the apex TXT keeps our SPF, merged with the tenant's terms."""
+    """The tenant's own records become exactly `wanted`, in one atomic change; ours are
+    untouched. A record where ours go is a 409 naming it; the apex TXT keeps our SPF, merged
+    with the tenant's terms."""
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Domains
-    from inboxfleet.dns import spf
-    from inboxfleet.dns.records import fqdn, unquoted
-    from inboxfleet.dns.tenant_records import (
-        BadRecord,
-        apex_txt,
-        clash,
-        is_ours,
-        tenant_record,
-    )
+    from inboxfleet.dns.tenant_records import BadRecord, ManagedRecord, plan_records
 
     dns = _dns()
+    items = [(r.name, r.type, r.values, r.ttl) for r in wanted.records]
     with tenant_session(tenant_id, database=deps.database) as s:
-        row = Domains(s).live(domain_id, lock=True)
+        row = Domains(s).live(domain_id, lock=True)  # one edit of a domain's records at a time
         if row is None:
             raise NotFound(f"no domain {domain_id}")
-        apex = fqdn(row.name)
-        new: list[Record] = []
-        seen: set[tuple[str, str]] = set()
-        txt_at_apex: list[str] = []
-        for i, item in enumerate(wanted.records):
-            try:
-                record = tenant_record(row.name, item.name, item.type, item.values, item.ttl)
-            except BadRecord as exc:
-                raise InvalidRequest(str(exc), field=f"records[{i}]") from None
-            key = (record.name, record.type)
-            if key in seen:
-                raise InvalidRequest(f"{record.type} {record.name} twice", field=f"records[{i}]")
-            seen.add(key)
-            found = clash(record, row.name, dns.policy)
-            if found is not None:
-                raise RecordClash(
-                    f"{found} is managed by inboxfleet (mail delivery needs it)",
-                    field=f"records[{i}]",
-                )
-            if key == (apex, "TXT"):
-                txt_at_apex = [unquoted(v) for v in record.values]
-            else:
-                new.append(record)
-        if any((r.name, "CNAME") in seen and r.type != "CNAME" for r in new):
-            raise InvalidRequest(
-                "a CNAME stands alone: no other record at its name", field="records"
-            )
         zone = _zone(dns, row)
-        live = dns.route53.records(zone)
         try:
-            apex_record = apex_txt(row.name, live, txt_at_apex, dns.policy)
-        except spf.SpfError as exc:
-            raise InvalidRequest(f"TXT {apex}: {exc}", field="records") from None
-        if apex_record is not None:
-            new.append(apex_record)
-        theirs = [r for r in live if not is_ours(r, row.name, dns.policy)]
-        keys = {(r.name, r.type) for r in new}
-        gone = [r for r in theirs if (r.name, r.type) not in keys]
-        dns.route53.replace(zone, new, gone, wait=False)
+            upserts, deletes = plan_records(row.name, items, dns.route53.records(zone), dns.policy)
+        except ManagedRecord as exc:
+            raise RecordClash(str(exc), field=f"body.records[{exc.index}]") from None
+        except BadRecord as exc:
+            field = "body.records" if exc.index is None else f"body.records[{exc.index}]"
+            raise InvalidRequest(str(exc), field=field) from None
+        _change(dns, zone, upserts, deletes)
     return list_records(tenant_id, domain_id, deps)
+
+
+def _change(dns: DnsDeps, zone: Zone, upserts: list[Record], deletes: list[Record]) -> None:
+    """Route 53's refusal of a change it finds invalid is the request's fault: a 422 with
+    Route 53's reason."""
+    from inboxfleet.dns.errors import ChangeRefused
+
+    try:
+        dns.route53.replace(zone, upserts, deletes, wait=False)
+    except ChangeRefused as exc:
+        raise InvalidRequest(f"Route 53 refused the change: {exc}", field="body.records") from None
 
 
 # ---- removing ---------------------------------------------------------------------------------
@@ -424,10 +446,13 @@ def replace_records(
 def remove_domain(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> DomainView:
     """409 while inboxes or servers use it; else the zone, the row and the claim go."""
     from inboxfleet.db import system_session, tenant_session
-    from inboxfleet.db.repositories import DomainClaims, Domains
+    from inboxfleet.db.repositories import BillingAccounts, DomainClaims, Domains
 
     dns = _dns()
     with tenant_session(tenant_id, database=deps.database) as s:
+        # The account lock first: an inbox request on this domain (which holds it while it
+        # counts and inserts) is either in before the count below or sees the domain removed.
+        BillingAccounts(s).lock()
         domains = Domains(s)
         row = domains.live(domain_id, lock=True)
         if row is None:
@@ -435,7 +460,11 @@ def remove_domain(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> DomainView
         users = domains.users(domain_id)
         if users:
             raise DomainInUse(f"{row.name} still has {users} inboxes or servers: delete them first")
-        zone = None if row.hosted_zone_id is None else dns.route53.zone(row.hosted_zone_id)
+        zone = (
+            dns.route53.zone_made_for(row.name, str(row.id))  # an add stopped half-way
+            if row.hosted_zone_id is None
+            else dns.route53.zone(row.hosted_zone_id)
+        )
         if zone is not None:
             dns.route53.delete_zone(zone, wait=False)  # first: a retry finds it gone
         removed = domains.remove(domain_id) or row

@@ -26,7 +26,9 @@ tenant may change in the tool.
 Every data cell that begins with = + - @, a tab or a carriage return is prefixed with a single
 quote (OWASP, "CSV Injection"), so a spreadsheet opening the file shows it as text instead of
 running it. Addresses, host names and ports never begin with one, and a password the API accepts
-may not either, so in practice nothing a client imports is changed by it.
+may not either, so in practice nothing a client imports is changed by it. And every cell is
+quoted: a spreadsheet whose locale separates cells with `;` (or one told to cut at tabs) would
+otherwise cut an unquoted `Password1x;=1+1` in two and run the second part as a formula.
 """
 
 from __future__ import annotations
@@ -123,9 +125,9 @@ def rows(export_format: ExportFormat, inboxes: Iterable[InboxCredentials]) -> li
 
 
 def render(export_format: ExportFormat, inboxes: Iterable[InboxCredentials]) -> str:
-    """The file: a header line, then one line per inbox (RFC 4180: CRLF, quoted as needed)."""
+    """The file: a header line, then one line per inbox (RFC 4180: CRLF, every cell quoted)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(header(export_format))
     writer.writerows(rows(export_format, inboxes))
     return out.getvalue()

@@ -77,9 +77,9 @@ def request_inboxes(
         _refuse_repeats(wanted)
         # Before anything is counted: requests, retries and billing's releases take turns.
         account = BillingAccounts(s).lock()
-        domains = {
-            d.name: d.id for d in Domains(s).named(sorted({_domain_of(a) for _, a in wanted}))
-        }
+        # Shared locks on the domains: one being removed meanwhile is waited for, then absent.
+        named = Domains(s).named(sorted({_domain_of(a) for _, a in wanted}), lock=True)
+        domains = {d.name: d.id for d in named}
         for field, address in wanted:
             if _domain_of(address) not in domains:
                 raise InvalidRequest(

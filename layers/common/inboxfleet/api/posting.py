@@ -4,7 +4,7 @@ the JSON response a route declares beside its model."""
 # Annotations are evaluated at definition (no `from __future__ import annotations`): the
 # resolver reads the header's type hints.
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 from uuid import UUID
@@ -51,11 +51,11 @@ def once(
     operation: Callable[[], BaseModel],
     *,
     status: int = HTTPStatus.ACCEPTED,
-    secret_fields: Iterable[str] = (),
 ) -> Response[Any]:
     """Serve a POST once per Idempotency-Key: a repeat gets the first answer. `path` is the
     route's with its validated ids (one inbox spelt in capitals or without hyphens is one
-    request, not two); `secret_fields` of the payload are never part of what is stored."""
+    request, not two). A route whose body or answer holds a secret takes no Idempotency-Key:
+    what is stored here is the answer."""
     from inboxfleet.api.idempotency import Answer, Request, idempotently
 
     request = Request(
@@ -64,7 +64,6 @@ def once(
     answered = idempotently(
         request,
         lambda: Answer(status=int(status), body=operation().model_dump(mode="json")),
-        secret_fields=secret_fields,
         context=lambda_context(),
         database=deps().database,
     )

@@ -278,7 +278,10 @@ def build() -> "APIGatewayHttpResolver":
         if any(tuple(e.get("loc", ()))[:1] == ("response",) for e in errors):
             # Powertools reports an answer that broke its own declared model this way too: a
             # bug of ours, never "your request is invalid".
-            logger.error("an answer did not match its declared model", extra={"errors": errors})
+            # Locations and messages only: an error's `input` is the answer, which may hold a
+            # secret (a password in credentials).
+            shown = [{"loc": e.get("loc"), "type": e.get("type")} for e in errors]
+            logger.error("an answer did not match its declared model", extra={"errors": shown})
             return _error(Internal("the service could not answer; this is a bug on our side"))
         refused = _refusal()
         return _error(refused) if refused else _validation_error(errors)

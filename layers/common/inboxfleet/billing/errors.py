@@ -37,6 +37,16 @@ class StripeUnavailable(BillingError):
     """Stripe's API failed or timed out (after the SDK's own retries)."""
 
 
+class StripeRefused(BillingError):
+    """Stripe refused a request for good (a 4xx other than a rate limit: invalid parameters, a
+    bad key, a reused idempotency key): the same request can never pass. `param` is the
+    parameter Stripe named, if any (e.g. `success_url`: the caller's URL; anything else: ours)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 class CustomerMissing(BillingError):
     """Stripe has no customer with the id the tenant is linked to (deleted in the dashboard, or
     an id from another Stripe account or mode): nothing the tenant can repair by retrying."""

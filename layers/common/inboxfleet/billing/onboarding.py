@@ -24,9 +24,15 @@ class OnboardingApi(Protocol):
 
     def price_by_lookup_key(self, lookup_key: str) -> dict[str, Any] | None: ...
 
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]: ...
+
+    def open_checkout_sessions(self, customer_id: str) -> list[dict[str, Any]]: ...
+
     def create_checkout_session(
         self, params: dict[str, Any], idempotency_key: str
     ) -> dict[str, Any]: ...
+
+    def expire_checkout_session(self, session_id: str) -> dict[str, Any]: ...
 
     def create_portal_session(self, *, customer_id: str, return_url: str) -> dict[str, Any]: ...
 
@@ -127,6 +133,16 @@ def start_checkout(
     catalogue: Catalogue,
     database: Database | None = None,
 ) -> Checkout:
+    """A Checkout session for the plan, the only one of the tenant's customer that can still be
+    paid: one tenant never gets two subscriptions, whoever asks how often.
+
+    Our database learns of a subscription by webhook, so it is asked first (no Stripe call for a
+    tenant it knows to be subscribed) and Stripe, the source of truth, last. The session is made
+    before the others are expired, so a retry (Stripe replays the session under the request's
+    key) keeps its own session open; and Stripe's subscriptions are read after that, so a
+    session paid at any moment before is seen (a session open when the others were listed was
+    expired, or was paid first and its subscription is listed). A tenant subscribed meanwhile
+    gets AlreadySubscribed and the new session is expired too."""
     plan = catalogue.plan(request.plan)  # only plans we can honour are sold
     if plan.metered and request.quantity != 1:
         raise QuantityNotApplicable(f"plan {request.plan} is billed by usage: it takes no quantity")
@@ -157,9 +173,18 @@ def start_checkout(
         },
         idempotency_key=f"checkout-{tenant}-{request.request_id}",
     )
-    return Checkout(
-        customer_id=customer_id, session_id=str(checkout["id"]), url=str(checkout["url"])
-    )
+    session_id = str(checkout["id"])
+    for other in api.open_checkout_sessions(customer_id):
+        if other["id"] != session_id:
+            api.expire_checkout_session(str(other["id"]))
+    live = [s["status"] for s in api.subscriptions_of(customer_id) if s["status"] in SUBSCRIBED]
+    if live:
+        api.expire_checkout_session(session_id)
+        raise AlreadySubscribed(
+            f"tenant {request.tenant_id}'s Stripe customer has a subscription ({live[0]}): "
+            "change or pay it instead"
+        )
+    return Checkout(customer_id=customer_id, session_id=session_id, url=str(checkout["url"]))
 
 
 def start_portal(

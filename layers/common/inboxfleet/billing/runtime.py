@@ -69,22 +69,25 @@ def _webhook_deps(settings: BillingSettings) -> WebhookDeps:
     )
 
 
-def stripe_api() -> StripeApi:
+def stripe_api(*, timeout_s: float | None = None, max_retries: int | None = None) -> StripeApi:
     """Stripe's API for onboarding (the tenant API's checkout and portal): built now, connected
-    (SDK imported, key read) on the first call."""
+    (SDK imported, key read) on the first call. `timeout_s` and `max_retries` replace the
+    settings' for a caller with less time than they allow (one per container and budget)."""
     settings = billing_settings_from_env()
     with _lock:
-        return _stripe_api(settings)
+        return _stripe_api(settings, timeout_s, max_retries)
 
 
 @cache
-def _stripe_api(settings: BillingSettings) -> StripeApi:
+def _stripe_api(
+    settings: BillingSettings, timeout_s: float | None = None, max_retries: int | None = None
+) -> StripeApi:
     from inboxfleet.billing.stripe_api import StripeApi
 
     stripe_key = secret_reader(
         settings.stripe_api_key_secret, settings.variable("stripe_api_key_secret")
     )
-    return StripeApi(stripe_key, settings)
+    return StripeApi(stripe_key, settings, timeout_s=timeout_s, max_retries=max_retries)
 
 
 def billing_deps() -> BillingDeps:

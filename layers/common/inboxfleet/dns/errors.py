@@ -27,6 +27,11 @@ class ZoneMissing(DnsError):
     new zone would have new name servers and break the delegation, so none is made here."""
 
 
+class ChangeRefused(DnsError):
+    """Route 53 refused a change batch as invalid (its reason in the message): retrying the
+    same change cannot help."""
+
+
 class Blocklisted(DnsError):
     """A blocklist confirmed a listing of the IP or the domain."""
 

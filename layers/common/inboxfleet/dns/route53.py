@@ -199,7 +199,19 @@ class Route53:
                 for action, r in changes
             ],
         }
-        change = self._client.change_resource_record_sets(HostedZoneId=zone.id, ChangeBatch=batch)
+        from botocore.exceptions import ClientError
+
+        try:
+            change = self._client.change_resource_record_sets(
+                HostedZoneId=zone.id, ChangeBatch=batch
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") not in ("InvalidChangeBatch", "InvalidInput"):
+                raise
+            from inboxfleet.dns.errors import ChangeRefused
+
+            raise ChangeRefused(str(error.get("Message", ""))[:500]) from None
         if wait:
             self._wait(change, timeout_s)
 

@@ -75,10 +75,12 @@ def is_ours(record: Record, domain: str, policy: DeliverabilityPolicy) -> bool:
 def carried_queries(domain: str, extra: Sequence[str]) -> list[tuple[str, str]]:
     """(name, type) to ask of the domain's current DNS: apex A/AAAA/TXT, www and each extra
     name's CNAME/A/AAAA/TXT (a CNAME at the apex is not possible in any zone); and the apex MX
-    and mail host, which ours replace: the tenant is told what stops being served."""
+    and the names of ours a domain commonly has already (its mail host, DMARC, Microsoft's and
+    Thunderbird's autodiscovery), which ours replace: the tenant is told what stops being served."""
     apex, mail_host = fqdn(domain), fqdn(mail_host_of(domain))
     asks: list[tuple[str, str]] = [(apex, "A"), (apex, "AAAA"), (apex, "TXT"), (apex, "MX")]
-    asks += [(mail_host, "CNAME"), (mail_host, "A")]
+    asks += [(mail_host, "CNAME"), (mail_host, "A"), (f"_dmarc.{apex}", "TXT")]
+    asks += [(f"autodiscover.{apex}", "CNAME"), (f"autoconfig.{apex}", "CNAME")]
     for label in ("www", *extra):
         name = fqdn(f"{label}.{domain}")
         asks += [(name, "CNAME"), (name, "A"), (name, "AAAA"), (name, "TXT")]
@@ -114,23 +116,27 @@ def carried_records(
 def apex_txt(
     domain: str, live: Sequence[Record], wanted: Sequence[str], policy: DeliverabilityPolicy
 ) -> Record | None:
-    """The apex TXT record set for the tenant's `wanted` values (unquoted): when our SPF is
-    published there, the tenant's SPF terms are merged into it rather than replacing it."""
-    apex = fqdn(domain)
-    ours_live = [
-        unquoted(v)
+    """The apex TXT record set for the tenant's `wanted` values (unquoted). When our SPF is
+    published there, the tenant's SPF terms are merged into our own terms (never into the live
+    record, which holds the tenant's earlier terms: what the tenant drops goes)."""
+    apex, mail_host = fqdn(domain), mail_host_of(domain)
+    ours_live = any(
+        spf.is_spf(text) and f"a:{mail_host}" in text.lower().split()
         for r in live
         if (r.name, r.type) == (apex, "TXT")
-        for v in r.values
-        if spf.is_spf(unquoted(v)) and f"a:{mail_host_of(domain)}" in unquoted(v).lower().split()
-    ]
-    values = [v for v in wanted if not spf.is_spf(v)]
+        for text in (unquoted(v) for v in r.values)
+    )
     theirs = [v for v in wanted if spf.is_spf(v)]
+    if len(theirs) > 1:
+        raise BadRecord(f"TXT {apex}: one SPF record at most (RFC 7208)")
+    values = list(wanted)
     if ours_live:
-        merged = spf.merge(spf.parse(ours_live[0]), theirs)
-        values.insert(0, merged.text())
-    else:
-        values = list(wanted)
+        ours = spf.Spf(("mx", f"a:{mail_host}"), policy.spf_all)
+        try:
+            merged = spf.merge(ours, theirs).text()
+        except spf.SpfError as exc:
+            raise BadRecord(f"TXT {apex}: {exc}") from None
+        values = [merged, *(v for v in wanted if not spf.is_spf(v))]
     return Record(apex, "TXT", tuple(quoted(v) for v in values), 300) if values else None
 
 
@@ -140,7 +146,28 @@ _MX = re.compile(r"^(\d{1,5}) (\S+)$")
 
 
 class BadRecord(ValueError):
-    """A tenant record that cannot be published: the message says which and why."""
+    """A tenant record that cannot be published: the message says which and why; `index` is
+    the record's place in the request, when one record is to blame."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class ManagedRecord(ValueError):
+    """A tenant record where one of ours goes."""
+
+    def __init__(self, clash: Clash, index: int) -> None:
+        super().__init__(f"{clash} is managed by inboxfleet (mail delivery needs it)")
+        self.index = index
+
+
+# Route 53's limits on one change batch (deletes count too).
+MAX_CHANGE_VALUES = 1000
+MAX_CHANGE_CHARACTERS = 32000
+_CAA_ISSUE = re.compile(r'^\d+ issue "([^";]*)')
+# The mail host's certificate comes from Let's Encrypt (Mailu's TLS_FLAVOR=letsencrypt).
+CERTIFICATE_AUTHORITY = "letsencrypt.org"
 
 
 def record_name(domain: str, name: str) -> str:
@@ -192,3 +219,68 @@ def tenant_record(domain: str, name: str, rtype: str, values: Sequence[str], ttl
     except ValueError as exc:
         raise BadRecord(f"{rtype} {absolute}: {exc}") from None
     return Record(absolute, rtype, shown, ttl)  # type: ignore[arg-type]
+
+
+def plan_records(
+    domain: str,
+    wanted: Sequence[tuple[str, str, Sequence[str], int]],
+    live: Sequence[Record],
+    policy: DeliverabilityPolicy,
+) -> tuple[list[Record], list[Record]]:
+    """What makes the tenant's own records exactly `wanted` (name, type, values, ttl): the
+    record sets to set and those to delete, ours untouched. BadRecord or ManagedRecord (with
+    the index of the record to blame) when it cannot be."""
+    apex = fqdn(domain)
+    new: list[Record] = []
+    seen: set[tuple[str, str]] = set()
+    apex_values: list[str] = []
+    for index, (name, rtype, values, ttl) in enumerate(wanted):
+        try:
+            record = tenant_record(domain, name, rtype, values, ttl)
+        except BadRecord as exc:
+            raise BadRecord(str(exc), index) from None
+        key = (record.name, record.type)
+        if key in seen:
+            raise BadRecord(f"{record.type} {record.name} twice", index)
+        seen.add(key)
+        found = clash(record, domain, policy)
+        if found is not None:
+            raise ManagedRecord(found, index)
+        _refuse_harmful(record, apex, index)
+        if key == (apex, "TXT"):
+            apex_values = [unquoted(v) for v in record.values]
+        else:
+            new.append(record)
+    alone = [r for r in new if (r.name, "CNAME") in seen and r.type != "CNAME"]
+    if alone:
+        raise BadRecord(f"CNAME {alone[0].name}: a CNAME stands alone, no other record beside it")
+    apex_record = apex_txt(domain, live, apex_values, policy)
+    if apex_record is not None:
+        new.append(apex_record)
+    keys = {(r.name, r.type) for r in new}
+    gone = [r for r in live if not is_ours(r, domain, policy) and (r.name, r.type) not in keys]
+    changed = [*new, *gone]
+    if (
+        sum(len(r.values) for r in changed) > MAX_CHANGE_VALUES
+        or sum(len(v) for r in changed for v in r.values) > MAX_CHANGE_CHARACTERS
+    ):
+        raise BadRecord(
+            f"too much at once for one atomic change (at most {MAX_CHANGE_VALUES} values and "
+            f"{MAX_CHANGE_CHARACTERS} characters, the records replaced included)"
+        )
+    return new, gone
+
+
+def _refuse_harmful(record: Record, apex: str, index: int) -> None:
+    """Records that would break the domain's own mail: a CNAME to itself, a CAA at the apex
+    that keeps Let's Encrypt from issuing the mail host's certificate."""
+    if record.type == "CNAME" and record.values == (record.name,):
+        raise BadRecord(f"CNAME {record.name} points at itself", index)
+    if record.type == "CAA" and record.name == apex:  # the mail host's CAA is the apex's
+        issuers = [m.group(1).strip() for v in record.values if (m := _CAA_ISSUE.match(v))]
+        if issuers and CERTIFICATE_AUTHORITY not in issuers:
+            raise BadRecord(
+                f"CAA {record.name}: {CERTIFICATE_AUTHORITY} must be allowed to issue (the mail "
+                "server's certificate comes from it)",
+                index,
+            )

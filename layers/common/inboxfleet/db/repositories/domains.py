@@ -16,7 +16,7 @@ _COLUMNS = (
     "tenant_id, id, name, status, hosted_zone_id, name_servers, verification_report, "
     "delegation_checked_at, delegation_found, created_at"
 )
-_CLAIM_COLUMNS = "name, claimant, domain_id, zone_id, state, created_at"
+_CLAIM_COLUMNS = "name, claimant, domain_id, zone_id, name_servers, state, created_at"
 
 
 class Domains(TenantTable[Domain]):
@@ -43,12 +43,13 @@ class Domains(TenantTable[Domain]):
             )
         )
 
-    def named(self, names: list[str]) -> list[Domain]:
-        """The tenant's domains (not removed) with these names."""
+    def named(self, names: list[str], *, lock: bool = False) -> list[Domain]:
+        """The tenant's domains (not removed) with these names; `lock` holds them (shared) to
+        the end of the transaction, so none is removed meanwhile."""
         return self._session.fetch_all(
             Domain,
             f"SELECT {_COLUMNS} FROM domains WHERE tenant_id = %s AND name = ANY(%s) "
-            "AND status <> 'removed' ORDER BY name",
+            f"AND status <> 'removed' ORDER BY name{' FOR SHARE' if lock else ''}",
             (self.tenant_id, names),
         )
 
@@ -80,6 +81,16 @@ class Domains(TenantTable[Domain]):
                 (Jsonb(report), self.tenant_id, domain_id),
             )
             == 1
+        )
+
+    def merge_verification(self, domain_id: UUID, part: dict[str, Any]) -> Domain | None:
+        """Set some keys of the verification report, keeping the others."""
+        return self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET verification_report = "
+            "coalesce(verification_report, '{}'::jsonb) || %s, updated_at = now() "
+            f"WHERE tenant_id = %s AND id = %s AND status <> 'removed' RETURNING {_COLUMNS}",
+            (Jsonb(part), self.tenant_id, domain_id),
         )
 
     def add(self, name: str, domain_id: UUID | None = None) -> Domain:
@@ -156,19 +167,25 @@ class DomainClaims(SystemRepository):
             (name,),
         )
 
-    def claim(self, name: str, claimant: UUID, domain_id: UUID, zone_id: str) -> None:
+    def claim(
+        self, name: str, claimant: UUID, domain_id: UUID, zone_id: str, name_servers: Sequence[str]
+    ) -> None:
         """A pending claim (a re-added domain replaces the tenant's earlier claim)."""
         self._session.execute(
-            "INSERT INTO domain_claims (name, claimant, domain_id, zone_id) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (name, claimant) DO UPDATE "
-            "SET domain_id = excluded.domain_id, zone_id = excluded.zone_id, state = 'pending', "
-            "delegated_at = NULL",
-            (name, claimant, domain_id, zone_id),
+            "INSERT INTO domain_claims (name, claimant, domain_id, zone_id, name_servers) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, claimant) DO UPDATE "
+            "SET domain_id = excluded.domain_id, zone_id = excluded.zone_id, "
+            "name_servers = excluded.name_servers, state = 'pending', delegated_at = NULL",
+            (name, claimant, domain_id, zone_id, list(name_servers)),
         )
 
     def mark(self, name: str, claimant: UUID, *, delegated: bool) -> None:
         """The claimant's claim becomes delegated (any other's delegated claim on the name
-        drops to pending first: the parent delegates to one zone only), or pending again."""
+        drops to pending first: the parent delegates to one zone only), or pending again. The
+        name's claims are locked first, so two marks of one name never interleave."""
+        self._session.execute(
+            "SELECT 1 FROM domain_claims WHERE name = %s ORDER BY claimant FOR UPDATE", (name,)
+        )
         if delegated:
             self._session.execute(
                 "UPDATE domain_claims SET state = 'pending', delegated_at = NULL "

@@ -6,6 +6,7 @@ Passwords appear here only as KMS ciphertext; the entries written never hold one
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +18,8 @@ from inboxfleet.records import MailboxLogin
 
 # The inbox with its server's domain (one server per domain: its mail host is named from it).
 _SELECT = (
-    "SELECT i.id, i.address, i.status, i.password_ciphertext, d.name AS server_domain "
+    "SELECT i.id, i.address, i.status, i.password_ciphertext, i.created_at, "
+    "d.name AS server_domain "
     "FROM inboxes i "
     "LEFT JOIN servers s ON s.tenant_id = i.tenant_id AND s.id = i.server_id "
     "LEFT JOIN domains d ON d.tenant_id = s.tenant_id AND d.id = s.domain_id "
@@ -32,12 +34,18 @@ class MailboxLogins(TenantRepository):
             (self.tenant_id, inbox_id),
         )
 
-    def in_status(self, status: InboxStatus) -> list[MailboxLogin]:
-        """Every inbox of the tenant in `status`, oldest first: one statement for the lot."""
+    def page_in_status(
+        self, status: InboxStatus, *, limit: int, after: tuple[datetime, UUID] | None = None
+    ) -> list[MailboxLogin]:
+        """Up to `limit` inboxes of the tenant in `status` in (created_at, id) order after the
+        keyset `after`, in one statement: a row that existed when paging began is read exactly
+        once, whatever is inserted meanwhile."""
+        keyset = "AND (i.created_at, i.id) > (%s, %s) " if after is not None else ""
         return self._session.fetch_all(
             MailboxLogin,
-            f"{_SELECT}WHERE i.tenant_id = %s AND i.status = %s ORDER BY i.created_at, i.id",
-            (self.tenant_id, status),
+            f"{_SELECT}WHERE i.tenant_id = %s AND i.status = %s {keyset}"
+            "ORDER BY i.created_at, i.id LIMIT %s",
+            (self.tenant_id, status, *(after or ()), limit),
         )
 
     def record(self, inbox_ids: Collection[UUID], step: str, detail: dict[str, Any]) -> int:

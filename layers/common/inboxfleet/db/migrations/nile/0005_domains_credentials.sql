@@ -19,6 +19,7 @@ CREATE TABLE domain_claims (
     claimant     uuid NOT NULL,          -- the tenant; not named tenant_id: a shared table
     domain_id    uuid NOT NULL,
     zone_id      text NOT NULL,
+    name_servers text[] NOT NULL,        -- the claimant's zone's own: what delegation names
     state        text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delegated')),
     created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     delegated_at timestamptz,
