@@ -21,6 +21,7 @@ from inboxfleet.billing.errors import (
 from inboxfleet.billing.onboarding import (
     AlreadySubscribed,
     CheckoutRequest,
+    CheckoutSuperseded,
     QuantityNotApplicable,
     ensure_customer,
     start_checkout,
@@ -150,7 +151,8 @@ def test_a_session_paid_while_another_checkout_runs_is_seen_and_the_new_one_expi
 
     def paid_meanwhile(customer_id: str) -> list[dict[str, Any]]:
         found = listed(customer_id)
-        sim.complete_checkout(first.session_id)
+        if any(s["id"] == first.session_id for s in found):  # paid right after it was listed
+            sim.complete_checkout(first.session_id)
         return found
 
     monkeypatch.setattr(api, "open_checkout_sessions", paid_meanwhile)
@@ -159,6 +161,29 @@ def test_a_session_paid_while_another_checkout_runs_is_seen_and_the_new_one_expi
     statuses = {s["id"]: s["status"] for s in sim.checkout_sessions}
     assert statuses[first.session_id] == "complete"
     assert [state for sid, state in statuses.items() if sid != first.session_id] == ["expired"]
+
+
+def test_a_checkout_expired_by_one_started_at_the_same_moment_is_never_answered(
+    sim: StripeSimulator, api: StripeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two checkouts interleave: each lists the other open and expires it. The one whose own
+    session was expired meanwhile says so, rather than answering with a dead URL."""
+    tenant = new_tenant()
+    listed = api.open_checkout_sessions
+    calls: list[int] = []
+
+    def other_expires_ours(customer_id: str) -> list[dict[str, Any]]:
+        found = listed(customer_id)
+        calls.append(1)
+        if len(calls) == 1:  # between our listing and our re-check, the other expires ours
+            for session in found:
+                api.expire_checkout_session(str(session["id"]))
+        return found
+
+    monkeypatch.setattr(api, "open_checkout_sessions", other_expires_ours)
+    with pytest.raises(CheckoutSuperseded):
+        start_checkout(api, checkout_request(tenant), CATALOGUE)
+    assert [s["status"] for s in sim.checkout_sessions] == ["expired"]
 
 
 def test_stripes_refusals_are_told_apart_from_its_outages(
@@ -189,10 +214,11 @@ def test_a_call_that_could_outlast_its_deadline_is_not_started(
 ) -> None:
     settings = BillingSettings(stripe_api_base=sim.base_url)
     quick = StripeApi(lambda: API_KEY, settings, timeout_s=2.5, max_retries=0)
-    assert quick.longest_call_s() == 2.5
-    # The settings' budget: two tries of 5 s and the SDK's longest wait between them.
-    assert StripeApi(lambda: API_KEY, settings).longest_call_s() == 15.0
-    with stripe_deadline(time.monotonic() + 2.0), pytest.raises(StripeUnavailable):
+    # The HTTP client times each stage of a try on its own: connect, send, read.
+    assert quick.longest_call_s() == 7.5
+    # The settings' budget: two tries of 3 x 5 s and the SDK's longest wait between them.
+    assert StripeApi(lambda: API_KEY, settings).longest_call_s() == 35.0
+    with stripe_deadline(time.monotonic() + 7.0), pytest.raises(StripeUnavailable):
         quick.price_by_lookup_key("growth_monthly")
     assert sim.requests == []
     with stripe_deadline(time.monotonic() + 30.0):

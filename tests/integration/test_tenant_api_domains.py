@@ -417,7 +417,8 @@ def test_an_add_stopped_half_way_is_resumed_and_its_zone_never_lost(cloud: Local
     Route53(route53()).create_zone(name, str(row.id))  # ... and after Route 53 made the zone
     with psycopg.connect(cloud.database_url, autocommit=True) as owner:
         owner.execute(
-            "UPDATE domains SET created_at = created_at - interval '5 minutes' WHERE id = %s",
+            "UPDATE domains SET created_at = created_at - interval '5 minutes', "
+            "updated_at = updated_at - interval '5 minutes' WHERE id = %s",
             (row.id,),
         )
     resumed = tenant("POST", "/v1/domains", {"name": name})
@@ -527,7 +528,66 @@ def test_verifying_keeps_the_workflows_mail_checks_beside_the_zone_check(
     tenant = Caller(cloud)
     domain = tenant("POST", "/v1/domains", {"name": fresh_name()}).json()
     with tenant_session(tenant.id) as s:
-        Domains(s).save_verification(UUID(domain["id"]), {"spf": "valid", "dkim": "valid"})
+        Domains(s).merge_verification(UUID(domain["id"]), {"spf": "valid", "dkim": "valid"})
     report = tenant("POST", f"/v1/domains/{domain['id']}/verify").json()["report"]
     assert (report["spf"], report["dkim"]) == ("valid", "valid")
     assert "records" in report["zone_check"]
+
+
+def test_a_claim_whose_zone_is_gone_holds_nothing(cloud: LocalCloud) -> None:
+    owner, newcomer = Caller(cloud), Caller(cloud)
+    name = fresh_name()
+    owned = owner("POST", "/v1/domains", {"name": name}).json()
+    delegate(cloud, name, owned["delegation"]["name_servers"])
+    assert owner("POST", f"/v1/domains/{owned['id']}/verify").json()["status"] == "delegated"
+    route53().delete_hosted_zone(Id=zones_named(name)[0])  # out of band, records and all
+    added = newcomer("POST", "/v1/domains", {"name": name})
+    assert added.status_code == 201, added.text
+    assert claims(name) == [(str(newcomer.id), "pending")]
+
+
+def test_who_holds_a_name_unknown_is_a_503_not_a_verdict(cloud: LocalCloud) -> None:
+    owner, newcomer = Caller(cloud), Caller(cloud)
+    name = fresh_name()
+    owned = owner("POST", "/v1/domains", {"name": name}).json()
+    delegate(cloud, name, owned["delegation"]["name_servers"])
+    owner("POST", f"/v1/domains/{owned['id']}/verify").raise_for_status()
+    cloud.dns.parent.drop(f"{name}.", times=None)  # the registry stops answering for it
+    try:
+        refused = newcomer("POST", "/v1/domains", {"name": name})
+    finally:
+        cloud.dns.parent.clear_faults()
+    assert refusal(refused) == (503, "unavailable", None)
+    assert newcomer.domains() == []
+
+
+def test_an_add_whose_undo_cannot_remove_the_zone_keeps_the_domain_and_says_so(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inboxfleet.dns.route53 import Route53
+
+    made = Route53.create_zone
+
+    def lost_answer(self: Route53, domain: str, reference: str) -> Any:
+        made(self, domain, reference)
+        raise TimeoutError("read timed out")
+
+    def unreachable(self: Route53, zone: Any, *, wait: bool = True) -> None:
+        raise TimeoutError("connect timed out")
+
+    monkeypatch.setattr(Route53, "create_zone", lost_answer)
+    monkeypatch.setattr(Route53, "delete_zone", unreachable)
+    tenant = Caller(cloud)
+    name = fresh_name()
+    failed = tenant("POST", "/v1/domains", {"name": name})
+    assert refusal(failed) == (503, "unavailable", None)
+    assert "kept" in failed.json()["error"]["message"]
+    assert [(d["name"], d["hosted_zone_id"]) for d in tenant.domains()] == [(name, None)]
+    assert len(zones_named(name)) == 1  # never lost: the row keeps its reference
+    monkeypatch.undo()
+    # Straight away: it may still be in progress; after the function's time: finished.
+    assert refusal(tenant("POST", "/v1/domains", {"name": name})) == (
+        409,
+        "request_in_progress",
+        "name",
+    )

@@ -99,6 +99,7 @@ def test_tenant_records_are_validated_into_route53_form() -> None:
     assert tenant_record(D, "_acme-challenge.www", "TXT", ['say "hi"'], 300).values == (
         '"say \\"hi\\""',
     )
+    assert tenant_record(D, "www", "TXT", [" padded "], 300).values == ('" padded "',)
     assert tenant_record(D, "acme.example.", "MX", ["5 mx.other.test"], 300).values == (
         "5 mx.other.test.",
     )
@@ -112,6 +113,7 @@ def test_tenant_records_are_validated_into_route53_form() -> None:
         ("www", "TXT", ["line\nbreak"]),
         ("www", "MX", ["mx.test"]),
         ("@", "CAA", ["0 issue letsencrypt.org"]),
+        ("www", "TXT", ["café"]),  # escapes Route 53 and DNS spell differently: ASCII only
     ):
         with pytest.raises(BadRecord):
             tenant_record(D, name, rtype, values, 300)

@@ -60,6 +60,7 @@ class Domain(Record):
     delegation_checked_at: datetime | None = None  # when the parent zone was last asked
     delegation_found: list[str] = []  # the name servers it delegated to then
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 class DomainClaim(Record):

@@ -27,16 +27,17 @@ if TYPE_CHECKING:
 
 PORTAL_PATH = "/v1/billing/portal"
 
-# The tenant API's time with Stripe. Its function times out after 10 s (template.yaml), and a
+# The tenant API's time with Stripe. Its function times out after 15 s (template.yaml), and a
 # checkout makes five calls or more (the customer the first time, the price, the session, the
 # customer's open sessions and the expiry of any other, its subscriptions). The settings' budget
 # (5 s a try, one retry) would let one call alone outlast the function, so each call here gets
-# 2.5 s and no retry (the client may retry: Stripe replays a session under its key), and none
-# is started that could not end a second before the function's time is up (the time to record
-# and answer): a 503 in time, never a gateway timeout. Given here, not in the environment: the
+# 2 s for each stage (connect, send, read: at most 6 s) and no retry (the client may retry:
+# Stripe replays a session under its key), and none is started that could not end a second
+# before the function's time is up (the time to record and answer): a 503 in time, never a
+# gateway timeout. Given here, not in the environment: the
 # local cloud runs every function in one process with one environment, where a variable meant
 # for this function would reach the billing worker too, whose calls keep the settings' budget.
-STRIPE_TIMEOUT_S = 2.5
+STRIPE_TIMEOUT_S = 2.0
 STRIPE_MAX_RETRIES = 0
 ANSWER_RESERVE_S = 1.0
 # What Stripe may refuse of a request body: the caller's URLs, a 422 on that field.
@@ -170,6 +171,11 @@ def start_checkout(
             raise AlreadySubscribed(
                 "the tenant already has a subscription: change its plan or quantity, pay it or "
                 f"resume it in the customer portal (POST {PORTAL_PATH})"
+            ) from None
+        except onboarding.CheckoutSuperseded:
+            raise Conflict(
+                "another checkout of this account was started at the same time and replaced "
+                "this one; send the request again (with a new Idempotency-Key, if one was sent)"
             ) from None
         except onboarding.QuantityNotApplicable as exc:
             raise InvalidRequest(str(exc), field="body.quantity") from None

@@ -95,7 +95,7 @@ def export_credentials(
     """A page of the active inboxes' credentials (up to `limit`, oldest first, after `cursor`)
     as a file in `export_format`, each recorded on its inbox's timeline (one statement for the
     page). One query reads the page; the passwords are decrypted concurrently. Paged because a
-    Lambda's answer holds at most 6 MB and each password is a KMS call within its 10 s."""
+    Lambda's answer holds at most 6 MB and each password is a KMS call within its 15 s."""
     with tenant_session(tenant_id, database=deps.database) as s:
         # Inside the session: an unknown tenant is a 403 before its cursor is looked at.
         after = decode_cursor(cursor) if cursor else None

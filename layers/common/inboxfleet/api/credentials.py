@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 routes = Routes()
 # An export page: a page of 500 is well inside Lambda's 6 MB answer and, decrypted 16 at a time,
-# its 10 s; a client may ask for up to 1000.
+# its 15 s; a client may ask for up to 1000.
 EXPORT_PAGE, MAX_EXPORT_PAGE = 500, 1000
 NEXT_CURSOR = "X-Next-Cursor"
 _OK, _ACCEPTED = HTTPStatus.OK, HTTPStatus.ACCEPTED

@@ -69,7 +69,7 @@ class RecordClash(Conflict):
     code = "record_managed"
 
 
-# A person waits for each answer, within the function's 10 s: a silent DNS server makes a check
+# A person waits for each answer, within the function's 15 s: a silent DNS server makes a check
 # "unverified" or "unknown" after this long, never a timeout of the whole request.
 API_DNS_TIMEOUT_S = 1.0
 
@@ -99,10 +99,13 @@ def add_domain(tenant_id: UUID, request: DomainRequest, deps: ApiDeps) -> Domain
             admit_domain(account, DomainCount(domains.count_live(), domains.count_pending()))
             row = domains.add(request.name)
         elif existing.hosted_zone_id is None and _abandoned(existing):
-            row = existing  # an add that stopped half-way (the function was killed): resume it
+            # An add that stopped half-way (the function was killed, or its undo could not
+            # remove the zone): resumed, and leased to this request so no other resumes it too.
+            row = domains.touch(existing.id) or existing
         elif existing.hosted_zone_id is None:
             raise RequestInProgress(
-                f"{request.name} is being added by another request; send it again later",
+                f"{request.name} is being added, or its last add stopped half-way: send it "
+                "again in a minute",
                 field="name",
             )
         else:
@@ -110,22 +113,32 @@ def add_domain(tenant_id: UUID, request: DomainRequest, deps: ApiDeps) -> Domain
     try:
         zone = dns.route53.create_zone(row.name, str(row.id))
         with tenant_session(tenant_id, database=deps.database) as s:
-            row = Domains(s).set_zone(row.id, zone.id, zone.name_servers)
+            stored = Domains(s).set_zone(row.id, zone.id, zone.name_servers)
+        if stored is None:
+            raise RuntimeError("the domain was removed while it was being added")
+        row = stored
         _claim(tenant_id, row, zone, deps)
     except Exception:
-        _undo_add(tenant_id, row, dns, deps)
-        raise Unavailable("the domain could not be set up; nothing was kept: try again") from None
+        if _undo_add(tenant_id, row, dns, deps):
+            raise Unavailable(
+                "the domain could not be set up; nothing was kept: try again"
+            ) from None
+        raise Unavailable(
+            "the domain could not be set up, and its zone could not be removed yet: the domain "
+            "is kept without it; add it again in a minute to finish, or delete it"
+        ) from None
     carried = _carry_over(dns, zone, row.name, request.carry_over)
     row = _record_delegation(tenant_id, row, dns, deps)
     return _view(row).model_copy(update={"carried_over": carried})
 
 
-# Longer than the function may run: a row this old without its zone is no request in progress.
+# Longer than the function may run: a row untouched this long without its zone is no request in
+# progress.
 _ABANDONED_AFTER = timedelta(seconds=60)
 
 
 def _abandoned(row: Domain) -> bool:
-    return datetime.now(UTC) - row.created_at > _ABANDONED_AFTER
+    return datetime.now(UTC) - (row.updated_at or row.created_at) > _ABANDONED_AFTER
 
 
 def _refuse_reserved(name: str, dns: DnsDeps) -> None:
@@ -151,13 +164,16 @@ def _refuse_if_taken(tenant_id: UUID, name: str, dns: DnsDeps, deps: ApiDeps) ->
     found = _delegation(dns, name, ())  # what the parent delegates to, whoever's it is
     if found.state == "unknown":
         if any(c.state == "delegated" for c in others):
-            raise DomainTaken(
-                f"{name}: the registry cannot be reached to check who holds it; try again later",
-                field="name",
-            )
+            # Temporary: who holds the name cannot be told now, and it may be taken.
+            raise Unavailable(f"{name}: the registry cannot be reached to check who holds it")
         return
     for claim in others:
         holds = bool(found.found) and set(found.found) == set(claim.name_servers)
+        if holds and dns.route53.zone(claim.zone_id) is None:
+            holds = False  # a claim left behind by a zone that is gone holds nothing
+            with system_session("api.domain_claims", database=deps.database) as s:
+                DomainClaims(s).release(name, claim.claimant)
+            continue
         if holds or claim.state == "delegated":
             with system_session("api.domain_claims", database=deps.database) as s:
                 DomainClaims(s).mark(name, claim.claimant, delegated=holds)
@@ -177,10 +193,10 @@ def _claim(tenant_id: UUID, row: Domain, zone: Zone, deps: ApiDeps) -> None:
         DomainClaims(s).claim(row.name, tenant_id, row.id, zone.id, zone.name_servers)
 
 
-def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None:
+def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> bool:
     """Compensation: the zone (if it was made: found by the row's reference), then the claim
     and the row. A zone that cannot be removed keeps its row, so it is never lost: a DELETE, or
-    adding the name again later, finds it by the same reference."""
+    adding the name again later, finds it by the same reference. Whether nothing was kept."""
     from inboxfleet.db import system_session, tenant_session
     from inboxfleet.db.repositories import DomainClaims, Domains
 
@@ -191,7 +207,7 @@ def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None
             dns.route53.delete_zone(zone, wait=False)
     except Exception:
         log.exception("domain %s: its zone could not be removed; the row keeps it", row.id)
-        return
+        return False
     try:
         with system_session("api.domain_claims", database=deps.database) as s:
             DomainClaims(s).release(row.name, tenant_id)
@@ -199,6 +215,8 @@ def _undo_add(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> None
             Domains(s).remove(row.id)
     except Exception:
         log.exception("domain %s: its row could not be removed", row.id)
+        return False
+    return True
 
 
 def _carry_over(dns: DnsDeps, zone: Zone, name: str, extra: Sequence[str]) -> CarriedOver:
@@ -234,10 +252,13 @@ def _delegation(dns: DnsDeps, name: str, name_servers: Sequence[str]) -> Found:
 
 def _record_delegation(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps) -> Domain:
     """Ask the parent zone now; the row and the claim say what it answered. A claim becomes
-    delegated only when the parent delegates to this tenant's own zone."""
+    delegated only when the parent delegates to this tenant's own zone (a domain without its
+    zone yet has no name servers to be delegated to: nothing is asked)."""
     from inboxfleet.db import system_session, tenant_session
     from inboxfleet.db.repositories import DomainClaims, Domains
 
+    if not row.name_servers or row.hosted_zone_id is None:
+        return row
     found = _delegation(dns, row.name, row.name_servers)
     if found.state == "unknown":
         return row  # the registry did not answer: nothing learnt, nothing changed
@@ -245,7 +266,10 @@ def _record_delegation(tenant_id: UUID, row: Domain, dns: DnsDeps, deps: ApiDeps
     with tenant_session(tenant_id, database=deps.database) as s:
         updated = Domains(s).record_delegation(row.id, delegated=delegated, found=found.found)
     with system_session("api.domain_claims", database=deps.database) as s:
-        DomainClaims(s).mark(row.name, tenant_id, delegated=delegated)
+        claims = DomainClaims(s)
+        # A claim lost on the way (its add failed after the zone was stored) is made again.
+        claims.ensure(row.name, tenant_id, row.id, row.hosted_zone_id, row.name_servers)
+        claims.mark(row.name, tenant_id, delegated=delegated)
     return updated or row
 
 

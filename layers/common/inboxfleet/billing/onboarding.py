@@ -81,6 +81,11 @@ class AlreadySubscribed(BillingError):
     """The tenant has a subscription that is not over: plan changes go through the portal."""
 
 
+class CheckoutSuperseded(BillingError):
+    """Another checkout of the tenant, started at the same moment, expired this one: neither
+    is known to be the one to pay, so the caller asks again."""
+
+
 class QuantityNotApplicable(BillingError):
     """A quantity other than 1 for a plan billed by usage (Stripe refuses any quantity on a
     metered price)."""
@@ -177,6 +182,13 @@ def start_checkout(
     for other in api.open_checkout_sessions(customer_id):
         if other["id"] != session_id:
             api.expire_checkout_session(str(other["id"]))
+    # A checkout made at the same moment may have expired this one in turn (or this is the
+    # replay of an old one): only a session still open is worth sending the customer to.
+    if session_id not in {str(s["id"]) for s in api.open_checkout_sessions(customer_id)}:
+        raise CheckoutSuperseded(
+            f"tenant {request.tenant_id}'s checkout session {session_id} was expired by "
+            "another checkout started at the same time"
+        )
     live = [s["status"] for s in api.subscriptions_of(customer_id) if s["status"] in SUBSCRIBED]
     if live:
         api.expire_checkout_session(session_id)

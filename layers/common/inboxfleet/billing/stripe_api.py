@@ -24,6 +24,7 @@ DUPLICATE_CODE = "resource_already_exists"
 LIST_LIMIT = 100
 # The SDK's longest wait between two tries (stripe._http_client.HTTPClient.MAX_DELAY).
 _MAX_RETRY_DELAY_S = 5.0
+_STAGES = 3  # connect, write, read: httpx times each on its own
 
 # When the current request's Stripe calls must have ended (time.monotonic()), if it has such
 # a limit: a context variable, so concurrent requests in one process keep their own.
@@ -63,8 +64,11 @@ class StripeApi:
         self._client: Any = None
 
     def longest_call_s(self) -> float:
-        """How long one call may take at most: each try its timeout, the waits between them."""
-        return self.timeout_s * (self.max_retries + 1) + _MAX_RETRY_DELAY_S * self.max_retries
+        """How long one call may take at most: the HTTP client applies its timeout to each
+        stage of a try (connecting, sending, every read), so a try may last three of them;
+        and the waits between tries."""
+        per_try = _STAGES * self.timeout_s
+        return per_try * (self.max_retries + 1) + _MAX_RETRY_DELAY_S * self.max_retries
 
     def _v1(self) -> Any:
         with self._lock:

@@ -72,7 +72,7 @@ async def check_delegation(
                 }
             )
         )
-        if set(found) == set(wanted):
+        if found and set(found) == set(wanted):  # no name servers delegate nothing
             return Delegation("delegated", wanted, found)
         state: DelegationState = "partial" if set(found) & set(wanted) else "not_delegated"
         return Delegation(state, wanted, found)

@@ -30,7 +30,7 @@ def _client() -> Any:
     import boto3
     from botocore.config import Config
 
-    # Bounded: the tenant API answers within its 10 s, and the dns steps retry by their ASL.
+    # Bounded: the tenant API answers within its 15 s, and the dns steps retry by their ASL.
     config = Config(
         connect_timeout=3, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
     )

@@ -251,7 +251,8 @@ def _store(deps: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> Non
     from inboxfleet.db.repositories import Domains
 
     with tenant_session(command.tenant_id, database=deps.database()) as session:
-        Domains(session).save_verification(command.domain_id, summary.model_dump(mode="json"))
+        # The tenant API's zone check stays beside the mail checks.
+        Domains(session).merge_verification(command.domain_id, summary.model_dump(mode="json"))
 
 
 def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:

@@ -10,7 +10,6 @@ record. The apex SOA and NS belong to Route 53.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
@@ -101,9 +100,11 @@ def carried_records(
         if not values or (rtype != "CNAME" and name in cnames):
             continue
         if rtype == "TXT":
-            shown: tuple[str, ...] = tuple(sorted(quoted(v) for v in values))
+            shown: tuple[str, ...] = tuple(sorted(quoted(v) for v in values if _printable_ascii(v)))
         else:
             shown = tuple(sorted(values))
+        if not shown:
+            continue  # nothing that can be written back as it was read
         record = Record(name, rtype, shown, 300)  # type: ignore[arg-type]
         found_clash = clash(record, domain, policy)
         if found_clash is not None:
@@ -204,9 +205,14 @@ def _value(rtype: str, value: str) -> str:
         if _CAA.match(value) is None:
             raise ValueError('a CAA value is `<flags> <tag> "<value>"`')
         return value
-    if any(unicodedata.category(c)[0] == "C" for c in value):
-        raise ValueError("a TXT value holds no control characters")
+    if not _printable_ascii(value):
+        # Anything else needs escapes Route 53 and DNS spell differently (octal, decimal).
+        raise ValueError("a TXT value is printable ASCII")
     return quoted(value)
+
+
+def _printable_ascii(text: str) -> bool:
+    return text.isascii() and text.isprintable()
 
 
 def tenant_record(domain: str, name: str, rtype: str, values: Sequence[str], ttl: int) -> Record:
@@ -215,7 +221,10 @@ def tenant_record(domain: str, name: str, rtype: str, values: Sequence[str], ttl
     if rtype == "CNAME" and (absolute == fqdn(domain) or len(values) != 1):
         raise BadRecord(f"CNAME {absolute}: one value, and never at the apex")
     try:
-        shown = tuple(sorted({_value(rtype, v.strip(" ")) for v in values}))
+        # Edge spaces are a paste's, but in a TXT value they are the value's own.
+        shown = tuple(
+            sorted({_value(rtype, v if rtype == "TXT" else v.strip(" ")) for v in values})
+        )
     except ValueError as exc:
         raise BadRecord(f"{rtype} {absolute}: {exc}") from None
     return Record(absolute, rtype, shown, ttl)  # type: ignore[arg-type]
@@ -259,14 +268,15 @@ def plan_records(
         new.append(apex_record)
     keys = {(r.name, r.type) for r in new}
     gone = [r for r in live if not is_ours(r, domain, policy) and (r.name, r.type) not in keys]
-    changed = [*new, *gone]
+    # Route 53 counts an UPSERT twice (a delete and a create), a DELETE once.
+    changed = [*new, *new, *gone]
     if (
         sum(len(r.values) for r in changed) > MAX_CHANGE_VALUES
         or sum(len(v) for r in changed for v in r.values) > MAX_CHANGE_CHARACTERS
     ):
         raise BadRecord(
-            f"too much at once for one atomic change (at most {MAX_CHANGE_VALUES} values and "
-            f"{MAX_CHANGE_CHARACTERS} characters, the records replaced included)"
+            f"too much at once for one atomic change (Route 53 takes {MAX_CHANGE_VALUES} values "
+            f"and {MAX_CHANGE_CHARACTERS} characters, a replaced record counting twice)"
         )
     return new, gone
 

@@ -14,7 +14,7 @@ from inboxfleet.records import Domain, DomainClaim
 
 _COLUMNS = (
     "tenant_id, id, name, status, hosted_zone_id, name_servers, verification_report, "
-    "delegation_checked_at, delegation_found, created_at"
+    "delegation_checked_at, delegation_found, created_at, updated_at"
 )
 _CLAIM_COLUMNS = "name, claimant, domain_id, zone_id, name_servers, state, created_at"
 
@@ -72,17 +72,6 @@ class Domains(TenantTable[Domain]):
             (self.tenant_id, domain_id),
         )
 
-    def save_verification(self, domain_id: UUID, report: dict[str, Any]) -> bool:
-        """Keep the latest per-record verification report on the domain."""
-        return (
-            self._session.execute(
-                "UPDATE domains SET verification_report = %s, updated_at = now() "
-                "WHERE tenant_id = %s AND id = %s",
-                (Jsonb(report), self.tenant_id, domain_id),
-            )
-            == 1
-        )
-
     def merge_verification(self, domain_id: UUID, part: dict[str, Any]) -> Domain | None:
         """Set some keys of the verification report, keeping the others."""
         return self._session.fetch_one(
@@ -103,15 +92,23 @@ class Domains(TenantTable[Domain]):
         assert row is not None
         return row
 
-    def set_zone(self, domain_id: UUID, zone_id: str, name_servers: Sequence[str]) -> Domain:
-        row = self._session.fetch_one(
+    def set_zone(self, domain_id: UUID, zone_id: str, name_servers: Sequence[str]) -> Domain | None:
+        """Store the domain's zone; None when the domain was removed meanwhile."""
+        return self._session.fetch_one(
             Domain,
             "UPDATE domains SET hosted_zone_id = %s, name_servers = %s, updated_at = now() "
-            f"WHERE tenant_id = %s AND id = %s RETURNING {_COLUMNS}",
+            f"WHERE tenant_id = %s AND id = %s AND status <> 'removed' RETURNING {_COLUMNS}",
             (zone_id, list(name_servers), self.tenant_id, domain_id),
         )
-        assert row is not None
-        return row
+
+    def touch(self, domain_id: UUID) -> Domain | None:
+        """Mark the domain as worked on now (a lease on finishing its add)."""
+        return self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET updated_at = now() "
+            f"WHERE tenant_id = %s AND id = %s AND status <> 'removed' RETURNING {_COLUMNS}",
+            (self.tenant_id, domain_id),
+        )
 
     def record_delegation(
         self, domain_id: UUID, *, delegated: bool, found: Sequence[str]
@@ -176,6 +173,16 @@ class DomainClaims(SystemRepository):
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, claimant) DO UPDATE "
             "SET domain_id = excluded.domain_id, zone_id = excluded.zone_id, "
             "name_servers = excluded.name_servers, state = 'pending', delegated_at = NULL",
+            (name, claimant, domain_id, zone_id, list(name_servers)),
+        )
+
+    def ensure(
+        self, name: str, claimant: UUID, domain_id: UUID, zone_id: str, name_servers: Sequence[str]
+    ) -> None:
+        """The claimant's claim as it is, or a pending one if it has none."""
+        self._session.execute(
+            "INSERT INTO domain_claims (name, claimant, domain_id, zone_id, name_servers) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name, claimant) DO NOTHING",
             (name, claimant, domain_id, zone_id, list(name_servers)),
         )
 
