@@ -693,3 +693,20 @@ def test_export_is_not_read_as_an_inbox_id(cloud: LocalCloud) -> None:
     other = call(cloud, "GET", "/v1/inboxes/exports", tenant)
     assert other.status_code == 422
     assert error(other)["field"] == "path.inbox_id"
+
+
+def test_an_inboxs_answer_holds_its_newest_timeline_entries_however_often_it_is_read(
+    cloud: LocalCloud,
+) -> None:
+    from inboxfleet.api.inbox_service import TIMELINE_ENTRIES
+
+    tenant = new_tenant(cloud)
+    inbox_id = inbox(cloud, tenant, "polled")
+    with tenant_session(tenant.id) as s:
+        events = InboxEvents(s)
+        for n in range(TIMELINE_ENTRIES + 5):
+            events.append(inbox_id, "credentials_read", "info", {"n": n})
+    shown = call(cloud, "GET", f"/v1/inboxes/{inbox_id}", tenant).json()["timeline"]
+    assert len(shown) == TIMELINE_ENTRIES
+    reads = [entry["detail"]["n"] for entry in shown if entry["step"] == "credentials_read"]
+    assert reads == list(range(5, TIMELINE_ENTRIES + 5))  # the newest, oldest first

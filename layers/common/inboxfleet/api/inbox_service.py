@@ -33,6 +33,7 @@ CHECK_OUT = NextStep(
 )
 # Already on its way out: a repeated DELETE answers as the first did.
 _GOING = frozenset({_I.DELETING, _I.DELETED})
+TIMELINE_ENTRIES = 200  # the newest entries of an inbox's timeline in its answer
 
 
 def _summary(inbox: Inbox) -> InboxSummary:
@@ -61,7 +62,9 @@ def list_inboxes(
 def describe_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxView:
     with tenant_session(tenant_id, database=deps.database) as s:
         inbox = _existing(s, inbox_id)
-        timeline = InboxEvents(s).timeline(inbox_id)
+        # The newest entries only: every credentials read and export adds one, and the answer
+        # must stay small however long the inbox lives.
+        timeline = InboxEvents(s).timeline(inbox_id, last=TIMELINE_ENTRIES)
     timeline_rows = [entry.model_dump() for entry in timeline]
     return InboxView.model_validate({**inbox.model_dump(), "timeline": timeline_rows})
 

@@ -41,7 +41,7 @@ class InboxSummary(BaseModel):
 
 
 class InboxView(InboxSummary):
-    """One inbox, with what happened to it."""
+    """One inbox, with what happened to it (its newest 200 timeline entries, oldest first)."""
 
     timeline: list[TimelineStep]
 

@@ -30,10 +30,20 @@ class InboxEvents(TenantRepository):
         assert row is not None
         return row
 
-    def timeline(self, inbox_id: UUID) -> list[InboxEvent]:
-        return self._session.fetch_all(
+    def timeline(self, inbox_id: UUID, *, last: int | None = None) -> list[InboxEvent]:
+        """The inbox's entries in order; `last`: only the newest that many (still in order,
+        read backwards on the timeline index)."""
+        if last is None:
+            return self._session.fetch_all(
+                InboxEvent,
+                f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
+                "ORDER BY occurred_at, id",
+                (self.tenant_id, inbox_id),
+            )
+        newest = self._session.fetch_all(
             InboxEvent,
             f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
-            "ORDER BY occurred_at, id",
-            (self.tenant_id, inbox_id),
+            "ORDER BY occurred_at DESC, id DESC LIMIT %s",
+            (self.tenant_id, inbox_id, last),
         )
+        return newest[::-1]
