@@ -607,3 +607,31 @@ def test_the_billing_parameter_patterns() -> None:
     assert not re.fullmatch(secret, arn)
     assert PARAMETERS["StripeApiKeySecretArn"]["AllowedPattern"] == secret
     assert PARAMETERS["DatabaseUrlSecretArn"]["AllowedPattern"] == secret
+
+
+def _inbox_secret_grants() -> list[tuple[str, dict[str, Any]]]:
+    """Every role statement granting a use of the inbox secrets key, with its function."""
+    return [
+        (spec.logical_id, statement)
+        for spec in SPECS
+        for statement in _role_statements(spec.logical_id)
+        if _actions(statement) & {"kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:*"}
+    ]
+
+
+def test_inbox_secrets_are_used_only_bound_to_a_tenant_and_an_inbox() -> None:
+    """ForAllValues alone is also met by a context with one of the keys, or none: each key must
+    be present (Null false) for a ciphertext to be made or read."""
+    grants = _inbox_secret_grants()
+    assert grants, "no function uses the inbox secrets key"
+    for function_id, statement in grants:
+        condition = statement.get("Condition", {})
+        assert condition.get("ForAllValues:StringEquals", {}).get("kms:EncryptionContextKeys") == [
+            "tenant_id",
+            "inbox_id",
+        ], function_id
+        assert condition.get("Null", {}) == {
+            "kms:EncryptionContextKeys": "false",
+            "kms:EncryptionContext:tenant_id": "false",
+            "kms:EncryptionContext:inbox_id": "false",
+        }, function_id
