@@ -710,3 +710,29 @@ def test_an_inboxs_answer_holds_its_newest_timeline_entries_however_often_it_is_
     assert len(shown) == TIMELINE_ENTRIES
     reads = [entry["detail"]["n"] for entry in shown if entry["step"] == "credentials_read"]
     assert reads == list(range(5, TIMELINE_ENTRIES + 5))  # the newest, oldest first
+
+
+def test_a_password_for_an_inbox_that_is_not_there_costs_no_kms_call(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inboxfleet.kms
+
+    encrypted: list[dict[str, str]] = []
+    real = inboxfleet.kms.encrypt_text
+
+    def counted(key_id: str, plaintext: str, context: Any) -> str:
+        encrypted.append(dict(context))
+        return real(key_id, plaintext, context)
+
+    monkeypatch.setattr(inboxfleet.kms, "encrypt_text", counted)
+    tenant, stranger = new_tenant(cloud), new_tenant(cloud)
+    inbox_id = inbox(cloud, tenant, "probed")
+    encrypted.clear()  # the factory's own, for the inbox's first password
+    body = {"password": "Another#Pass-2026"}
+    assert (
+        call(cloud, "POST", f"/v1/inboxes/{inbox_id}/password", stranger, body).status_code == 404
+    )
+    assert call(cloud, "POST", f"/v1/inboxes/{uuid4()}/password", tenant, body).status_code == 404
+    assert encrypted == []
+    assert call(cloud, "POST", f"/v1/inboxes/{inbox_id}/password", tenant, body).status_code == 202
+    assert encrypted == [{"tenant_id": str(tenant.id), "inbox_id": str(inbox_id)}]

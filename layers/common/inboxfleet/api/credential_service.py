@@ -120,7 +120,13 @@ def request_password_change(
     """Keep `password` (as KMS ciphertext bound to the inbox) as the inbox's desired password;
     the convergence step applies it on the mail server. The inbox's current credentials stay
     what they are until then. The password is encrypted first (KMS may take seconds), then
-    one short transaction keeps it, under the status the inbox has when it is written."""
+    one short transaction keeps it, under the status the inbox has when it is written. A
+    missing or unchangeable inbox is refused before KMS is asked (a probe costs no KMS call)."""
+    with tenant_session(tenant_id, database=deps.database) as s:
+        before = MailboxLogins(s).get(inbox_id)
+    if before is None:
+        raise NotFound(f"no inbox {inbox_id}", field="path.inbox_id")
+    _refuse_unchangeable(before.status)
     ciphertext = _encrypted(tenant_id, inbox_id, password)
     with tenant_session(tenant_id, database=deps.database) as s:
         logins = MailboxLogins(s)
