@@ -4,7 +4,10 @@ the handler in process."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -102,3 +105,37 @@ def waits_for_a_lock(database_url: str, table: str, deadline_s: float = 30) -> b
                 return True
             time.sleep(0.02)  # polling the server's view of the wait, with a deadline
     return False
+
+
+def while_held(
+    tenant_id: UUID,
+    change: Callable[[Any], object],
+    request: Callable[[], httpx.Response],
+    database_url: str,
+    waits_on: str = "inboxes",
+) -> httpx.Response:
+    """Send `request` while another transaction of the tenant holds `change` uncommitted, and
+    commit it once the request waits on a lock on `waits_on`: the request then sees the change
+    only when it gets the lock."""
+    from inboxfleet.db import tenant_session
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with tenant_session(tenant_id) as s:
+            change(s)
+            holding.set()
+            assert release.wait(timeout=60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(request)
+            assert waits_for_a_lock(database_url, waits_on)
+            release.set()
+            return answer.result(timeout=60)
+    finally:
+        release.set()
+        holder.join(timeout=30)

@@ -214,12 +214,7 @@ class StripeApi:
     def list_checkout_sessions(self, params: Params, _: tuple[str, ...]) -> dict[str, Any]:
         """Newest first, filtered by `customer`, `status` and `subscription`."""
         _refuse_unknown(params, CHECKOUT_LIST_PARAMS)
-        status = _string(params, "status")
-        if status is not None and status not in CHECKOUT_STATUSES:
-            # Wording unverified: Stripe's enum refusal names the values it takes.
-            raise errors.invalid_param(
-                "status", f"Invalid status: must be one of {', '.join(sorted(CHECKOUT_STATUSES))}"
-            )
+        status = _choice(params, "status", CHECKOUT_STATUSES)
         subscription = _string(params, "subscription")
         with self.store.lock:
             customer = self._listed_customer(params)
@@ -288,14 +283,7 @@ class StripeApi:
         subscription but the canceled ones (as Stripe lists); `all`; `ended` (canceled or
         incomplete_expired); or one status."""
         _refuse_unknown(params, SUBSCRIPTION_LIST_PARAMS)
-        status = _string(params, "status")
-        if status is not None and status not in SUBSCRIPTION_STATUSES | {"all", "ended"}:
-            # Wording unverified: Stripe's enum refusal names the values it takes.
-            raise errors.invalid_param(
-                "status",
-                "Invalid status: must be one of "
-                + ", ".join(sorted(SUBSCRIPTION_STATUSES | {"all", "ended"})),
-            )
+        status = _choice(params, "status", SUBSCRIPTION_STATUSES | {"all", "ended"})
         price = _string(params, "price")
         with self.store.lock:
             customer = self._listed_customer(params)
@@ -441,6 +429,17 @@ def _refuse_unknown(params: Params, allowed: Iterable[str]) -> None:
     for name in params:
         if name not in allowed:
             raise errors.unknown_param(name)
+
+
+def _choice(params: Params, name: str, allowed: Iterable[str]) -> str | None:
+    """A string parameter that must be one of `allowed` when given."""
+    value = _string(params, name)
+    if value is not None and value not in allowed:
+        # Wording unverified: Stripe's enum refusal names the values it takes.
+        raise errors.invalid_param(
+            name, f"Invalid {name}: must be one of {', '.join(sorted(allowed))}"
+        )
+    return value
 
 
 def _string(params: Params, name: str, shown: str | None = None) -> str | None:

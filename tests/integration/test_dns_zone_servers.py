@@ -24,25 +24,19 @@ from local.dns_sim.transport import Address
 PARENTS = ("example.", "com.", "org.", "uk.", "co.uk.")
 
 
+def change(client: Any, zone_id: str, action: str, name: str, ip: str) -> None:
+    """One A record set of the zone upserted or deleted (TTL 60)."""
+    record_set = {"Name": name, "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": ip}]}
+    client.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record_set}]},
+    )
+
+
 def zone(client: Any, name: str, reference: str, ip: str) -> tuple[str, list[str]]:
     made = client.create_hosted_zone(Name=name, CallerReference=reference)
     zone_id = made["HostedZone"]["Id"]
-    client.change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"www.{name}",
-                        "Type": "A",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": ip}],
-                    },
-                }
-            ]
-        },
-    )
+    change(client, zone_id, "UPSERT", f"www.{name}", ip)
     return zone_id, list(made["DelegationSet"]["NameServers"])
 
 
@@ -115,22 +109,7 @@ def test_each_zone_has_its_own_name_servers_and_answers_only_for_itself(
     assert (page.status_code, page.json()) == (200, {"host": owner_at[0], "port": owner_at[1]})
     assert httpx.get(dns_stack.book.url + "ns-1.nowhere.test", timeout=5.0).status_code == 404
 
-    client.change_resource_record_sets(
-        HostedZoneId=squatter_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "DELETE",
-                    "ResourceRecordSet": {
-                        "Name": "www.acme.example.",
-                        "Type": "A",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": "192.0.2.66"}],
-                    },
-                }
-            ]
-        },
-    )
+    change(client, squatter_id, "DELETE", "www.acme.example.", "192.0.2.66")
     client.delete_hosted_zone(Id=squatter_id)
     assert dns_stack.route53 is not None
     dns_stack.route53.refresh()
@@ -243,22 +222,7 @@ def test_name_servers_are_found_from_an_index_read_only_for_new_zones() -> None:
         assert client.reads == ["list_hosted_zones"]  # every listed zone is indexed already
 
         gone_id, gone_ns = made[0]
-        raw.change_resource_record_sets(
-            HostedZoneId=gone_id,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": "DELETE",
-                        "ResourceRecordSet": {
-                            "Name": "www.d0.example",
-                            "Type": "A",
-                            "TTL": 60,
-                            "ResourceRecords": [{"Value": "192.0.2.1"}],
-                        },
-                    }
-                ]
-            },
-        )
+        change(raw, gone_id, "DELETE", "www.d0.example", "192.0.2.1")
         raw.delete_hosted_zone(Id=gone_id)
         zones.refresh()
         assert zones.zone_served_by(gone_ns[0]) is None

@@ -20,7 +20,7 @@ from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import DomainClaims, Domains, Inboxes, TenantDirectory
 from local.cloud import LocalCloud
 from tests.factories import set_standing
-from tests.tenant_api_support import call, error, waits_for_a_lock
+from tests.tenant_api_support import call, error, while_held
 
 
 class Caller:
@@ -375,31 +375,19 @@ def test_a_domain_the_parent_delegates_to_another_tenant_is_taken_even_unverifie
 def test_a_domain_removed_while_an_inbox_is_asked_for_on_it_takes_no_inbox(
     cloud: LocalCloud,
 ) -> None:
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     tenant = Caller(cloud)
     domain = tenant("POST", "/v1/domains", {"name": fresh_name()}).json()
-    holding, release = threading.Event(), threading.Event()
 
-    def remove_uncommitted() -> None:
-        with tenant_session(tenant.id) as s:
-            assert Domains(s).remove(UUID(domain["id"])) is not None
-            holding.set()
-            assert release.wait(timeout=60)
+    def remove(s: Any) -> None:
+        assert Domains(s).remove(UUID(domain["id"])) is not None
 
-    holder = threading.Thread(target=remove_uncommitted)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            asked = pool.submit(tenant, "POST", "/v1/inboxes", {"address": f"ann@{domain['name']}"})
-            assert waits_for_a_lock(cloud.database_url, "domains")
-            release.set()
-            answer = asked.result(timeout=60)
-    finally:
-        release.set()
-        holder.join(timeout=30)
+    answer = while_held(
+        tenant.id,
+        remove,
+        lambda: tenant("POST", "/v1/inboxes", {"address": f"ann@{domain['name']}"}),
+        cloud.database_url,
+        waits_on="domains",
+    )
     assert refusal(answer) == (422, "invalid_request", "body.address")
     with tenant_session(tenant.id) as s:
         assert Inboxes(s).list() == []

@@ -35,7 +35,7 @@ from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter
 from tests.factories import set_standing
-from tests.tenant_api_support import call, error, http_event, waits_for_a_lock
+from tests.tenant_api_support import call, error, http_event, waits_for_a_lock, while_held
 
 _I = InboxStatus
 
@@ -652,32 +652,6 @@ def test_a_deleted_tenant_is_403_on_every_route_and_nothing_is_written(cloud: Lo
     assert rows(tenant) == before
 
 
-def _while_held(tenant: Tenant, change: Any, request: Any, database_url: str) -> httpx.Response:
-    """Send `request` while another transaction holds `change` uncommitted, and commit it once
-    the request waits on its lock: the request then sees the change only when it writes."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with tenant_session(tenant.id) as s:
-            change(s)
-            holding.set()
-            assert release.wait(timeout=60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            answer = pool.submit(request)
-            assert waits_for_a_lock(database_url, "inboxes")
-            release.set()
-            result: httpx.Response = answer.result(timeout=60)
-            return result
-    finally:
-        release.set()
-        holder.join(timeout=30)
-
-
 def test_a_retry_racing_a_delete_is_a_409_naming_the_new_status(cloud: LocalCloud) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "racing", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
@@ -685,8 +659,8 @@ def test_a_retry_racing_a_delete_is_a_409_naming_the_new_status(cloud: LocalClou
     def delete(s: Any) -> None:
         assert Inboxes(s).transition(inbox_id, _I.DELETING, by="tenant", why="test")
 
-    answer = _while_held(
-        tenant,
+    answer = while_held(
+        tenant.id,
         delete,
         lambda: call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant),
         cloud.database_url,
@@ -702,8 +676,8 @@ def test_a_delete_racing_a_suspension_deletes_the_suspended_inbox(cloud: LocalCl
     def suspend(s: Any) -> None:
         assert Inboxes(s).transition(inbox_id, _I.SUSPENDED, by="billing", why="test")
 
-    answer = _while_held(
-        tenant,
+    answer = while_held(
+        tenant.id,
         suspend,
         lambda: call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant),
         cloud.database_url,
