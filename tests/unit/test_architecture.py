@@ -23,6 +23,7 @@ ADAPTERS: dict[str, tuple[str, ...]] = {
         "inboxfleet.billing.sqs_queue",
         "inboxfleet.billing.ses_mailer",
         "inboxfleet.kms",
+        "inboxfleet.provisioning.step_functions",
     ),
     "httpx": (
         "inboxfleet.hostwinds.client",
