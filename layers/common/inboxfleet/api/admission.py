@@ -45,11 +45,7 @@ def admit(account: BillingAccount, occupancy: Occupancy, requested: int) -> Inbo
                 field="max_awaiting_payment",
             )
         return InboxStatus.AWAITING_PAYMENT
-    if account.payment_state == PaymentState.SUSPENDED:
-        raise PaymentRequired(
-            f"the account is suspended (subscription {account.subscription_status}): pay the "
-            f"open invoice or subscribe again at {CHECKOUT_PATH}"
-        )
+    _refuse_suspended(account)
     if occupancy.in_use + requested > account.max_inboxes:
         raise LimitReached(
             f"the plan allows {account.max_inboxes} inboxes; {occupancy.in_use} in use, "
@@ -92,13 +88,18 @@ def admit_domain(account: BillingAccount, domains: DomainCount) -> None:
                 field="pending_domains",
             )
         return
-    if account.payment_state == PaymentState.SUSPENDED:
-        raise PaymentRequired(
-            f"the account is suspended (subscription {account.subscription_status}): pay the "
-            f"open invoice or subscribe again at {CHECKOUT_PATH}"
-        )
+    _refuse_suspended(account)
     if domains.live >= account.max_domains:
         raise LimitReached(
             f"the plan allows {account.max_domains} domains; {domains.live} in use",
             field="max_domains",
+        )
+
+
+def _refuse_suspended(account: BillingAccount) -> None:
+    """Suspended for payment: nothing new is taken behind a debt."""
+    if account.payment_state == PaymentState.SUSPENDED:
+        raise PaymentRequired(
+            f"the account is suspended (subscription {account.subscription_status}): pay the "
+            f"open invoice or subscribe again at {CHECKOUT_PATH}"
         )

@@ -24,7 +24,7 @@ from inboxfleet.api.billing_sessions import (
 )
 from inboxfleet.api.caller import caller
 from inboxfleet.api.errors import WITH_BODY, responses
-from inboxfleet.api.posting import IDEMPOTENCY_KEY, answer, json_response, once
+from inboxfleet.api.posting import IDEMPOTENCY_KEY, NO_STORE, answer, json_response, once
 from inboxfleet.api.routing import Routes
 from inboxfleet.api.runtime import ApiDeps, deps
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
@@ -65,16 +65,16 @@ class BillingView(BaseModel):
 
 
 def describe_billing(tenant_id: UUID, deps: ApiDeps) -> BillingView:
+    from inboxfleet.api.inbox_service import occupancy
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes
-    from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
 
     with tenant_session(tenant_id, database=deps.database) as s:
         account = BillingAccounts(s).get()
-        inboxes = Inboxes(s)
+        counted = occupancy(Inboxes(s))
         usage = Usage(
-            inboxes_in_use=inboxes.count_in(INBOXES_IN_USE),
-            inboxes_awaiting_payment=inboxes.count_by_status(InboxStatus.AWAITING_PAYMENT),
+            inboxes_in_use=counted.in_use,
+            inboxes_awaiting_payment=counted.awaiting_payment,
             domains=Domains(s).count_live(),
         )
     if account is None:
@@ -114,18 +114,11 @@ def get_billing() -> BillingView:
     return describe_billing(caller(), deps())
 
 
-# A session's URL opens Stripe's page for this customer: no cache keeps it.
-NOT_KEPT = {"Cache-Control": "no-store"}
-
-
 def _session_responses(model: type[BaseModel], description: str) -> dict[int, Any]:
+    # A session's URL opens Stripe's page for this customer: no cache keeps it.
     declared = {
-        **answer(_CREATED, model, description),
+        **answer(_CREATED, model, description, headers=NO_STORE),
         **responses(HTTPStatus.CONFLICT, *WITH_BODY),
-    }
-    declared[int(_CREATED)]["headers"] = {
-        name: {"description": value, "schema": {"type": "string"}}
-        for name, value in NOT_KEPT.items()
     }
     unavailable = int(HTTPStatus.SERVICE_UNAVAILABLE)
     declared[unavailable] = {
@@ -134,11 +127,6 @@ def _session_responses(model: type[BaseModel], description: str) -> dict[int, An
         "try again later",
     }
     return declared
-
-
-def _not_kept(response: Response[Any]) -> Response[Any]:
-    response.headers.update(NOT_KEPT)
-    return response
 
 
 @routes.post(
@@ -162,15 +150,14 @@ def post_checkout(
     tenant_id = caller()
     payload = request.model_dump(mode="json")
     request_id = onboarding_request_id(idempotency_key, payload)
-    return _not_kept(
-        once(
-            tenant_id,
-            CHECKOUT_PATH,
-            idempotency_key,
-            payload,
-            lambda: start_checkout(tenant_id, request, request_id, deps()),
-            status=_CREATED,
-        )
+    return once(
+        tenant_id,
+        CHECKOUT_PATH,
+        idempotency_key,
+        payload,
+        lambda: start_checkout(tenant_id, request, request_id, deps()),
+        status=_CREATED,
+        headers=NO_STORE,
     )
 
 
@@ -189,4 +176,4 @@ def post_portal(request: Annotated[PortalBody, Body()]) -> Response[PortalView]:
     from inboxfleet.api.billing_sessions import open_portal
 
     portal = open_portal(caller(), request, deps())
-    return _not_kept(json_response(_CREATED, portal.model_dump(mode="json")))
+    return json_response(_CREATED, portal.model_dump(mode="json"), NO_STORE)

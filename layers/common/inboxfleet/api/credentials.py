@@ -7,7 +7,7 @@ POST does not honour Idempotency-Key (nothing of it is ever stored: asking twice
 # the resolver read the route's type hints.
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,7 +21,7 @@ from inboxfleet.api.credential_views import (
 )
 from inboxfleet.api.errors import WITH_BODY, responses
 from inboxfleet.api.export_formats import CONTENT_TYPE, ExportFormat
-from inboxfleet.api.posting import answer, json_response
+from inboxfleet.api.posting import NO_STORE, answer, declared_headers, json_response
 from inboxfleet.api.routing import Routes
 from inboxfleet.api.runtime import deps
 
@@ -35,11 +35,6 @@ EXPORT_PAGE, MAX_EXPORT_PAGE = 500, 1000
 NEXT_CURSOR = "X-Next-Cursor"
 _OK, _ACCEPTED = HTTPStatus.OK, HTTPStatus.ACCEPTED
 _C, _N = HTTPStatus.CONFLICT, HTTPStatus.NOT_FOUND
-# An answer holding a password: no cache (browser, proxy, CDN) may keep it.
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_NO_STORE_HEADERS: dict[str, Any] = {
-    name: {"description": value, "schema": {"type": "string"}} for name, value in NO_STORE.items()
-}
 
 
 def _asker() -> "Asker":
@@ -78,7 +73,7 @@ def _asker() -> "Asker":
                     "description": "The `cursor` of the next page; absent on the last page",
                     "schema": {"type": "string"},
                 },
-                **_NO_STORE_HEADERS,
+                **declared_headers(NO_STORE),
             },
         },
         **responses(),
@@ -113,11 +108,12 @@ def get_export(
     description="Every read is recorded on the inbox's timeline.",
     tags=["inboxes"],
     responses={
-        int(_OK): {
-            "description": "The login (the same username and password for SMTP and IMAP)",
-            "content": {"application/json": {"model": InboxCredentials}},
-            "headers": _NO_STORE_HEADERS,
-        },
+        **answer(
+            _OK,
+            InboxCredentials,
+            "The login (the same username and password for SMTP and IMAP)",
+            headers=NO_STORE,
+        ),
         **responses(_N, _C),
     },
 )
@@ -125,12 +121,7 @@ def get_credentials(inbox_id: UUID) -> Response[InboxCredentials]:
     from inboxfleet.api.credential_service import read_credentials
 
     credentials = read_credentials(caller(), inbox_id, _asker(), deps())
-    # The body stays a dict: the resolver validates it against the route's declared answer.
-    body: dict[str, Any] = credentials.model_dump(mode="json")
-    answered: Response[Any] = Response(
-        status_code=int(_OK), content_type="application/json", body=body, headers=NO_STORE
-    )
-    return answered
+    return json_response(int(_OK), credentials.model_dump(mode="json"), NO_STORE)
 
 
 @routes.post(

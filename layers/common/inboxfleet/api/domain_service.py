@@ -170,7 +170,7 @@ def _refuse_if_taken(tenant_id: UUID, name: str, dns: DnsDeps, deps: ApiDeps) ->
     for claim in others:
         holds = bool(found.found) and set(found.found) == set(claim.name_servers)
         if holds and dns.route53.zone(claim.zone_id) is None:
-            holds = False  # a claim left behind by a zone that is gone holds nothing
+            # A claim left behind by a zone that is gone holds nothing.
             with system_session("api.domain_claims", database=deps.database) as s:
                 DomainClaims(s).release(name, claim.claimant)
             continue
@@ -450,7 +450,8 @@ def replace_records(
             field = "body.records" if exc.index is None else f"body.records[{exc.index}]"
             raise InvalidRequest(str(exc), field=field) from None
         _change(dns, zone, upserts, deletes)
-    return list_records(tenant_id, domain_id, deps)
+    # The row and the zone at hand: only the records are read again, as they are now.
+    return RecordList(records=_record_views(row, dns.route53.records(zone), dns))
 
 
 def _change(dns: DnsDeps, zone: Zone, upserts: list[Record], deletes: list[Record]) -> None:

@@ -98,7 +98,7 @@ def request_inboxes(
                     f"{address} is already requested (inbox {held.id}, {held.status})",
                     field=field,
                 )
-        status = admit(account, _occupancy(inboxes), len(wanted))
+        status = admit(account, occupancy(inboxes), len(wanted))
         why = "requested" if status == _I.QUEUED else "requested; waits for a subscription"
         added = inboxes.request([(domains[_domain_of(a)], a) for _, a in wanted], status, why=why)
     count("InboxesRequested", len(added))
@@ -146,7 +146,7 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
                 field="path.inbox_id",
             )
         inboxes = Inboxes(s)
-        admit_retry(account, _occupancy(inboxes))
+        admit_retry(account, occupancy(inboxes))
         moved = inboxes.transition(
             inbox_id, _I.QUEUED, by="tenant", why="retried by the tenant", expected=_I.FAILED
         )
@@ -168,7 +168,8 @@ def _existing(session: TenantSession, inbox_id: UUID) -> Inbox:
     return inbox
 
 
-def _occupancy(inboxes: Inboxes) -> Occupancy:
+def occupancy(inboxes: Inboxes) -> Occupancy:
+    """The tenant's inboxes as the plan counts them (requests, retries, the billing view)."""
     return Occupancy(
         in_use=inboxes.count_in(INBOXES_IN_USE),
         awaiting_payment=inboxes.count_by_status(_I.AWAITING_PAYMENT),

@@ -4,7 +4,7 @@ the JSON response a route declares beside its model."""
 # Annotations are evaluated at definition (no `from __future__ import annotations`): the
 # resolver reads the header's type hints.
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Annotated, Any
 from uuid import UUID
@@ -28,19 +28,42 @@ IDEMPOTENCY_KEY = Annotated[
 ]
 
 
-def answer(status: int, model: type[BaseModel], description: str) -> dict[int, Any]:
-    """A route's success response for the OpenAPI document."""
+# An answer no cache (browser, proxy, CDN) may keep: a password, a sign-in link.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def declared_headers(headers: Mapping[str, str]) -> dict[str, Any]:
+    """Response headers as the OpenAPI document declares them (each with its value)."""
     return {
-        int(status): {
-            "description": description,
-            "content": {"application/json": {"model": model}},
-        }
+        name: {"description": value, "schema": {"type": "string"}}
+        for name, value in headers.items()
     }
 
 
-def json_response(status: int, body: dict[str, Any]) -> Response[Any]:
+def answer(
+    status: int,
+    model: type[BaseModel],
+    description: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> dict[int, Any]:
+    """A route's success response for the OpenAPI document."""
+    declared: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"model": model}},
+    }
+    if headers:
+        declared["headers"] = declared_headers(headers)
+    return {int(status): declared}
+
+
+def json_response(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response[Any]:
     # The body stays a dict: the resolver validates it against the route's declared answer.
-    return Response(status_code=status, content_type="application/json", body=body)
+    return Response(
+        status_code=status, content_type="application/json", body=body, headers=dict(headers or {})
+    )
 
 
 def once(
@@ -51,6 +74,7 @@ def once(
     operation: Callable[[], BaseModel],
     *,
     status: int = HTTPStatus.ACCEPTED,
+    headers: Mapping[str, str] | None = None,
 ) -> Response[Any]:
     """Serve a POST once per Idempotency-Key: a repeat gets the first answer. `path` is the
     route's with its validated ids (one inbox spelt in capitals or without hyphens is one
@@ -67,4 +91,4 @@ def once(
         context=lambda_context(),
         database=deps().database,
     )
-    return json_response(answered.status, answered.body)
+    return json_response(answered.status, answered.body, headers)
