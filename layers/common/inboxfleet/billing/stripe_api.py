@@ -174,25 +174,26 @@ class StripeApi:
     def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's subscriptions in every status, newest first (one page: a customer
         has a handful)."""
-        page = self._onboarding(
+        return self._listed(
             "subscription list",
             lambda v1: v1.subscriptions.list(
                 params={"customer": customer_id, "status": "all", "limit": LIST_LIMIT}
             ),
         )
-        found: list[dict[str, Any]] = page.get("data") or []
-        return found
 
     def open_checkout_sessions(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's Checkout sessions that can still be paid, newest first (one page: an
         open session expires within a day, and onboarding keeps one at a time)."""
-        page = self._onboarding(
+        return self._listed(
             "checkout session list",
             lambda v1: v1.checkout.sessions.list(
                 params={"customer": customer_id, "status": "open", "limit": LIST_LIMIT}
             ),
         )
-        found: list[dict[str, Any]] = page.get("data") or []
+
+    def _listed(self, what: str, call: Callable[[Any], Any]) -> list[dict[str, Any]]:
+        """The objects of a list's first page."""
+        found: list[dict[str, Any]] = self._onboarding(what, call).get("data") or []
         return found
 
     def create_checkout_session(

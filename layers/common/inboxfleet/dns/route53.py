@@ -71,6 +71,7 @@ class Route53:
         from botocore.exceptions import ClientError
 
         caller_reference = _caller_reference(reference)
+        # Looked for first, too: moto does not refuse a caller reference used before.
         made = self.zone_made_for(domain, reference)
         if made is not None:
             return made
@@ -87,7 +88,9 @@ class Route53:
             if made is None:
                 raise
             return made
-        return self._zone(created["HostedZone"]["Id"])
+        servers = created.get("DelegationSet", {}).get("NameServers", [])
+        hosted = created["HostedZone"]
+        return Zone(hosted["Id"], hosted["Name"], tuple(fqdn(ns) for ns in servers))
 
     def zone_made_for(self, domain: str, reference: str) -> Zone | None:
         """The zone `create_zone(domain, reference)` made, if it did (zones listed by name

@@ -86,7 +86,7 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
     match command:
         case CheckDelegation():
             zone = _zone(deps, command)
-            found = asyncio.run(_check_delegation(deps, command.domain, zone))
+            found = asyncio.run(delegation_of(deps, command.domain, zone.name_servers))
             if found.state == "unknown":
                 raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
             if found.state != "delegated":
@@ -169,10 +169,6 @@ def _refuse_conflicts(
                 f"{domain}: the SPF record needs {needed} DNS lookups once its includes are "
                 f"followed (at most {spf.MAX_LOOKUPS})"
             )
-
-
-async def _check_delegation(deps: DnsDeps, domain: str, zone: Zone) -> Delegation:
-    return await delegation_of(deps, domain, zone.name_servers)
 
 
 async def delegation_of(deps: DnsDeps, domain: str, name_servers: Sequence[str]) -> Delegation:

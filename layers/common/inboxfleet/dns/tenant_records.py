@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from ipaddress import IPv4Address, IPv6Address
 
 from inboxfleet.dns import spf
@@ -25,7 +26,7 @@ from inboxfleet.dns.records import (
     quoted,
     unquoted,
 )
-from inboxfleet.names import mail_host_of, normalise_hostname
+from inboxfleet.names import MAX_NAME_LENGTH, mail_host_of, normalise_hostname
 
 # What a tenant may keep in its zone (and what is carried over).
 TENANT_TYPES: tuple[RecordType, ...] = ("A", "AAAA", "CNAME", "TXT", "MX", "CAA")
@@ -42,6 +43,7 @@ class Clash:
         return f"{self.type} {self.name}"
 
 
+@cache  # asked once per record checked: the layout is worked out once per domain
 def managed_names(domain: str, policy: DeliverabilityPolicy) -> frozenset[str]:
     """The names below the apex that are ours whole (any type there clashes)."""
     apex = fqdn(domain)
@@ -184,7 +186,7 @@ def record_name(domain: str, name: str) -> str:
     relative = absolute[: -len(apex)].rstrip(".")
     if relative and not all(_LABEL.match(label) for label in relative.split(".")):
         raise BadRecord(f"{name!r} is not a valid record name")
-    if len(absolute) > 254:
+    if len(absolute.rstrip(".")) > MAX_NAME_LENGTH:
         raise BadRecord(f"{name!r} is longer than DNS allows")
     return absolute
 
