@@ -106,7 +106,7 @@ class Route53Zones:
         """The hosted zone with this id (either form: "Z1" or "/hostedzone/Z1"), or None."""
         now = self._clock()
         self._fresh_list(now)
-        hosted = self._by_id.get(_short_id(zone_id))
+        hosted = self._by_id.get(short_zone_id(zone_id))
         return None if hosted is None else self._served(hosted, now)
 
     def zone_served_by(self, name_server: str) -> str | None:
@@ -181,7 +181,7 @@ class Route53Zones:
             if summary.get("Config", {}).get("PrivateZone") and not self._include_private:
                 continue
             origin = route53_name(summary["Name"])
-            zone_id = _short_id(summary["Id"])
+            zone_id = short_zone_id(summary["Id"])
             kept = by_id.get(zone_id)
             hosted = kept if kept is not None else _Hosted(zone_id, origin)
             every[zone_id] = hosted
@@ -232,7 +232,7 @@ class Route53Zones:
             self._index_name_servers(hosted)
 
 
-def _short_id(zone_id: str) -> str:
+def short_zone_id(zone_id: str) -> str:
     return zone_id.rsplit("/", 1)[-1]
 
 

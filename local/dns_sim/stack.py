@@ -102,7 +102,7 @@ class LocalDns(StartStop):
             self._resolver = stack.enter_context(
                 CachingResolver(
                     [self.parent.address, self.authoritative.address],
-                    nameservers=self._nameserver,
+                    nameservers=self.name_server_address,
                     clock=self._clock,
                     upstream_timeout_s=self._timeout_s,
                 )
@@ -155,9 +155,6 @@ class LocalDns(StartStop):
         if not self.route53_by_delegation and ROUTE53_NAMESERVER.match(name):
             return self.authoritative.address
         return None
-
-    def _nameserver(self, host: str) -> Address | None:
-        return self.name_server_address(host)
 
 
 def _origins(source: ZoneSource) -> tuple[str, ...]:

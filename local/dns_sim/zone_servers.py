@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 from local.dns_sim.names import is_within, normalize
-from local.dns_sim.route53 import Route53Zones
+from local.dns_sim.route53 import Route53Zones, short_zone_id
 from local.dns_sim.transport import Address, DnsServer
 from local.dns_sim.wire import CLASS_IN, Query, Rcode, Reply
 from local.loopback import StartStop
@@ -64,7 +64,7 @@ class ZoneServers(StartStop):
         return None if zone_id is None else self.address_of_zone(zone_id)
 
     def address_of_zone(self, zone_id: str) -> Address:
-        zone_id = zone_id.rsplit("/", 1)[-1]
+        zone_id = short_zone_id(zone_id)
         with self._lock:
             if not self._open:
                 raise RuntimeError("the zone servers are not running")
@@ -72,7 +72,3 @@ class ZoneServers(StartStop):
             if server is None:
                 server = self._servers[zone_id] = _ZoneServer(self._zones, zone_id).start()
             return server.address
-
-    def serving(self, zone_id: str) -> _ZoneServer | None:
-        """The zone's listener if it was started (its `queries` show what it was asked)."""
-        return self._servers.get(zone_id.rsplit("/", 1)[-1])

@@ -102,13 +102,6 @@ class StripeApi:
         active = _boolean(params, "active")
         product = _string(params, "product")
         kind = _string(params, "type")
-        limit = _integer(params, "limit", DEFAULT_LIST_LIMIT)
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise errors.invalid_param(
-                "limit",
-                f"This value must be greater than or equal to 1 and less than or equal to "
-                f"{MAX_LIST_LIMIT} (it currently is '{limit}').",
-            )
         with self.store.lock:
             # Newest first, as Stripe lists.
             prices = [p.render() for p in reversed(self.store.prices.values())]
@@ -120,9 +113,7 @@ class StripeApi:
             and (product is None or price["product"] == product)
             and (kind is None or price["type"] == kind)
         ]
-        answer = list_object(selected[:limit], "/v1/prices")
-        answer["has_more"] = len(selected) > limit
-        return answer
+        return _page(selected, params, "/v1/prices")
 
     # ---- checkout --------------------------------------------------------------------------
 
