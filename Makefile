@@ -99,6 +99,7 @@ $(SAM): $(SAM_LOCK)
 cfn: $(STAMP) $(SAM)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_ENV) $(SAM) validate --lint
+	$(PY) -m local.statelint_check
 
 test: lint typecheck cfn
 	$(PY) -m pytest -q

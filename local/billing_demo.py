@@ -30,8 +30,18 @@ HTTP_TIMEOUT_S = 30.0
 
 
 def demo_billing(cloud: LocalCloud, tenant_id: UUID, say: Callable[[str], None]) -> None:
+    # Released inboxes are shown, not provisioned: this part of the demo is about billing.
+    with record_starts() as starter:
+        _demo_billing(cloud, tenant_id, starter, say)
+
+
+def _demo_billing(
+    cloud: LocalCloud,
+    tenant_id: UUID,
+    starter: RecordingProvisioningStarter,
+    say: Callable[[str], None],
+) -> None:
     webhook_secret = cloud.secrets.webhook_secrets[0]
-    starter = record_starts()
     api = StripeApi(lambda: cloud.secrets.stripe_api_key, billing_settings_from_env())
     checkout = start_checkout(
         api,

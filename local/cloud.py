@@ -130,11 +130,14 @@ class LocalCloud(StartStop):
         event_sources: bool = True,
         api_port: int = 0,
         log_level: str = "INFO",
+        provisioning: bool = True,
     ) -> None:
         """`postgres_url`: a running server to create the cloud's database on (tests share
         one); None starts one (local.embedded_db.postgres_server). `time_scale` < 1 shortens
         ASL Waits and Retry intervals and the simulated delays. `event_sources`: poll the
-        template's SQS event sources in the background (off: call `deliver_queued()`)."""
+        template's SQS event sources in the background (off: call `deliver_queued()`).
+        `provisioning` off: the tenant API and billing start no workflow (requests stay
+        queued, as with no state machine deployed), for tests of the API on its own."""
         if not 0 < time_scale <= 1:
             raise ValueError("time_scale must be in (0, 1]")
         self.template_path = template_path
@@ -147,6 +150,7 @@ class LocalCloud(StartStop):
         self._event_sources = event_sources
         self._api_port = api_port
         self._log_level = log_level
+        self._provisioning = provisioning
         self._stack: ExitStack | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -267,7 +271,10 @@ class LocalCloud(StartStop):
         }
 
     def _function_environment(self) -> dict[str, str]:
-        return {**function_environment(self.functions.values()), **self.local_settings()}
+        env = {**function_environment(self.functions.values()), **self.local_settings()}
+        if not self._provisioning:
+            env["PROVISIONING_STATE_MACHINE_ARN"] = ""  # empty counts as unset
+        return env
 
     def _install_database(self, stack: ExitStack) -> None:
         """The functions' database, built from their settings (the URL read from Secrets

@@ -1,10 +1,12 @@
-"""A ProvisioningStarter that records what it is asked to start, for tests and the billing demo
-(until the local cloud runs the real state machine). Like StartExecution with a name, starting
-the same execution twice is one start."""
+"""A ProvisioningStarter that records what it is asked to start instead of starting anything,
+for tests of the API and billing on their own and for the billing demo. Like StartExecution
+with a name, starting the same execution twice is one start."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from inboxfleet.provisioning.ports import StartRequest
 
@@ -24,11 +26,17 @@ class RecordingProvisioningStarter:
             return list(self._started.values())
 
 
-def record_starts() -> RecordingProvisioningStarter:
-    """Give the billing worker configured by the current environment a recording starter (the
-    production wiring has none until the workflow lands) and return it."""
-    from inboxfleet.billing.runtime import billing_deps
+@contextmanager
+def record_starts(
+    starter: RecordingProvisioningStarter | None = None,
+) -> Iterator[RecordingProvisioningStarter]:
+    """While entered, the tenant API and billing hand their starts to a recording starter
+    (`starter`, or a new one) instead of the configured state machine."""
+    from inboxfleet.provisioning.runtime import use_starter
 
-    starter = RecordingProvisioningStarter()
-    billing_deps().starter = starter
-    return starter
+    recording = starter or RecordingProvisioningStarter()
+    previous = use_starter(recording)
+    try:
+        yield recording
+    finally:
+        use_starter(previous)

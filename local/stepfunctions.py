@@ -30,9 +30,14 @@ The pauses of 2 and 3 are multiplied by `time_scale` (1.0: real time) and record
 them, and tests/integration/test_local_stepfunctions.py covers every patch, including that
 leaving the context restores moto as it was.
 
-What is not modelled: the function's Timeout (the handler runs to the end, however long),
-concurrency limits, the retries and destinations of asynchronous invocations, the older
-`InvokeAsync` API.
+`Dispatcher.inject(LambdaFault(...))` (local/lambda_faults.py) makes chosen invocations of a
+function answer an error of a given name instead of the handler's result - or after it, with
+`after_handler`, as a function that did its work and then timed out. The answer is the one an
+unhandled exception of that name gets, so Retry/Catch match it and `invocations` records it.
+
+What is not modelled: the function's Timeout (the handler runs to the end, however long; a
+fault with `after_handler` and error `Sandbox.Timedout` stands in for one), concurrency limits,
+the retries and destinations of asynchronous invocations, the older `InvokeAsync` API.
 """
 
 from __future__ import annotations
@@ -48,7 +53,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 from unittest import mock
 
+from local.fault_book import FaultBook
 from local.invoke import LocalContext
+from local.lambda_faults import LambdaFault
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
@@ -123,6 +130,7 @@ class Dispatcher:
         self._invocations: list[Invocation] = []
         self._pauses: list[Pause] = []
         self._async_threads: list[threading.Thread] = []
+        self._faults: FaultBook[LambdaFault] = FaultBook()
 
     @property
     def time_scale(self) -> float:
@@ -155,6 +163,22 @@ class Dispatcher:
             self._async_threads = [t for t in self._async_threads if t.is_alive()]
             return not self._async_threads
 
+    def inject(self, fault: LambdaFault) -> None:
+        """Fail the next `fault.times` invocations of `fault.function` that `fault.when` accepts
+        (synchronous and `Event` alike). Faults apply first injected, first used, one per
+        invocation. A function the dispatcher does not serve is refused (ValueError): such a
+        fault could never fire."""
+        if fault.function not in self._functions:
+            raise ValueError(
+                f"no function {fault.function!r} to inject into; "
+                f"the dispatcher serves {sorted(self._functions)}"
+            )
+        self._faults.add(fault, fault.times)
+
+    def clear_faults(self) -> None:
+        """Forget every fault not used up yet."""
+        self._faults.clear()
+
     # -- the patched moto methods -------------------------------------------------------------
 
     def invoke(
@@ -186,10 +210,13 @@ class Dispatcher:
         invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
         if invocation_type == "DryRun":
             return b""
+        # Taken on the caller's thread, in call order, even for an invocation that runs on one
+        # of its own: which of two Event invocations a fault hits never depends on scheduling.
+        fault = self._faults.take(lambda f: f.applies(name, event))
         if invocation_type == "Event":
             thread = threading.Thread(
                 target=self._run,
-                args=(name, function, event, True),
+                args=(name, function, event, fault, True),
                 name=f"lambda-event-{name}",
                 daemon=True,
             )
@@ -197,13 +224,18 @@ class Dispatcher:
                 self._async_threads.append(thread)
             thread.start()
             return b""
-        payload, error_type = self._run(name, function, event, False)
+        payload, error_type = self._run(name, function, event, fault, False)
         if error_type is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
         return payload
 
     def _run(
-        self, name: str, function: LocalFunction, event: Any, asynchronous: bool
+        self,
+        name: str,
+        function: LocalFunction,
+        event: Any,
+        fault: LambdaFault | None,
+        asynchronous: bool,
     ) -> tuple[bytes, str | None]:
         context = LocalContext(
             function_name=name,
@@ -211,12 +243,17 @@ class Dispatcher:
             remaining_ms=function.timeout_s * 1000,
         )
         error: dict[str, Any] | None = None
+        result: Any = None
         started = time.perf_counter()
-        try:
-            result = function.handler(event, context)
-        except Exception as exc:
-            error = _lambda_error(exc, context.aws_request_id)
+        if fault is None or fault.after_handler:
+            try:
+                result = function.handler(event, context)
+            except Exception as exc:
+                error = _lambda_error(exc, context.aws_request_id)
+        # The handler's time only: a test holding the fault in `before` is not the function's.
         duration_s = time.perf_counter() - started
+        if fault is not None:
+            error = _fault_error(fault, context.aws_request_id)
         if error is None:
             try:
                 payload = json.dumps(result).encode()
@@ -323,6 +360,7 @@ def local_step_functions(
             dispatcher.wait_interval(env, wait_seconds)
 
         with ExitStack() as patches:
+            patches.enter_context(_quiet(INTERPRETER_LOGGER))
             patches.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
             patches.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
             patches.enter_context(mock.patch.object(retrier_decl, "time", _RetrierTime(dispatcher)))
@@ -337,6 +375,23 @@ def local_step_functions(
     finally:
         with _active_lock:
             _active.clear()
+
+
+# moto's interpreter logs, at ERROR, every exception it uses for control flow: a Choice reading
+# an absent path it tests with IsPresent, a Fail state reached, a Catch taken. The execution's
+# history records what happened; these lines only bury a demo's and a test's output.
+INTERPRETER_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _check_moto_config() -> None:
@@ -388,6 +443,17 @@ def _parse_payload(body: Any) -> Any:
         raise LambdaClientError(
             "InvalidRequestContentException", "Could not parse request body into json"
         ) from None
+
+
+def _fault_error(fault: LambdaFault, request_id: str) -> dict[str, Any]:
+    """The error document answered for an injected fault, once its `before` hook returned (an
+    exception from the hook is answered instead, as a handler's would be)."""
+    if fault.before is not None:
+        try:
+            fault.before()
+        except Exception as exc:
+            return _lambda_error(exc, request_id)
+    return fault.error_document(request_id)
 
 
 def _lambda_error(exc: Exception, request_id: str) -> dict[str, Any]:

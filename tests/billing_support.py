@@ -94,7 +94,7 @@ def billing_world(
     with billing_cloud(webhook_secrets, STRIPE_API_KEY) as cloud:
         for var, value in cloud.env.items():
             monkeypatch.setenv(var, value)
-        starter = record_starts()
-        yield BillingWorld(
-            cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe, starter, cloud.max_receives
-        )
+        with record_starts() as starter:
+            yield BillingWorld(
+                cloud.sqs, cloud.queue_url, cloud.dlq_url, cloud.stripe, starter, cloud.max_receives
+            )

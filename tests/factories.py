@@ -113,7 +113,11 @@ def set_standing(tenant_id: UUID, standing: str, max_inboxes: int = 10) -> None:
                 else SubscriptionStatus.UNPAID,
                 plan="starter",
                 quantity=1,
-                limits=Limits(max_inboxes=max_inboxes if entitled else 0, max_domains=5),
+                limits=Limits(
+                    max_inboxes=max_inboxes if entitled else 0,
+                    max_domains=5,
+                    allowed_locations=("seattle", "dallas"),  # the starter plan's
+                ),
                 current_period_end=datetime.now(UTC) + timedelta(days=30),
                 payment_state=PaymentState.OK if entitled else PaymentState.SUSPENDED,
                 entitled=entitled,

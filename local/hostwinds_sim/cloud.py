@@ -427,6 +427,11 @@ class Cloud:
                     instance.main_ip = ip
                     instance.status = "ACTIVE"
 
+    def instances(self) -> list[dict[str, object]]:
+        """Every instance not terminated (listed or not yet), as get_instance shows it."""
+        with self.lock:
+            return [i.payload() for i in self._instances.values()]
+
     def reverse_records(self) -> dict[str, str]:
         with self.lock:
             return {i.main_ip: i.rdns for i in self._instances.values() if i.main_ip and i.rdns}

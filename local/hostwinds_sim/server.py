@@ -220,6 +220,11 @@ class HostwindsSimulator(HttpSimulator):
         (the rest stay PENDING: never ACTIVE without an IP)."""
         self._cloud.seed(count, location_id=location_id, name_prefix=name_prefix)
 
+    def instances(self) -> list[dict[str, object]]:
+        """What the account holds now: every instance not terminated, listed or not yet (a
+        test's view of what is being paid for)."""
+        return self._cloud.instances()
+
     def reverse_records(self) -> dict[str, str]:
         """IP -> rDNS name, for every live instance that has both (for the local DNS server)."""
         return self._cloud.reverse_records()

@@ -13,8 +13,11 @@ from tests.billing_support import BillingWorld, billing_world
 
 @pytest.fixture(scope="module")
 def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    """The local cloud for one module, event sources off (a module may define its own)."""
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+    """The local cloud for one module, event sources and the provisioning workflow off (a
+    module may define its own)."""
+    with LocalCloud(
+        postgres_url=pg_server, time_scale=0.001, event_sources=False, provisioning=False
+    ) as running:
         yield running
 
 

@@ -3,6 +3,7 @@ local DNS servers over real UDP/TCP, verified by the real dnspython verifier."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
@@ -15,9 +16,17 @@ import pytest
 
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Domains
-from inboxfleet.dns.errors import Blocklisted, DnsNotPropagated, InvalidDnsCommand, NotDelegated
-from inboxfleet.dns.records import unquoted
+from inboxfleet.dns.errors import (
+    Blocklisted,
+    DnsConflict,
+    DnsNotPropagated,
+    InvalidDnsCommand,
+    IpBlocklisted,
+    NotDelegated,
+)
+from inboxfleet.dns.records import Record, unquoted
 from inboxfleet.dns.route53 import Route53
+from inboxfleet.dns.verify import Nameserver, check_records
 from local.dns_sim import LocalDns, StaticZone
 from local.dns_sim import Record as SimRecord
 from local.invoke import invoke
@@ -444,7 +453,7 @@ def test_removal_takes_the_dmarc_report_authorisation_from_the_report_zone_too(
 def test_sample_outputs_are_what_the_samples_answer(dns: Dns) -> None:
     delegated(dns)  # as the registrar would, once the tenant set our name servers
     outputs = SampleOutputs("DnsFunction", fields={"zone_id"})  # Route 53 makes it up
-    for name in ("check_delegation", "upsert", "verify", "delete"):
+    for name in ("check_delegation", "publish_host", "upsert", "verify", "delete"):
         data = event(name)
         outputs.record(EVENTS / f"{name}.json", data, invoke("DnsFunction", data))
         dns.refresh()
@@ -472,3 +481,79 @@ def test_a_report_domain_that_merely_ends_like_the_domain_is_another_zone(
     invoke("DnsFunction", event("delete", delete_zone=False))
     reports = dns.route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
     assert authorisation not in {s["Name"] for s in reports}
+
+
+# --- publish_host: the certificate's names' A records alone, before Mailu installs --------------
+
+
+def host_records(ip: str) -> dict[tuple[str, str], list[str]]:
+    """What publish_host puts in the zone for a server at `ip`."""
+    return {(f"{MAIL_HOST}.", "A"): [ip], (f"mta-sts.{SAMPLE_DOMAIN}.", "A"): [ip]}
+
+
+def record_sets(dns: Dns) -> dict[tuple[str, str], list[str]]:
+    """The zone's record sets besides its own SOA and NS: (name, type) -> values."""
+    sets = dns.route53.list_resource_record_sets(HostedZoneId=dns.zone_id())["ResourceRecordSets"]
+    return {
+        (s["Name"], s["Type"]): sorted(r["Value"] for r in s["ResourceRecords"])
+        for s in sets
+        if s["Type"] not in ("SOA", "NS")
+    }
+
+
+def test_publish_host_publishes_only_the_certificates_names_and_the_zone_serves_them(
+    dns: Dns,
+) -> None:
+    delegated(dns)
+    result = invoke("DnsFunction", event("publish_host"))
+    assert result == {"zone_id": dns.zone_id(), "ip_blocklist": "clean"}
+    assert record_sets(dns) == host_records(IP)
+    dns.refresh()
+    (served,) = asyncio.run(
+        check_records(
+            [Record(f"{MAIL_HOST}.", "A", (IP,))],
+            authoritative=[Nameserver(*dns.local.authoritative.address)],
+            recursive=[Nameserver(*dns.local.resolver.address)],
+        )
+    )
+    assert (served.authoritative, served.propagated) == ("ok", "ok")
+
+
+def test_publish_host_refuses_a_listed_address_and_publishes_nothing(dns: Dns) -> None:
+    dns.local.dnsbl.list_ip(IP)
+    with pytest.raises(IpBlocklisted, match=IP):
+        invoke("DnsFunction", event("publish_host"))
+    assert record_sets(dns) == {}
+    # The workflow's replacement server, at another address, is published.
+    replacement = "198.51.100.7"
+    assert invoke("DnsFunction", event("publish_host", ip=replacement))["ip_blocklist"] == "clean"
+    assert record_sets(dns) == host_records(replacement)
+
+
+def test_publish_host_takes_an_unanswered_blocklist_for_unknown_not_listed(dns: Dns) -> None:
+    dns.local.dnsbl.list_ip(IP)
+    dns.local.dnsbl.refuse_public_resolvers(True)  # every answer is 127.255.255.254
+    assert invoke("DnsFunction", event("publish_host"))["ip_blocklist"] == "unknown"
+    assert record_sets(dns) == host_records(IP)
+
+
+def test_publish_host_again_changes_nothing_and_upsert_keeps_its_record(dns: Dns) -> None:
+    first = invoke("DnsFunction", event("publish_host"))
+    published = record_sets(dns)
+    assert invoke("DnsFunction", event("publish_host")) == first
+    assert record_sets(dns) == published
+    invoke("DnsFunction", event("upsert"))
+    assert record_sets(dns)[(f"{MAIL_HOST}.", "A")] == published[(f"{MAIL_HOST}.", "A")]
+
+
+def test_publish_host_never_clobbers_a_customers_cname_at_the_mail_host(dns: Dns) -> None:
+    dns.put(f"{MAIL_HOST}.", "CNAME", "mail.provider.example.")
+    with pytest.raises(DnsConflict, match=f"CNAME {MAIL_HOST}"):
+        invoke("DnsFunction", event("publish_host"))
+    assert record_sets(dns) == {(f"{MAIL_HOST}.", "CNAME"): ["mail.provider.example."]}
+
+
+def test_publish_host_refuses_a_mail_host_outside_the_domain(dns: Dns) -> None:
+    with pytest.raises(InvalidDnsCommand, match="mail_host"):
+        invoke("DnsFunction", event("publish_host", mail_host="mail.elsewhere.example"))
+    assert record_sets(dns) == {}

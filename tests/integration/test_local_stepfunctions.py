@@ -20,6 +20,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
     WaitFunction,
 )
 
+from local.lambda_faults import LambdaFault
 from local.stepfunctions import (
     MOTO_CONFIG,
     Dispatcher,
@@ -464,6 +465,182 @@ def test_event_invocations_return_at_once_and_run_the_handler_on_another_thread(
         ("notify", True, None),
         ("explode", True, "DomainError"),
     }
+
+
+# -- Injected faults ---------------------------------------------------------------------------
+
+
+def test_an_injected_fault_is_caught_by_its_error_name_and_the_handler_never_runs(
+    aws: None,
+) -> None:
+    charged: list[dict[str, Any]] = []
+
+    def charge(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        charged.append(event)
+        return {"charged": event["amount"]}
+
+    def compensate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"compensated": event["error"]}
+
+    functions = {"charge": LocalFunction(charge), "compensate": LocalFunction(compensate)}
+    with local_step_functions(functions) as dispatcher:
+        dispatcher.inject(LambdaFault("charge", "DomainError", message="injected decline"))
+        machine = create_machine("catch.asl.json")
+        execution = start(machine, "faulted", {"amount": 5})
+        faulted = wait_for(execution)
+        # times=1: used up, the next execution charges for real.
+        charged_for_real = wait_for(start(machine, "charged", {"amount": 6}))
+
+    assert faulted["status"] == "SUCCEEDED"
+    error = output(faulted)["compensated"]
+    assert error["Error"] == "DomainError"
+    cause = json.loads(error["Cause"])
+    assert cause["errorType"] == "DomainError"
+    assert cause["errorMessage"] == "injected decline"
+    assert cause["requestId"]
+    assert visited_states(execution) == ["Charge", "Compensate"]
+    assert output(charged_for_real)["charge"] == {"receipt": {"charged": 6}}
+    assert charged == [{"amount": 6}]
+    assert [i.error_type for i in dispatcher.invocations_of("charge")] == ["DomainError", None]
+
+
+def test_a_fault_after_the_handler_runs_it_once_and_still_fails_the_task(aws: None) -> None:
+    ran: list[dict[str, Any]] = []
+
+    def gate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        ran.append(event)
+        return {"done": True}
+
+    with local_step_functions({"gate": LocalFunction(gate)}) as dispatcher:
+        dispatcher.inject(
+            LambdaFault(
+                "gate",
+                "Sandbox.Timedout",
+                message="Task timed out after 3.00 seconds",
+                after_handler=True,
+            )
+        )
+        described = wait_for(start(create_machine("gate.asl.json"), "timed-out", {"order": 1}))
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "Sandbox.Timedout"
+    assert json.loads(described["cause"])["errorMessage"] == "Task timed out after 3.00 seconds"
+    # The work was done, once, though the caller saw a failure.
+    assert ran == [{"order": 1}]
+    [invocation] = dispatcher.invocations_of("gate")
+    assert invocation.error_type == "Sandbox.Timedout"
+
+
+def test_a_fault_for_two_attempts_is_retried_until_the_real_handler_succeeds(aws: None) -> None:
+    attempts: list[dict[str, Any]] = []
+
+    def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        attempts.append(event)
+        return {"attempts": len(attempts)}
+
+    with local_step_functions({"flaky": LocalFunction(flaky)}, time_scale=0.001) as dispatcher:
+        dispatcher.inject(LambdaFault("flaky", "FlakyError", times=2))
+        described = wait_for(start(create_machine("retry.asl.json"), "injected-1", {"job": 8}))
+
+    assert described["status"] == "SUCCEEDED"
+    assert output(described) == {"attempts": 1}
+    assert attempts == [{"job": 8}]
+    assert [i.error_type for i in dispatcher.invocations_of("flaky")] == [
+        "FlakyError",
+        "FlakyError",
+        None,
+    ]
+    assert dispatcher.pauses == [Pause("retry", 2.0), Pause("retry", 4.0)]
+
+
+def test_a_predicate_limits_the_fault_to_matching_events_until_cleared(aws: None) -> None:
+    def command(event: Any, context: Any) -> dict[str, Any]:
+        return {"did": event}
+
+    client = boto3.client("lambda", region_name="us-east-1")
+
+    def invoke(payload: Any, invocation_type: str = "RequestResponse") -> dict[str, Any]:
+        answer: dict[str, Any] = client.invoke(
+            FunctionName="command", InvocationType=invocation_type, Payload=json.dumps(payload)
+        )
+        return answer
+
+    with local_step_functions({"command": LocalFunction(command)}) as dispatcher:
+        dispatcher.inject(
+            LambdaFault(
+                "command",
+                "RemoteCommandFailed",
+                when=lambda e: e.get("action") == "install",
+                message="apt-get exited 100",
+                times=None,
+            )
+        )
+        check = invoke({"action": "check"})
+        not_an_object = invoke(["install"])
+        installs = [invoke({"action": "install", "n": n}) for n in range(3)]
+        queued = invoke({"action": "install"}, invocation_type="Event")
+        assert queued["StatusCode"] == 202
+        assert dispatcher.join_async(10)
+        dispatcher.clear_faults()
+        after_clear = invoke({"action": "install"})
+
+    assert "FunctionError" not in check
+    assert json.loads(check["Payload"].read()) == {"did": {"action": "check"}}
+    assert json.loads(not_an_object["Payload"].read()) == {"did": ["install"]}
+    for failed in installs:
+        assert failed["FunctionError"] == "Unhandled"
+        error = json.loads(failed["Payload"].read())
+        assert error["errorType"] == "RemoteCommandFailed"
+        assert error["errorMessage"] == "apt-get exited 100"
+    assert "FunctionError" not in after_clear
+    assert [(i.error_type, i.asynchronous) for i in dispatcher.invocations] == [
+        (None, False),
+        (None, False),
+        ("RemoteCommandFailed", False),
+        ("RemoteCommandFailed", False),
+        ("RemoteCommandFailed", False),
+        ("RemoteCommandFailed", True),
+        (None, False),
+    ]
+
+
+def test_before_holds_the_execution_at_the_fault_until_the_test_lets_it_go(aws: None) -> None:
+    reached = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        reached.set()
+        if not release.wait(10):
+            raise TimeoutError("the test never released the fault")
+
+    def gate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"released": True}
+
+    with local_step_functions({"gate": LocalFunction(gate)}) as dispatcher:
+        dispatcher.inject(LambdaFault("gate", "RemoteCommandFailed", before=hold))
+        execution = start(create_machine("gate.asl.json"), "held-1", {})
+        try:
+            assert reached.wait(10), "the fault was never reached"
+            # Held at the fault: the task has not failed yet, nothing is recorded.
+            assert sfn().describe_execution(executionArn=execution)["status"] == "RUNNING"
+            assert dispatcher.invocations == []
+        finally:
+            release.set()
+        described = wait_for(execution)
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "RemoteCommandFailed"
+    assert [i.error_type for i in dispatcher.invocations] == ["RemoteCommandFailed"]
+
+
+def test_a_fault_is_refused_for_an_unknown_function_or_without_uses(aws: None) -> None:
+    with local_step_functions({"gate": LocalFunction(classify)}) as dispatcher:
+        with pytest.raises(ValueError, match="no function 'gaet'"):
+            dispatcher.inject(LambdaFault("gaet", "RemoteCommandFailed"))
+        with pytest.raises(ValueError, match="times"):
+            LambdaFault("gate", "RemoteCommandFailed", times=0)
+        with pytest.raises(ValueError, match="error"):
+            LambdaFault("gate", "")
 
 
 # -- The patch itself --------------------------------------------------------------------------

@@ -218,6 +218,46 @@ def test_configure_creates_domain_dkim_and_mailbox(vps: Vps) -> None:
     assert vps.configure()["changed"] == []
 
 
+DOMAIN = "acme-outreach.example"
+
+
+def mailboxes_of(vps: Vps, domain: str) -> list[str]:
+    return [email for email in vps.host.mailu.users if email.endswith(f"@{domain}")]
+
+
+def test_configure_domain_creates_the_domain_and_its_dkim_key_and_no_mailbox(vps: Vps) -> None:
+    provisioned(vps)
+    result = vps.call("configure_domain")
+    assert result["changed"] == [f"domain {DOMAIN}", "dkim key"]
+    assert rsa_bits(result["dkim_public_key"]) == 2048
+    assert result["dkim_public_key"] == vps.host.mailu.domains[DOMAIN].dkim_public_key
+    assert result["records"]["dns_mx"] == f"{DOMAIN}. 600 IN MX 10 mail.{DOMAIN}."
+    assert mailboxes_of(vps, DOMAIN) == []
+
+
+def test_configure_domain_again_changes_nothing(vps: Vps) -> None:
+    provisioned(vps)
+    first = vps.call("configure_domain")
+    domains = vps.host.mailu.domains
+    again = vps.call("configure_domain")
+    assert again["changed"] == []
+    assert (again["dkim_public_key"], again["records"]) == (
+        first["dkim_public_key"],
+        first["records"],
+    )
+    assert vps.host.mailu.domains == domains
+
+
+def test_configure_after_configure_domain_adds_the_mailbox_under_the_same_key(vps: Vps) -> None:
+    provisioned(vps)
+    domain = vps.call("configure_domain")
+    mailbox = vps.configure()
+    assert mailbox["changed"] == [f"mailbox sales@{DOMAIN}"]
+    assert mailbox["dkim_public_key"] == domain["dkim_public_key"]
+    assert mailboxes_of(vps, DOMAIN) == [f"sales@{DOMAIN}"]
+    assert vps.host.mailu.password_matches(f"sales@{DOMAIN}", MAILBOX_PASSWORD)
+
+
 def test_a_ciphertext_from_another_inbox_does_not_decrypt(vps: Vps) -> None:
     provisioned(vps)
     tenant = str(uuid4())
@@ -398,8 +438,9 @@ def test_sample_outputs_are_what_the_samples_answer(vps: Vps) -> None:
     outputs = SampleOutputs(
         "MailuInstallerFunction", fields={"unit", "dkim_public_key", "dns_dkim"}
     )
-    order = ("pin", "secure", "install", "status", "configure", "suspend", "resume")
-    for name in (*order, "remove_mailbox"):
+    # configure_domain first, as the workflow runs them: configure then adds the mailbox.
+    order = ("pin", "secure", "install", "status", "configure_domain", "configure", "suspend")
+    for name in (*order, "resume", "remove_mailbox"):
         data = vps.event(name)
         if name == "configure":  # the sample's ciphertext, made with this local KMS key
             data["password_ciphertext"] = vps.ciphertext(data["tenant_id"], data["inbox_id"])

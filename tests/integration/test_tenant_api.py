@@ -25,7 +25,9 @@ INBOX_ROUTE = "/v1/inboxes/{inbox_id}"
 
 @pytest.fixture(scope="module")
 def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+    with LocalCloud(
+        postgres_url=pg_server, time_scale=0.001, event_sources=False, provisioning=False
+    ) as running:
         seed_sample()
         yield running
 

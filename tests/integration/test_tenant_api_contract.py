@@ -80,7 +80,9 @@ CANONICAL_UUID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I
 
 @pytest.fixture(scope="module")
 def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+    with LocalCloud(
+        postgres_url=pg_server, time_scale=0.001, event_sources=False, provisioning=False
+    ) as running:
         sample = seed_sample()
         # Entitled, with a failed inbox: requests are queued and a retry can be accepted.
         set_standing(SAMPLE_TENANT_ID, "entitled", max_inboxes=10_000)

@@ -19,7 +19,6 @@ import psycopg
 import pytest
 
 from inboxfleet.api.admission import MAX_AWAITING_PAYMENT
-from inboxfleet.api.runtime import deps
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import (
     BillingAccounts,
@@ -33,7 +32,7 @@ from inboxfleet.db.repositories import (
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
-from local.recording_starter import RecordingProvisioningStarter
+from local.recording_starter import RecordingProvisioningStarter, record_starts
 from tests.factories import set_standing
 from tests.tenant_api_support import call, error, http_event, waits_for_a_lock, while_held
 
@@ -42,11 +41,9 @@ _I = InboxStatus
 
 @pytest.fixture
 def starter(cloud: LocalCloud) -> Iterator[RecordingProvisioningStarter]:
-    """The API's provisioning starter (none is wired until the saga lands), recording."""
-    recording = RecordingProvisioningStarter()
-    deps().starter = recording
-    yield recording
-    deps().starter = None
+    """The API's provisioning starter, recording instead of starting the workflow."""
+    with record_starts() as recording:
+        yield recording
 
 
 @dataclass(frozen=True)
@@ -567,10 +564,9 @@ def test_a_request_still_being_served_answers_409(cloud: LocalCloud) -> None:
             leave.wait(timeout=60)
             super().start(request)
 
-    deps().starter = SlowStarter()
     body = {"address": f"slow@{tenant.domain}"}
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with record_starts(SlowStarter()), ThreadPoolExecutor(max_workers=1) as pool:
             first = pool.submit(call, cloud, "POST", "/v1/inboxes", tenant, body, key="k-4")
             assert entered.wait(timeout=30)
             during = call(cloud, "POST", "/v1/inboxes", tenant, body, key="k-4")
@@ -578,7 +574,6 @@ def test_a_request_still_being_served_answers_409(cloud: LocalCloud) -> None:
             assert first.result(timeout=60).status_code == 202
     finally:
         leave.set()
-        deps().starter = None
     assert during.status_code == 409
     assert (error(during)["code"], error(during)["field"]) == (
         "request_in_progress",
@@ -754,7 +749,9 @@ def test_servers_are_paged_with_their_domain_and_live_inbox_count(cloud: LocalCl
     tenant, other = new_tenant(cloud), new_tenant(cloud)
     with tenant_session(tenant.id) as s:
         domain = Domains(s).list()[0]
-        servers = [Servers(s).add(domain.id, "dallas", "local") for _ in range(3)]
+        # One live server per domain: the other two serve domains of their own.
+        others = [Domains(s).add(f"other{n}-{tenant.domain}") for n in (1, 2)]
+        servers = [Servers(s).add(d.id, "dallas", "local") for d in (domain, *others)]
         inboxes = Inboxes(s)
         gone = [_I.QUEUED, _I.PROVISIONING, _I.ACTIVE, _I.DELETING, _I.DELETED]
         for n, steps in enumerate(([_I.QUEUED], [_I.QUEUED], gone)):

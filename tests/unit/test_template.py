@@ -635,3 +635,68 @@ def test_inbox_secrets_are_used_only_bound_to_a_tenant_and_an_inbox() -> None:
             "kms:EncryptionContext:tenant_id": "false",
             "kms:EncryptionContext:inbox_id": "false",
         }, function_id
+
+
+# --- the provisioning state machine ---------------------------------------------------------
+
+MACHINE = "ProvisionInboxStateMachine"
+ASL_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def _machine_statements() -> list[dict[str, Any]]:
+    role_id = _props(MACHINE)["Role"]["Fn::GetAtt"][0]
+    return [s for s in _statements(_props(role_id)["Policies"]) if s.get("Effect") == "Allow"]
+
+
+def test_the_state_machine_is_standard_and_logs_no_execution_data() -> None:
+    props = _props(MACHINE)
+    assert props["Type"] == "STANDARD"
+    assert props["Logging"]["IncludeExecutionData"] is False
+    assert props["Tracing"]["Enabled"] is True
+
+
+def test_every_placeholder_of_the_definition_is_substituted_with_a_step_function() -> None:
+    props = _props(MACHINE)
+    text = (REPO_ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
+    used = set(ASL_PLACEHOLDER.findall(text))
+    substitutions = props["DefinitionSubstitutions"]
+    assert used == set(substitutions)
+    functions_named = {v["Fn::GetAtt"][0] for v in substitutions.values()}
+    assert functions_named == {
+        "InventoryFunction",
+        "HostwindsFunction",
+        "MailuInstallerFunction",
+        "DnsFunction",
+    }
+
+
+def test_the_state_machine_invokes_only_its_own_functions() -> None:
+    invoking = [s for s in _machine_statements() if "lambda:invokefunction" in _actions(s)]
+    (statement,) = invoking
+    assert _actions(statement) == {"lambda:invokefunction"}
+    targets = {r["Fn::GetAtt"][0] for r in _as_list(statement["Resource"])}
+    assert targets == {
+        v["Fn::GetAtt"][0] for v in _props(MACHINE)["DefinitionSubstitutions"].values()
+    }
+    others = [s for s in _machine_statements() if s is not statement]
+    assert all(not any(a.startswith("lambda:") for a in _actions(s)) for s in others)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.logical_id)
+def test_only_the_starters_may_start_the_state_machine_and_nothing_else(spec: FunctionSpec) -> None:
+    starting = [
+        s for s in _role_statements(spec.logical_id) if "states:startexecution" in _actions(s)
+    ]
+    if spec.logical_id in ("TenantApiFunction", "BillingEventsFunction"):
+        (statement,) = starting
+        assert _actions(statement) == {"states:startexecution"}
+        assert statement["Resource"] == {"Ref": MACHINE}
+        variables = _props(spec.logical_id)["Environment"]["Variables"]
+        assert variables["PROVISIONING_STATE_MACHINE_ARN"] == {"Ref": MACHINE}
+    else:
+        assert starting == []
+    assert not any(
+        a.startswith("states:") and a != "states:startexecution"
+        for s in _role_statements(spec.logical_id)
+        for a in _actions(s)
+    )

@@ -66,10 +66,16 @@ class PaymentState(StrEnum):
 _I = InboxStatus
 # The inboxes a plan's max_inboxes counts: asked for and not failed, suspended or on their way out.
 INBOXES_IN_USE = frozenset({_I.QUEUED, _I.PROVISIONING, _I.ACTIVE})
+# A server's statuses while it is being built or in service: at most one per domain (the
+# database's partial unique index servers_live_domain_idx says the same).
+LIVE_SERVER = frozenset(
+    {ServerStatus.CREATING, ServerStatus.INSTALLING, ServerStatus.READY, ServerStatus.SUSPENDED}
+)
 
 INBOX_TRANSITIONS: dict[InboxStatus, frozenset[InboxStatus]] = {
     _I.AWAITING_PAYMENT: frozenset({_I.QUEUED, _I.DELETING}),
-    _I.QUEUED: frozenset({_I.PROVISIONING, _I.DELETING}),
+    # A workflow that cannot even reserve (limits, delegation) fails the inbox it was given.
+    _I.QUEUED: frozenset({_I.PROVISIONING, _I.FAILED, _I.DELETING}),
     _I.PROVISIONING: frozenset({_I.ACTIVE, _I.FAILED}),
     _I.ACTIVE: frozenset({_I.SUSPENDED, _I.DELETING}),
     _I.SUSPENDED: frozenset({_I.ACTIVE, _I.DELETING}),

@@ -86,6 +86,10 @@ class Server(Record):
     host_key_fingerprint: str | None
     status: ServerStatus
     created_at: datetime
+    # When its order was (maybe) sent to Hostwinds: recorded before the call is made.
+    ordered_at: datetime | None = None
+    ordered_for: UUID | None = None  # the inbox whose workflow ordered it
+    failure_reason: str | None = None
 
 
 class ServerInUse(Record):

@@ -163,14 +163,30 @@ class ApiSettings(EnvSettings):
     tenant_claim: str = Field(
         default="custom:tenant_id", pattern=r"^[A-Za-z0-9:_.-]{1,64}$", alias="TENANT_CLAIM"
     )
-    # The KMS key a new mailbox password is encrypted with (template: InboxSecretsKey).
+
+
+class InboxSecretsSettings(EnvSettings):
+    # The KMS key mailbox passwords are encrypted with (template: InboxSecretsKey): the
+    # workflow's new ones (inventory) and a tenant's new one (tenant API).
     inbox_secrets_key_id: str | None = Field(
         default=None, min_length=1, max_length=2048, alias="INBOX_SECRETS_KEY_ID"
     )
 
 
+class ProvisioningSettings(EnvSettings):
+    # The provisioning state machine the tenant API and billing start (template:
+    # ProvisionInboxStateMachine); unset: requests stay queued for reconcile to start.
+    state_machine_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$",
+        alias="PROVISIONING_STATE_MACHINE_ARN",
+    )
+
+
 SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (
     ApiSettings,
+    InboxSecretsSettings,
+    ProvisioningSettings,
     DatabaseSettings,
     HostwindsSettings,
     MailuSettings,
@@ -214,6 +230,18 @@ def settings_from_env(model: type[S], environ: Mapping[str, str] | None = None) 
 
 def api_settings_from_env(environ: Mapping[str, str] | None = None) -> ApiSettings:
     return settings_from_env(ApiSettings, environ)
+
+
+def inbox_secrets_settings_from_env(
+    environ: Mapping[str, str] | None = None,
+) -> InboxSecretsSettings:
+    return settings_from_env(InboxSecretsSettings, environ)
+
+
+def provisioning_settings_from_env(
+    environ: Mapping[str, str] | None = None,
+) -> ProvisioningSettings:
+    return settings_from_env(ProvisioningSettings, environ)
 
 
 def database_settings_from_env(environ: Mapping[str, str] | None = None) -> DatabaseSettings:

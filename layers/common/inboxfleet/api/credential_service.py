@@ -206,10 +206,10 @@ def _all_credentials(tenant_id: UUID, logins: list[MailboxLogin]) -> list[InboxC
 
 def _encrypted(tenant_id: UUID, inbox_id: UUID, password: str) -> bytes:
     from inboxfleet.kms import encrypt_text
-    from inboxfleet.settings import SettingsError, api_settings_from_env
+    from inboxfleet.settings import SettingsError, inbox_secrets_settings_from_env
 
     try:
-        key_id = api_settings_from_env().inbox_secrets_key_id
+        key_id = inbox_secrets_settings_from_env().inbox_secrets_key_id
     except SettingsError as exc:
         key_id = None
         logger.error("the API's settings are invalid", extra={"error": str(exc)})

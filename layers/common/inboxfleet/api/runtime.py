@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,12 +12,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class ApiDeps:
-    # None until the provisioning workflow's StartExecution is plugged in (the saga): queued
-    # inboxes then wait, with no execution name, for reconcile to start them.
+    # None without a state machine to start: queued inboxes then wait, with no execution
+    # name, for reconcile to start them.
     starter: ProvisioningStarter | None
     database: Database | None = None
 
 
-@cache
 def deps() -> ApiDeps:
-    return ApiDeps(starter=None)
+    """Per request: cheap (the starter is built once per state machine), and a process that
+    runs several local clouds one after another sees each one's settings."""
+    from inboxfleet.provisioning.runtime import starter
+
+    return ApiDeps(starter=starter())

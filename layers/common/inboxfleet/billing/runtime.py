@@ -91,9 +91,16 @@ def _stripe_api(
 
 
 def billing_deps() -> BillingDeps:
+    from dataclasses import replace
+
+    from inboxfleet.provisioning.runtime import starter
+
     settings = billing_settings_from_env()
     with _lock:
-        return _billing_deps(settings)
+        # Released inboxes start the provisioning workflow (the starter is built once per
+        # state machine, outside this cache: a process running local clouds one after another
+        # sees each one's).
+        return replace(_billing_deps(settings), starter=starter())
 
 
 @cache
@@ -110,8 +117,7 @@ def _billing_deps(settings: BillingSettings) -> BillingDeps:
         # Built now, connected (SDK imported, key read) on the first call: most events need none.
         stripe=_stripe_api(settings),
         mailer=SesMailer(sender, settings.ses_configuration_set),
-        # Until the workflow lands, nothing here starts executions (see BillingDeps.starter).
-        starter=None,
+        starter=None,  # billing_deps() sets it
         catalogue=default_catalogue(),
         retention=timedelta(days=settings.retention_days),
         dead_letters=SqsEventQueue(dead_letters) if dead_letters else None,

@@ -31,10 +31,9 @@ class _Command(BaseModel):
     domain_id: UUID
 
 
-class _Records(_Command):
+class _Host(_Command):
     mail_host: Hostname
     ip: IPv4Address
-    dkim_public_key: DkimKey
 
     @model_validator(mode="after")
     def _mail_host_in_domain(self) -> Self:
@@ -43,8 +42,19 @@ class _Records(_Command):
         return self
 
 
+class _Records(_Host):
+    dkim_public_key: DkimKey
+
+
 class CheckDelegation(_Command):
     action: Literal["check_delegation"]
+
+
+class PublishHost(_Host):
+    """The mail host's A record alone, as soon as the server has its address: the TLS
+    certificate can then be issued while Mailu installs (the rest waits for the DKIM key)."""
+
+    action: Literal["publish_host"]
 
 
 class UpsertRecords(_Records):
@@ -61,7 +71,7 @@ class DeleteRecords(_Command):
     delete_zone: bool = False
 
 
-DnsCommand = CheckDelegation | UpsertRecords | VerifyDomain | DeleteRecords
+DnsCommand = CheckDelegation | PublishHost | UpsertRecords | VerifyDomain | DeleteRecords
 _ADAPTER: TypeAdapter[DnsCommand] = TypeAdapter(
     Annotated[DnsCommand, Field(discriminator="action")]
 )
@@ -83,6 +93,16 @@ class DelegationChecked(_Result):
     zone_id: str  # the Route 53 hosted zone
     name_servers: list[str]  # the zone's own name servers, absolute
     state: Literal["delegated"]
+
+
+class HostPublished(_Result):
+    """publish_host: the mail host's A record is in place (Route 53 INSYNC), nothing else. A
+    listed address is IpBlocklisted instead, and nothing is published."""
+
+    zone_id: str
+    # The address on the blocklists: "clean", or "unknown" when they could not say (timeouts,
+    # refusals): not a listing, so the workflow goes on; verify asks again later.
+    ip_blocklist: Literal["clean", "unknown"]
 
 
 class RecordsPublished(_Result):
@@ -133,4 +153,4 @@ class RecordsDeleted(_Result):
     zone_deleted: bool  # the whole hosted zone went (delete_zone)
 
 
-DnsResult = DelegationChecked | RecordsPublished | DomainVerified | RecordsDeleted
+DnsResult = DelegationChecked | HostPublished | RecordsPublished | DomainVerified | RecordsDeleted

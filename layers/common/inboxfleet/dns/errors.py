@@ -36,5 +36,10 @@ class Blocklisted(DnsError):
     """A blocklist confirmed a listing of the IP or the domain."""
 
 
+class IpBlocklisted(DnsError):
+    """The new server's address is listed: the workflow terminates it and orders another once
+    (nothing was published for it)."""
+
+
 class InvalidDnsCommand(ValueError):
     pass

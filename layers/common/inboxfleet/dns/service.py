@@ -15,6 +15,8 @@ from inboxfleet.dns.commands import (
     DnsCommand,
     DnsResult,
     DomainVerified,
+    HostPublished,
+    PublishHost,
     RecordsDeleted,
     RecordsPublished,
     UpsertRecords,
@@ -25,6 +27,7 @@ from inboxfleet.dns.errors import (
     Blocklisted,
     DnsConflict,
     DnsNotPropagated,
+    IpBlocklisted,
     NotDelegated,
     ZoneMissing,
 )
@@ -43,6 +46,7 @@ from inboxfleet.dns.records import (
 from inboxfleet.dns.route53 import Route53, Zone
 from inboxfleet.dns.verify import (
     Nameserver,
+    ip_listing,
     name_servers_of,
     resolve_servers,
     spf_lookups,
@@ -94,6 +98,8 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
             return DelegationChecked(
                 zone_id=zone.id, name_servers=list(zone.name_servers), state="delegated"
             )
+        case PublishHost():
+            return _publish_host(deps, command)
         case UpsertRecords():
             zone = _zone(deps, command)
             live = deps.route53.records(zone)
@@ -122,6 +128,29 @@ def _zone(deps: DnsDeps, command: DnsCommand) -> Zone:
     if zone is None:
         raise ZoneMissing(f"{command.domain}: the domain has no hosted zone (add it again)")
     return zone
+
+
+def _publish_host(deps: DnsDeps, command: PublishHost) -> HostPublished:
+    """The A records of the names the server's TLS certificate covers (the mail host and
+    mta-sts.<domain>: Mailu asks Let's Encrypt for both shortly after it starts, and a name
+    that does not resolve then is left out until the next daily renewal), once the blocklists
+    do not list the address: a listed address gets nothing published (the workflow gives the
+    server back and buys another)."""
+    blocklists = deps.blocklist if deps.blocklist is not None else deps.resolvers
+    listing = asyncio.run(
+        ip_listing(command.ip, blocklists, dqs_key=deps.dqs_key, timeout_s=deps.timeout_s)
+    )
+    if listing == "listed":
+        raise IpBlocklisted(
+            f"{command.ip}: listed by a blocklist; {command.mail_host} not published"
+        )
+    zone = _zone(deps, command)
+    # As upsert publishes them later (records.py), which then changes nothing here.
+    names = (command.mail_host, f"mta-sts.{command.domain}")
+    records = [Record(fqdn(name), "A", (str(command.ip),)) for name in names]
+    _refuse_conflicts(deps, deps.route53.records(zone), command.domain, records)
+    deps.route53.upsert(zone, records)
+    return HostPublished(zone_id=zone.id, ip_blocklist=listing)
 
 
 def _report_zone(deps: DnsDeps) -> Zone | None:

@@ -176,6 +176,17 @@ async def verify(
     return report
 
 
+async def ip_listing(
+    ip: IPv4Address,
+    blocklist_servers: Sequence[Nameserver],
+    *,
+    dqs_key: str | None = None,
+    timeout_s: float = 2.0,
+) -> Listing:
+    """The address alone on the blocklists, asked as `verify` asks about it."""
+    return await _listing(_Asker(timeout_s, 1), blocklist_servers, _ip_query(ip, dqs_key))
+
+
 async def check_records(
     records: Sequence[Record],
     *,

@@ -8,6 +8,8 @@ field is named here once and documented.
 # Annotations are evaluated at definition (no `from __future__ import annotations`): pydantic
 # would otherwise compile each annotation string at import, on every cold start.
 
+from datetime import datetime
+from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
@@ -20,11 +22,74 @@ from inboxfleet.names import Fingerprint
 from inboxfleet.records import Inbox, InboxEvent, Server, TimelineEntry
 from inboxfleet.validation import parse_event
 
+# A timeline step's name: lower-case words joined by underscores.
+StepName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# Step Functions execution names: <inbox id>-<attempt> (and the compensation entry's).
+ExecutionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+
 
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     tenant_id: UUID
     inbox_id: UUID
+
+
+class Reserve(_Command):
+    """The workflow's first step. `execution` is the execution's own name ($$.Execution.Name):
+    only the execution the inbox was started with may provision it."""
+
+    action: Literal["reserve"]
+    execution: ExecutionName
+    # The dns function has just seen the parent zone delegate to our zone.
+    delegation_confirmed: bool = False
+
+
+class ServerCreated(_Command):
+    """The instance is ACTIVE with its address: recorded on the server row."""
+
+    action: Literal["server_created"]
+    server_id: UUID
+    serviceid: int = Field(gt=0, lt=2**31)
+    ip: IPv4Address
+
+
+class ServerReady(_Command):
+    """Mail server installed, the domain configured and its records verified: other inboxes
+    of the domain may now take the mailbox-only path."""
+
+    action: Literal["server_ready"]
+    server_id: UUID
+    records: int = Field(ge=0, le=1000)  # what the dns step published, for the timeline
+
+
+class ReplaceServer(_Command):
+    """The new server's address is blocklisted and its instance terminated: order another,
+    once per inbox (a second listed address fails the inbox)."""
+
+    action: Literal["replace_server"]
+    server_id: UUID
+    execution: ExecutionName
+
+
+class PlanCompensation(_Command):
+    """What this execution must undo, decided under the domain lock. `error` and `cause` are
+    the Catch's (`$.failure.Error`, `$.failure.Cause`): the reason recorded comes from them."""
+
+    action: Literal["plan_compensation"]
+    error: str = Field(default="States.Runtime", max_length=256)
+    cause: str | None = Field(default=None, max_length=32768)
+
+
+class FinishCompensation(_Command):
+    """The inbox ends `failed` with the plan's reason; a server this execution bought and
+    terminated is `decommissioned`, one it could not is left `failed` for reconcile."""
+
+    action: Literal["finish_compensation"]
+    reason: str = Field(min_length=1, max_length=500)
+    server_id: UUID | None = None
+    terminated: bool = False
+    # A compensation step that kept failing: the server stays `failed` (reconcile ends it).
+    incomplete: bool = False
 
 
 class DescribeInbox(_Command):
@@ -33,9 +98,10 @@ class DescribeInbox(_Command):
 
 class RecordStep(_Command):
     action: Literal["record_step"]
-    step: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    step: StepName
     outcome: Literal["started", "succeeded", "failed", "retrying", "info"]
     detail: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=32)
+    then: StepName | None = None  # the step starting next: its "started" entry too
 
     @field_validator("step")
     @classmethod
@@ -53,6 +119,7 @@ class TransitionInbox(_Command):
     failure_reason: str | None = Field(default=None, max_length=500)
     # Why the workflow moves it, for the timeline.
     reason: str = Field(default="workflow step", min_length=1, max_length=200)
+    step: StepName | None = None  # the step this move completes: its "succeeded" entry too
 
     @model_validator(mode="after")
     def _a_failure_names_its_reason(self) -> Self:
@@ -71,9 +138,22 @@ class PinHostKey(BaseModel):
     tenant_id: UUID
     server_id: UUID
     host_key_fingerprint: Fingerprint
+    # The inbox whose workflow pins it: its timeline records the step.
+    inbox_id: UUID | None = None
 
 
-InventoryCommand = DescribeInbox | RecordStep | TransitionInbox | PinHostKey
+InventoryCommand = (
+    DescribeInbox
+    | RecordStep
+    | TransitionInbox
+    | PinHostKey
+    | Reserve
+    | ServerCreated
+    | ServerReady
+    | ReplaceServer
+    | PlanCompensation
+    | FinishCompensation
+)
 _ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(
     Annotated[InventoryCommand, Field(discriminator="action")]
 )
@@ -116,4 +196,75 @@ class HostKeyPinned(_Result):
     server: Server
 
 
-InventoryResult = InboxDescribed | StepRecorded | InboxTransitioned | HostKeyPinned
+class ReservedDomain(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: UUID
+    name: str
+
+
+Path = Literal["new_server", "existing_server", "wait_for_server", "check_delegation"]
+
+
+class Reserved(_Result):
+    """reserve: where the workflow goes next (`$.path`):
+
+    - `new_server`: `$.server` was ordered for this inbox; `$.previous_order` is when an earlier
+      pass of this execution (maybe) sent its order (None on the first): the create step gets
+      it, so it looks the name up instead of buying twice.
+    - `existing_server`: the domain's server is ready: configure the mailbox only.
+    - `wait_for_server`: the domain's server is still being built by another inbox: wait, then
+      reserve again (`$.server.status` says how far it is).
+    - `check_delegation`: the domain is not known to be delegated: ask the parent zone, then
+      reserve again with `delegation_confirmed`.
+
+    `$.password_ciphertext` is the mailbox password as KMS ciphertext (base64, bound to the
+    inbox by its encryption context), once the inbox has a server."""
+
+    path: Path
+    inbox_id: UUID
+    address: str
+    domain: ReservedDomain
+    mail_host: str
+    server: Server | None
+    previous_order: datetime | None
+    password_ciphertext: str | None = Field(default=None, repr=False)
+
+
+class ServerRecorded(_Result):
+    """server_created, server_ready: the server row as it is now."""
+
+    server: Server
+
+
+class CompensationPlan(_Result):
+    """plan_compensation: what to undo, in this order - `$.remove_mailbox` (the server stays:
+    others use it), `$.delete_records` and `$.terminate` (the server was bought for this inbox
+    and nobody else relies on it: by `$.serviceid` once known, else by `$.server_name`, which
+    finds it even when the create timed out, `$.ordered_at` saying how recent its order is).
+    `$.reason` is what the inbox's failure says. Server fields are None when the run never
+    got a server."""
+
+    reason: str
+    domain: ReservedDomain
+    mail_host: str
+    address: str
+    server_id: UUID | None
+    server_name: str | None
+    serviceid: int | None  # the Hostwinds instance, once the workflow has seen it
+    server_ip: str | None
+    host_key_fingerprint: str | None
+    ordered_at: datetime | None
+    remove_mailbox: bool
+    delete_records: bool
+    terminate: bool
+
+
+InventoryResult = (
+    InboxDescribed
+    | StepRecorded
+    | InboxTransitioned
+    | HostKeyPinned
+    | Reserved
+    | ServerRecorded
+    | CompensationPlan
+)

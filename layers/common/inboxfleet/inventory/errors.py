@@ -25,3 +25,21 @@ class HostKeyAlreadyPinned(InventoryError):
 
 class ServerNotFound(InventoryError, LookupError):
     pass
+
+
+class InboxNotQueued(InventoryError):
+    """The execution was not started for this inbox as it stands (not queued, or queued for
+    another execution): it fails at once, changing and buying nothing."""
+
+
+class ReservationRefused(InventoryError):
+    """The inbox cannot be provisioned as things are (no subscription, over the plan's limit,
+    domain removed, no location allowed): it fails with this message as its reason."""
+
+
+class ServerFailed(InventoryError):
+    """The server this inbox was waiting for failed: the inbox fails with the server's reason."""
+
+
+class NotCompensable(InventoryError):
+    """The inbox is in service (or gone): there is nothing of a failed run to undo."""

@@ -51,6 +51,11 @@ class MailuStatus(_OnServer):
     require_ready: bool = False
 
 
+class ConfigureDomain(_OnServer):
+    action: Literal["configure_domain"]
+    domain: Domain
+
+
 class ConfigureMailbox(_OnServer):
     action: Literal["configure"]
     address: Email
@@ -81,6 +86,7 @@ MailuCommand = (
     | SecureServer
     | InstallMailu
     | MailuStatus
+    | ConfigureDomain
     | ConfigureMailbox
     | SuspendMailbox
     | ResumeMailbox
@@ -135,6 +141,13 @@ class StackStatus(_Result):
     containers: dict[str, ContainerState]  # by compose service
 
 
+class DomainConfigured(_Result):
+    """configure_domain: the domain and its DKIM key only, no mailbox."""
+
+    dkim_public_key: str  # base64 RSA key for the DKIM record (`$.dkim_public_key` -> dns upsert)
+    records: dict[str, str | list[str]]  # the records Mailu recommends (dns_mx, dns_spf, ...)
+
+
 class MailboxConfigured(_Result):
     """configure: the domain, its DKIM key and the mailbox (with this attempt's password)."""
 
@@ -147,5 +160,11 @@ class MailboxChanged(_Result):
 
 
 MailuResult = (
-    HostKeyRead | ServerSecured | MailuInstalled | StackStatus | MailboxConfigured | MailboxChanged
+    HostKeyRead
+    | ServerSecured
+    | MailuInstalled
+    | StackStatus
+    | DomainConfigured
+    | MailboxConfigured
+    | MailboxChanged
 )

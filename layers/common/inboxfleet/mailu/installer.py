@@ -1,6 +1,7 @@
-"""The installer's actions over one SSH session each: secure, install, status, configure,
-suspend, resume, remove_mailbox. Every action is idempotent and resumable: it looks at the
-server first and changes only what differs, so a repeat changes nothing.
+"""The installer's actions over one SSH session each: secure, install, status,
+configure_domain, configure, suspend, resume, remove_mailbox. Every action is idempotent and
+resumable: it looks at the server first and changes only what differs, so a repeat changes
+nothing.
 """
 
 from __future__ import annotations
@@ -173,9 +174,9 @@ def open_api(ssh: SshSession, token: str) -> MailuApi:
     return MailuApi(lambda: ssh.open_local_port(ADMIN_API_PORT), token)
 
 
-def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes: int) -> Outcome:
-    """The domain, its DKIM key and the mailbox; returns the DKIM public key and the records
-    Mailu recommends."""
+def configure_domain(api: MailuApi, domain: str) -> Outcome:
+    """The domain and its DKIM key; returns the DKIM public key and the records Mailu
+    recommends."""
     outcome = Outcome()
     found = api.get_domain(domain)
     if found is None:
@@ -191,6 +192,17 @@ def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes
         api.generate_dkim(domain)
         outcome.changed.append("dkim key")
         found = api.get_domain(domain) or {}
+    outcome.details = {
+        "dkim_public_key": public_key_from_record(str(found.get("dns_dkim", ""))),
+        "records": {k: v for k, v in found.items() if k.startswith("dns_")},
+    }
+    return outcome
+
+
+def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes: int) -> Outcome:
+    """The domain, its DKIM key and the mailbox; returns the DKIM public key and the records
+    Mailu recommends."""
+    outcome = configure_domain(api, domain)
     user = api.get_user(email)
     if user is None:
         try:
@@ -204,10 +216,6 @@ def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes
         # The password is the one this attempt handed out; `enabled` is billing's to decide
         # (suspend/resume), so a retried configure never re-enables a suspended mailbox.
         api.update_user(email, {"raw_password": password, "quota_bytes": quota_bytes})
-    outcome.details = {
-        "dkim_public_key": public_key_from_record(str(found.get("dns_dkim", ""))),
-        "records": {k: v for k, v in found.items() if k.startswith("dns_")},
-    }
     return outcome
 
 

@@ -9,7 +9,9 @@ from typing import Any
 from inboxfleet.mailu import installer
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.commands import (
+    ConfigureDomain,
     ConfigureMailbox,
+    DomainConfigured,
     HostKeyRead,
     InstallMailu,
     MailboxChanged,
@@ -47,6 +49,7 @@ _RESULTS: dict[type[MailuCommand], type[MailuResult]] = {
     SecureServer: ServerSecured,
     InstallMailu: MailuInstalled,
     MailuStatus: StackStatus,
+    ConfigureDomain: DomainConfigured,
     ConfigureMailbox: MailboxConfigured,
     SuspendMailbox: MailboxChanged,
     ResumeMailbox: MailboxChanged,
@@ -109,6 +112,8 @@ def _dispatch(command: MailuCommand, ssh: SshSession, password: str) -> installe
 
 def _through_api(command: MailuCommand, api: MailuApi, password: str) -> installer.Outcome:
     match command:
+        case ConfigureDomain():
+            return installer.configure_domain(api, command.domain)
         case ConfigureMailbox():
             domain = command.address.split("@", 1)[1]
             return installer.configure(api, domain, command.address, password, command.quota_bytes)

@@ -132,6 +132,17 @@ class Domains(TenantTable[Domain]):
             (list(found), self.tenant_id, domain_id),
         )
 
+    def mark_verified(self, domain_id: UUID) -> Domain | None:
+        """Its mail server's records are published and verified (a delegated domain passes
+        `configured` in the same step)."""
+        return self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET status = 'verified', updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s "
+            f"AND status IN ('delegated', 'configured', 'degraded') RETURNING {_COLUMNS}",
+            (self.tenant_id, domain_id),
+        )
+
     def remove(self, domain_id: UUID) -> Domain | None:
         return self._session.fetch_one(
             Domain,

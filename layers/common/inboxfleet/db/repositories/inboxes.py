@@ -7,7 +7,13 @@ from datetime import datetime
 from uuid import UUID
 
 from inboxfleet.db.repositories.base import TenantTable
-from inboxfleet.lifecycles import Actor, InboxStatus, SuspensionReason, inbox_predecessors
+from inboxfleet.lifecycles import (
+    INBOXES_IN_USE,
+    Actor,
+    InboxStatus,
+    SuspensionReason,
+    inbox_predecessors,
+)
 from inboxfleet.records import Inbox
 
 _COLUMNS = (
@@ -219,4 +225,34 @@ class Inboxes(TenantTable[Inbox]):
             "UPDATE inboxes SET execution_name = %s, updated_at = now() "
             "WHERE tenant_id = %s AND id = %s AND execution_name IS NULL",
             (execution_name, self.tenant_id, inbox_id),
+        )
+
+    def assign(self, inbox_id: UUID, server_id: UUID | None, execution_name: str) -> Inbox | None:
+        """The server a provisioning inbox goes on, and the execution that provisions it."""
+        return self._session.fetch_one(
+            Inbox,
+            "UPDATE inboxes SET server_id = %s, execution_name = %s, updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status = 'provisioning' "
+            f"RETURNING {_COLUMNS}",
+            (server_id, execution_name, self.tenant_id, inbox_id),
+        )
+
+    def in_use_before(self, inbox: Inbox) -> int:
+        """The tenant's inboxes counted against its plan that were asked for before `inbox`."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND status = ANY(%s) "
+                "AND (created_at, id) < (%s, %s)",
+                (self.tenant_id, sorted(INBOXES_IN_USE), inbox.created_at, inbox.id),
+            )
+        )
+
+    def relying_on(self, server_id: UUID, *, besides: UUID) -> int:
+        """Other inboxes that use the server now: in service, or being set up on it."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND server_id = %s "
+                "AND id <> %s AND status IN ('provisioning', 'active', 'suspended', 'deleting')",
+                (self.tenant_id, server_id, besides),
+            )
         )

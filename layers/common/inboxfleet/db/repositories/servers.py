@@ -6,13 +6,15 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from inboxfleet.db.repositories.base import TenantTable
+from inboxfleet.lifecycles import LIVE_SERVER, SERVER_TRANSITIONS, ServerStatus
 from inboxfleet.names import server_name
 from inboxfleet.records import Server, ServerInUse
 
 _COLUMNS = (
     "tenant_id, id, domain_id, name, location, provider_instance_id, ip, host_key_fingerprint, "
-    "status, created_at"
+    "status, created_at, ordered_at, ordered_for, failure_reason"
 )
+_LIVE = sorted(LIVE_SERVER)
 
 
 class Servers(TenantTable[Server]):
@@ -47,14 +49,85 @@ class Servers(TenantTable[Server]):
         )
 
     def add(
-        self, domain_id: UUID, location: str, environment: str, server_id: UUID | None = None
+        self,
+        domain_id: UUID,
+        location: str,
+        environment: str,
+        server_id: UUID | None = None,
+        *,
+        ordered_for: UUID | None = None,
     ) -> Server:
+        """A new server row (`creating`). With `ordered_for` (the inbox whose workflow buys it)
+        the order counts as sent from now: written before Hostwinds is called, so a retry that
+        never saw the answer looks the name up before it buys."""
         server_id = server_id or uuid4()
         row = self._session.fetch_one(
             Server,
-            "INSERT INTO servers (tenant_id, id, domain_id, name, location) "
-            f"VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-            (self.tenant_id, server_id, domain_id, server_name(environment, server_id), location),
+            "INSERT INTO servers (tenant_id, id, domain_id, name, location, ordered_for, "
+            "ordered_at) VALUES (%s, %s, %s, %s, %s, %s, "
+            f"CASE WHEN %s::uuid IS NULL THEN NULL ELSE now() END) RETURNING {_COLUMNS}",
+            (
+                self.tenant_id,
+                server_id,
+                domain_id,
+                server_name(environment, server_id),
+                location,
+                ordered_for,
+                ordered_for,
+            ),
         )
         assert row is not None
         return row
+
+    def live_on_domain(self, domain_id: UUID) -> Server | None:
+        """The domain's server being built or in service (at most one: a unique index)."""
+        return self._session.fetch_one(
+            Server,
+            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s AND domain_id = %s "
+            "AND status = ANY(%s)",
+            (self.tenant_id, domain_id, _LIVE),
+        )
+
+    def live_per_location(self) -> dict[str, int]:
+        """How many of the tenant's servers are being built or in service, per location."""
+        counts = self._session.scalar(
+            "SELECT coalesce(jsonb_object_agg(location, n), '{}'::jsonb) FROM ("
+            "  SELECT location, count(*) AS n FROM servers"
+            "  WHERE tenant_id = %s AND status = ANY(%s) GROUP BY location) per_location",
+            (self.tenant_id, _LIVE),
+        )
+        return {str(location): int(n) for location, n in counts.items()}
+
+    def record_instance(self, server_id: UUID, serviceid: int, ip: str) -> Server | None:
+        """The Hostwinds instance is ACTIVE with its address: the server is `installing`."""
+        return self._session.fetch_one(
+            Server,
+            "UPDATE servers SET provider_instance_id = %s, ip = %s, updated_at = now(), "
+            "status = CASE status WHEN 'creating' THEN 'installing' ELSE status END "
+            "WHERE tenant_id = %s AND id = %s AND status IN ('creating', 'installing') "
+            f"RETURNING {_COLUMNS}",
+            (str(serviceid), ip, self.tenant_id, server_id),
+        )
+
+    def ordered_for(self, inbox_id: UUID) -> int:
+        """How many servers were ordered for the inbox (any status)."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM servers WHERE tenant_id = %s AND ordered_for = %s",
+                (self.tenant_id, inbox_id),
+            )
+        )
+
+    def move(
+        self, server_id: UUID, target: ServerStatus, *, failure_reason: str | None = None
+    ) -> Server | None:
+        """To `target` if the lifecycle allows it from the current status (compare-and-set);
+        None when it does not move. `failed` keeps the reason for the inboxes waiting on it."""
+        allowed = sorted(s for s, nexts in SERVER_TRANSITIONS.items() if target in nexts)
+        return self._session.fetch_one(
+            Server,
+            "UPDATE servers SET status = %s, updated_at = now(), "
+            "failure_reason = coalesce(%s, failure_reason) "
+            f"WHERE tenant_id = %s AND id = %s AND status = ANY(%s) RETURNING {_COLUMNS}",
+            (target, failure_reason, self.tenant_id, server_id, allowed),
+        )

@@ -1,0 +1,145 @@
+"""Compensation: what a failed (or stopped) provisioning run undoes, decided under the domain's
+lock so that nothing another inbox relies on is taken away.
+
+The plan undoes only what this execution did: the server it ordered (found by name, even when
+the create timed out) and the records published for it go only when no other inbox uses the
+server; a mailbox it may have made on a server others use is removed instead. Inboxes that were
+waiting for a server that fails here fail too (their own Reserve sees the server's reason).
+"""
+
+from __future__ import annotations
+
+import json
+
+from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.db.sessions import TenantSession
+from inboxfleet.inventory.commands import (
+    CompensationPlan,
+    FinishCompensation,
+    InboxTransitioned,
+    PlanCompensation,
+    ReservedDomain,
+)
+from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
+from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
+from inboxfleet.names import mail_host_of
+from inboxfleet.records import Inbox
+
+# Statuses a run being compensated may have left its inbox in.
+_COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
+REASON_LIMIT = 500
+
+
+def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
+    inboxes = Inboxes(session)
+    inbox = inboxes.get(command.inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    if inbox.status not in _COMPENSABLE:
+        raise NotCompensable(f"inbox {inbox.id} is {inbox.status}: no failed run to undo")
+    domains = Domains(session)
+    # The lock every reservation of the domain takes first: no inbox joins the server while
+    # this decides whether it goes.
+    domain = domains.live(inbox.domain_id, lock=True) or domains.get(inbox.domain_id)
+    assert domain is not None  # a foreign key holds it
+    events = InboxEvents(session)
+    step = _step_in_progress(events, inbox)
+    reason = inbox.failure_reason or failure_reason(step, command.error, command.cause)
+    servers = Servers(session)
+    server = servers.get(inbox.server_id) if inbox.server_id is not None else None
+    terminate = False
+    if server is not None and server.ordered_for == inbox.id:
+        in_service = server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+        relied_on = in_service and inboxes.relying_on(server.id, besides=inbox.id) > 0
+        terminate = not relied_on and server.status != ServerStatus.DECOMMISSIONED
+        if terminate and server.status in LIVE_SERVER:
+            # Out of the live set at once: waiting inboxes see the reason, a new request on
+            # the domain orders a new server.
+            target = ServerStatus.DECOMMISSIONING if in_service else ServerStatus.FAILED
+            server = servers.move(server.id, target, failure_reason=reason) or server
+    remove_mailbox = (
+        server is not None
+        and not terminate
+        and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+        and server.host_key_fingerprint is not None
+    )
+    delete_records = terminate and server is not None and server.ip is not None
+    if inbox.status != InboxStatus.FAILED:
+        events.append(inbox.id, step or "workflow", "failed", {"reason": reason})
+    undo = {"remove_mailbox": remove_mailbox, "delete_records": delete_records}
+    events.append(inbox.id, "compensate", "started", {**undo, "terminate_server": terminate})
+    return CompensationPlan(
+        reason=reason,
+        domain=ReservedDomain(id=domain.id, name=domain.name),
+        mail_host=mail_host_of(domain.name),
+        address=inbox.address,
+        server_id=server.id if server else None,
+        server_name=server.name if server else None,
+        serviceid=int(server.provider_instance_id)
+        if server and server.provider_instance_id
+        else None,
+        server_ip=str(server.ip) if server and server.ip else None,
+        host_key_fingerprint=server.host_key_fingerprint if server else None,
+        ordered_at=server.ordered_at if server else None,
+        remove_mailbox=remove_mailbox,
+        delete_records=delete_records,
+        terminate=terminate,
+    )
+
+
+def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
+    servers = Servers(session)
+    if command.server_id is not None and command.terminated and not command.incomplete:
+        servers.move(command.server_id, ServerStatus.DECOMMISSIONING)
+        servers.move(command.server_id, ServerStatus.DECOMMISSIONED)
+    inboxes = Inboxes(session)
+    inbox = inboxes.get(command.inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    outcome = "failed" if command.incomplete else "succeeded"
+    detail = {"server_terminated": command.terminated}
+    if command.incomplete:
+        detail["left_for_reconcile"] = True
+    InboxEvents(session).append(inbox.id, "compensate", outcome, detail)
+    if inbox.status == InboxStatus.FAILED:
+        return InboxTransitioned(inbox=inbox, changed=False)
+    moved = inboxes.transition(
+        inbox.id, InboxStatus.FAILED, by="workflow", why=command.reason, expected=inbox.status
+    )
+    if moved is None:
+        raise InvalidTransition(f"inbox {inbox.id} cannot go from {inbox.status} to failed")
+    return InboxTransitioned(inbox=moved, changed=True)
+
+
+def failure_reason(step: str | None, error: str, cause: str | None) -> str:
+    """What a person reads: the step, the named error and its message (never a stack trace)."""
+    message = _message(cause)
+    where = f"{step.replace('_', ' ')} failed" if step else "provisioning failed"
+    text = f"{where}: {error}" + (f": {message}" if message else "")
+    return text[: REASON_LIMIT - 1] + "…" if len(text) > REASON_LIMIT else text
+
+
+def _message(cause: str | None) -> str:
+    """Lambda's error document carries the message; Step Functions' own errors are text."""
+    if not cause:
+        return ""
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        return cause.strip()
+    if isinstance(document, dict):
+        return str(document.get("errorMessage") or "").strip()
+    return cause.strip()
+
+
+def _step_in_progress(events: InboxEvents, inbox: Inbox) -> str | None:
+    """The newest step started and not yet ended on the timeline."""
+    ended: set[str] = set()
+    for entry in reversed(events.timeline(inbox.id, last=40)):
+        if entry.step == "compensate":
+            continue
+        if entry.outcome in ("succeeded", "failed"):
+            ended.add(entry.step)
+        elif entry.outcome == "started" and entry.step not in ended:
+            return entry.step
+    return None

@@ -1,0 +1,278 @@
+"""Reserve: the provisioning workflow's first step, one transaction under the domain's lock.
+
+It decides where the inbox goes (the domain's live server, else a new one in the least-used
+location the plan allows), checks what must hold before anything is bought (the execution is
+the inbox's, the tenant's standing, the domain's delegation), and keeps the mailbox password
+as KMS ciphertext only. Repeating it within one execution answers the same reservation: the
+workflow comes back here after a create whose answer it never saw, after waiting for another
+inbox's server, and after the delegation check.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.db.repositories.mailbox_logins import MailboxLogins
+from inboxfleet.db.sessions import TenantSession
+from inboxfleet.inventory.commands import (
+    Path,
+    ReplaceServer,
+    Reserve,
+    Reserved,
+    ReservedDomain,
+)
+from inboxfleet.inventory.errors import (
+    InboxNotFound,
+    InboxNotQueued,
+    ReservationRefused,
+    ServerFailed,
+)
+from inboxfleet.lifecycles import (
+    DomainStatus,
+    InboxStatus,
+    PaymentState,
+    ServerStatus,
+)
+from inboxfleet.names import mail_host_of
+from inboxfleet.placement import NoAllowedLocation, choose_location
+from inboxfleet.records import Inbox, Server
+
+# Encrypts a mailbox password for (tenant id, inbox id): base64 KMS ciphertext.
+Encrypt = Callable[[UUID, UUID, str], str]
+
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+# How long an inbox waits for its domain's server, built by another inbox's workflow.
+SERVER_BUILD_LIMIT = timedelta(hours=3)
+PASSWORD_LENGTH = 24  # ~143 bits; letters and digits only, so any client and export takes it
+
+
+def mailbox_password() -> str:
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def reserve(
+    session: TenantSession, command: Reserve, *, environment: str, encrypt: Encrypt
+) -> Reserved:
+    inboxes = Inboxes(session)
+    inbox = inboxes.get(command.inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    repeat = _check_execution(inbox, command.execution)
+    domains = Domains(session)
+    domain = domains.live(inbox.domain_id, lock=True)
+    if domain is None:
+        raise ReservationRefused(f"the domain of {inbox.address} was removed")
+    reserved = ReservedDomain(id=domain.id, name=domain.name)
+    if domain.status == DomainStatus.PENDING_DELEGATION:
+        if not command.delegation_confirmed:
+            _log(session, inbox, repeat=repeat, path="check_delegation")
+            return _answer("check_delegation", inbox, reserved)
+        domains.record_delegation(domain.id, delegated=True, found=domain.name_servers)
+        InboxEvents(session).append(inbox.id, "check_delegation", "succeeded", {})
+    allowed = [] if repeat else _check_standing(session, inbox)
+    path, server, previous_order = _place(
+        session, inbox, domain.id, allowed, repeat=repeat, environment=environment
+    )
+    if not repeat:
+        moved = inboxes.transition(
+            inbox.id,
+            InboxStatus.PROVISIONING,
+            by="workflow",
+            why=f"reserved ({path.replace('_', ' ')})",
+            expected=InboxStatus.QUEUED,
+        )
+        if moved is None:
+            raise InboxNotQueued(f"inbox {inbox.id} left the queue while it was reserved")
+    inboxes.assign(inbox.id, server.id, command.execution)
+    ciphertext = _password(session, inbox, encrypt)
+    _log(session, inbox, repeat=repeat, path=path, server=server)
+    return _answer(
+        path, inbox, reserved, server=server, previous_order=previous_order, ciphertext=ciphertext
+    )
+
+
+def replace(
+    session: TenantSession, command: ReplaceServer, *, environment: str, encrypt: Encrypt
+) -> Reserved:
+    """A fresh order for an inbox whose new server's address was listed (that instance is
+    terminated already); once: a second listed address fails the inbox."""
+    inboxes = Inboxes(session)
+    inbox = inboxes.get(command.inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    if not _check_execution(inbox, command.execution):
+        raise InboxNotQueued(f"inbox {inbox.id} has not been reserved by this execution")
+    domain = Domains(session).live(inbox.domain_id, lock=True)
+    if domain is None:
+        raise ReservationRefused(f"the domain of {inbox.address} was removed")
+    servers = Servers(session)
+    old = servers.get(command.server_id)
+    if old is None or old.ordered_for != inbox.id or inbox.server_id != old.id:
+        raise ServerFailed(f"server {command.server_id} is not the one ordered for {inbox.address}")
+    if servers.ordered_for(inbox.id) > 1:
+        raise ReservationRefused(
+            "the addresses of two new servers in a row were blocklisted: try again later"
+        )
+    listed = f"its address {old.ip} is blocklisted; terminated and ordered again"
+    servers.move(old.id, ServerStatus.FAILED, failure_reason=listed)
+    servers.move(old.id, ServerStatus.DECOMMISSIONING)
+    servers.move(old.id, ServerStatus.DECOMMISSIONED)
+    account = BillingAccounts(session).get()
+    allowed = list(account.allowed_locations) if account else []
+    try:
+        location = choose_location(allowed, servers.live_per_location())
+    except NoAllowedLocation as exc:
+        raise ReservationRefused(str(exc)) from None
+    server = servers.add(domain.id, location, environment, ordered_for=inbox.id)
+    inboxes.assign(inbox.id, server.id, command.execution)
+    events = InboxEvents(session)
+    events.append(inbox.id, "publish_host", "failed", {"reason": listed})
+    events.append(inbox.id, "create_server", "started", {"replacing": old.name})
+    reserved = ReservedDomain(id=domain.id, name=domain.name)
+    ciphertext = _password(session, inbox, encrypt)
+    return _answer("new_server", inbox, reserved, server=server, ciphertext=ciphertext)
+
+
+def _place(
+    session: TenantSession,
+    inbox: Inbox,
+    domain_id: UUID,
+    allowed: list[str],
+    *,
+    repeat: bool,
+    environment: str,
+) -> tuple[Path, Server, datetime | None]:
+    """The domain's live server and the path to it, or a new server ordered for this inbox
+    (with when an earlier pass of this execution recorded its order)."""
+    servers = Servers(session)
+    server = servers.live_on_domain(domain_id)
+    if server is None:
+        if repeat:
+            # It was waiting for a server that has failed since (an earlier attempt's server
+            # is no concern of this one: a retry orders anew).
+            gone = servers.get(inbox.server_id) if inbox.server_id else None
+            why = (gone.failure_reason if gone else None) or "it was removed"
+            raise ServerFailed(f"the server {inbox.address} was waiting for failed: {why}")
+        try:
+            location = choose_location(allowed, servers.live_per_location())
+        except NoAllowedLocation as exc:
+            raise ReservationRefused(str(exc)) from None
+        return (
+            "new_server",
+            servers.add(domain_id, location, environment, ordered_for=inbox.id),
+            None,
+        )
+    if server.ordered_for == inbox.id:
+        return "new_server", server, server.ordered_at
+    if server.status == ServerStatus.READY:
+        return "existing_server", server, None
+    if server.status in (ServerStatus.CREATING, ServerStatus.INSTALLING):
+        if datetime.now(UTC) - server.created_at > SERVER_BUILD_LIMIT:
+            # Its own workflow's waits are bounded well within this: it is stuck.
+            raise ServerFailed(
+                f"the mail server of {inbox.address} has been building for over "
+                f"{SERVER_BUILD_LIMIT}; reconcile will undo it, then retry"
+            )
+        return "wait_for_server", server, None
+    raise ReservationRefused(f"the mail server of {inbox.address} is {server.status}")
+
+
+def _check_execution(inbox: Inbox, execution: str) -> bool:
+    """True when this execution reserved the inbox before (a repeat); raises unless the inbox
+    is queued for this execution (or for none recorded yet)."""
+    if inbox.status == InboxStatus.PROVISIONING and inbox.execution_name == execution:
+        return True
+    if inbox.status == InboxStatus.QUEUED and inbox.execution_name in (None, execution):
+        return False
+    raise InboxNotQueued(
+        f"inbox {inbox.id} is {inbox.status} (execution {inbox.execution_name or 'none'}): "
+        f"execution {execution} provisions nothing"
+    )
+
+
+def _check_standing(session: TenantSession, inbox: Inbox) -> list[str]:
+    """The tenant may have this inbox now; the locations its plan allows."""
+    account = BillingAccounts(session).get()
+    if account is None or account.max_inboxes <= 0:
+        raise ReservationRefused("the tenant has no active subscription: subscribe, then retry")
+    if account.payment_state == PaymentState.SUSPENDED:
+        raise ReservationRefused("the account is suspended for an unpaid invoice: pay it, retry")
+    before = Inboxes(session).in_use_before(inbox)
+    if before >= account.max_inboxes:
+        raise ReservationRefused(
+            f"the plan allows {account.max_inboxes} inboxes and {before} are in use: "
+            "upgrade the plan or delete an inbox, then retry"
+        )
+    return list(account.allowed_locations)
+
+
+def _password(session: TenantSession, inbox: Inbox, encrypt: Encrypt) -> str:
+    """The mailbox password's ciphertext, made once per attempt and kept on the inbox."""
+    if inbox.password_ciphertext is not None:
+        return base64.b64encode(inbox.password_ciphertext).decode()
+    ciphertext = encrypt(inbox.tenant_id, inbox.id, mailbox_password())
+    MailboxLogins(session).store_password(inbox.id, base64.b64decode(ciphertext))
+    return ciphertext
+
+
+_NEXT_STEP: dict[Path, str] = {
+    "new_server": "create_server",
+    "existing_server": "configure_mailbox",
+    "wait_for_server": "wait_for_server",
+    "check_delegation": "check_delegation",
+}
+
+
+def _log(
+    session: TenantSession,
+    inbox: Inbox,
+    *,
+    repeat: bool,
+    path: Path,
+    server: Server | None = None,
+) -> None:
+    """Timeline: the reservation once, then only what changes on a repeat (a wait that ended,
+    a create tried again); a repeated wait writes nothing."""
+    events = InboxEvents(session)
+    detail: dict[str, str | None] = {"path": path}
+    if server is not None:
+        detail |= {"server": server.name, "location": server.location}
+    if not repeat:
+        events.append(inbox.id, "reserve", "succeeded", detail)
+    elif path == "existing_server" and inbox.server_id is not None:
+        events.append(inbox.id, "wait_for_server", "succeeded", detail)
+    elif path == "new_server":
+        events.append(inbox.id, "create_server", "retrying", detail)
+        return
+    else:
+        return
+    events.append(inbox.id, _NEXT_STEP[path], "started", {})
+
+
+def _answer(
+    path: Path,
+    inbox: Inbox,
+    domain: ReservedDomain,
+    *,
+    server: Server | None = None,
+    previous_order: datetime | None = None,
+    ciphertext: str | None = None,
+) -> Reserved:
+    return Reserved.model_validate(
+        {
+            "path": path,
+            "inbox_id": inbox.id,
+            "address": inbox.address,
+            "domain": domain,
+            "mail_host": mail_host_of(domain.name),
+            "server": server,
+            "previous_order": previous_order,
+            "password_ciphertext": ciphertext,
+        }
+    )

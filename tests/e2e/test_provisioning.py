@@ -1,0 +1,420 @@
+"""The provisioning saga end to end in the local cloud: the real provision_inbox.asl.json, run by
+moto's interpreter, dispatching to the real handlers, against the Hostwinds, VPS-host and DNS
+simulators. Requests come through the tenant API, as a tenant makes them."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from inboxfleet.db import tenant_session
+from inboxfleet.db.repositories import Inboxes
+from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.provisioning.ports import StartRequest
+from inboxfleet.provisioning.step_functions import StepFunctionsStarter
+from local.cloud import LocalCloud
+from local.hostwinds_sim.faults import LostReply, NeverActive
+from local.provisioning_runs import (
+    ended,
+    execution_arn,
+    history,
+    lambda_invocations,
+    machine_arn,
+    poll,
+    sfn,
+    transitions,
+)
+from tests.provisioning_support import (
+    Tenant,
+    fail_step,
+    instances,
+    nothing_left,
+    payloads,
+    zone_records,
+)
+
+
+@pytest.fixture(scope="module")
+def cloud(pg_server: str) -> Iterator[LocalCloud]:
+    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_faults(cloud: LocalCloud) -> Iterator[None]:
+    yield
+    cloud.lambdas.clear_faults()
+    cloud.hostwinds.clear_faults()
+
+
+def test_a_new_domain_gets_a_server_and_a_working_inbox(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    inbox = tenant.settled(inbox_id)
+    assert (inbox.status, inbox.failure_reason) == ("active", None), inbox.failure_reason
+    (server,) = tenant.servers()
+    assert server.status == "ready"
+    assert server.ip is not None
+    assert server.host_key_fingerprint is not None
+    assert [i["main_ip"] for i in instances(cloud, server.name)] == [str(server.ip)]
+    records = zone_records(cloud, tenant, domain)
+    assert records[(f"mail.{domain}.", "A")] == [str(server.ip)]
+    assert (f"{domain}.", "MX") in records
+    assert tenant.domain_status(domain) == "verified"
+    steps = tenant.timeline(inbox_id)
+    for step in ("reserve", "create_server", "publish_host", "install_mailu", "publish_dns"):
+        assert (step, "succeeded") in steps, step
+    assert ("configure_mailbox", "started") in steps
+    assert ("configure_mailbox", "succeeded") in steps
+
+    # The tenant's credentials log in to the mailbox the workflow made.
+    credentials = tenant("GET", f"/v1/inboxes/{inbox_id}/credentials").json()
+    mailu = cloud.fleet.host(str(server.ip)).mailu
+    assert mailu.password_matches(f"sales@{domain}", credentials["password"])
+
+    events = history(cloud, inbox.execution_name or "")
+    assert credentials["password"] not in payloads(events)
+
+
+def test_a_second_inbox_on_a_ready_server_takes_the_fast_path(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    (first,) = tenant.ask(f"one@{domain}")
+    first_run = tenant.settled(first).execution_name or ""
+    (second,) = tenant.ask(f"two@{domain}")
+
+    assert tenant.settled(second).status == "active"
+    assert len(tenant.servers()) == 1
+    fast = history(cloud, tenant.inbox(second).execution_name or "")
+    full = history(cloud, first_run)
+    # Reserve, configure the mailbox, activate: three Lambda calls.
+    assert lambda_invocations(fast) == 3
+    assert transitions(fast) < transitions(full) / 4
+
+
+def test_two_inboxes_asked_together_on_a_new_domain_share_one_server(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    inbox_ids = tenant.ask(f"a@{domain}", f"b@{domain}")
+
+    assert [tenant.settled(i).status for i in inbox_ids] == ["active", "active"]
+    (server,) = tenant.servers()
+    assert len(instances(cloud, server.name)) == 1
+    assert {tenant.inbox(i).server_id for i in inbox_ids} == {server.id}
+    # One built the server; the other waited for it and took the mailbox-only path.
+    waited = [i for i in inbox_ids if ("wait_for_server", "succeeded") in tenant.timeline(i)]
+    assert len(waited) == 1
+
+
+# Every step after the VPS exists, as (function, action): a fault there must undo everything.
+STEPS_AFTER_THE_VPS = [
+    ("InventoryFunction", "server_created"),
+    ("DnsFunction", "publish_host"),
+    ("HostwindsFunction", "set_reverse_dns"),
+    ("MailuInstallerFunction", "pin"),
+    ("InventoryFunction", "pin_host_key"),
+    ("MailuInstallerFunction", "secure"),
+    ("MailuInstallerFunction", "install"),
+    ("MailuInstallerFunction", "status"),
+    ("InventoryFunction", "record_step"),
+    ("MailuInstallerFunction", "configure_domain"),
+    ("DnsFunction", "upsert"),
+    ("DnsFunction", "verify"),
+    ("InventoryFunction", "server_ready"),
+    ("MailuInstallerFunction", "configure"),
+    ("InventoryFunction", "transition_inbox"),
+]
+
+
+@pytest.mark.parametrize(("function", "action"), STEPS_AFTER_THE_VPS)
+def test_a_failure_after_the_vps_exists_undoes_everything(
+    cloud: LocalCloud, function: str, action: str
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    fail_step(cloud, function, action)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    inbox = tenant.settled(inbox_id)
+    assert inbox.status == "failed"
+    assert inbox.failure_reason is not None
+    assert f"InjectedFault: injected at {action}" in inbox.failure_reason
+    assert ended(cloud, inbox.execution_name or "")["status"] == "FAILED"
+    nothing_left(cloud, tenant, domain)
+    assert ("compensate", "succeeded") in tenant.timeline(inbox_id)
+    # The reservation is released: a retry orders a new server and succeeds.
+    assert tenant("POST", f"/v1/inboxes/{inbox_id}/retry").status_code == 202
+    assert tenant.settled(inbox_id).status == "active"
+    assert [str(s.status) for s in tenant.servers()].count("ready") == 1
+
+
+@pytest.mark.parametrize("lost", ["reply", "lambda_timeout"])
+def test_a_create_whose_answer_is_lost_buys_one_vps_and_compensation_finds_it(
+    cloud: LocalCloud, lost: str
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    if lost == "reply":
+        cloud.hostwinds.inject(LostReply(action="add_instance"))
+    else:  # the function ordered, then ran out of time before it could answer
+        fail_step(
+            cloud,
+            "HostwindsFunction",
+            "create_server",
+            error="Sandbox.Timedout",
+            after_handler=True,
+        )
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    orders_before = _orders(cloud)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    assert tenant.settled(inbox_id).status == "failed"
+    assert _orders(cloud) == orders_before + 1  # looked up by name, never ordered twice
+    nothing_left(cloud, tenant, domain)
+
+
+def test_a_vps_that_never_becomes_active_is_waited_for_then_given_back(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    cloud.hostwinds.inject(NeverActive())
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    inbox = tenant.settled(inbox_id)
+    assert inbox.status == "failed"
+    assert "VpsNeverActive" in (inbox.failure_reason or "")
+    nothing_left(cloud, tenant, domain)
+    waits = [p for p in cloud.lambdas.pauses if p.kind == "wait" and p.seconds == 15]
+    assert len(waits) >= 40  # the bounded poll ran its course
+
+
+def test_a_blocklisted_new_address_is_given_back_and_ordered_again_once(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    listed: list[str] = []
+
+    def list_the_first_address(event: dict[str, Any]) -> bool:
+        # As a blocklist would have it: the first address this domain's server gets is listed.
+        if not listed and domain in str(event.get("domain")):
+            listed.append(str(event["ip"]))
+            cloud.dns.dnsbl.list_ip(listed[0])
+        return False  # no fault: the real handler finds the listing
+
+    fail_step(cloud, "DnsFunction", "publish_host", when=list_the_first_address)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    assert tenant.settled(inbox_id).status == "active"
+    first, second = sorted(tenant.servers(), key=lambda s: s.created_at)
+    assert (str(first.ip), first.status) == (listed[0], "decommissioned")
+    assert instances(cloud, first.name) == []
+    assert second.status == "ready"
+    assert str(second.ip) != listed[0]
+
+
+def test_a_second_listed_address_fails_the_inbox(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+
+    def list_every_address(event: dict[str, Any]) -> bool:
+        if domain in str(event.get("domain")):
+            cloud.dns.dnsbl.list_ip(str(event["ip"]))
+        return False
+
+    fail_step(cloud, "DnsFunction", "publish_host", when=list_every_address, times=None)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    inbox = tenant.settled(inbox_id)
+    assert inbox.status == "failed"
+    assert "blocklisted" in (inbox.failure_reason or "")
+    nothing_left(cloud, tenant, domain)
+    assert len(tenant.servers()) == 2
+
+
+def _orders(cloud: LocalCloud) -> int:
+    return sum(1 for r in cloud.hostwinds.requests if r.action == "add_instance")
+
+
+def test_the_first_of_two_inboxes_failing_after_the_second_is_active_keeps_what_it_uses(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    builder: list[UUID] = []
+
+    def second_active() -> None:
+        # The builder's own mailbox step fails only once the other inbox is in service.
+        (other,) = [i for i in inbox_ids if i not in builder]
+        poll(lambda: tenant.inbox(other).status == "active", "the second inbox to be active")
+
+    def the_builders_mailbox(event: dict[str, Any]) -> bool:
+        inbox = UUID(str(event.get("inbox_id")))
+        ordered = {s.ordered_for for s in tenant.servers()}
+        if inbox in ordered:
+            builder.append(inbox)
+            return True
+        return False
+
+    fail_step(
+        cloud,
+        "MailuInstallerFunction",
+        "configure",
+        when=the_builders_mailbox,
+        before=second_active,
+    )
+    inbox_ids = tenant.ask(f"first@{domain}", f"second@{domain}")
+    settled = {i: tenant.settled(i).status for i in inbox_ids}
+
+    (failed,) = builder
+    (survivor,) = [i for i in inbox_ids if i != failed]
+    assert (settled[failed], settled[survivor]) == ("failed", "active")
+    (server,) = tenant.servers()
+    assert server.status == "ready"
+    assert len(instances(cloud, server.name)) == 1
+    assert (f"mail.{domain}.", "A") in zone_records(cloud, tenant, domain)
+    users = cloud.fleet.host(str(server.ip)).mailu.users
+    assert tenant.inbox(survivor).address in users
+    assert tenant.inbox(failed).address not in users  # its mailbox (if made) was removed
+
+
+def test_starting_one_attempt_twice_runs_one_execution(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    inbox = tenant.inbox(inbox_id)
+    request = StartRequest.for_attempt(tenant.id, inbox_id, inbox.attempt)
+    starter = StepFunctionsStarter(machine_arn(cloud))
+    starter.start(request)  # again, while it runs
+    assert tenant.settled(inbox_id).status == "active"
+    starter.start(request)  # and once it has ended
+    names = [
+        e["name"]
+        for e in sfn().list_executions(stateMachineArn=machine_arn(cloud))["executions"]
+        if e["name"].startswith(str(inbox_id))
+    ]
+    assert names == [request.execution_name]
+    assert len(tenant.servers()) == 1
+
+
+def _start(cloud: LocalCloud, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    machine = machine_arn(cloud)
+    sfn().start_execution(stateMachineArn=machine, name=name, input=json.dumps(body))
+    return ended(cloud, name)
+
+
+def test_an_execution_for_no_queued_inbox_of_its_tenant_fails_at_once_and_buys_nothing(
+    cloud: LocalCloud,
+) -> None:
+    tenant, other = Tenant.entitled(cloud), Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    (active,) = tenant.ask(f"sales@{domain}")
+    assert tenant.settled(active).status == "active"
+    orders = _orders(cloud)
+    cases = {
+        "missing": {"tenant_id": str(tenant.id), "inbox_id": str(uuid4())},
+        "another_tenants": {"tenant_id": str(other.id), "inbox_id": str(active)},
+        "not_queued": {"tenant_id": str(tenant.id), "inbox_id": str(active)},
+        "garbage": {"tenant_id": "not-a-uuid", "inbox_id": str(active)},
+    }
+    for case, body in cases.items():
+        described = _start(cloud, f"bad-{case}-{uuid4().hex[:8]}", body)
+        assert (described["status"], described.get("error")) == ("FAILED", "InboxRejected"), case
+    assert tenant.inbox(active).status == "active"  # untouched
+    assert _orders(cloud) == orders
+
+
+def test_an_inbox_on_an_undelegated_domain_fails_with_the_instructions(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain(delegate=False)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    inbox = tenant.settled(inbox_id)
+    assert inbox.status == "failed"
+    assert "NotDelegated" in (inbox.failure_reason or "")
+    assert "name servers" in (inbox.failure_reason or "")
+    assert tenant.servers() == []
+
+
+def test_a_stuck_run_is_stopped_and_undone_through_the_compensation_entry(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    release = threading.Event()
+    fail_step(cloud, "MailuInstallerFunction", "install", before=lambda: release.wait(30))
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    poll(lambda: any(s.ip for s in tenant.servers()), "the server to have an address")
+    poll(lambda: ("install_mailu", "started") in tenant.timeline(inbox_id), "the install")
+    run = tenant.inbox(inbox_id).execution_name or ""
+
+    # What reconcile does with a run stuck past its time: stop it, then compensate.
+    sfn().stop_execution(executionArn=execution_arn(cloud, run))
+    release.set()
+    body = {"tenant_id": str(tenant.id), "inbox_id": str(inbox_id), "mode": "compensate"}
+    assert _start(cloud, f"{run}-compensate", body)["status"] == "FAILED"
+
+    inbox = tenant.inbox(inbox_id)
+    assert inbox.status == "failed"
+    assert "RunStopped" in (inbox.failure_reason or "")
+    nothing_left(cloud, tenant, domain)
+
+
+def test_an_inbox_waiting_for_a_server_that_fails_fails_too_with_its_reason(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    fail_step(cloud, "MailuInstallerFunction", "install", error="RemoteCommandFailed")
+    inbox_ids = tenant.ask(f"a@{domain}", f"b@{domain}")
+
+    inboxes = [tenant.settled(i) for i in inbox_ids]
+    assert [i.status for i in inboxes] == ["failed", "failed"]
+    reasons = sorted(i.failure_reason or "" for i in inboxes)
+    assert all("RemoteCommandFailed" in r for r in reasons)
+    assert any("was waiting for failed" in r for r in reasons)
+    nothing_left(cloud, tenant, domain)
+
+
+def test_an_inbox_over_the_plans_limit_at_reserve_fails_and_buys_nothing(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud, max_inboxes=1)
+    domain = tenant.add_domain()
+    (first,) = tenant.ask(f"a@{domain}")
+    assert tenant.settled(first).status == "active"
+    # One more queued behind the API's back (as if billing lowered the plan meanwhile).
+    with tenant_session(tenant.id) as session:
+        extra = Inboxes(session).add(
+            tenant.inbox(first).domain_id, f"b@{domain}", status=InboxStatus.QUEUED
+        )
+    body = {"tenant_id": str(tenant.id), "inbox_id": str(extra.id)}
+    assert _start(cloud, f"{extra.id}-1", body)["status"] == "FAILED"
+
+    inbox = tenant.inbox(extra.id)
+    assert inbox.status == "failed"
+    assert "the plan allows 1 inboxes and 1 are in use" in (inbox.failure_reason or "")
+    assert len(tenant.servers()) == 1
+
+
+def test_no_execution_history_holds_a_secret(cloud: LocalCloud) -> None:
+    """Runs last in this module: every execution so far, every mailbox password made."""
+    machine = machine_arn(cloud)
+    pages = sfn().get_paginator("list_executions").paginate(stateMachineArn=machine)
+    names = [e["name"] for page in pages for e in page["executions"]]
+    assert len(names) > 10
+    text = "".join(payloads(history(cloud, name)) for name in names)
+    # Hostwinds answers with each instance's root password: the workflow never passes it on.
+    roots = [str(i["password"]) for i in cloud.hostwinds.instances()]
+    secrets = Tenant.mailbox_passwords() + roots
+    assert len(secrets) >= 5
+    leaked = [s for s in secrets if s in text]
+    assert leaked == []
