@@ -172,6 +172,9 @@ class LocalCloud(StartStop):
     def _start(self, stack: ExitStack) -> None:
         from moto import mock_aws
 
+        # Imported before anything below writes a secret: it puts the AWS SDK's loggers at INFO
+        # or above, as in every function (botocore logs request bodies at DEBUG).
+        import inboxfleet.observability  # noqa: F401
         from inboxfleet.db.connection import resolve_flavor
         from inboxfleet.db.migrator import migrate
         from local.dns_sim.name_servers import distinct_name_servers

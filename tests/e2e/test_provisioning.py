@@ -322,6 +322,7 @@ def test_an_execution_for_no_queued_inbox_of_its_tenant_fails_at_once_and_buys_n
     cases = {
         "missing": {"tenant_id": str(tenant.id), "inbox_id": str(uuid4())},
         "another_tenants": {"tenant_id": str(other.id), "inbox_id": str(active)},
+        "no_such_tenant": {"tenant_id": str(uuid4()), "inbox_id": str(active)},
         "not_queued": {"tenant_id": str(tenant.id), "inbox_id": str(active)},
         "garbage": {"tenant_id": "not-a-uuid", "inbox_id": str(active)},
     }
