@@ -24,18 +24,16 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
 
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.db import system_session, tenant_session
-from inboxfleet.db.repositories import BillingAccounts, Inboxes, TenantDirectory
-from inboxfleet.entitlement import Entitlement
-from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
+from inboxfleet.db.repositories import Inboxes, TenantDirectory
 from local.cloud import LocalCloud
 from local.provisioning_runs import ended, history, lambda_invocations, poll, transitions
+from local.standing import set_standing
 
 PLAN = "growth_monthly"
 TRANSITION_USD = 0.000025
@@ -57,27 +55,6 @@ class Run:
             self.transitions * TRANSITION_USD
             + self.invocations * REQUEST_USD
             + self.gb_s * GB_SECOND_USD
-        )
-
-
-def entitle(tenant_id: UUID) -> None:
-    """As billing leaves an account after a paid subscription.created for PLAN."""
-    with tenant_session(tenant_id) as s:
-        accounts = BillingAccounts(s)
-        accounts.link_customer(f"cus_{tenant_id.hex[:12]}")
-        accounts.save_entitlement(
-            Entitlement(
-                subscription_id=f"sub_{tenant_id.hex[:12]}",
-                subscription_status=SubscriptionStatus.ACTIVE,
-                plan=PLAN,
-                quantity=1,
-                limits=default_catalogue().limits([(PLAN, 1)]),
-                current_period_end=datetime.now(UTC) + timedelta(days=30),
-                payment_state=PaymentState.OK,
-                entitled=True,
-                suspension_reason=None,
-                teardown_after=None,
-            )
         )
 
 
@@ -113,7 +90,9 @@ def main() -> int:
     with LocalCloud(time_scale=scale, event_sources=False, log_level="ERROR") as cloud:
         with system_session("bench.provisioning") as s:
             tenant_id = TenantDirectory(s).create("Bench Co", "ops@bench.example").id
-        entitle(tenant_id)
+        set_standing(
+            tenant_id, "entitled", plan=PLAN, limits=default_catalogue().limits([(PLAN, 1)])
+        )
         headers = {"Authorization": f"Bearer {cloud.token(tenant_id)}"}
         with httpx.Client(base_url=cloud.api_url, headers=headers, timeout=30) as api:
             for _ in range(domains):

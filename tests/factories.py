@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from inboxfleet.db import system_session, tenant_session
@@ -20,8 +20,7 @@ from inboxfleet.db.repositories import (
     TenantDirectory,
     UsageReports,
 )
-from inboxfleet.entitlement import Entitlement, Limits
-from inboxfleet.lifecycles import InboxStatus, PaymentState, SubscriptionStatus
+from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.records import InvoiceSnapshot, PlanItem, SubscriptionSnapshot, Watermark
 
 SOME_TIME = datetime(2026, 11, 1, tzinfo=UTC)
@@ -96,35 +95,6 @@ def seed_every_table(tenant_id: UUID) -> SeededTenant:
             now_ms=0,
         )
     return SeededTenant(tenant_id, domain.id, server.id, inbox.id)
-
-
-def set_standing(tenant_id: UUID, standing: str, max_inboxes: int = 10) -> None:
-    """Give the tenant's billing account a standing as billing would derive it: `entitled`
-    (an active subscription allowing max_inboxes) or `suspended` (its subscription unpaid)."""
-    entitled = standing == "entitled"
-    with tenant_session(tenant_id) as s:
-        accounts = BillingAccounts(s)
-        accounts.link_customer(f"cus_{tenant_id.hex[:12]}")
-        accounts.save_entitlement(
-            Entitlement(
-                subscription_id=f"sub_{tenant_id.hex[:12]}",
-                subscription_status=SubscriptionStatus.ACTIVE
-                if entitled
-                else SubscriptionStatus.UNPAID,
-                plan="starter",
-                quantity=1,
-                limits=Limits(
-                    max_inboxes=max_inboxes if entitled else 0,
-                    max_domains=5,
-                    allowed_locations=("seattle", "dallas"),  # the starter plan's
-                ),
-                current_period_end=datetime.now(UTC) + timedelta(days=30),
-                payment_state=PaymentState.OK if entitled else PaymentState.SUSPENDED,
-                entitled=entitled,
-                suspension_reason=None if entitled else "non_payment",
-                teardown_after=None,
-            )
-        )
 
 
 def failed_inbox(

@@ -23,7 +23,7 @@ from local.account import REGION
 from local.cloud import LocalCloud
 from local.lambda_faults import LambdaFault
 from local.provisioning_runs import ended, poll
-from tests.factories import set_standing
+from local.standing import set_standing
 from tests.tenant_api_support import call
 
 DEADLINE_S = 60.0

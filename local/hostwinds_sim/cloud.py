@@ -136,6 +136,7 @@ class Cloud:
         self.pools = IpPools(self._locations, networks)
         # dict insertion order == serviceid order: ids only grow and are never reinserted.
         self._instances: dict[int, Instance] = {}
+        self._root_passwords: list[str] = []
         self._next_id = FIRST_SERVICE_ID
         self._ssh_keys: dict[str, str] = {}
         for name, key in ssh_keys.items():
@@ -250,6 +251,7 @@ class Cloud:
             created_at=created_at,
         )
         self._instances[instance.serviceid] = instance
+        self._root_passwords.append(instance.password)
         self._next_id += 1
         return instance
 
@@ -426,6 +428,11 @@ class Cloud:
                 if ip is not None:  # beyond the slice they wait, PENDING, for a free IP
                     instance.main_ip = ip
                     instance.status = "ACTIVE"
+
+    def root_passwords(self) -> list[str]:
+        """Every root password handed out, terminated instances' too."""
+        with self.lock:
+            return list(self._root_passwords)
 
     def instances(self) -> list[dict[str, object]]:
         """Every instance not terminated (listed or not yet), as get_instance shows it."""

@@ -225,6 +225,11 @@ class HostwindsSimulator(HttpSimulator):
         test's view of what is being paid for)."""
         return self._cloud.instances()
 
+    def root_passwords(self) -> list[str]:
+        """Every root password the account has handed out (a test's list of what must never
+        show up anywhere else)."""
+        return self._cloud.root_passwords()
+
     def reverse_records(self) -> dict[str, str]:
         """IP -> rDNS name, for every live instance that has both (for the local DNS server)."""
         return self._cloud.reverse_records()

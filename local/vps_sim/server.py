@@ -274,6 +274,13 @@ class SimulatedHost(StartStop):
         return str(self._host_key.get_fingerprint("sha256"))
 
     @property
+    def mailu_secrets(self) -> list[str]:
+        """The secrets the installed mailu.env holds (API token, secret key): what a test
+        checks never leaves the server."""
+        env = self._mailu_env()
+        return [v for k, v in env.items() if k in ("API_TOKEN", "SECRET_KEY") and v]
+
+    @property
     def mailu(self) -> MailuApiSimulator:
         if self._mailu is None:
             raise RuntimeError("the simulated host is not running")

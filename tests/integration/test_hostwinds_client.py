@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any, cast
 from uuid import uuid4
 
 import pytest
@@ -249,3 +250,36 @@ def test_listing_pages_through_everything(hw: Hostwinds, client: HostwindsClient
     assert len(instances) == 2_345
     assert len({i.serviceid for i in instances}) == 2_345
     assert sum(1 for r in hw.sim.requests if r.action == "get_instances") == 3
+
+
+class _ListingDownAfterTheOrder:
+    """The real client, except that Hostwinds stops answering listings once the order is sent."""
+
+    def __init__(self, client: HostwindsClient) -> None:
+        self._client = client
+        self.ordered = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def add_instance(self, **order: Any) -> None:
+        self.ordered = True
+        self._client.add_instance(**order)
+
+    def find_instances_by_name(self, name: str) -> list[Any]:
+        if self.ordered:
+            raise HostwindsUnavailable("get_instances: no answer")
+        return self._client.find_instances_by_name(name)
+
+
+def test_a_sent_order_whose_listing_fails_is_ordered_not_unavailable(
+    hw: Hostwinds, client: HostwindsClient
+) -> None:
+    """HostwindsUnavailable from ensure_instance promises that nothing was sent (the workflow
+    repeats such a call as it is): after the order, a failed look is "ordered, not listed"."""
+    wanted = order()
+    flaky = _ListingDownAfterTheOrder(client)
+    ensured = ensure_instance(cast(HostwindsClient, flaky), wanted, now=T0)
+    assert (ensured.instance, ensured.ordered_at) == (None, T0)
+    assert hw.add_instance_calls() == 1
+    assert find_by_name(client, wanted.name) is not None

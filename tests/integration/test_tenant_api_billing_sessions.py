@@ -22,7 +22,7 @@ import pytest
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, TenantDirectory
 from local.cloud import LocalCloud
-from tests.factories import set_standing
+from local.standing import set_standing
 from tests.tenant_api_support import error, http_event
 
 CHECKOUT = "/v1/billing/checkout"

@@ -38,7 +38,8 @@ from schemathesis.specs.openapi.checks import (
 
 from local.cloud import LocalCloud
 from local.samples import SAMPLE_DOMAIN, SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
-from tests.factories import active_inbox, failed_inbox, set_standing
+from local.standing import set_standing
+from tests.factories import active_inbox, failed_inbox
 
 Operation: TypeAlias = schemathesis.APIOperation[Any, Any, Any, Any]
 Case: TypeAlias = schemathesis.Case[Operation]

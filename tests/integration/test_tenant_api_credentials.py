@@ -35,7 +35,8 @@ from inboxfleet.db.repositories import (
 from inboxfleet.kms import UndecryptableSecret, decrypt_text
 from inboxfleet.lifecycles import InboxStatus
 from local.cloud import LocalCloud
-from tests.factories import active_inbox, mailbox_ciphertext, set_standing
+from local.standing import set_standing
+from tests.factories import active_inbox, mailbox_ciphertext
 from tests.leakcheck import register_secret
 from tests.tenant_api_support import call, error
 

@@ -33,7 +33,7 @@ from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter, record_starts
-from tests.factories import set_standing
+from local.standing import set_standing
 from tests.tenant_api_support import call, error, http_event, waits_for_a_lock, while_held
 
 _I = InboxStatus

@@ -89,6 +89,7 @@ class Server(Record):
     # When its order was (maybe) sent to Hostwinds: recorded before the call is made.
     ordered_at: datetime | None = None
     ordered_for: UUID | None = None  # the inbox whose workflow ordered it
+    ordered_by: str | None = None  # that workflow's execution
     failure_reason: str | None = None
 
 

@@ -15,6 +15,7 @@ from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.hostwinds.errors import (
     CreateOutcomeUnknown,
     DuplicateInstances,
+    HostwindsUnavailable,
     InstanceNotFound,
     VpsNotReady,
 )
@@ -58,7 +59,8 @@ def ensure_instance(
     grace: timedelta,
     now: datetime | None = None,
 ) -> Ensured:
-    """The instance named `order.name`, ordered only if it does not exist.
+    """The instance named `order.name`, ordered only if it does not exist. HostwindsUnavailable
+    from here means no order was sent by this call.
 
     Listings may lag behind orders, so "not found" is not proof of "never ordered": while an
     earlier order (`ordered_at`, kept by the caller from this function's previous answer) is
@@ -84,7 +86,13 @@ def ensure_instance(
         )
     except CreateOutcomeUnknown:
         logger.info("order answer lost; counted as sent", extra={"server_name": order.name})
-    return Ensured(find_by_name(client, order.name), now)
+    try:
+        listed = find_by_name(client, order.name)
+    except HostwindsUnavailable:
+        # Sent: the caller must not take this call for one that sent nothing (a repeat with
+        # no order time would buy again); "ordered, not listed yet" is the truth it can act on.
+        listed = None
+    return Ensured(listed, now)
 
 
 def terminate(client: HostwindsClient, serviceid: int) -> bool:

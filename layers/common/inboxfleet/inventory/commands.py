@@ -72,12 +72,13 @@ class ReplaceServer(_Command):
 
 
 class PlanCompensation(_Command):
-    """What this execution must undo, decided under the domain lock. `error` and `cause` are
-    the Catch's (`$.failure.Error`, `$.failure.Cause`): the reason recorded comes from them."""
+    """What this execution must undo, decided under the domain lock. `execution` names the run
+    being undone (the compensation entry undoes another, stopped one); `failure` is the Catch's
+    `{Error, Cause}` (both optional): the reason recorded comes from it."""
 
     action: Literal["plan_compensation"]
-    error: str = Field(default="States.Runtime", max_length=256)
-    cause: str | None = Field(default=None, max_length=32768)
+    execution: ExecutionName
+    failure: dict[str, str | None] = Field(default_factory=dict, max_length=8)
 
 
 class FinishCompensation(_Command):
@@ -242,7 +243,8 @@ class CompensationPlan(_Result):
     and nobody else relies on it: by `$.serviceid` once known, else by `$.server_name`, which
     finds it even when the create timed out, `$.ordered_at` saying how recent its order is).
     `$.reason` is what the inbox's failure says. Server fields are None when the run never
-    got a server."""
+    got a server; `$.ordered_at` only while the instance has not been seen (its order may still
+    be on its way into the listings)."""
 
     reason: str
     domain: ReservedDomain

@@ -23,7 +23,7 @@ from inboxfleet.inventory.commands import (
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
 from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
 from inboxfleet.names import mail_host_of
-from inboxfleet.records import Inbox
+from inboxfleet.records import Inbox, Server
 
 # Statuses a run being compensated may have left its inbox in.
 _COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
@@ -35,28 +35,34 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
         raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
-    if inbox.status not in _COMPENSABLE:
-        raise NotCompensable(f"inbox {inbox.id} is {inbox.status}: no failed run to undo")
+    current = f"{inbox.id}-{inbox.attempt}"  # the execution name of the inbox's attempt
+    if (
+        inbox.status not in _COMPENSABLE
+        or command.execution != current
+        or inbox.execution_name not in (None, current)
+    ):
+        # In service, gone, or moved on to another attempt: that run is not this one's.
+        raise NotCompensable(
+            f"inbox {inbox.id} is {inbox.status} (execution {inbox.execution_name}): "
+            f"nothing of {command.execution} to undo"
+        )
     domains = Domains(session)
     # The lock every reservation of the domain takes first: no inbox joins the server while
     # this decides whether it goes.
     domain = domains.live(inbox.domain_id, lock=True) or domains.get(inbox.domain_id)
     assert domain is not None  # a foreign key holds it
     events = InboxEvents(session)
-    step = _step_in_progress(events, inbox)
-    reason = inbox.failure_reason or failure_reason(step, command.error, command.cause)
+    earlier = _planned(events, inbox, command.execution)
+    reason = earlier or inbox.failure_reason or _reason(events, inbox, command)
     servers = Servers(session)
     server = servers.get(inbox.server_id) if inbox.server_id is not None else None
-    terminate = False
-    if server is not None and server.ordered_for == inbox.id:
+    terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
+    if terminate and server is not None and server.status in LIVE_SERVER:
+        # Out of the live set at once: waiting inboxes see the reason, a new request on the
+        # domain orders a new server.
         in_service = server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
-        relied_on = in_service and inboxes.relying_on(server.id, besides=inbox.id) > 0
-        terminate = not relied_on and server.status != ServerStatus.DECOMMISSIONED
-        if terminate and server.status in LIVE_SERVER:
-            # Out of the live set at once: waiting inboxes see the reason, a new request on
-            # the domain orders a new server.
-            target = ServerStatus.DECOMMISSIONING if in_service else ServerStatus.FAILED
-            server = servers.move(server.id, target, failure_reason=reason) or server
+        target = ServerStatus.DECOMMISSIONING if in_service else ServerStatus.FAILED
+        server = servers.move(server.id, target, failure_reason=reason) or server
     remove_mailbox = (
         server is not None
         and not terminate
@@ -64,10 +70,28 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         and server.host_key_fingerprint is not None
     )
     delete_records = terminate and server is not None and server.ip is not None
-    if inbox.status != InboxStatus.FAILED:
-        events.append(inbox.id, step or "workflow", "failed", {"reason": reason})
-    undo = {"remove_mailbox": remove_mailbox, "delete_records": delete_records}
-    events.append(inbox.id, "compensate", "started", {**undo, "terminate_server": terminate})
+    if delete_records:
+        domains.mark_degraded(domain.id)
+    if earlier is None:
+        if inbox.status != InboxStatus.FAILED:
+            step = _step_in_progress(events, inbox) or "workflow"
+            events.append(inbox.id, step, "failed", {"reason": reason})
+            # Failed now, under the lock: another inbox's plan no longer counts this one as
+            # using the server (the last one out gives it back).
+            moved = inboxes.transition(
+                inbox.id, InboxStatus.FAILED, by="workflow", why=reason, expected=inbox.status
+            )
+            if moved is None:
+                raise InvalidTransition(f"inbox {inbox.id} cannot go from {inbox.status} to failed")
+        detail = {
+            "execution": command.execution,
+            "reason": reason,
+            "remove_mailbox": remove_mailbox,
+            "delete_records": delete_records,
+            "terminate_server": terminate,
+        }
+        events.append(inbox.id, "compensate", "started", detail)
+    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
     return CompensationPlan(
         reason=reason,
         domain=ReservedDomain(id=domain.id, name=domain.name),
@@ -75,19 +99,59 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         address=inbox.address,
         server_id=server.id if server else None,
         server_name=server.name if server else None,
-        serviceid=int(server.provider_instance_id)
-        if server and server.provider_instance_id
-        else None,
+        serviceid=serviceid,
+        # Once the instance has been seen, the name finds it (and any duplicate) at once; else
+        # an order younger than the grace may still be on its way into the listings.
+        ordered_at=server.ordered_at if server and serviceid is None else None,
         server_ip=str(server.ip) if server and server.ip else None,
         host_key_fingerprint=server.host_key_fingerprint if server else None,
-        ordered_at=server.ordered_at if server else None,
         remove_mailbox=remove_mailbox,
         delete_records=delete_records,
         terminate=terminate,
     )
 
 
+def _terminate(inboxes: Inboxes, server: Server, inbox: Inbox, execution: str) -> bool:
+    """Whether the server goes: one in service when no other inbox uses it any more (whoever
+    ordered it: the last one out turns off the light); one still being built only by the
+    execution that ordered it (inboxes waiting for it fail with it)."""
+    match server.status:
+        case ServerStatus.READY | ServerStatus.SUSPENDED:
+            return inboxes.relying_on(server.id, besides=inbox.id) == 0
+        case ServerStatus.CREATING | ServerStatus.INSTALLING | ServerStatus.FAILED:
+            return server.ordered_by == execution
+        case ServerStatus.DECOMMISSIONING:
+            return True  # on its way out already: terminating again changes nothing
+    return False
+
+
+def _planned(events: InboxEvents, inbox: Inbox, execution: str) -> str | None:
+    """The reason an earlier plan for this execution recorded (a repeated plan changes
+    nothing and records nothing again)."""
+    for entry in reversed(events.timeline(inbox.id, last=60)):
+        if (entry.step, entry.outcome) == ("compensate", "started") and entry.detail.get(
+            "execution"
+        ) == execution:
+            return str(entry.detail.get("reason") or "") or None
+    return None
+
+
+def _reason(events: InboxEvents, inbox: Inbox, command: PlanCompensation) -> str:
+    return failure_reason(
+        _step_in_progress(events, inbox),
+        str(command.failure.get("Error") or "States.Runtime"),
+        _text(command.failure.get("Cause")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
+    """The end of compensation: a server this execution gave back is `decommissioned` (one it
+    could not is left `failed` for reconcile), and the timeline says how it ended. The inbox is
+    `failed` since the plan (a run that never reached one is failed here)."""
     servers = Servers(session)
     if command.server_id is not None and command.terminated and not command.incomplete:
         servers.move(command.server_id, ServerStatus.DECOMMISSIONING)

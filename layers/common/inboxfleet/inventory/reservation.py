@@ -77,7 +77,13 @@ def reserve(
         InboxEvents(session).append(inbox.id, "check_delegation", "succeeded", {})
     allowed = [] if repeat else _check_standing(session, inbox)
     path, server, previous_order = _place(
-        session, inbox, domain.id, allowed, repeat=repeat, environment=environment
+        session,
+        inbox,
+        domain.id,
+        allowed,
+        execution=command.execution,
+        repeat=repeat,
+        environment=environment,
     )
     if not repeat:
         moved = inboxes.transition(
@@ -113,9 +119,9 @@ def replace(
         raise ReservationRefused(f"the domain of {inbox.address} was removed")
     servers = Servers(session)
     old = servers.get(command.server_id)
-    if old is None or old.ordered_for != inbox.id or inbox.server_id != old.id:
+    if old is None or old.ordered_by != command.execution or inbox.server_id != old.id:
         raise ServerFailed(f"server {command.server_id} is not the one ordered for {inbox.address}")
-    if servers.ordered_for(inbox.id) > 1:
+    if servers.ordered_by(command.execution) > 1:
         raise ReservationRefused(
             "the addresses of two new servers in a row were blocklisted: try again later"
         )
@@ -129,7 +135,9 @@ def replace(
         location = choose_location(allowed, servers.live_per_location())
     except NoAllowedLocation as exc:
         raise ReservationRefused(str(exc)) from None
-    server = servers.add(domain.id, location, environment, ordered_for=inbox.id)
+    server = servers.add(
+        domain.id, location, environment, ordered_for=inbox.id, ordered_by=command.execution
+    )
     inboxes.assign(inbox.id, server.id, command.execution)
     events = InboxEvents(session)
     events.append(inbox.id, "publish_host", "failed", {"reason": listed})
@@ -145,11 +153,12 @@ def _place(
     domain_id: UUID,
     allowed: list[str],
     *,
+    execution: str,
     repeat: bool,
     environment: str,
 ) -> tuple[Path, Server, datetime | None]:
-    """The domain's live server and the path to it, or a new server ordered for this inbox
-    (with when an earlier pass of this execution recorded its order)."""
+    """The domain's live server and the path to it, or a new server ordered by this execution
+    (with when an earlier pass of it recorded the order)."""
     servers = Servers(session)
     server = servers.live_on_domain(domain_id)
     if server is None:
@@ -163,16 +172,15 @@ def _place(
             location = choose_location(allowed, servers.live_per_location())
         except NoAllowedLocation as exc:
             raise ReservationRefused(str(exc)) from None
-        return (
-            "new_server",
-            servers.add(domain_id, location, environment, ordered_for=inbox.id),
-            None,
+        ordered = servers.add(
+            domain_id, location, environment, ordered_for=inbox.id, ordered_by=execution
         )
-    if server.ordered_for == inbox.id:
-        return "new_server", server, server.ordered_at
+        return "new_server", ordered, None
     if server.status == ServerStatus.READY:
         return "existing_server", server, None
     if server.status in (ServerStatus.CREATING, ServerStatus.INSTALLING):
+        if server.ordered_by == execution:
+            return "new_server", server, server.ordered_at
         if datetime.now(UTC) - server.created_at > SERVER_BUILD_LIMIT:
             # Its own workflow's waits are bounded well within this: it is stuck.
             raise ServerFailed(
@@ -185,13 +193,13 @@ def _place(
 
 def _check_execution(inbox: Inbox, execution: str) -> bool:
     """True when this execution reserved the inbox before (a repeat); raises unless the inbox
-    is queued for this execution (or for none recorded yet)."""
+    is queued and this is its current attempt's execution (<inbox id>-<attempt>, as started)."""
     if inbox.status == InboxStatus.PROVISIONING and inbox.execution_name == execution:
         return True
-    if inbox.status == InboxStatus.QUEUED and inbox.execution_name in (None, execution):
+    if inbox.status == InboxStatus.QUEUED and execution == f"{inbox.id}-{inbox.attempt}":
         return False
     raise InboxNotQueued(
-        f"inbox {inbox.id} is {inbox.status} (execution {inbox.execution_name or 'none'}): "
+        f"inbox {inbox.id} is {inbox.status} at attempt {inbox.attempt}: "
         f"execution {execution} provisions nothing"
     )
 

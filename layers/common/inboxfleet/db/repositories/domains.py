@@ -133,13 +133,29 @@ class Domains(TenantTable[Domain]):
         )
 
     def mark_verified(self, domain_id: UUID) -> Domain | None:
-        """Its mail server's records are published and verified (a delegated domain passes
-        `configured` in the same step)."""
+        """Its mail server's records are published and verified: a delegated domain is
+        `configured`, then (as a configured or degraded one) `verified`."""
+        self._session.execute(
+            "UPDATE domains SET status = 'configured', updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status = 'delegated'",
+            (self.tenant_id, domain_id),
+        )
         return self._session.fetch_one(
             Domain,
             "UPDATE domains SET status = 'verified', updated_at = now() "
             "WHERE tenant_id = %s AND id = %s "
-            f"AND status IN ('delegated', 'configured', 'degraded') RETURNING {_COLUMNS}",
+            f"AND status IN ('configured', 'degraded') RETURNING {_COLUMNS}",
+            (self.tenant_id, domain_id),
+        )
+
+    def mark_degraded(self, domain_id: UUID) -> Domain | None:
+        """Our records are gone from its zone (their server was given back): a configured or
+        verified domain is `degraded` until a new server's records are verified."""
+        return self._session.fetch_one(
+            Domain,
+            "UPDATE domains SET status = 'degraded', updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s "
+            f"AND status IN ('configured', 'verified') RETURNING {_COLUMNS}",
             (self.tenant_id, domain_id),
         )
 

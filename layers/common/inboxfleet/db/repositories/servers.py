@@ -12,7 +12,7 @@ from inboxfleet.records import Server, ServerInUse
 
 _COLUMNS = (
     "tenant_id, id, domain_id, name, location, provider_instance_id, ip, host_key_fingerprint, "
-    "status, created_at, ordered_at, ordered_for, failure_reason"
+    "status, created_at, ordered_at, ordered_for, ordered_by, failure_reason"
 )
 _LIVE = sorted(LIVE_SERVER)
 
@@ -56,15 +56,17 @@ class Servers(TenantTable[Server]):
         server_id: UUID | None = None,
         *,
         ordered_for: UUID | None = None,
+        ordered_by: str | None = None,
     ) -> Server:
-        """A new server row (`creating`). With `ordered_for` (the inbox whose workflow buys it)
-        the order counts as sent from now: written before Hostwinds is called, so a retry that
-        never saw the answer looks the name up before it buys."""
+        """A new server row (`creating`). With `ordered_for` (the inbox whose workflow buys it,
+        `ordered_by` that workflow's execution) the order counts as sent from now: written
+        before Hostwinds is called, so a retry that never saw the answer looks the name up
+        before it buys."""
         server_id = server_id or uuid4()
         row = self._session.fetch_one(
             Server,
             "INSERT INTO servers (tenant_id, id, domain_id, name, location, ordered_for, "
-            "ordered_at) VALUES (%s, %s, %s, %s, %s, %s, "
+            "ordered_by, ordered_at) VALUES (%s, %s, %s, %s, %s, %s, %s, "
             f"CASE WHEN %s::uuid IS NULL THEN NULL ELSE now() END) RETURNING {_COLUMNS}",
             (
                 self.tenant_id,
@@ -73,6 +75,7 @@ class Servers(TenantTable[Server]):
                 server_name(environment, server_id),
                 location,
                 ordered_for,
+                ordered_by,
                 ordered_for,
             ),
         )
@@ -109,12 +112,12 @@ class Servers(TenantTable[Server]):
             (str(serviceid), ip, self.tenant_id, server_id),
         )
 
-    def ordered_for(self, inbox_id: UUID) -> int:
-        """How many servers were ordered for the inbox (any status)."""
+    def ordered_by(self, execution: str) -> int:
+        """How many servers one workflow execution has ordered (any status)."""
         return int(
             self._session.scalar(
-                "SELECT count(*) FROM servers WHERE tenant_id = %s AND ordered_for = %s",
-                (self.tenant_id, inbox_id),
+                "SELECT count(*) FROM servers WHERE tenant_id = %s AND ordered_by = %s",
+                (self.tenant_id, execution),
             )
         )
 
