@@ -76,13 +76,10 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         if inbox.status != InboxStatus.FAILED:
             step = _step_in_progress(events, inbox) or "workflow"
             events.append(inbox.id, step, "failed", {"reason": reason})
-            # Failed now, under the lock: another inbox's plan no longer counts this one as
-            # using the server (the last one out gives it back).
-            moved = inboxes.transition(
-                inbox.id, InboxStatus.FAILED, by="workflow", why=reason, expected=inbox.status
-            )
-            if moved is None:
-                raise InvalidTransition(f"inbox {inbox.id} cannot go from {inbox.status} to failed")
+            # Failing now, under the lock: another inbox's plan no longer counts this one as
+            # using the server (the last one out gives it back). It turns `failed` only once
+            # the undoing is over, so a retry can never run beside it.
+            inboxes.mark_failing(inbox.id, reason)
         detail = {
             "execution": command.execution,
             "reason": reason,
@@ -149,9 +146,9 @@ def _text(value: object) -> str | None:
 
 
 def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
-    """The end of compensation: a server this execution gave back is `decommissioned` (one it
-    could not is left `failed` for reconcile), and the timeline says how it ended. The inbox is
-    `failed` since the plan (a run that never reached one is failed here)."""
+    """The end of compensation: the inbox `failed` with the plan's reason, a server this
+    execution gave back `decommissioned` (one it could not is left `failed` for reconcile),
+    and the timeline says how it ended."""
     servers = Servers(session)
     if command.server_id is not None and command.terminated and not command.incomplete:
         servers.move(command.server_id, ServerStatus.DECOMMISSIONING)

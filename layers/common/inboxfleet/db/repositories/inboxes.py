@@ -248,11 +248,22 @@ class Inboxes(TenantTable[Inbox]):
         )
 
     def relying_on(self, server_id: UUID, *, besides: UUID) -> int:
-        """Other inboxes that use the server now: in service, or being set up on it."""
+        """Other inboxes that use the server now: in service, or being set up on it (not one
+        whose workflow is failing: its compensation is under way)."""
         return int(
             self._session.scalar(
                 "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND server_id = %s "
-                "AND id <> %s AND status IN ('provisioning', 'active', 'suspended', 'deleting')",
+                "AND id <> %s AND status IN ('provisioning', 'active', 'suspended', 'deleting') "
+                "AND failure_reason IS NULL",
                 (self.tenant_id, server_id, besides),
             )
+        )
+
+    def mark_failing(self, inbox_id: UUID, reason: str) -> None:
+        """Its workflow failed and is being undone: the reason is kept now, the status moves
+        to `failed` when the undoing ends (Inboxes.transition)."""
+        self._session.execute(
+            "UPDATE inboxes SET failure_reason = %s, updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status IN ('queued', 'provisioning')",
+            (reason, self.tenant_id, inbox_id),
         )
