@@ -298,6 +298,7 @@ def test_the_first_of_two_inboxes_failing_after_the_second_is_active_keeps_what_
         "configure",
         when=the_builders_mailbox,
         before=second_active,
+        after_handler=True,  # its mailbox exists: compensation must remove it
     )
     inbox_ids = tenant.ask(f"first@{domain}", f"second@{domain}")
     settled = {i: tenant.settled(i).status for i in inbox_ids}
@@ -539,6 +540,35 @@ def test_a_retry_is_refused_until_the_failed_run_is_undone(cloud: LocalCloud) ->
     assert tenant.settled(inbox_ids[0]).status == "failed"
     assert answers == [409]
     nothing_left(cloud, tenant, domain)
+
+
+def test_a_new_inbox_waits_until_the_domains_failed_server_is_given_back(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    later: list[UUID] = []
+
+    def ask_while_the_records_go() -> None:
+        # Another inbox is asked for while the failed run still deletes our records.
+        later.extend(tenant.ask(f"later@{domain}"))
+        poll(
+            lambda: ("wait_for_server", "started") in tenant.timeline(later[0]),
+            "the new inbox to wait for the old server to go",
+        )
+
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    # The undoing's record deletion is held, then fails once (transiently) and is retried.
+    fail_step(
+        cloud, "DnsFunction", "delete", error="DnsNotPropagated", before=ask_while_the_records_go
+    )
+    (first,) = tenant.ask(f"first@{domain}")
+
+    assert tenant.settled(first).status == "failed"
+    assert tenant.settled(later[0]).status == "active"
+    (ready,) = [s for s in tenant.servers() if s.status == "ready"]
+    assert zone_records(cloud, tenant, domain)[(f"mail.{domain}.", "A")] == [str(ready.ip)]
+    assert tenant.domain_status(domain) == "verified"
 
 
 def test_no_execution_history_holds_a_secret(cloud: LocalCloud) -> None:

@@ -91,6 +91,7 @@ class Server(Record):
     ordered_for: UUID | None = None  # the inbox whose workflow ordered it
     ordered_by: str | None = None  # that workflow's execution
     failure_reason: str | None = None
+    updated_at: datetime | None = None
 
 
 class ServerInUse(Record):

@@ -93,7 +93,9 @@ class HostwindsSettings(EnvSettings):
     # How long an order may take to show up in listings before we believe it never happened
     # (Hostwinds polls its own async work for up to 30 minutes). Too short re-orders (and pays
     # for) a server that was only slow to appear; too long stalls a lost order for that long.
-    order_grace_s: int = Field(default=1800, ge=60, le=7200, alias="HOSTWINDS_ORDER_GRACE_S")
+    # At most 3000: the workflow's waits for a maybe-sent order (provision_inbox.asl.json,
+    # 3120 s) must outlast it.
+    order_grace_s: int = Field(default=1800, ge=60, le=3000, alias="HOSTWINDS_ORDER_GRACE_S")
 
     @property
     def order_grace(self) -> timedelta:

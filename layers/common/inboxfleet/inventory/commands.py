@@ -86,6 +86,7 @@ class FinishCompensation(_Command):
     terminated is `decommissioned`, one it could not is left `failed` for reconcile."""
 
     action: Literal["finish_compensation"]
+    execution: ExecutionName  # the run undone: a later attempt's inbox is left alone
     reason: str = Field(min_length=1, max_length=500)
     server_id: UUID | None = None
     terminated: bool = False
@@ -246,6 +247,7 @@ class CompensationPlan(_Result):
     got a server; `$.ordered_at` only while the instance has not been seen (its order may still
     be on its way into the listings)."""
 
+    execution: str  # the run being undone (FinishCompensation names it again)
     reason: str
     domain: ReservedDomain
     mail_host: str

@@ -10,6 +10,8 @@ waiting for a server that fails here fail too (their own Reserve sees the server
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
 from inboxfleet.db.sessions import TenantSession
@@ -52,27 +54,32 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     domain = domains.live(inbox.domain_id, lock=True) or domains.get(inbox.domain_id)
     assert domain is not None  # a foreign key holds it
     events = InboxEvents(session)
-    earlier = _planned(events, inbox, command.execution)
-    reason = earlier or inbox.failure_reason or _reason(events, inbox, command)
     servers = Servers(session)
     server = servers.get(inbox.server_id) if inbox.server_id is not None else None
-    terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
-    if terminate and server is not None and server.status in LIVE_SERVER:
-        # Out of the live set at once: waiting inboxes see the reason, a new request on the
-        # domain orders a new server.
-        in_service = server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
-        target = ServerStatus.DECOMMISSIONING if in_service else ServerStatus.FAILED
-        server = servers.move(server.id, target, failure_reason=reason) or server
-    remove_mailbox = (
-        server is not None
-        and not terminate
-        and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
-        and server.host_key_fingerprint is not None
-    )
-    delete_records = terminate and server is not None and server.ip is not None
-    if delete_records:
-        domains.mark_degraded(domain.id)
-    if earlier is None:
+    earlier = _planned(events, inbox, command.execution)
+    if earlier is not None:
+        # Planned before (a retried step): the same decisions, nothing recorded again.
+        reason = str(earlier["reason"])
+        terminate = bool(earlier["terminate_server"])
+        remove_mailbox = bool(earlier["remove_mailbox"])
+        delete_records = bool(earlier["delete_records"])
+    else:
+        reason = inbox.failure_reason or _reason(events, inbox, command)
+        terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
+        if terminate and server is not None and server.status in LIVE_SERVER:
+            # On its way out: out of the live set (a new request on the domain waits until
+            # it has gone, records included; waiting inboxes fail with its reason).
+            going = servers.move(server.id, ServerStatus.DECOMMISSIONING, failure_reason=reason)
+            server = going or server
+        remove_mailbox = (
+            server is not None
+            and not terminate
+            and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+            and server.host_key_fingerprint is not None
+        )
+        delete_records = terminate and server is not None and server.ip is not None
+        if delete_records:
+            domains.mark_degraded(domain.id)
         if inbox.status != InboxStatus.FAILED:
             step = _step_in_progress(events, inbox) or "workflow"
             events.append(inbox.id, step, "failed", {"reason": reason})
@@ -90,6 +97,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         events.append(inbox.id, "compensate", "started", detail)
     serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
     return CompensationPlan(
+        execution=command.execution,
         reason=reason,
         domain=ReservedDomain(id=domain.id, name=domain.name),
         mail_host=mail_host_of(domain.name),
@@ -99,7 +107,9 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         serviceid=serviceid,
         # Once the instance has been seen, the name finds it (and any duplicate) at once; else
         # an order younger than the grace may still be on its way into the listings.
-        ordered_at=server.ordered_at if server and serviceid is None else None,
+        # For one never seen, now: a create may have ordered again (after the grace) since the
+        # first order was recorded, so the grace counts from the latest it can have been sent.
+        ordered_at=datetime.now(UTC) if server and serviceid is None else None,
         server_ip=str(server.ip) if server and server.ip else None,
         host_key_fingerprint=server.host_key_fingerprint if server else None,
         remove_mailbox=remove_mailbox,
@@ -117,19 +127,17 @@ def _terminate(inboxes: Inboxes, server: Server, inbox: Inbox, execution: str) -
             return inboxes.relying_on(server.id, besides=inbox.id) == 0
         case ServerStatus.CREATING | ServerStatus.INSTALLING | ServerStatus.FAILED:
             return server.ordered_by == execution
-        case ServerStatus.DECOMMISSIONING:
-            return True  # on its way out already: terminating again changes nothing
+    # Decommissioning: another run gives it back (an inbox that waited for it fails with it).
     return False
 
 
-def _planned(events: InboxEvents, inbox: Inbox, execution: str) -> str | None:
-    """The reason an earlier plan for this execution recorded (a repeated plan changes
-    nothing and records nothing again)."""
+def _planned(events: InboxEvents, inbox: Inbox, execution: str) -> dict[str, Any] | None:
+    """What an earlier plan for this execution decided (its "compensate started" entry)."""
     for entry in reversed(events.timeline(inbox.id, last=60)):
         if (entry.step, entry.outcome) == ("compensate", "started") and entry.detail.get(
             "execution"
         ) == execution:
-            return str(entry.detail.get("reason") or "") or None
+            return entry.detail
     return None
 
 
@@ -151,12 +159,17 @@ def finish(session: TenantSession, command: FinishCompensation) -> InboxTransiti
     and the timeline says how it ended."""
     servers = Servers(session)
     if command.server_id is not None and command.terminated and not command.incomplete:
-        servers.move(command.server_id, ServerStatus.DECOMMISSIONING)
         servers.move(command.server_id, ServerStatus.DECOMMISSIONED)
     inboxes = Inboxes(session)
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
         raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    if command.execution != f"{inbox.id}-{inbox.attempt}":
+        # The inbox has moved on to another attempt: its state is that attempt's.
+        InboxEvents(session).append(
+            inbox.id, "compensate", "info", {"execution": command.execution, "stale": True}
+        )
+        return InboxTransitioned(inbox=inbox, changed=False)
     outcome = "failed" if command.incomplete else "succeeded"
     detail = {"server_terminated": command.terminated}
     if command.incomplete:

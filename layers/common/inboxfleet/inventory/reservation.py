@@ -47,8 +47,10 @@ from inboxfleet.records import Inbox, Server
 Encrypt = Callable[[UUID, UUID, str], str]
 
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
-# How long an inbox waits for its domain's server, built by another inbox's workflow.
+# How long an inbox waits for its domain's server, built by another inbox's workflow, or for
+# the domain's failed server to be given back (a maybe-sent order's grace, and then some).
 SERVER_BUILD_LIMIT = timedelta(hours=3)
+GIVE_BACK_LIMIT = timedelta(hours=2)
 PASSWORD_LENGTH = 24  # ~143 bits; letters and digits only, so any client and export takes it
 
 
@@ -75,7 +77,7 @@ def reserve(
             return _answer("check_delegation", inbox, reserved)
         domains.record_delegation(domain.id, delegated=True, found=domain.name_servers)
         InboxEvents(session).append(inbox.id, "check_delegation", "succeeded", {})
-    allowed = [] if repeat else _check_standing(session, inbox)
+    allowed = _check_standing(session, inbox)
     path, server, previous_order = _place(
         session,
         inbox,
@@ -95,7 +97,9 @@ def reserve(
         )
         if moved is None:
             raise InboxNotQueued(f"inbox {inbox.id} left the queue while it was reserved")
-    inboxes.assign(inbox.id, server.id, command.execution)
+    # An inbox waiting for the domain's old server to be given back is on no server yet.
+    waits_for_old = server.status == ServerStatus.DECOMMISSIONING
+    inboxes.assign(inbox.id, None if waits_for_old else server.id, command.execution)
     ciphertext = _password(session, inbox, encrypt)
     _log(session, inbox, repeat=repeat, path=path, server=server)
     return _answer(
@@ -162,12 +166,22 @@ def _place(
     servers = Servers(session)
     server = servers.live_on_domain(domain_id)
     if server is None:
-        if repeat:
+        if repeat and inbox.server_id is not None:
             # It was waiting for a server that has failed since (an earlier attempt's server
             # is no concern of this one: a retry orders anew).
-            gone = servers.get(inbox.server_id) if inbox.server_id else None
+            gone = servers.get(inbox.server_id)
             why = (gone.failure_reason if gone else None) or "it was removed"
             raise ServerFailed(f"the server {inbox.address} was waiting for failed: {why}")
+        going = servers.being_given_back(domain_id)
+        if going is not None:
+            # Its compensation may still delete the domain's records: a new server's would go.
+            since = going.updated_at or going.created_at
+            if datetime.now(UTC) - since > GIVE_BACK_LIMIT:
+                raise ServerFailed(
+                    f"the previous mail server of {inbox.address} has been on its way out for "
+                    f"over {GIVE_BACK_LIMIT}; reconcile will finish it, then retry"
+                )
+            return "wait_for_server", going, None
         try:
             location = choose_location(allowed, servers.live_per_location())
         except NoAllowedLocation as exc:

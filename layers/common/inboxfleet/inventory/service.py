@@ -35,7 +35,7 @@ from inboxfleet.inventory.errors import (
     ServerNotFound,
 )
 from inboxfleet.inventory.reservation import Encrypt, replace, reserve
-from inboxfleet.lifecycles import ServerStatus
+from inboxfleet.lifecycles import InboxStatus, ServerStatus
 from inboxfleet.records import Server, TimelineEntry
 
 
@@ -95,6 +95,9 @@ def _on_inbox(
         case TransitionInbox():
             if inbox.status == command.to:  # a repeated step is a no-op, not an error
                 return InboxTransitioned(inbox=inbox, changed=False)
+            if command.to == InboxStatus.ACTIVE and inbox.failure_reason is not None:
+                # Its run is being undone (a step of a stopped run arriving late).
+                raise InvalidTransition(f"inbox {inbox.id} is failing: {inbox.failure_reason}")
             if command.step is not None:
                 events.append(inbox.id, command.step, "succeeded", {})
             # expected=: the error names the status really left behind.

@@ -12,7 +12,7 @@ from inboxfleet.records import Server, ServerInUse
 
 _COLUMNS = (
     "tenant_id, id, domain_id, name, location, provider_instance_id, ip, host_key_fingerprint, "
-    "status, created_at, ordered_at, ordered_for, ordered_by, failure_reason"
+    "status, created_at, ordered_at, ordered_for, ordered_by, failure_reason, updated_at"
 )
 _LIVE = sorted(LIVE_SERVER)
 
@@ -89,6 +89,16 @@ class Servers(TenantTable[Server]):
             f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s AND domain_id = %s "
             "AND status = ANY(%s)",
             (self.tenant_id, domain_id, _LIVE),
+        )
+
+    def being_given_back(self, domain_id: UUID) -> Server | None:
+        """The domain's server whose compensation is still under way (`decommissioning`): its
+        records may still be deleted, so no new server's go in beside them yet."""
+        return self._session.fetch_one(
+            Server,
+            f"SELECT {_COLUMNS} FROM servers WHERE tenant_id = %s AND domain_id = %s "
+            "AND status = 'decommissioning' ORDER BY updated_at DESC LIMIT 1",
+            (self.tenant_id, domain_id),
         )
 
     def live_per_location(self) -> dict[str, int]:

@@ -1,0 +1,62 @@
+"""provision_inbox.asl.json read as data: every error it names exists, and the waits that must
+outlast Hostwinds' order grace do."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from inboxfleet.settings import HostwindsSettings
+from local.template import REPO_ROOT
+
+ASL = json.loads((REPO_ROOT / "statemachines/provision_inbox.asl.json").read_text())
+# Names Step Functions and Lambda raise themselves.
+AWS_ERRORS = ("States.", "Lambda.", "Sandbox.")
+
+
+def handlers(key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in ASL["States"].items():
+        for handler in state.get(key, []):
+            yield name, handler
+
+
+def our_error_classes() -> set[str]:
+    """Every exception class defined in the package's errors.py modules."""
+    found: set[str] = set()
+    for path in (REPO_ROOT / "layers/common/inboxfleet").rglob("errors.py"):
+        tree = ast.parse(path.read_text())
+        found |= {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    return found
+
+
+def test_every_error_a_retry_or_catch_names_is_raised_by_someone() -> None:
+    known = our_error_classes()
+    named = {e for key in ("Retry", "Catch") for _, h in handlers(key) for e in h["ErrorEquals"]}
+    unknown = {e for e in named if e not in known and not e.startswith(AWS_ERRORS)}
+    assert unknown == set()
+
+
+def test_no_retry_lists_a_catch_all() -> None:
+    assert [n for n, h in handlers("Retry") if "States.ALL" in h["ErrorEquals"]] == []
+
+
+def waited(retrier: dict[str, Any]) -> float:
+    """The least a retrier waits in all before giving up (full jitter may wait nothing)."""
+    if retrier.get("JitterStrategy") == "FULL":
+        return 0.0
+    interval, rate = retrier["IntervalSeconds"], retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return float(sum(min(interval * rate**k, cap) for k in range(retrier["MaxAttempts"])))
+
+
+def test_waits_for_a_maybe_sent_order_outlast_the_longest_grace_allowed() -> None:
+    longest = next(
+        m.le for m in HostwindsSettings.model_fields["order_grace_s"].metadata if hasattr(m, "le")
+    )
+    waits = {n: waited(h) for n, h in handlers("Retry") if "VpsNotReady" in h["ErrorEquals"]}
+    assert set(waits) == {"CreateServer", "DescribeServer", "TerminateListed", "TerminateByName"}
+    # TerminateListed gives back an instance the workflow has just seen listed: no wait there.
+    short = {n: w for n, w in waits.items() if w <= longest and n != "TerminateListed"}
+    assert short == {}
