@@ -91,7 +91,9 @@ class Server(Record):
     ordered_for: UUID | None = None  # the inbox whose workflow ordered it
     ordered_by: str | None = None  # that workflow's execution
     failure_reason: str | None = None
-    updated_at: datetime | None = None
+    # When its row last changed (how long a server has been on its way out); not part of any
+    # step's result.
+    updated_at: datetime | None = Field(default=None, exclude=True)
 
 
 class ServerInUse(Record):
