@@ -64,6 +64,11 @@ class ZoneServers(StartStop):
         return None if zone_id is None else self.address_of_zone(zone_id)
 
     def address_of_zone(self, zone_id: str) -> Address:
+        return self.server_of_zone(zone_id).address
+
+    def server_of_zone(self, zone_id: str) -> DnsServer:
+        """The zone's own listener (started on first use): its query log and faults (`drop`,
+        `slow`) are a test's handle on what the zone's name servers answer."""
         zone_id = short_zone_id(zone_id)
         with self._lock:
             if not self._open:
@@ -71,4 +76,4 @@ class ZoneServers(StartStop):
             server = self._servers.get(zone_id)
             if server is None:
                 server = self._servers[zone_id] = _ZoneServer(self._zones, zone_id).start()
-            return server.address
+            return server

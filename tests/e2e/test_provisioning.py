@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from inboxfleet.db import tenant_session
-from inboxfleet.db.repositories import Inboxes
+from inboxfleet.db.repositories import Domains, Inboxes
 from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.step_functions import StepFunctionsStarter
@@ -124,6 +124,7 @@ def test_two_inboxes_asked_together_on_a_new_domain_share_one_server(cloud: Loca
 
 # Every step after the VPS exists, as (function, action): a fault there must undo everything.
 STEPS_AFTER_THE_VPS = [
+    ("HostwindsFunction", "describe_server"),
     ("InventoryFunction", "server_created"),
     ("DnsFunction", "publish_host"),
     ("HostwindsFunction", "set_reverse_dns"),
@@ -569,6 +570,37 @@ def test_a_new_inbox_waits_until_the_domains_failed_server_is_given_back(
     (ready,) = [s for s in tenant.servers() if s.status == "ready"]
     assert zone_records(cloud, tenant, domain)[(f"mail.{domain}.", "A")] == [str(ready.ip)]
     assert tenant.domain_status(domain) == "verified"
+
+
+def test_the_zones_name_servers_timing_out_during_verification_is_retried(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    with tenant_session(tenant.id) as session:
+        (row,) = [d for d in Domains(session).list() if d.name == domain]
+    assert row.hosted_zone_id is not None
+    assert cloud.dns.zone_servers is not None
+    zone = cloud.dns.zone_servers.server_of_zone(row.hosted_zone_id)
+    failed_checks = len([i for i in cloud.lambdas.invocations if i.error_type])
+    verifications: list[str] = []
+
+    def time_out_the_zone(event: dict[str, Any]) -> bool:
+        # The first verification finds the zone's name servers silent for the mail host.
+        if domain in str(event.get("domain")):
+            if verifications:
+                zone.clear_faults()
+            else:
+                zone.drop(qname=f"mail.{domain}.", times=None)
+            verifications.append(domain)
+        return False
+
+    fail_step(cloud, "DnsFunction", "verify", when=time_out_the_zone, times=None)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    assert tenant.settled(inbox_id).status == "active"
+    timed_out = [i for i in cloud.lambdas.invocations if i.error_type][failed_checks:]
+    assert [i.error_type for i in timed_out] == ["DnsNotPropagated"]
 
 
 def test_no_execution_history_holds_a_secret(cloud: LocalCloud) -> None:
