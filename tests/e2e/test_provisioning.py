@@ -18,6 +18,7 @@ from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.step_functions import StepFunctionsStarter
 from local.cloud import LocalCloud
+from local.hostwinds_sim.account import API_KEY as HOSTWINDS_API_KEY
 from local.hostwinds_sim.faults import (
     BodyDefect,
     HttpErrorPage,
@@ -25,6 +26,7 @@ from local.hostwinds_sim.faults import (
     MalformedBody,
     NeverActive,
 )
+from local.platform_key import platform_key
 from local.provisioning_runs import (
     ended,
     execution_arn,
@@ -618,7 +620,8 @@ def test_no_execution_history_holds_a_secret(cloud: LocalCloud) -> None:
     roots = cloud.hostwinds.root_passwords()
     mailu = [secret for host in cloud.fleet.hosts.values() for secret in host.mailu_secrets]
     assert mailu
-    secrets = Tenant.mailbox_passwords() + roots + mailu
+    platform = [HOSTWINDS_API_KEY, cloud.secrets.stripe_api_key, platform_key().private_openssh]
+    secrets = Tenant.mailbox_passwords() + roots + mailu + platform
     assert len(secrets) >= 3
     leaked = [s for s in secrets if s in text]
     assert leaked == []

@@ -19,7 +19,7 @@ from inboxfleet.db.repositories import (
     StripeEventLog,
     TenantDirectory,
 )
-from inboxfleet.lifecycles import InboxStatus
+from inboxfleet.lifecycles import InboxStatus, ServerStatus
 from tests.factories import new_tenant
 
 
@@ -201,3 +201,27 @@ def test_a_status_entry_cannot_be_written_without_a_status_change(app_db: Databa
         with pytest.raises(ValueError, match="only with the status change"):
             InboxEvents(s).append(inbox.id, "status", "info", {"to": "active"})
         assert _status_entries(s, inbox.id) == []
+
+
+def test_a_domain_has_at_most_one_live_server(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("one-server.example")
+        first = Servers(s).add(domain.id, "dallas", "dev")
+    with pytest.raises(psycopg.errors.UniqueViolation), tenant_session(tenant) as s:
+        Servers(s).add(domain.id, "seattle", "dev")
+    with tenant_session(tenant) as s:
+        assert Servers(s).move(first.id, ServerStatus.DECOMMISSIONING) is not None
+        assert Servers(s).add(domain.id, "seattle", "dev").status == ServerStatus.CREATING
+
+
+def test_only_the_current_attempts_start_is_recorded(app_db: Database) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("starts.example")
+        inbox = Inboxes(s).add(domain.id, "s@starts.example", status=InboxStatus.QUEUED)
+        inboxes = Inboxes(s)
+        inboxes.set_execution_name(inbox.id, f"{inbox.id}-{inbox.attempt + 1}")  # not this one
+        assert (inboxes.get(inbox.id) or inbox).execution_name is None
+        inboxes.set_execution_name(inbox.id, f"{inbox.id}-{inbox.attempt}")
+        assert (inboxes.get(inbox.id) or inbox).execution_name == f"{inbox.id}-{inbox.attempt}"

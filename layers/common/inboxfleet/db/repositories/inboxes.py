@@ -221,10 +221,13 @@ class Inboxes(TenantTable[Inbox]):
         )
 
     def set_execution_name(self, inbox_id: UUID, execution_name: str) -> None:
+        """Record the started execution of the inbox's current attempt (a slow start of an
+        earlier attempt names nothing)."""
         self._session.execute(
             "UPDATE inboxes SET execution_name = %s, updated_at = now() "
-            "WHERE tenant_id = %s AND id = %s AND execution_name IS NULL",
-            (execution_name, self.tenant_id, inbox_id),
+            "WHERE tenant_id = %s AND id = %s AND execution_name IS NULL "
+            "AND id::text || '-' || attempt::text = %s",
+            (execution_name, self.tenant_id, inbox_id, execution_name),
         )
 
     def assign(self, inbox_id: UUID, server_id: UUID | None, execution_name: str) -> Inbox | None:
