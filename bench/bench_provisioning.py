@@ -32,7 +32,8 @@ from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import Inboxes, TenantDirectory
 from local.cloud import LocalCloud
-from local.provisioning_runs import ended, history, lambda_invocations, poll, transitions
+from local.polling import poll
+from local.provisioning_runs import ended, history, lambda_invocations, transitions
 from local.standing import set_standing
 
 PLAN = "growth_monthly"

@@ -4,35 +4,21 @@ provisioning benchmark read runs through these."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from local.account import REGION
+from local.polling import poll
 
 if TYPE_CHECKING:
     from local.cloud import LocalCloud
 
 MACHINE = "ProvisionInboxStateMachine"
-T = TypeVar("T")
 
 
 def sfn() -> Any:
     import boto3
 
     return boto3.client("stepfunctions", region_name=REGION)
-
-
-def poll(check: Callable[[], T | None], what: str, deadline_s: float = 60.0) -> T:
-    """`check()` once it is truthy; TimeoutError naming `what` after the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def machine_arn(cloud: LocalCloud) -> str:

@@ -22,7 +22,8 @@ from inboxfleet.records import Inbox, Server
 from local.account import REGION
 from local.cloud import LocalCloud
 from local.lambda_faults import LambdaFault
-from local.provisioning_runs import ended, poll
+from local.polling import poll
+from local.provisioning_runs import ended
 from local.standing import set_standing
 from tests.tenant_api_support import call
 

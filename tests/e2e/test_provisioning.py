@@ -27,13 +27,13 @@ from local.hostwinds_sim.faults import (
     NeverActive,
 )
 from local.platform_key import platform_key
+from local.polling import poll
 from local.provisioning_runs import (
     ended,
     execution_arn,
     history,
     lambda_invocations,
     machine_arn,
-    poll,
     sfn,
     transitions,
 )

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import httpx
@@ -23,28 +22,16 @@ from inboxfleet.db import system_session, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, TenantDirectory
 from local.cloud import AUDIENCE, LocalCloud, LocalSecrets
 from local.echo_stack import with_echo, write
+from local.polling import poll
 from local.samples import SAMPLE_INBOX_ID, SAMPLE_TENANT_ID, seed_sample
 from local.stripe_samples import signature_header
 from local.template import REPO_ROOT
 from tests.leakcheck import register_secret
 
-DEADLINE_S = 30.0
 WEBHOOK_SECRET = "whsec_local_cloud_test_0123456789abcdef"
 STRIPE_KEY = "sk_test_local_cloud_0123456789"
 for _secret in (WEBHOOK_SECRET, STRIPE_KEY):
     register_secret(_secret)
-
-
-def eventually(check: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    """Poll `check` until it returns something truthy (or fail after the deadline)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def cloud_template(tmp_path: Path) -> Path:
@@ -202,7 +189,7 @@ def test_a_state_machine_from_the_template_runs_its_asl_with_substituted_arns(
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
     assert definition["States"]["Echo"]["Resource"] == cloud.function("EchoFunction").arn
     execution = sfn.start_execution(stateMachineArn=arn, name="echo-1", input='{"n": 1}')
-    done = eventually(
+    done = poll(
         lambda: (
             d
             if (d := sfn.describe_execution(executionArn=execution["executionArn"]))["status"]
@@ -228,7 +215,7 @@ def test_running_executions_are_stopped_before_the_functions_go(cloud: LocalClou
         found = sfn.describe_execution(executionArn=started["executionArn"])["status"]
         return None if found == "RUNNING" else str(found)
 
-    assert eventually(status, "the execution to stop") == "ABORTED"
+    assert poll(status, "the execution to stop") == "ABORTED"
     assert cloud.stop_executions() == []
     assert len(cloud.lambdas.invocations_of(echo)) == calls
 
@@ -261,7 +248,7 @@ def test_the_fifo_source_holds_a_group_behind_a_failure_and_redrives_them_togeth
     # Received together, ok-2 shares every receive of poison and goes with it; had a poll split
     # them (the batch is not atomic in moto), ok-2 would trail one receive behind and succeed.
     # Either way it is never delivered ahead of poison, and poison goes first.
-    assert eventually(dead_lettered, "poison in the DLQ") in (["poison", "ok-2"], ["poison"])
+    assert poll(dead_lettered, "poison in the DLQ") in (["poison", "ok-2"], ["poison"])
     sqs.send_message(QueueUrl=queue_url, MessageBody="ok-3", MessageGroupId="tenant-a")
 
     def drained() -> bool:
@@ -270,7 +257,7 @@ def test_the_fifo_source_holds_a_group_behind_a_failure_and_redrives_them_togeth
         waiting = attributes["ApproximateNumberOfMessages"]
         return (waiting, attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
 
-    assert eventually(drained, "ok-3 to be consumed")
+    assert poll(drained, "ok-3 to be consumed")
     consumed = [
         i
         for i in cloud.lambdas.invocations_of(cloud.function("FlakyFunction").name)
@@ -322,7 +309,7 @@ def test_a_signed_stripe_event_posted_over_http_is_queued_delivered_and_applied(
             account = BillingAccounts(s).get()
         return account.plan if account and account.subscription_status == "active" else None
 
-    assert eventually(entitled, "billing_events to apply the subscription") == "growth_monthly"
+    assert poll(entitled, "billing_events to apply the subscription") == "growth_monthly"
 
 
 def test_a_forged_stripe_delivery_is_refused_over_http(cloud: LocalCloud) -> None:
