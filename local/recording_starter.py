@@ -32,11 +32,8 @@ def record_starts(
 ) -> Iterator[RecordingProvisioningStarter]:
     """While entered, the tenant API and billing hand their starts to a recording starter
     (`starter`, or a new one) instead of the configured state machine."""
-    from inboxfleet.provisioning.runtime import use_starter
+    from inboxfleet.provisioning.runtime import using_starter
 
     recording = starter or RecordingProvisioningStarter()
-    previous = use_starter(recording)
-    try:
+    with using_starter(recording):
         yield recording
-    finally:
-        use_starter(previous)

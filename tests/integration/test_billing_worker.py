@@ -26,7 +26,7 @@ from inboxfleet.db.repositories import (
     StripeEventLog,
 )
 from inboxfleet.lifecycles import InboxStatus
-from inboxfleet.provisioning.runtime import use_starter
+from inboxfleet.provisioning.runtime import using_starter
 from inboxfleet.records import BillingAccount, Inbox
 from inboxfleet.settings import BillingSettings
 from local.sqs_event_source import redrive
@@ -512,16 +512,13 @@ def test_without_a_starter_a_released_inbox_stays_queued_and_no_start_is_claimed
     world: BillingWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As production with no state machine configured (PROVISIONING_STATE_MACHINE_ARN unset).
-    previous = use_starter(None)
-    try:
+    with using_starter(None):
         assert world.deps.starter is None
         tenant = new_tenant()
         [inbox_id] = add_inboxes(tenant, [InboxStatus.AWAITING_PAYMENT])
         customer = Customer(tenant_id=str(tenant))
         send(world, customer, "customer.subscription.created", customer.subscription(), 100)
         report = world.drain()
-    finally:
-        use_starter(previous)
 
     assert (report.succeeded, report.failed) == (1, 0)
     [inbox] = inboxes(tenant)

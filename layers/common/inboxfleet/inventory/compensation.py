@@ -25,11 +25,12 @@ from inboxfleet.inventory.commands import (
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
 from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
 from inboxfleet.names import mail_host_of
-from inboxfleet.records import Inbox, Server
+from inboxfleet.records import Inbox, InboxEvent, Server
 
 # Statuses a run being compensated may have left its inbox in.
 _COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
 REASON_LIMIT = 500
+RECENT_ENTRIES = 60  # a run's entries since its reservation, with room to spare
 
 
 def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
@@ -56,7 +57,10 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     events = InboxEvents(session)
     servers = Servers(session)
     server = servers.get(inbox.server_id) if inbox.server_id is not None else None
-    earlier = _planned(events, inbox, command.execution)
+    # Read once: what an earlier plan of this run decided, and which step was under way.
+    recent = events.timeline(inbox.id, last=RECENT_ENTRIES)
+    earlier = _planned(recent, command.execution)
+    step = _step_in_progress(recent)
     if earlier is not None:
         # Planned before (a retried step): the same decisions, nothing recorded again.
         reason = str(earlier["reason"])
@@ -64,7 +68,11 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         remove_mailbox = bool(earlier["remove_mailbox"])
         delete_records = bool(earlier["delete_records"])
     else:
-        reason = inbox.failure_reason or _reason(events, inbox, command)
+        reason = inbox.failure_reason or failure_reason(
+            step,
+            str(command.failure.get("Error") or "States.Runtime"),
+            _text(command.failure.get("Cause")),
+        )
         terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
         if terminate and server is not None and server.status in LIVE_SERVER:
             # On its way out: out of the live set (a new request on the domain waits until
@@ -81,8 +89,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         if delete_records:
             domains.mark_degraded(domain.id)
         if inbox.status != InboxStatus.FAILED:
-            step = _step_in_progress(events, inbox) or "workflow"
-            events.append(inbox.id, step, "failed", {"reason": reason})
+            events.append(inbox.id, step or "workflow", "failed", {"reason": reason})
             # Failing now, under the lock: another inbox's plan no longer counts this one as
             # using the server (the last one out gives it back). It turns `failed` only once
             # the undoing is over, so a retry can never run beside it.
@@ -131,22 +138,14 @@ def _terminate(inboxes: Inboxes, server: Server, inbox: Inbox, execution: str) -
     return False
 
 
-def _planned(events: InboxEvents, inbox: Inbox, execution: str) -> dict[str, Any] | None:
+def _planned(recent: list[InboxEvent], execution: str) -> dict[str, Any] | None:
     """What an earlier plan for this execution decided (its "compensate started" entry)."""
-    for entry in reversed(events.timeline(inbox.id, last=60)):
+    for entry in reversed(recent):
         if (entry.step, entry.outcome) == ("compensate", "started") and entry.detail.get(
             "execution"
         ) == execution:
             return entry.detail
     return None
-
-
-def _reason(events: InboxEvents, inbox: Inbox, command: PlanCompensation) -> str:
-    return failure_reason(
-        _step_in_progress(events, inbox),
-        str(command.failure.get("Error") or "States.Runtime"),
-        _text(command.failure.get("Cause")),
-    )
 
 
 def _text(value: object) -> str | None:
@@ -206,10 +205,10 @@ def _message(cause: str | None) -> str:
     return cause.strip()
 
 
-def _step_in_progress(events: InboxEvents, inbox: Inbox) -> str | None:
+def _step_in_progress(recent: list[InboxEvent]) -> str | None:
     """The newest step started and not yet ended on the timeline."""
     ended: set[str] = set()
-    for entry in reversed(events.timeline(inbox.id, last=40)):
+    for entry in reversed(recent):
         if entry.step == "compensate":
             continue
         if entry.outcome in ("succeeded", "failed"):

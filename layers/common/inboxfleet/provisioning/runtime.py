@@ -1,39 +1,42 @@
 """The provisioning starter the tenant API and billing use, from settings (once per container),
-unless a local tool has put another in place (`use_starter`, as `use_database` does for the
+unless a local tool has put another in place (`using_starter`, as `use_database` does for the
 database)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from inboxfleet.provisioning.ports import ProvisioningStarter
 
-_UNSET = object()
 _lock = threading.Lock()
-_installed: object = _UNSET
+_in_place: list[ProvisioningStarter | None] = []  # entered replacements; the last one counts
 
 
 def starter() -> ProvisioningStarter | None:
     """Step Functions when PROVISIONING_STATE_MACHINE_ARN is set; None (requests stay queued
     for reconcile) when it is not, e.g. a function run on its own."""
     with _lock:
-        installed = _installed
-    if installed is not _UNSET:
-        return installed  # type: ignore[return-value]
+        if _in_place:
+            return _in_place[-1]
     from inboxfleet.settings import provisioning_settings_from_env
 
     return _starter(provisioning_settings_from_env().state_machine_arn)
 
 
-def use_starter(replacement: ProvisioningStarter | object | None) -> object:
-    """Put `replacement` in place of the configured starter for the whole process (local tools
-    and tests: a recording starter, or None); returns what was in place, for restoring it
-    (pass that back to go back to the configured one)."""
-    global _installed
+@contextmanager
+def using_starter(replacement: ProvisioningStarter | None) -> Iterator[None]:
+    """While entered, `replacement` stands for the configured starter in the whole process
+    (local tools and tests: a recording starter, or None for "no state machine")."""
     with _lock:
-        previous, _installed = _installed, replacement
-    return previous
+        _in_place.append(replacement)
+    try:
+        yield
+    finally:
+        with _lock:
+            _in_place.pop()
 
 
 @cache
