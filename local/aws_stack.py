@@ -174,15 +174,11 @@ class AwsStack:
         self.state_machines[logical_id] = arn
         return Physical(arn, {"Arn": arn, "Name": name})
 
-    _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-
     def _definition(self, logical_id: str, props: dict[str, Any]) -> str:
-        if "Definition" in props:
-            text = json.dumps(props["Definition"])
-        elif "DefinitionUri" in props:
-            text = (self._root / props["DefinitionUri"]).read_text(encoding="utf-8")
-        else:
-            raise IntrinsicError(f"{logical_id}: neither Definition nor DefinitionUri")
+        try:
+            text = definition_text(props, self._root)
+        except ValueError as exc:
+            raise IntrinsicError(f"{logical_id}: {exc}") from None
         substitutions = props.get("DefinitionSubstitutions") or {}
 
         def value(match: re.Match[str]) -> str:
@@ -193,7 +189,7 @@ class AwsStack:
                 )
             return str(substitutions[key])
 
-        substituted = self._PLACEHOLDER.sub(value, text)
+        substituted = PLACEHOLDER.sub(value, text)
         json.loads(substituted)  # a broken substitution must fail here, not in an execution
         return substituted
 
@@ -223,6 +219,23 @@ class AwsStack:
                 environment={k: _text(v) for k, v in variables.items()},
             )
         return found
+
+
+# A DefinitionSubstitutions placeholder in a state machine's definition.
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def definition_text(props: dict[str, Any], root: Path) -> str:
+    """A state machine's definition as written: its inline Definition as JSON, or the file its
+    DefinitionUri names (ValueError for neither; OSError when the file cannot be read)."""
+    if "Definition" in props:
+        return json.dumps(props["Definition"])
+    uri = props.get("DefinitionUri")
+    if uri is None:
+        raise ValueError("neither Definition nor DefinitionUri")
+    if not isinstance(uri, str):
+        raise ValueError(f"DefinitionUri is not a local file: {uri!r}")
+    return (root / uri).read_text(encoding="utf-8")
 
 
 def _attribute(value: Any) -> str:

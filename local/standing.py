@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import BillingAccounts
 from inboxfleet.entitlement import Entitlement, Limits
 from inboxfleet.lifecycles import PaymentState, SubscriptionStatus
-
-STARTER_LOCATIONS = ("seattle", "dallas")  # the starter plan's (billing/plans.json)
 
 
 def set_standing(
@@ -25,8 +24,10 @@ def set_standing(
     """`entitled`: an active subscription allowing max_inboxes on 5 domains in the starter
     plan's locations (or exactly `limits`); `suspended`: its subscription unpaid."""
     entitled = standing == "entitled"
+    # The starter plan's locations (billing/plans.json), with the limits a test asks for.
+    locations = default_catalogue().plan("starter_monthly").allowed_locations
     allowed = limits or Limits(
-        max_inboxes=max_inboxes, max_domains=5, allowed_locations=STARTER_LOCATIONS
+        max_inboxes=max_inboxes, max_domains=5, allowed_locations=tuple(locations)
     )
     if not entitled:
         allowed = allowed.model_copy(update={"max_inboxes": 0})

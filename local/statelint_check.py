@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local.aws_stack import PLACEHOLDER, definition_text
 from local.template import TEMPLATE_PATH, TemplateError, load_template
 
 STATE_MACHINE = "AWS::Serverless::StateMachine"
@@ -50,8 +51,6 @@ _ARN_SERVICES = {
     "AWS::Serverless::Api": "execute-api",
     "AWS::Serverless::LayerVersion": "lambda",
 }
-# What local/aws_stack.py substitutes (SAM's DefinitionSubstitutions keys).
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 # Anything still looking like one afterwards: deployed, it would stay in the definition as text.
 _LEFT_OVER = re.compile(r"\$\{[^}]*\}")
 
@@ -141,16 +140,11 @@ def _check_machine(
 
 
 def _definition_text(props: dict[str, Any], root: Path) -> str:
-    """The definition as aws_stack reads it: the inline Definition as JSON, or the file."""
-    uri = props.get("DefinitionUri")
-    if "Definition" in props:
-        return json.dumps(props["Definition"])
-    if uri is None:
-        raise _Unusable("neither Definition nor DefinitionUri")
-    if not isinstance(uri, str):
-        raise _Unusable(f"DefinitionUri is not a local file: {uri!r}")
+    """The definition as the local cloud reads it (aws_stack.definition_text)."""
     try:
-        return (root / uri).read_text(encoding="utf-8")
+        return definition_text(props, root)
+    except ValueError as exc:
+        raise _Unusable(str(exc)) from None
     except OSError as exc:
         raise _Unusable(f"cannot read the definition: {exc}") from None
 
@@ -160,10 +154,10 @@ def _substituted(text: str, props: dict[str, Any], resources: dict[str, Any]) ->
     substitutions = props.get("DefinitionSubstitutions") or {}
     if not isinstance(substitutions, dict):
         raise _Unusable("DefinitionSubstitutions is not a mapping")
-    missing = sorted({key for key in _PLACEHOLDER.findall(text) if key not in substitutions})
+    missing = sorted({key for key in PLACEHOLDER.findall(text) if key not in substitutions})
     if missing:
         raise _Unusable(*(f"no DefinitionSubstitutions value for ${{{key}}}" for key in missing))
-    substituted = _PLACEHOLDER.sub(
+    substituted = PLACEHOLDER.sub(
         lambda m: _dummy(m.group(1), substitutions[m.group(1)], resources), text
     )
     left_over = sorted(set(_LEFT_OVER.findall(substituted)))

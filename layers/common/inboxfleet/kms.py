@@ -1,4 +1,4 @@
-"""KMS decryption of per-inbox secrets (boto3, imported on first use).
+"""KMS encryption and decryption of per-inbox secrets (boto3, imported on first use).
 
 Mailbox passwords travel between steps and sit in the database only as KMS ciphertext, bound
 to their inbox by the encryption context: a ciphertext moved to another inbox does not decrypt.
@@ -10,6 +10,7 @@ import base64
 import threading
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 
 class UndecryptableSecret(ValueError):
@@ -35,6 +36,22 @@ def _client() -> Any:
             )
             _built["kms"] = boto3.client("kms", config=config)
         return _built["kms"]
+
+
+def inbox_context(tenant_id: UUID, inbox_id: UUID) -> dict[str, str]:
+    """What binds a ciphertext to its inbox (every KMS grant on the key requires both keys)."""
+    return {"tenant_id": str(tenant_id), "inbox_id": str(inbox_id)}
+
+
+def encrypt_for_inbox(tenant_id: UUID, inbox_id: UUID, secret: str) -> str:
+    """`secret` as base64 KMS ciphertext under INBOX_SECRETS_KEY_ID, bound to the inbox;
+    SettingsError when the key is not configured."""
+    from inboxfleet.settings import SettingsError, inbox_secrets_settings_from_env
+
+    key_id = inbox_secrets_settings_from_env().inbox_secrets_key_id
+    if key_id is None:
+        raise SettingsError("INBOX_SECRETS_KEY_ID must be set to keep mailbox passwords")
+    return encrypt_text(key_id, secret, inbox_context(tenant_id, inbox_id))
 
 
 def decrypt_text(ciphertext_b64: str, context: Mapping[str, str]) -> str:

@@ -5,8 +5,9 @@ The database constrains status columns to exactly these values; a test keeps the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
 # Who changes an inbox's status; every change is written to the inbox's timeline with its actor.
 Actor = Literal["billing", "workflow", "tenant", "reconcile"]
@@ -63,6 +64,8 @@ class PaymentState(StrEnum):
     SUSPENDED = "suspended"
 
 
+S = TypeVar("S", bound=StrEnum)
+
 _I = InboxStatus
 # The inboxes a plan's max_inboxes counts: asked for and not failed, suspended or on their way out.
 INBOXES_IN_USE = frozenset({_I.QUEUED, _I.PROVISIONING, _I.ACTIVE})
@@ -107,9 +110,13 @@ DOMAIN_TRANSITIONS: dict[DomainStatus, frozenset[DomainStatus]] = {
 }
 
 
+def predecessors(transitions: Mapping[S, frozenset[S]], target: S) -> frozenset[S]:
+    """Statuses a lifecycle lets a row move to `target` from (for compare-and-set updates)."""
+    return frozenset(s for s, nexts in transitions.items() if target in nexts)
+
+
 def inbox_predecessors(target: InboxStatus) -> frozenset[InboxStatus]:
-    """Statuses an inbox may move to `target` from (used for compare-and-set updates)."""
-    return frozenset(s for s, nexts in INBOX_TRANSITIONS.items() if target in nexts)
+    return predecessors(INBOX_TRANSITIONS, target)
 
 
 def can_transition_inbox(current: InboxStatus, target: InboxStatus) -> bool:

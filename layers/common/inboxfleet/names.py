@@ -207,6 +207,12 @@ def server_name(environment: str, server_id: UUID) -> str:
     return f"{server_name_prefix(environment)}{server_id}"
 
 
+def execution_name(inbox_id: UUID, attempt: int) -> str:
+    """The provisioning execution of an inbox's attempt: starting it twice is one execution,
+    and only this name may provision (or undo) the attempt."""
+    return f"{inbox_id}-{attempt}"
+
+
 # A pinned SSH host key: the mail-server function reports it, the inventory function stores it.
 # pydantic runs `pattern` on the Rust regex engine, where `$` is the end of the text (tested).
 Fingerprint = Annotated[str, Field(pattern=r"^SHA256:[A-Za-z0-9+/]{43}$")]

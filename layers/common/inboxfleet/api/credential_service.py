@@ -158,15 +158,10 @@ def _refuse_unchangeable(status: InboxStatus) -> None:
         )
 
 
-def _context(tenant_id: UUID, inbox_id: UUID) -> dict[str, str]:
-    # What binds a ciphertext to its inbox; the mail-server function decrypts with the same.
-    return {"tenant_id": str(tenant_id), "inbox_id": str(inbox_id)}
-
-
 def _credentials(tenant_id: UUID, login: MailboxLogin) -> InboxCredentials:
     """The login with its password decrypted: an Internal error (logged without the ciphertext)
     when it cannot be, which for an active inbox is a bug or a broken key."""
-    from inboxfleet.kms import decrypt_text
+    from inboxfleet.kms import decrypt_text, inbox_context
 
     if login.password_ciphertext is None or login.server_domain is None:
         missing = "password" if login.password_ciphertext is None else "server"
@@ -174,7 +169,7 @@ def _credentials(tenant_id: UUID, login: MailboxLogin) -> InboxCredentials:
         raise Internal(_BROKEN)
     try:
         password = decrypt_text(
-            base64.b64encode(login.password_ciphertext).decode(), _context(tenant_id, login.id)
+            base64.b64encode(login.password_ciphertext).decode(), inbox_context(tenant_id, login.id)
         )
     except Exception as exc:
         # The type only: no message of a KMS client error belongs in a log next to an inbox.
@@ -205,22 +200,16 @@ def _all_credentials(tenant_id: UUID, logins: list[MailboxLogin]) -> list[InboxC
 
 
 def _encrypted(tenant_id: UUID, inbox_id: UUID, password: str) -> bytes:
-    from inboxfleet.kms import encrypt_text
-    from inboxfleet.settings import SettingsError, inbox_secrets_settings_from_env
+    from inboxfleet.kms import encrypt_for_inbox
+    from inboxfleet.settings import SettingsError
 
     try:
-        key_id = inbox_secrets_settings_from_env().inbox_secrets_key_id
+        return base64.b64decode(encrypt_for_inbox(tenant_id, inbox_id, password))
     except SettingsError as exc:
-        key_id = None
-        logger.error("the API's settings are invalid", extra={"error": str(exc)})
-    if key_id is None:
-        logger.error("INBOX_SECRETS_KEY_ID is not set: no new password can be kept")
-        raise Internal("the password cannot be kept now; this is a bug on our side")
-    try:
-        return base64.b64decode(encrypt_text(key_id, password, _context(tenant_id, inbox_id)))
+        logger.error("no new password can be kept", extra={"error": str(exc)})
     except Exception as exc:
         logger.error(
             "a new inbox password could not be encrypted",
             extra={"inbox_id": str(inbox_id), "error": type(exc).__name__},
         )
-        raise Internal("the password cannot be kept now; this is a bug on our side") from None
+    raise Internal("the password cannot be kept now; this is a bug on our side")

@@ -183,6 +183,21 @@ def desired_records(
     return sorted(Record(name, rtype, values(facts)) for name, rtype, values in layout)
 
 
+def host_records(
+    domain: str,
+    mail_host: str,
+    ip: IPv4Address,
+    policy: DeliverabilityPolicy = DeliverabilityPolicy(),
+) -> list[Record]:
+    """The address records among ours (the names the server's TLS certificate covers): what
+    can be published as soon as the server has its address, before anything else is known."""
+    facts = _Facts(ip, "", ())
+    layout = _layout(domain, mail_host, policy)
+    return sorted(
+        Record(name, rtype, values(facts)) for name, rtype, values in layout if rtype == "A"
+    )
+
+
 def our_record_keys(
     domain: str, mail_host: str, policy: DeliverabilityPolicy = DeliverabilityPolicy()
 ) -> list[tuple[str, RecordType]]:

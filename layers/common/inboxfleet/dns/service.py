@@ -38,6 +38,7 @@ from inboxfleet.dns.records import (
     RecordType,
     desired_records,
     fqdn,
+    host_records,
     in_zone,
     our_record_keys,
     quoted,
@@ -145,9 +146,8 @@ def _publish_host(deps: DnsDeps, command: PublishHost) -> HostPublished:
             f"{command.ip}: listed by a blocklist; {command.mail_host} not published"
         )
     zone = _zone(deps, command)
-    # As upsert publishes them later (records.py), which then changes nothing here.
-    names = (command.mail_host, f"mta-sts.{command.domain}")
-    records = [Record(fqdn(name), "A", (str(command.ip),)) for name in names]
+    # As upsert publishes them later, which then changes nothing here.
+    records = host_records(command.domain, command.mail_host, command.ip, deps.policy)
     _refuse_conflicts(deps, deps.route53.records(zone), command.domain, records)
     deps.route53.upsert(zone, records)
     return HostPublished(zone_id=zone.id, ip_blocklist=listing)

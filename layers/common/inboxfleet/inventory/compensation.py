@@ -24,7 +24,7 @@ from inboxfleet.inventory.commands import (
 )
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
 from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
-from inboxfleet.names import mail_host_of
+from inboxfleet.names import execution_name, mail_host_of
 from inboxfleet.records import Inbox, InboxEvent, Server
 
 # Statuses a run being compensated may have left its inbox in.
@@ -38,7 +38,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
         raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
-    current = f"{inbox.id}-{inbox.attempt}"  # the execution name of the inbox's attempt
+    current = execution_name(inbox.id, inbox.attempt)
     if (
         inbox.status not in _COMPENSABLE
         or command.execution != current
@@ -70,8 +70,8 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     else:
         reason = inbox.failure_reason or failure_reason(
             step,
-            str(command.failure.get("Error") or "States.Runtime"),
-            _text(command.failure.get("Cause")),
+            command.failure.get("Error") or "States.Runtime",
+            command.failure.get("Cause"),
         )
         terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
         if terminate and server is not None and server.status in LIVE_SERVER:
@@ -148,10 +148,6 @@ def _planned(recent: list[InboxEvent], execution: str) -> dict[str, Any] | None:
     return None
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
     """The end of compensation: the inbox `failed` with the plan's reason, a server this
     execution gave back `decommissioned` (one it could not is left `failed` for reconcile),
@@ -163,7 +159,7 @@ def finish(session: TenantSession, command: FinishCompensation) -> InboxTransiti
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
         raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
-    if command.execution != f"{inbox.id}-{inbox.attempt}":
+    if command.execution != execution_name(inbox.id, inbox.attempt):
         # The inbox has moved on to another attempt: its state is that attempt's.
         InboxEvents(session).append(
             inbox.id, "compensate", "info", {"execution": command.execution, "stale": True}

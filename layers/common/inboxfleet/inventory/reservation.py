@@ -39,7 +39,7 @@ from inboxfleet.lifecycles import (
     PaymentState,
     ServerStatus,
 )
-from inboxfleet.names import mail_host_of
+from inboxfleet.names import execution_name, mail_host_of
 from inboxfleet.placement import NoAllowedLocation, choose_location
 from inboxfleet.records import Inbox, Server
 
@@ -135,13 +135,7 @@ def replace(
     servers.move(old.id, ServerStatus.DECOMMISSIONED)
     account = BillingAccounts(session).get()
     allowed = list(account.allowed_locations) if account else []
-    try:
-        location = choose_location(allowed, servers.live_per_location())
-    except NoAllowedLocation as exc:
-        raise ReservationRefused(str(exc)) from None
-    server = servers.add(
-        domain.id, location, environment, ordered_for=inbox.id, ordered_by=command.execution
-    )
+    server = _order(servers, inbox, domain.id, allowed, command.execution, environment)
     inboxes.assign(inbox.id, server.id, command.execution)
     events = InboxEvents(session)
     events.append(inbox.id, "publish_host", "failed", {"reason": listed})
@@ -182,13 +176,7 @@ def _place(
                     f"over {GIVE_BACK_LIMIT}; reconcile will finish it, then retry"
                 )
             return "wait_for_server", going, None
-        try:
-            location = choose_location(allowed, servers.live_per_location())
-        except NoAllowedLocation as exc:
-            raise ReservationRefused(str(exc)) from None
-        ordered = servers.add(
-            domain_id, location, environment, ordered_for=inbox.id, ordered_by=execution
-        )
+        ordered = _order(servers, inbox, domain_id, allowed, execution, environment)
         return "new_server", ordered, None
     if server.status == ServerStatus.READY:
         return "existing_server", server, None
@@ -205,12 +193,29 @@ def _place(
     raise ReservationRefused(f"the mail server of {inbox.address} is {server.status}")
 
 
+def _order(  # noqa: PLR0917 - the order's every part, named at both call sites
+    servers: Servers,
+    inbox: Inbox,
+    domain_id: UUID,
+    allowed: list[str],
+    execution: str,
+    environment: str,
+) -> Server:
+    """A new server row for this execution in the least-used allowed location: the order is
+    recorded (before Hostwinds is called)."""
+    try:
+        location = choose_location(allowed, servers.live_per_location())
+    except NoAllowedLocation as exc:
+        raise ReservationRefused(str(exc)) from None
+    return servers.add(domain_id, location, environment, ordered_for=inbox.id, ordered_by=execution)
+
+
 def _check_execution(inbox: Inbox, execution: str) -> bool:
     """True when this execution reserved the inbox before (a repeat); raises unless the inbox
     is queued and this is its current attempt's execution (<inbox id>-<attempt>, as started)."""
     if inbox.status == InboxStatus.PROVISIONING and inbox.execution_name == execution:
         return True
-    if inbox.status == InboxStatus.QUEUED and execution == f"{inbox.id}-{inbox.attempt}":
+    if inbox.status == InboxStatus.QUEUED and execution == execution_name(inbox.id, inbox.attempt):
         return False
     raise InboxNotQueued(
         f"inbox {inbox.id} is {inbox.status} at attempt {inbox.attempt}: "

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from inboxfleet.db import default_database
 from inboxfleet.inventory.service import InventoryDeps
-from inboxfleet.settings import SettingsError, environment_name, inbox_secrets_settings_from_env
+from inboxfleet.settings import environment_name
 
 
 def deps() -> InventoryDeps:
@@ -16,11 +16,7 @@ def deps() -> InventoryDeps:
 
 
 def _encrypt(tenant_id: UUID, inbox_id: UUID, password: str) -> str:
-    """A mailbox password as KMS ciphertext bound to its inbox (boto3 only on this path)."""
-    from inboxfleet.kms import encrypt_text
+    # boto3 only on this path: most inventory steps never encrypt.
+    from inboxfleet.kms import encrypt_for_inbox
 
-    key_id = inbox_secrets_settings_from_env().inbox_secrets_key_id
-    if key_id is None:
-        raise SettingsError("INBOX_SECRETS_KEY_ID must be set to keep mailbox passwords")
-    context = {"tenant_id": str(tenant_id), "inbox_id": str(inbox_id)}
-    return encrypt_text(key_id, password, context)
+    return encrypt_for_inbox(tenant_id, inbox_id, password)

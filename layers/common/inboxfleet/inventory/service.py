@@ -42,8 +42,8 @@ from inboxfleet.records import Server, TimelineEntry
 @dataclass(frozen=True)
 class InventoryDeps:
     database: Database
-    environment: str = "local"  # ENVIRONMENT: names the servers this workflow orders
-    encrypt: Encrypt | None = None  # mailbox passwords -> KMS ciphertext (reserve only)
+    environment: str  # ENVIRONMENT: names the servers this workflow orders
+    encrypt: Encrypt  # mailbox passwords -> KMS ciphertext (reserve only)
 
 
 def handle(command: InventoryCommand, deps: InventoryDeps) -> InventoryResult:  # noqa: PLR0911 - one return per action
@@ -52,9 +52,9 @@ def handle(command: InventoryCommand, deps: InventoryDeps) -> InventoryResult:  
             case PinHostKey():
                 return _pin_host_key(session, command)
             case Reserve():
-                return reserve(session, command, environment=deps.environment, encrypt=_enc(deps))
+                return reserve(session, command, environment=deps.environment, encrypt=deps.encrypt)
             case ReplaceServer():
-                return replace(session, command, environment=deps.environment, encrypt=_enc(deps))
+                return replace(session, command, environment=deps.environment, encrypt=deps.encrypt)
             case ServerCreated():
                 return _server_created(session, command)
             case ServerReady():
@@ -64,12 +64,6 @@ def handle(command: InventoryCommand, deps: InventoryDeps) -> InventoryResult:  
             case FinishCompensation():
                 return compensation.finish(session, command)
         return _on_inbox(session, command)
-
-
-def _enc(deps: InventoryDeps) -> Encrypt:
-    if deps.encrypt is None:
-        raise RuntimeError("no encryption for mailbox passwords is configured")
-    return deps.encrypt
 
 
 def _on_inbox(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from inboxfleet.kms import inbox_context
 from inboxfleet.mailu import installer
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.commands import (
@@ -61,8 +62,7 @@ def handle(command: MailuCommand, deps: MailuDeps) -> MailuResult:
     password = ""
     if isinstance(command, ConfigureMailbox):
         password = deps.decrypt(
-            command.password_ciphertext,
-            {"tenant_id": str(command.tenant_id), "inbox_id": str(command.inbox_id)},
+            command.password_ciphertext, inbox_context(command.tenant_id, command.inbox_id)
         )
     session = SshSession(
         str(command.server_ip),

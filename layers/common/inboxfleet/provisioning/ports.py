@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from inboxfleet.names import execution_name
+
 
 @dataclass(frozen=True)
 class StartRequest:
@@ -16,7 +18,7 @@ class StartRequest:
 
     @classmethod
     def for_attempt(cls, tenant_id: UUID, inbox_id: UUID, attempt: int) -> StartRequest:
-        return cls(tenant_id, inbox_id, f"{inbox_id}-{attempt}")
+        return cls(tenant_id, inbox_id, execution_name(inbox_id, attempt))
 
 
 class ProvisioningStarter(Protocol):

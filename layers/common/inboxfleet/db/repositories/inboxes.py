@@ -226,6 +226,7 @@ class Inboxes(TenantTable[Inbox]):
         self._session.execute(
             "UPDATE inboxes SET execution_name = %s, updated_at = now() "
             "WHERE tenant_id = %s AND id = %s AND execution_name IS NULL "
+            # names.execution_name, spelt in SQL: only the current attempt's start counts.
             "AND id::text || '-' || attempt::text = %s",
             (execution_name, self.tenant_id, inbox_id, execution_name),
         )

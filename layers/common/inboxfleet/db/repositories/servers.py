@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from inboxfleet.db.repositories.base import TenantTable
-from inboxfleet.lifecycles import LIVE_SERVER, SERVER_TRANSITIONS, ServerStatus
+from inboxfleet.lifecycles import LIVE_SERVER, SERVER_TRANSITIONS, ServerStatus, predecessors
 from inboxfleet.names import server_name
 from inboxfleet.records import Server, ServerInUse
 
@@ -136,7 +136,7 @@ class Servers(TenantTable[Server]):
     ) -> Server | None:
         """To `target` if the lifecycle allows it from the current status (compare-and-set);
         None when it does not move. `failed` keeps the reason for the inboxes waiting on it."""
-        allowed = sorted(s for s, nexts in SERVER_TRANSITIONS.items() if target in nexts)
+        allowed = sorted(predecessors(SERVER_TRANSITIONS, target))
         return self._session.fetch_one(
             Server,
             "UPDATE servers SET status = %s, updated_at = now(), "
