@@ -74,7 +74,9 @@ class ReplaceServer(_Command):
 class PlanCompensation(_Command):
     """What this execution must undo, decided under the domain lock. `execution` names the run
     being undone (the compensation entry undoes another, stopped one); `failure` is the Catch's
-    `{Error, Cause}` (both optional): the reason recorded comes from it."""
+    `{Error, Cause}` (both optional): the reason recorded comes from it. Planned again for the
+    same run, it answers the first plan's decisions as far as they still hold; once that
+    run's undoing has succeeded it refuses (NotCompensable): nothing is undone twice."""
 
     action: Literal["plan_compensation"]
     execution: ExecutionName
@@ -82,15 +84,16 @@ class PlanCompensation(_Command):
 
 
 class FinishCompensation(_Command):
-    """The inbox ends `failed` with the plan's reason; a server this execution bought and
-    terminated is `decommissioned`, one it could not is left `failed` for reconcile."""
+    """The inbox ends `failed` with the plan's reason (unless it has moved on: another attempt,
+    or deleted meanwhile); a server this execution gave back is `decommissioned`, one it could
+    not is left `decommissioning` (entering compensation again, or reconcile, ends it)."""
 
     action: Literal["finish_compensation"]
     execution: ExecutionName  # the run undone: a later attempt's inbox is left alone
     reason: str = Field(min_length=1, max_length=500)
     server_id: UUID | None = None
     terminated: bool = False
-    # A compensation step that kept failing: the server stays `failed` (reconcile ends it).
+    # A compensation step that kept failing: the server stays `decommissioning`.
     incomplete: bool = False
 
 

@@ -29,6 +29,8 @@ from inboxfleet.records import Inbox, InboxEvent, Server
 
 # Statuses a run being compensated may have left its inbox in.
 _COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
+# A server this run gives back leaves these for `decommissioning` (already there: another run's).
+_GIVEN_BACK_FROM = LIVE_SERVER | {ServerStatus.FAILED}
 REASON_LIMIT = 500
 RECENT_ENTRIES = 60  # a run's entries since its reservation, with room to spare
 
@@ -62,11 +64,23 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     earlier = _planned(recent, command.execution)
     step = _step_in_progress(recent)
     if earlier is not None:
-        # Planned before (a retried step): the same decisions, nothing recorded again.
+        if _undone(recent, command.execution):
+            # Entered again for a run whose undoing is over: what it decided then may now
+            # belong to someone else (the domain's next server, its records).
+            raise NotCompensable(f"{command.execution} was already undone: nothing left to do")
+        # Planned before (a retried step, or a compensation that ended incomplete): the same
+        # decisions, as far as they still hold, and nothing recorded again. Only this plan
+        # moved the server out of service, so it is still its to give back while it is
+        # decommissioning; records go only with it (no other server can be on the domain).
         reason = str(earlier["reason"])
-        terminate = bool(earlier["terminate_server"])
-        remove_mailbox = bool(earlier["remove_mailbox"])
-        delete_records = bool(earlier["delete_records"])
+        going = server is not None and server.status == ServerStatus.DECOMMISSIONING
+        terminate = bool(earlier["terminate_server"]) and going
+        delete_records = bool(earlier["delete_records"]) and terminate
+        remove_mailbox = (
+            bool(earlier["remove_mailbox"])
+            and server is not None
+            and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+        )
     else:
         reason = inbox.failure_reason or failure_reason(
             step,
@@ -74,11 +88,11 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
             command.failure.get("Cause"),
         )
         terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
-        if terminate and server is not None and server.status in LIVE_SERVER:
+        if terminate and server is not None and server.status in _GIVEN_BACK_FROM:
             # On its way out: out of the live set (a new request on the domain waits until
             # it has gone, records included; waiting inboxes fail with its reason).
-            going = servers.move(server.id, ServerStatus.DECOMMISSIONING, failure_reason=reason)
-            server = going or server
+            going_now = servers.move(server.id, ServerStatus.DECOMMISSIONING, failure_reason=reason)
+            server = going_now or server
         remove_mailbox = (
             server is not None
             and not terminate
@@ -148,10 +162,20 @@ def _planned(recent: list[InboxEvent], execution: str) -> dict[str, Any] | None:
     return None
 
 
+def _undone(recent: list[InboxEvent], execution: str) -> bool:
+    """Whether this execution's compensation ended complete ("compensate succeeded")."""
+    return any(
+        (entry.step, entry.outcome) == ("compensate", "succeeded")
+        and entry.detail.get("execution") == execution
+        for entry in recent
+    )
+
+
 def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
     """The end of compensation: the inbox `failed` with the plan's reason, a server this
-    execution gave back `decommissioned` (one it could not is left `failed` for reconcile),
-    and the timeline says how it ended."""
+    execution gave back `decommissioned` (one it could not is left `decommissioning`: the
+    compensation entry or reconcile ends it), and the timeline says how it ended. An inbox
+    that has moved on (another attempt, or deleted meanwhile) is left as it is."""
     servers = Servers(session)
     if command.server_id is not None and command.terminated and not command.incomplete:
         servers.move(command.server_id, ServerStatus.DECOMMISSIONED)
@@ -159,14 +183,17 @@ def finish(session: TenantSession, command: FinishCompensation) -> InboxTransiti
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
         raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
-    if command.execution != execution_name(inbox.id, inbox.attempt):
-        # The inbox has moved on to another attempt: its state is that attempt's.
+    if (
+        command.execution != execution_name(inbox.id, inbox.attempt)
+        or inbox.status not in _COMPENSABLE
+    ):
+        # Moved on to another attempt, or being deleted: its state is no longer this run's.
         InboxEvents(session).append(
             inbox.id, "compensate", "info", {"execution": command.execution, "stale": True}
         )
         return InboxTransitioned(inbox=inbox, changed=False)
     outcome = "failed" if command.incomplete else "succeeded"
-    detail = {"server_terminated": command.terminated}
+    detail = {"execution": command.execution, "server_terminated": command.terminated}
     if command.incomplete:
         detail["left_for_reconcile"] = True
     InboxEvents(session).append(inbox.id, "compensate", outcome, detail)

@@ -41,7 +41,7 @@ from inboxfleet.lifecycles import (
 )
 from inboxfleet.names import execution_name, mail_host_of
 from inboxfleet.placement import NoAllowedLocation, choose_location
-from inboxfleet.records import Inbox, Server
+from inboxfleet.records import BillingAccount, Inbox, Server
 
 # Encrypts a mailbox password for (tenant id, inbox id): base64 KMS ciphertext.
 Encrypt = Callable[[UUID, UUID, str], str]
@@ -77,12 +77,17 @@ def reserve(
             return _answer("check_delegation", inbox, reserved)
         domains.record_delegation(domain.id, delegated=True, found=domain.name_servers)
         InboxEvents(session).append(inbox.id, "check_delegation", "succeeded", {})
-    allowed = _check_standing(session, inbox)
+    account = BillingAccounts(session).get()
+    if not repeat:
+        # Admitted once per attempt: a plan lowered while the inbox waits does not fail it
+        # (billing's downgrade grace decides what goes), only an unpaid account stops an order.
+        _check_entitled(account)
+        _check_room(session, inbox, account)
     path, server, previous_order = _place(
         session,
         inbox,
         domain.id,
-        allowed,
+        account,
         execution=command.execution,
         repeat=repeat,
         environment=environment,
@@ -101,7 +106,14 @@ def reserve(
     waits_for_old = server.status == ServerStatus.DECOMMISSIONING
     inboxes.assign(inbox.id, None if waits_for_old else server.id, command.execution)
     ciphertext = _password(session, inbox, encrypt)
-    _log(session, inbox, repeat=repeat, path=path, server=server)
+    _log(
+        session,
+        inbox,
+        repeat=repeat,
+        path=path,
+        server=None if waits_for_old else server,
+        previous_order=previous_order,
+    )
     return _answer(
         path, inbox, reserved, server=server, previous_order=previous_order, ciphertext=ciphertext
     )
@@ -134,8 +146,7 @@ def replace(
     servers.move(old.id, ServerStatus.DECOMMISSIONING)
     servers.move(old.id, ServerStatus.DECOMMISSIONED)
     account = BillingAccounts(session).get()
-    allowed = list(account.allowed_locations) if account else []
-    server = _order(servers, inbox, domain.id, allowed, command.execution, environment)
+    server = _order(servers, inbox, domain.id, account, command.execution, environment)
     inboxes.assign(inbox.id, server.id, command.execution)
     events = InboxEvents(session)
     events.append(inbox.id, "publish_host", "failed", {"reason": listed})
@@ -149,14 +160,15 @@ def _place(
     session: TenantSession,
     inbox: Inbox,
     domain_id: UUID,
-    allowed: list[str],
+    account: BillingAccount | None,
     *,
     execution: str,
     repeat: bool,
     environment: str,
 ) -> tuple[Path, Server, datetime | None]:
     """The domain's live server and the path to it, or a new server ordered by this execution
-    (with when an earlier pass of it recorded the order)."""
+    (with when an earlier pass of it recorded the order: each pass records its own, as the
+    create step after it may order again)."""
     servers = Servers(session)
     server = servers.live_on_domain(domain_id)
     if server is None:
@@ -176,12 +188,16 @@ def _place(
                     f"over {GIVE_BACK_LIMIT}; reconcile will finish it, then retry"
                 )
             return "wait_for_server", going, None
-        ordered = _order(servers, inbox, domain_id, allowed, execution, environment)
+        if repeat:  # admitted while it waited: the account must still be paid to buy
+            _check_entitled(account)
+        ordered = _order(servers, inbox, domain_id, account, execution, environment)
         return "new_server", ordered, None
     if server.status == ServerStatus.READY:
         return "existing_server", server, None
     if server.status in (ServerStatus.CREATING, ServerStatus.INSTALLING):
         if server.ordered_by == execution:
+            if server.status == ServerStatus.CREATING:
+                servers.record_order(server.id)
             return "new_server", server, server.ordered_at
         if datetime.now(UTC) - server.created_at > SERVER_BUILD_LIMIT:
             # Its own workflow's waits are bounded well within this: it is stuck.
@@ -197,12 +213,13 @@ def _order(  # noqa: PLR0917 - the order's every part, named at both call sites
     servers: Servers,
     inbox: Inbox,
     domain_id: UUID,
-    allowed: list[str],
+    account: BillingAccount | None,
     execution: str,
     environment: str,
 ) -> Server:
-    """A new server row for this execution in the least-used allowed location: the order is
-    recorded (before Hostwinds is called)."""
+    """A new server row for this execution in the least-used location the plan allows: the
+    order is recorded (before Hostwinds is called)."""
+    allowed = list(account.allowed_locations) if account else []
     try:
         location = choose_location(allowed, servers.live_per_location())
     except NoAllowedLocation as exc:
@@ -223,20 +240,23 @@ def _check_execution(inbox: Inbox, execution: str) -> bool:
     )
 
 
-def _check_standing(session: TenantSession, inbox: Inbox) -> list[str]:
-    """The tenant may have this inbox now; the locations its plan allows."""
-    account = BillingAccounts(session).get()
+def _check_entitled(account: BillingAccount | None) -> None:
+    """The tenant may buy now: subscribed and paid up."""
     if account is None or account.max_inboxes <= 0:
         raise ReservationRefused("the tenant has no active subscription: subscribe, then retry")
     if account.payment_state == PaymentState.SUSPENDED:
         raise ReservationRefused("the account is suspended for an unpaid invoice: pay it, retry")
+
+
+def _check_room(session: TenantSession, inbox: Inbox, account: BillingAccount | None) -> None:
+    """The plan has room for this inbox beside those asked for before it."""
+    limit = account.max_inboxes if account else 0
     before = Inboxes(session).in_use_before(inbox)
-    if before >= account.max_inboxes:
+    if before >= limit:
         raise ReservationRefused(
-            f"the plan allows {account.max_inboxes} inboxes and {before} are in use: "
+            f"the plan allows {limit} inboxes and {before} are in use: "
             "upgrade the plan or delete an inbox, then retry"
         )
-    return list(account.allowed_locations)
 
 
 def _password(session: TenantSession, inbox: Inbox, encrypt: Encrypt) -> str:
@@ -263,22 +283,24 @@ def _log(
     repeat: bool,
     path: Path,
     server: Server | None = None,
+    previous_order: datetime | None = None,
 ) -> None:
-    """Timeline: the reservation once, then only what changes on a repeat (a wait that ended,
-    a create tried again); a repeated wait writes nothing."""
+    """Timeline: the reservation once, then only what changes on a repeat: a create tried
+    again, or a wait that ended (on the server it waited for, or with an order of its own once
+    the old one was given back); a repeated wait writes nothing."""
     events = InboxEvents(session)
     detail: dict[str, str | None] = {"path": path}
     if server is not None:
         detail |= {"server": server.name, "location": server.location}
     if not repeat:
         events.append(inbox.id, "reserve", "succeeded", detail)
-    elif path == "existing_server" and inbox.server_id is not None:
-        events.append(inbox.id, "wait_for_server", "succeeded", detail)
-    elif path == "new_server":
+    elif path == "wait_for_server":
+        return
+    elif path == "new_server" and previous_order is not None:
         events.append(inbox.id, "create_server", "retrying", detail)
         return
     else:
-        return
+        events.append(inbox.id, "wait_for_server", "succeeded", detail)
     events.append(inbox.id, _NEXT_STEP[path], "started", {})
 
 

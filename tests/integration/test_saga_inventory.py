@@ -1,0 +1,304 @@
+"""The saga's inventory steps against the real database, step by step: what the ASL would call,
+in orders and repeats the end-to-end runs reach only by chance (a compensation entered twice, a
+run finishing after its inbox moved on, a plan downgraded while an inbox waits)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from inboxfleet.db import Database, tenant_session
+from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.inventory.commands import (
+    CompensationPlan,
+    InboxTransitioned,
+    Reserved,
+    parse_command,
+)
+from inboxfleet.inventory.errors import (
+    InvalidTransition,
+    NotCompensable,
+    ReservationRefused,
+    ServerFailed,
+)
+from inboxfleet.inventory.service import InventoryDeps, handle
+from inboxfleet.lifecycles import InboxStatus, ServerStatus
+from inboxfleet.names import execution_name
+from inboxfleet.records import Inbox, Server
+from local.standing import set_standing
+from tests.factories import new_tenant
+
+
+def _encrypt(tenant_id: UUID, inbox_id: UUID, password: str) -> str:
+    # KMS is not what these tests are about: a reversible stand-in keeps the shape.
+    return base64.b64encode(f"{tenant_id}:{inbox_id}:{password}".encode()).decode()
+
+
+class Saga:
+    """One tenant with one delegated domain, driving inventory commands as the ASL does."""
+
+    def __init__(self, database: Database, max_inboxes: int = 10) -> None:
+        self.deps = InventoryDeps(database=database, environment="test", encrypt=_encrypt)
+        self.tenant_id = new_tenant("saga")
+        set_standing(self.tenant_id, "entitled", max_inboxes)
+        with tenant_session(self.tenant_id) as s:
+            domains = Domains(s)
+            domain = domains.add(f"saga-{self.tenant_id.hex[:8]}.example")
+            domains.record_delegation(domain.id, delegated=True, found=[])
+        self.domain_id = domain.id
+        self.name = domain.name
+
+    def ask(self, local: str) -> Inbox:
+        with tenant_session(self.tenant_id) as s:
+            (inbox,) = Inboxes(s).request(
+                [(self.domain_id, f"{local}@{self.name}")], InboxStatus.QUEUED, why="test"
+            )
+        return inbox
+
+    def run(self, action: str, inbox: Inbox, **fields: Any) -> Any:
+        command = {"action": action, "tenant_id": str(self.tenant_id), "inbox_id": str(inbox.id)}
+        return handle(parse_command(command | fields), self.deps)
+
+    def execution(self, inbox: Inbox) -> str:
+        current = self.inbox(inbox.id)
+        return execution_name(current.id, current.attempt)
+
+    def reserve(self, inbox: Inbox) -> Reserved:
+        result = self.run("reserve", inbox, execution=self.execution(inbox))
+        assert isinstance(result, Reserved)
+        return result
+
+    def created(self, inbox: Inbox, server: Server, serviceid: int, ip: str) -> None:
+        self.run("server_created", inbox, server_id=str(server.id), serviceid=serviceid, ip=ip)
+
+    def ready(self, inbox: Inbox, server: Server) -> None:
+        with tenant_session(self.tenant_id) as s:
+            Servers(s).move(server.id, ServerStatus.INSTALLING)
+        self.run("server_ready", inbox, server_id=str(server.id), records=9)
+
+    def plan(self, inbox: Inbox, execution: str | None = None) -> CompensationPlan:
+        failure = {"Error": "MailuNotHealthy", "Cause": "not healthy"}
+        ran = execution or self.execution(inbox)
+        result = self.run("plan_compensation", inbox, execution=ran, failure=failure)
+        assert isinstance(result, CompensationPlan)
+        return result
+
+    def finish(self, inbox: Inbox, plan: CompensationPlan, **fields: Any) -> InboxTransitioned:
+        result = self.run(
+            "finish_compensation",
+            inbox,
+            execution=plan.execution,
+            reason=plan.reason,
+            server_id=str(plan.server_id) if plan.server_id else None,
+            **({"terminated": plan.terminate} | fields),
+        )
+        assert isinstance(result, InboxTransitioned)
+        return result
+
+    def inbox(self, inbox_id: UUID) -> Inbox:
+        with tenant_session(self.tenant_id) as s:
+            found = Inboxes(s).get(inbox_id)
+        assert found is not None
+        return found
+
+    def server(self, server_id: UUID) -> Server:
+        with tenant_session(self.tenant_id) as s:
+            found = Servers(s).get(server_id)
+        assert found is not None
+        return found
+
+    def timeline(self, inbox: Inbox) -> list[tuple[str, str, dict[str, Any]]]:
+        with tenant_session(self.tenant_id) as s:
+            return [(e.step, e.outcome, e.detail) for e in InboxEvents(s).timeline(inbox.id)]
+
+    def age_server(self, server_id: UUID, hours: float) -> None:
+        with tenant_session(self.tenant_id) as s:
+            s.execute(
+                "UPDATE servers SET updated_at = now() - make_interval(secs => %s) "
+                "WHERE tenant_id = %s AND id = %s",
+                (hours * 3600, self.tenant_id, server_id),
+            )
+
+
+@pytest.fixture
+def saga(app_db: Database) -> Saga:
+    return Saga(app_db)
+
+
+def _undone(saga: Saga, inbox: Inbox) -> CompensationPlan:
+    """Reserve a new server for the inbox, see it created, then undo the run to its end."""
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    saga.created(inbox, reserved.server, 4001, "198.51.100.10")
+    plan = saga.plan(inbox)
+    assert (plan.terminate, plan.delete_records) == (True, True)
+    saga.finish(inbox, plan)
+    return plan
+
+
+def test_entering_compensation_again_after_it_succeeded_undoes_nothing_more(saga: Saga) -> None:
+    first = saga.ask("first")
+    plan = _undone(saga, first)
+    # Another inbox of the domain gets a server of its own meanwhile.
+    second = saga.ask("second")
+    reserved = saga.reserve(second)
+    assert reserved.path == "new_server"
+    assert reserved.server is not None
+    assert reserved.server.id != plan.server_id
+    saga.created(second, reserved.server, 4002, "198.51.100.11")
+
+    with pytest.raises(NotCompensable, match="already undone"):
+        saga.plan(first, plan.execution)
+    assert saga.server(reserved.server.id).status == ServerStatus.INSTALLING
+    assert saga.inbox(second.id).failure_reason is None
+
+
+def test_entering_compensation_again_while_it_is_unfinished_redoes_only_what_is_left(
+    saga: Saga,
+) -> None:
+    inbox = saga.ask("again")
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    saga.created(inbox, reserved.server, 4003, "198.51.100.12")
+    first = saga.plan(inbox)
+    again = saga.plan(inbox)  # a retried plan step: the same decisions, recorded once
+    assert again.model_dump() == first.model_dump()
+    # A compensation step kept failing: the server is still on its way out.
+    saga.finish(inbox, first, incomplete=True)
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONING
+    redo = saga.plan(inbox, first.execution)
+    assert (redo.terminate, redo.delete_records, redo.remove_mailbox) == (True, True, False)
+    saga.finish(inbox, redo)
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONED
+    starts = [e for e in saga.timeline(inbox) if e[:2] == ("compensate", "started")]
+    assert len(starts) == 1
+
+
+def test_a_failed_server_of_the_run_is_given_back_through_decommissioning(saga: Saga) -> None:
+    inbox = saga.ask("failedserver")
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    with tenant_session(saga.tenant_id) as s:
+        Servers(s).move(reserved.server.id, ServerStatus.FAILED, failure_reason="lost")
+    plan = saga.plan(inbox)
+    assert plan.terminate
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONING
+    saga.finish(inbox, plan)
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONED
+
+
+def test_a_finish_for_an_attempt_the_inbox_has_left_changes_nothing(saga: Saga) -> None:
+    inbox = saga.ask("stale")
+    plan = _undone(saga, inbox)
+    with tenant_session(saga.tenant_id) as s:  # the tenant retries: a new attempt
+        Inboxes(s).transition(inbox.id, InboxStatus.QUEUED, by="tenant", why="retry")
+    retried = saga.inbox(inbox.id)
+    assert retried.attempt == 2
+
+    late = saga.finish(inbox, plan)
+    assert late.changed is False
+    assert saga.inbox(inbox.id).status == InboxStatus.QUEUED
+    assert ("compensate", "info", {"execution": plan.execution, "stale": True}) in saga.timeline(
+        inbox
+    )
+
+
+def test_a_finish_leaves_an_inbox_being_deleted_alone(saga: Saga) -> None:
+    inbox = saga.ask("deleting")
+    plan = saga.plan(inbox)  # a run stopped before it reserved anything
+    assert plan.server_id is None
+    with tenant_session(saga.tenant_id) as s:  # the tenant deletes it meanwhile
+        assert Inboxes(s).transition(inbox.id, InboxStatus.DELETING, by="tenant", why="delete")
+    result = saga.finish(inbox, plan)
+    assert result.changed is False
+    assert saga.inbox(inbox.id).status == InboxStatus.DELETING
+
+
+def test_a_failing_inbox_is_never_activated(saga: Saga) -> None:
+    inbox = saga.ask("late")
+    saga.reserve(inbox)
+    saga.plan(inbox)
+    with pytest.raises(InvalidTransition, match="failing"):
+        saga.run("transition_inbox", inbox, to="active", step="configure_mailbox")
+    assert saga.inbox(inbox.id).status == InboxStatus.PROVISIONING
+
+
+def test_each_create_retry_records_its_order_time(saga: Saga) -> None:
+    inbox = saga.ask("reorder")
+    first = saga.reserve(inbox)
+    assert first.server is not None
+    assert first.previous_order is None
+    ordered: datetime | None = saga.server(first.server.id).ordered_at
+    assert ordered is not None
+
+    retry = saga.reserve(inbox)  # a create whose answer was never seen
+    assert retry.server is not None
+    assert retry.server.id == first.server.id
+    assert retry.previous_order == ordered
+    again = saga.server(first.server.id).ordered_at
+    assert again is not None
+    assert again > ordered
+    assert saga.reserve(inbox).previous_order == again
+
+
+def test_a_waiting_inbox_keeps_waiting_through_a_plan_downgrade(saga: Saga) -> None:
+    builder = saga.ask("builder")
+    waiter = saga.ask("waiter")
+    assert saga.reserve(builder).path == "new_server"
+    assert saga.reserve(waiter).path == "wait_for_server"
+    # Billing lowers the plan: the waiting inbox was admitted, it is not refused now.
+    set_standing(saga.tenant_id, "entitled", 1)
+    assert saga.reserve(waiter).path == "wait_for_server"
+
+
+def test_an_unpaid_account_orders_nothing_even_for_an_inbox_admitted_before(saga: Saga) -> None:
+    inbox = saga.ask("unpaid")
+    going = _server_on_its_way_out(saga, "previous")
+    assert saga.reserve(inbox).path == "wait_for_server"
+    set_standing(saga.tenant_id, "suspended")
+    with tenant_session(saga.tenant_id) as s:
+        Servers(s).move(going.id, ServerStatus.DECOMMISSIONED)
+    with pytest.raises(ReservationRefused, match="subscription"):
+        saga.reserve(inbox)
+    with tenant_session(saga.tenant_id) as s:
+        assert Servers(s).live_on_domain(saga.domain_id) is None
+
+
+def _server_on_its_way_out(saga: Saga, local: str) -> Server:
+    inbox = saga.ask(local)
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    saga.created(inbox, reserved.server, 4010, "198.51.100.20")
+    plan = saga.plan(inbox)
+    assert plan.terminate
+    return saga.server(reserved.server.id)
+
+
+def test_an_inbox_waits_for_the_old_server_to_go_then_orders_its_own(saga: Saga) -> None:
+    going = _server_on_its_way_out(saga, "old")
+    inbox = saga.ask("next")
+    waiting = saga.reserve(inbox)
+    assert waiting.path == "wait_for_server"
+    reserve_entry = next(d for step, _, d in saga.timeline(inbox) if step == "reserve")
+    assert going.name not in str(reserve_entry)  # it will not be this inbox's server
+
+    with tenant_session(saga.tenant_id) as s:
+        Servers(s).move(going.id, ServerStatus.DECOMMISSIONED)
+    ordered = saga.reserve(inbox)
+    assert ordered.path == "new_server"
+    assert ordered.previous_order is None
+    steps = [(step, outcome) for step, outcome, _ in saga.timeline(inbox)]
+    assert steps[-2:] == [("wait_for_server", "succeeded"), ("create_server", "started")]
+
+
+def test_an_old_server_that_never_goes_fails_the_waiting_inbox(saga: Saga) -> None:
+    going = _server_on_its_way_out(saga, "stuck")
+    inbox = saga.ask("blocked")
+    assert saga.reserve(inbox).path == "wait_for_server"
+    saga.age_server(going.id, hours=2.5)
+    with pytest.raises(ServerFailed, match="on its way out"):
+        saga.reserve(inbox)
