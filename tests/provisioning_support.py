@@ -132,13 +132,30 @@ def zone_records(cloud: LocalCloud, tenant: Tenant, domain: str) -> dict[tuple[s
 
 
 def payloads(events: list[dict[str, Any]]) -> str:
-    """Every input and output the history holds, as one text to search."""
+    """Every input and output the history holds, as one text to search: each detail as it
+    is, and every string inside the JSON documents among them decoded (a document escapes a
+    secret's newlines, so a multi-line key is found only in its decoded form)."""
     texts: list[str] = []
     for event in events:
         for details in event.values():
             if isinstance(details, dict):
-                texts.extend(str(v) for v in details.values())
-    return json.dumps(texts)
+                for value in details.values():
+                    texts.extend(_strings(value))
+    return "\n".join(texts)
+
+
+def _strings(value: Any) -> list[str]:
+    """The value's text, and the strings of the JSON document it holds, if it is one."""
+    if isinstance(value, dict):
+        return [text for v in value.values() for text in _strings(v)]
+    if isinstance(value, list):
+        return [text for v in value for text in _strings(v)]
+    text = str(value)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return [text]
+    return [text, *_strings(document)] if isinstance(document, dict | list) else [text]
 
 
 def fail_step(

@@ -112,16 +112,35 @@ def test_a_second_inbox_on_a_ready_server_takes_the_fast_path(cloud: LocalCloud)
 def test_two_inboxes_asked_together_on_a_new_domain_share_one_server(cloud: LocalCloud) -> None:
     tenant = Tenant.entitled(cloud)
     domain = tenant.add_domain()
-    inbox_ids = tenant.ask(f"a@{domain}", f"b@{domain}")
+    inbox_ids: list[UUID] = []
+
+    def the_other_waits() -> None:
+        # The builder's first look at its new server is held (then answered with a throttle,
+        # which is retried) until the other inbox is waiting for that server.
+        poll(
+            lambda: any(("wait_for_server", "started") in tenant.timeline(i) for i in inbox_ids),
+            "one inbox to wait for the other's server",
+        )
+
+    fail_step(
+        cloud,
+        "HostwindsFunction",
+        "describe_server",
+        error="Lambda.TooManyRequestsException",
+        before=the_other_waits,
+    )
+    inbox_ids += tenant.ask(f"a@{domain}", f"b@{domain}")
 
     assert [tenant.settled(i).status for i in inbox_ids] == ["active", "active"]
     (server,) = tenant.servers()
     assert len(instances(cloud, server.name)) == 1
     assert {tenant.inbox(i).server_id for i in inbox_ids} == {server.id}
-    # One built the server; the other took the mailbox-only path (after waiting for it, unless
-    # its Reserve came only once the server was ready).
+    # One built the server; the other waited for it, then took the mailbox-only path.
     built = [i for i in inbox_ids if ("create_server", "succeeded") in tenant.timeline(i)]
+    (waited,) = [i for i in inbox_ids if i not in built]
     assert len(built) == 1
+    assert ("wait_for_server", "succeeded") in tenant.timeline(waited)
+    assert ("create_server", "started") not in tenant.timeline(waited)
 
 
 # Every step after the VPS exists, as (function, action): a fault there must undo everything.
@@ -282,10 +301,13 @@ def test_the_first_of_two_inboxes_failing_after_the_second_is_active_keeps_what_
     domain = tenant.add_domain()
     builder: list[UUID] = []
 
+    records_before_the_failure: dict[tuple[str, str], Any] = {}
+
     def second_active() -> None:
         # The builder's own mailbox step fails only once the other inbox is in service.
         (other,) = [i for i in inbox_ids if i not in builder]
         poll(lambda: tenant.inbox(other).status == "active", "the second inbox to be active")
+        records_before_the_failure.update(zone_records(cloud, tenant, domain))
 
     def the_builders_mailbox(event: dict[str, Any]) -> bool:
         inbox = UUID(str(event.get("inbox_id")))
@@ -312,7 +334,8 @@ def test_the_first_of_two_inboxes_failing_after_the_second_is_active_keeps_what_
     (server,) = tenant.servers()
     assert server.status == "ready"
     assert len(instances(cloud, server.name)) == 1
-    assert (f"mail.{domain}.", "A") in zone_records(cloud, tenant, domain)
+    assert (f"{domain}.", "MX") in records_before_the_failure
+    assert zone_records(cloud, tenant, domain) == records_before_the_failure
     users = cloud.fleet.host(str(server.ip)).mailu.users
     assert tenant.inbox(survivor).address in users
     assert tenant.inbox(failed).address not in users  # its mailbox (if made) was removed
@@ -543,6 +566,32 @@ def test_a_retry_is_refused_until_the_failed_run_is_undone(cloud: LocalCloud) ->
     assert tenant.settled(inbox_ids[0]).status == "failed"
     assert answers == [409]
     nothing_left(cloud, tenant, domain)
+
+
+def test_an_undo_that_ends_incomplete_holds_retries_until_the_compensation_entry_ends_it(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    fail_step(cloud, "DnsFunction", "delete", error="ZoneRefused", times=None)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    failed = tenant.settled(inbox_id)
+    run = failed.execution_name or ""
+    assert failed.status == "failed"
+    assert ended(cloud, run)["status"] == "FAILED"
+    assert ("compensate", "failed") in tenant.timeline(inbox_id)
+    (going,) = tenant.servers()
+    assert going.status == "decommissioning"
+    # Our records are still there: a retry now would wait hours for them to go.
+    assert tenant("POST", f"/v1/inboxes/{inbox_id}/retry").status_code == 409
+
+    cloud.lambdas.clear_faults()
+    body = {"tenant_id": str(tenant.id), "inbox_id": str(inbox_id), "mode": "compensate"}
+    assert _start(cloud, f"{run}-compensate", body | {"execution": run})["status"] == "FAILED"
+    nothing_left(cloud, tenant, domain)
+    assert tenant("POST", f"/v1/inboxes/{inbox_id}/retry").status_code == 202
+    assert tenant.settled(inbox_id).status == "active"
 
 
 def test_a_new_inbox_waits_until_the_domains_failed_server_is_given_back(

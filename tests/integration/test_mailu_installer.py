@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from local.hostwinds_sim import HostwindsSimulator
 from local.hostwinds_sim.account import API_KEY
 from local.invoke import invoke
 from local.platform_key import platform_key
+from local.polling import poll
 from local.template import REPO_ROOT
 from local.vps_sim import (
     FailingCommand,
@@ -337,6 +339,24 @@ def test_an_unreachable_host_is_a_named_retryable_error(vps: Vps) -> None:
         vps.call("pin")
     vps.host.restore()
     assert vps.call("pin")["host_key_fingerprint"] == vps.host.host_key_fingerprint
+
+
+def test_a_connection_dropped_while_a_command_runs_is_a_named_retryable_error(vps: Vps) -> None:
+    """Not a failed command: the host never said how the command ended (paramiko reports no
+    exit status as -1), so the step is retried rather than compensated."""
+    pinned(vps).host.inject(Slow(delay_s=30.0, times=1))
+
+    def go_dark_mid_command() -> None:
+        poll(lambda: any("sshd -t" in c for c in vps.host.commands), "the command to arrive")
+        vps.host.inject(Unreachable())
+
+    dropper = threading.Thread(target=go_dark_mid_command, daemon=True)
+    dropper.start()
+    with pytest.raises(SshUnreachable, match="lost its channel"):
+        vps.call("secure")
+    dropper.join()
+    vps.host.restore()
+    assert vps.call("secure")["changed"] is not None
 
 
 def test_a_slow_host_times_out_into_a_named_error(

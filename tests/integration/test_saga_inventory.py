@@ -302,3 +302,40 @@ def test_an_old_server_that_never_goes_fails_the_waiting_inbox(saga: Saga) -> No
     saga.age_server(going.id, hours=2.5)
     with pytest.raises(ServerFailed, match="on its way out"):
         saga.reserve(inbox)
+
+
+def test_a_replacement_asked_again_answers_the_same_new_order(saga: Saga) -> None:
+    inbox = saga.ask("listed")
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    saga.created(inbox, reserved.server, 4020, "203.0.113.7")
+    replace = {"execution": saga.execution(inbox), "server_id": str(reserved.server.id)}
+    first = saga.run("replace_server", inbox, **replace)
+    # Its answer was lost (a Lambda timeout after the commit): the step is tried again.
+    again = saga.run("replace_server", inbox, **replace)
+    assert again.path == "new_server"
+    assert again.server.id == first.server.id != reserved.server.id
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONED
+    execution = saga.execution(inbox)
+    with tenant_session(saga.tenant_id) as s:
+        assert Servers(s).ordered_by(execution) == 2
+
+
+def test_a_domain_confirmed_delegated_on_the_way_is_reserved_once(app_db: Database) -> None:
+    saga = Saga(app_db)
+    with tenant_session(saga.tenant_id) as s:  # the API has not yet seen it delegated
+        Domains(s).record_delegation(saga.domain_id, delegated=False, found=[])
+    inbox = saga.ask("undecided")
+    assert saga.reserve(inbox).path == "check_delegation"
+    confirmed = saga.run(
+        "reserve", inbox, execution=saga.execution(inbox), delegation_confirmed=True
+    )
+    assert confirmed.path == "new_server"
+    steps = [(step, outcome) for step, outcome, _ in saga.timeline(inbox)]
+    assert steps[1:] == [
+        ("check_delegation", "started"),
+        ("check_delegation", "succeeded"),
+        ("status", "info"),  # queued -> provisioning
+        ("reserve", "succeeded"),
+        ("create_server", "started"),
+    ]

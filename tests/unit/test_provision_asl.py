@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from inboxfleet.settings import HostwindsSettings
-from local.template import REPO_ROOT
+from local.template import REPO_ROOT, load_template
 
 ASL = json.loads((REPO_ROOT / "statemachines/provision_inbox.asl.json").read_text())
 # Names Step Functions and Lambda raise themselves.
@@ -60,3 +60,23 @@ def test_waits_for_a_maybe_sent_order_outlast_the_longest_grace_allowed() -> Non
     # TerminateListed gives back an instance the workflow has just seen listed: no wait there.
     short = {n: w for n, w in waits.items() if w <= longest and n != "TerminateListed"}
     assert short == {}
+
+
+def test_the_compensation_entry_waits_out_any_step_the_stopped_run_left_running() -> None:
+    """StopExecution does not stop a Lambda already invoked: a record upsert or an install of
+    the stopped run may still land. The entry waits longer than any of them can run before it
+    undoes anything, so nothing of the stopped run arrives after the undoing."""
+    template = load_template()
+    machine = template["Resources"]["ProvisionInboxStateMachine"]["Properties"]
+    invoked = [ref["Fn::GetAtt"][0] for ref in machine["DefinitionSubstitutions"].values()]
+    default = template["Globals"]["Function"].get("Timeout", 3)
+    longest = max(
+        template["Resources"][name]["Properties"].get("Timeout", default) for name in invoked
+    )
+    state = ASL["States"]["CompensationRequested"]
+    waits = 0
+    while state["Type"] != "Task":
+        waits += state.get("Seconds", 0)
+        state = ASL["States"][state["Next"]]
+    assert state["Parameters"]["action"] == "plan_compensation"
+    assert waits > longest

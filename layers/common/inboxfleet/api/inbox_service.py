@@ -17,9 +17,9 @@ from inboxfleet.api.inbox_views import (
 )
 from inboxfleet.api.runtime import ApiDeps
 from inboxfleet.db import tenant_session
-from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents
+from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents, Servers
 from inboxfleet.db.sessions import TenantSession
-from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
+from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus, ServerStatus
 from inboxfleet.names import customer_domain
 from inboxfleet.observability import count, logger
 from inboxfleet.provisioning.start import start_queued
@@ -145,6 +145,7 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
                 f"only a failed inbox can be retried; this one is {inbox.status}",
                 field="path.inbox_id",
             )
+        _check_undone(s, inbox)
         inboxes = Inboxes(s)
         admit_retry(account, occupancy(inboxes))
         moved = inboxes.transition(
@@ -159,6 +160,17 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
     count("InboxesRetried")
     _start(tenant_id, [moved], deps)
     return _summary(moved)
+
+
+def _check_undone(session: TenantSession, inbox: Inbox) -> None:
+    """A failed run whose undoing did not finish still holds the inbox's server (and our records
+    on its domain): a retry would only wait for them. Compensating it again ends it."""
+    server = Servers(session).get(inbox.server_id) if inbox.server_id is not None else None
+    if server is not None and server.status == ServerStatus.DECOMMISSIONING:
+        raise Conflict(
+            "the failed run's server is still being given back; retry once it has gone",
+            field="path.inbox_id",
+        )
 
 
 def _existing(session: TenantSession, inbox_id: UUID) -> Inbox:

@@ -64,7 +64,7 @@ class ServerReady(_Command):
 
 class ReplaceServer(_Command):
     """The new server's address is blocklisted and its instance terminated: order another,
-    once per inbox (a second listed address fails the inbox)."""
+    once per execution (a second listed address fails the inbox)."""
 
     action: Literal["replace_server"]
     server_id: UUID

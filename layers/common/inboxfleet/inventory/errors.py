@@ -38,8 +38,11 @@ class ReservationRefused(InventoryError):
 
 
 class ServerFailed(InventoryError):
-    """The server this inbox was waiting for failed: the inbox fails with the server's reason."""
+    """The inbox's server cannot be had: the one it waited for failed (the inbox fails with the
+    server's reason), has been building or going away for too long, or is not the one this
+    run ordered (a replacement asked for another server)."""
 
 
 class NotCompensable(InventoryError):
-    """The inbox is in service (or gone): there is nothing of a failed run to undo."""
+    """Nothing of that run is left to undo here: the inbox is in service, gone or on another
+    attempt, or the run's undoing already succeeded."""

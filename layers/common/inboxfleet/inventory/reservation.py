@@ -123,7 +123,8 @@ def replace(
     session: TenantSession, command: ReplaceServer, *, environment: str, encrypt: Encrypt
 ) -> Reserved:
     """A fresh order for an inbox whose new server's address was listed (that instance is
-    terminated already); once: a second listed address fails the inbox."""
+    terminated already); once per execution: a second listed address fails the inbox.
+    Repeated after it committed, it answers the same order."""
     inboxes = Inboxes(session)
     inbox = inboxes.get(command.inbox_id)
     if inbox is None:
@@ -134,7 +135,13 @@ def replace(
     if domain is None:
         raise ReservationRefused(f"the domain of {inbox.address} was removed")
     servers = Servers(session)
+    reserved = ReservedDomain(id=domain.id, name=domain.name)
     old = servers.get(command.server_id)
+    again = _replaced_before(servers, inbox, old, command.execution)
+    if again is not None:
+        # Asked again after it committed (its answer lost): the same new order, not a third.
+        ciphertext = _password(session, inbox, encrypt)
+        return _answer("new_server", inbox, reserved, server=again, ciphertext=ciphertext)
     if old is None or old.ordered_by != command.execution or inbox.server_id != old.id:
         raise ServerFailed(f"server {command.server_id} is not the one ordered for {inbox.address}")
     if servers.ordered_by(command.execution) > 1:
@@ -151,9 +158,23 @@ def replace(
     events = InboxEvents(session)
     events.append(inbox.id, "publish_host", "failed", {"reason": listed})
     events.append(inbox.id, "create_server", "started", {"replacing": old.name})
-    reserved = ReservedDomain(id=domain.id, name=domain.name)
     ciphertext = _password(session, inbox, encrypt)
     return _answer("new_server", inbox, reserved, server=server, ciphertext=ciphertext)
+
+
+def _replaced_before(
+    servers: Servers, inbox: Inbox, old: Server | None, execution: str
+) -> Server | None:
+    """The server an earlier pass of this replacement ordered, if that pass committed: the old
+    one given back, the inbox on a new one this run ordered that is still being created."""
+    if old is None or old.status != ServerStatus.DECOMMISSIONED or old.ordered_by != execution:
+        return None
+    if inbox.server_id is None or inbox.server_id == old.id:
+        return None
+    current = servers.get(inbox.server_id)
+    if current is None or current.ordered_by != execution:
+        return None
+    return current if current.status == ServerStatus.CREATING else None
 
 
 def _place(
@@ -292,7 +313,9 @@ def _log(
     detail: dict[str, str | None] = {"path": path}
     if server is not None:
         detail |= {"server": server.name, "location": server.location}
-    if not repeat:
+    if path == "check_delegation":
+        pass  # reserved only once the parent zone has been asked (the pass after)
+    elif not repeat:
         events.append(inbox.id, "reserve", "succeeded", detail)
     elif path == "wait_for_server":
         return

@@ -30,6 +30,7 @@ from inboxfleet.mailu.render import RenderedFile
 
 Resolver = Callable[[str], tuple[str, int]]
 STDERR_TAIL_LINES = 8
+NO_EXIT_STATUS = -1  # paramiko's exit status for a channel that closed without one
 
 
 def same_ip_port_22(ip: str) -> tuple[str, int]:
@@ -165,6 +166,10 @@ class SshSession:
             raise SshUnreachable(
                 f"{self.ip}: {name} lost its channel ({type(exc).__name__})"
             ) from None
+        if status == NO_EXIT_STATUS:
+            # The channel closed before the host said how the command ended (a dropped
+            # connection, not a failed command): retried like any lost connection.
+            raise SshUnreachable(f"{self.ip}: {name} lost its channel (no exit status)")
         result = CommandResult(status, out, err)
         if check and status != 0:
             raise RemoteCommandFailed(name, status, self._tail(err or out))
