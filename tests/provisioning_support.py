@@ -180,6 +180,19 @@ def fail_step(
     )
 
 
+def until_one_waits(tenant: Tenant, inbox_ids: list[UUID]) -> Callable[[], None]:
+    """A fault's `before` hook: holds the builder's step until one of the inboxes (filled in
+    once they are asked for) waits for the server being built."""
+
+    def hold() -> None:
+        poll(
+            lambda: any(("wait_for_server", "started") in tenant.timeline(i) for i in inbox_ids),
+            "one inbox to wait for the other's server",
+        )
+
+    return hold
+
+
 def nothing_left(cloud: LocalCloud, tenant: Tenant, domain: str) -> None:
     """No instance at the simulator and none of our records in the zone: what a failed run
     must leave behind (the zone itself and its NS/SOA stay: the domain is still the tenant's)."""

@@ -45,6 +45,7 @@ from tests.provisioning_support import (
     instances,
     nothing_left,
     payloads,
+    until_one_waits,
     zone_records,
 )
 
@@ -114,20 +115,14 @@ def test_two_inboxes_asked_together_on_a_new_domain_share_one_server(cloud: Loca
     domain = tenant.add_domain()
     inbox_ids: list[UUID] = []
 
-    def the_other_waits() -> None:
-        # The builder's first look at its new server is held (then answered with a throttle,
-        # which is retried) until the other inbox is waiting for that server.
-        poll(
-            lambda: any(("wait_for_server", "started") in tenant.timeline(i) for i in inbox_ids),
-            "one inbox to wait for the other's server",
-        )
-
+    # The builder's first look at its new server is held (then answered with a throttle, which
+    # is retried) until the other inbox is waiting for that server.
     fail_step(
         cloud,
         "HostwindsFunction",
         "describe_server",
         error="Lambda.TooManyRequestsException",
-        before=the_other_waits,
+        before=until_one_waits(tenant, inbox_ids),
     )
     inbox_ids += tenant.ask(f"a@{domain}", f"b@{domain}")
 
@@ -440,18 +435,12 @@ def test_an_inbox_waiting_for_a_server_that_fails_fails_too_with_its_reason(
     domain = tenant.add_domain()
     inbox_ids: list[UUID] = []
 
-    def the_other_waits() -> None:
-        poll(
-            lambda: any(("wait_for_server", "started") in tenant.timeline(i) for i in inbox_ids),
-            "the other inbox to wait for the server",
-        )
-
     fail_step(
         cloud,
         "MailuInstallerFunction",
         "install",
         error="RemoteCommandFailed",
-        before=the_other_waits,
+        before=until_one_waits(tenant, inbox_ids),
     )
     inbox_ids += tenant.ask(f"a@{domain}", f"b@{domain}")
 
