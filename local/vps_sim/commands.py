@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -51,6 +52,7 @@ class Result:
     exit_status: int
     stdout: str = ""
     stderr: str = ""
+    signal: str | None = None  # killed by it: reported as exit-signal, without an exit status
 
 
 Entry = Callable[[Machine, list[str], dict[str, str]], Result]
@@ -81,6 +83,10 @@ def run_line(machine: Machine, line: str) -> Result:
             stdout.append(result.stdout)
             stderr.append(result.stderr)
             status = result.exit_status
+            if result.signal is not None:
+                if len(segments) == 1:  # bash execs a lone command: its death is the answer
+                    return Result(status, result.stdout, result.stderr, signal=result.signal)
+                status = 128 + signal.Signals[f"SIG{result.signal}"].value
             if status != 0:
                 break
     return Result(status, "".join(stdout), "".join(stderr))
@@ -100,7 +106,7 @@ def run_argv(machine: Machine, argv: list[str], env: dict[str, str]) -> Result:
         return Result(127, "", f"bash: {argv[0]}: {message}\n")
     fault = machine.faults.take_failure(tool.name)
     if fault is not None:
-        return Result(fault.exit_status, "", fault.stderr)
+        return Result(fault.exit_status, "", fault.stderr, signal=fault.signal)
     return tool.run(machine, argv[1:], env)
 
 

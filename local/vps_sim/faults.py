@@ -9,6 +9,7 @@ after `times` commands, `NeverHealthy` holds until cleared.
 
 from __future__ import annotations
 
+import signal as signal_module
 import threading
 from dataclasses import dataclass
 
@@ -67,6 +68,10 @@ class FailingCommand:
         "ERROR: problem running iptables: Another app is currently holding the xtables lock.\n"
     )
     times: int = 1
+    # Killed by this signal instead ("KILL", as the OOM killer does): a lone command's death is
+    # reported as exit-signal with no exit status (bash execs it); in a chain bash reports
+    # 128 + the signal's number as the exit status.
+    signal: str | None = None
 
     def __post_init__(self) -> None:
         if not self.program:
@@ -75,6 +80,8 @@ class FailingCommand:
             raise ValueError("exit_status must be 1-255")
         if self.times < 1:
             raise ValueError("times must be at least 1")
+        if self.signal is not None and not hasattr(signal_module.Signals, f"SIG{self.signal}"):
+            raise ValueError(f"no signal SIG{self.signal}")
 
 
 HostFault = Unreachable | Slow | HostKeyChanged | NeverHealthy | FailingCommand

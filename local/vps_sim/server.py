@@ -413,6 +413,9 @@ class SimulatedHost(StartStop):
         try:
             process.stdout.write(result.stdout)
             process.stderr.write(result.stderr)
-            process.exit(result.exit_status)
+            if result.signal is not None:
+                process.exit_with_signal(result.signal)
+            else:
+                process.exit(result.exit_status)
         except (OSError, asyncssh.Error):
             log.debug("simulated host %s: the client left before the answer", self.ip)

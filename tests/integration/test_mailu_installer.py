@@ -359,6 +359,15 @@ def test_a_connection_dropped_while_a_command_runs_is_a_named_retryable_error(vp
     assert vps.call("secure")["changed"] is not None
 
 
+def test_a_command_killed_by_a_signal_is_a_failed_command_not_a_lost_host(vps: Vps) -> None:
+    """The host answers exit-signal, not exit-status (the OOM killer ending a lone command):
+    the command failed and says so; nothing is retried as if the host had gone."""
+    pinned(vps).call("secure")
+    vps.host.inject(FailingCommand(program="systemd-run", signal="KILL", stderr=""))
+    with pytest.raises(RemoteCommandFailed, match=r"systemd-run .*signal"):
+        vps.call("install")
+
+
 def test_a_slow_host_times_out_into_a_named_error(
     vps: Vps, monkeypatch: pytest.MonkeyPatch
 ) -> None:

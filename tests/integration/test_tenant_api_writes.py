@@ -430,6 +430,32 @@ def test_a_failed_inbox_is_retried_as_a_new_attempt(
     assert "queued" in error(again)["message"]
 
 
+def _undone(tenant: Tenant, inbox_id: UUID, execution: str, outcome: str) -> None:
+    """How the undoing of that run ended, on the timeline as compensation writes it."""
+    with tenant_session(tenant.id) as s:
+        InboxEvents(s).append(inbox_id, "compensate", outcome, {"execution": execution})
+
+
+def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
+    cloud: LocalCloud, starter: RecordingProvisioningStarter
+) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "halfundone", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
+    run = f"{inbox_id}-1"
+    _undone(tenant, inbox_id, f"{inbox_id}-0", "failed")  # an older run: not this one's
+    _undone(tenant, inbox_id, run, "failed")
+    before = rows(tenant)
+    refused = call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant)
+    assert (refused.status_code, error(refused)["field"]) == (409, "path.inbox_id")
+    assert "did not finish" in error(refused)["message"]
+    assert rows(tenant) == before
+    assert starter.started == []
+
+    _undone(tenant, inbox_id, run, "succeeded")  # the compensation entry finished it
+    answer = call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant)
+    assert answer.status_code == 202, answer.text
+
+
 def test_a_retry_counts_against_the_plan_and_the_standing(cloud: LocalCloud) -> None:
     full = new_tenant(cloud, max_inboxes=1)
     failed = add_inbox(full, "f", _I.QUEUED, _I.PROVISIONING, _I.FAILED)

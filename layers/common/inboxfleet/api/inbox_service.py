@@ -17,10 +17,10 @@ from inboxfleet.api.inbox_views import (
 )
 from inboxfleet.api.runtime import ApiDeps
 from inboxfleet.db import tenant_session
-from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.db.repositories import BillingAccounts, Domains, Inboxes, InboxEvents
 from inboxfleet.db.sessions import TenantSession
-from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus, ServerStatus
-from inboxfleet.names import customer_domain
+from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
+from inboxfleet.names import customer_domain, execution_name
 from inboxfleet.observability import count, logger
 from inboxfleet.provisioning.start import start_queued
 from inboxfleet.records import Inbox
@@ -163,12 +163,13 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
 
 
 def _check_undone(session: TenantSession, inbox: Inbox) -> None:
-    """A failed run whose undoing did not finish still holds the inbox's server (and our records
-    on its domain): a retry would only wait for them. Compensating it again ends it."""
-    server = Servers(session).get(inbox.server_id) if inbox.server_id is not None else None
-    if server is not None and server.status == ServerStatus.DECOMMISSIONING:
+    """A failed run whose undoing did not finish may still hold what it bought (its server,
+    our records): a retry would order beside it. Compensating that run again finishes it."""
+    run = execution_name(inbox.id, inbox.attempt)
+    if InboxEvents(session).undo_outcome(inbox.id, run) == "failed":
         raise Conflict(
-            "the failed run's server is still being given back; retry once it has gone",
+            f"the undoing of the failed run {run} did not finish; it is finished by "
+            "compensating that run again (reconcile does), then the inbox can be retried",
             field="path.inbox_id",
         )
 

@@ -213,9 +213,10 @@ Path = Literal["new_server", "existing_server", "wait_for_server", "check_delega
 class Reserved(_Result):
     """reserve: where the workflow goes next (`$.path`):
 
-    - `new_server`: `$.server` was ordered for this inbox; `$.previous_order` is when an earlier
-      pass of this execution (maybe) sent its order (None on the first): the create step gets
-      it, so it looks the name up instead of buying twice.
+    - `new_server`: `$.server` was ordered for this inbox; `$.previous_order` (None on the first
+      pass) is the time from which an earlier create of this execution may have sent its order
+      (recorded by this pass: the create before may have ordered just before it timed out). The
+      create step gets it, so it looks the name up, and waits out the grace, before it buys.
     - `existing_server`: the domain's server is ready: configure the mailbox only.
     - `wait_for_server`: the domain's server is still being built by another inbox: wait, then
       reserve again (`$.server.status` says how far it is).

@@ -64,7 +64,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     earlier = _planned(recent, command.execution)
     step = _step_in_progress(recent)
     if earlier is not None:
-        if _undone(recent, command.execution):
+        if events.undo_outcome(inbox.id, command.execution) == "succeeded":
             # Entered again for a run whose undoing is over: what it decided then may now
             # belong to someone else (the domain's next server, its records).
             raise NotCompensable(f"{command.execution} was already undone: nothing left to do")
@@ -162,19 +162,10 @@ def _planned(recent: list[InboxEvent], execution: str) -> dict[str, Any] | None:
     return None
 
 
-def _undone(recent: list[InboxEvent], execution: str) -> bool:
-    """Whether this execution's compensation ended complete ("compensate succeeded")."""
-    return any(
-        (entry.step, entry.outcome) == ("compensate", "succeeded")
-        and entry.detail.get("execution") == execution
-        for entry in recent
-    )
-
-
 def finish(session: TenantSession, command: FinishCompensation) -> InboxTransitioned:
     """The end of compensation: the inbox `failed` with the plan's reason, a server this
-    execution gave back `decommissioned` (one it could not is left `decommissioning`: the
-    compensation entry or reconcile ends it), and the timeline says how it ended. An inbox
+    execution gave back `decommissioned` (one it could not is left `decommissioning`: entering
+    compensation again for this run ends it), and the timeline says how it ended. An inbox
     that has moved on (another attempt, or deleted meanwhile) is left as it is."""
     servers = Servers(session)
     if command.server_id is not None and command.terminated and not command.incomplete:

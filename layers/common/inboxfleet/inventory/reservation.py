@@ -4,8 +4,10 @@ It decides where the inbox goes (the domain's live server, else a new one in the
 location the plan allows), checks what must hold before anything is bought (the execution is
 the inbox's, the tenant's standing, the domain's delegation), and keeps the mailbox password
 as KMS ciphertext only. Repeating it within one execution answers the same reservation: the
-workflow comes back here after a create whose answer it never saw, after waiting for another
-inbox's server, and after the delegation check.
+workflow comes back here after a create whose answer it never saw (the order time is recorded
+again), and after waiting for another inbox's server; an inbox is admitted by the plan once,
+on its first pass. After the delegation check it comes back as a first pass (the inbox is still
+queued).
 """
 
 from __future__ import annotations
@@ -217,9 +219,12 @@ def _place(
         return "existing_server", server, None
     if server.status in (ServerStatus.CREATING, ServerStatus.INSTALLING):
         if server.ordered_by == execution:
+            # A create tried again: the one before may have ordered just before it timed out,
+            # so an order counts as sent from now (recorded first, as every order is).
+            recorded = None
             if server.status == ServerStatus.CREATING:
-                servers.record_order(server.id)
-            return "new_server", server, server.ordered_at
+                recorded = servers.record_order(server.id)
+            return "new_server", server, recorded or server.ordered_at
         if datetime.now(UTC) - server.created_at > SERVER_BUILD_LIMIT:
             # Its own workflow's waits are bounded well within this: it is stuck.
             raise ServerFailed(

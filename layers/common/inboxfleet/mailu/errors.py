@@ -8,7 +8,8 @@ class MailuInstallerError(Exception):
 
 
 class SshUnreachable(MailuInstallerError):
-    """No SSH session could be opened (refused, timed out, dropped): retry later."""
+    """No SSH session could be opened, or it dropped under a command (refused, timed out, the
+    connection lost before the command's end was reported): retry later."""
 
 
 class HostKeyMismatch(MailuInstallerError):

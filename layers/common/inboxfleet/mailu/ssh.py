@@ -30,7 +30,7 @@ from inboxfleet.mailu.render import RenderedFile
 
 Resolver = Callable[[str], tuple[str, int]]
 STDERR_TAIL_LINES = 8
-NO_EXIT_STATUS = -1  # paramiko's exit status for a channel that closed without one
+NO_EXIT_STATUS = -1  # paramiko's, for a channel that closed without one (dropped, or a signal)
 
 
 def same_ip_port_22(ip: str) -> tuple[str, int]:
@@ -166,13 +166,17 @@ class SshSession:
             raise SshUnreachable(
                 f"{self.ip}: {name} lost its channel ({type(exc).__name__})"
             ) from None
-        if status == NO_EXIT_STATUS:
-            # The channel closed before the host said how the command ended (a dropped
-            # connection, not a failed command): retried like any lost connection.
-            raise SshUnreachable(f"{self.ip}: {name} lost its channel (no exit status)")
+        if status == NO_EXIT_STATUS and not _closed_by_host(stdout.channel):
+            # The connection dropped before the host said how the command ended: not a failed
+            # command, retried like any lost connection. (A command killed by a signal also
+            # has no exit status, but the host closes its channel in order: it failed.)
+            raise SshUnreachable(f"{self.ip}: {name} lost its channel (connection dropped)")
         result = CommandResult(status, out, err)
         if check and status != 0:
-            raise RemoteCommandFailed(name, status, self._tail(err or out))
+            why = self._tail(err or out)
+            if status == NO_EXIT_STATUS:
+                why = f"ended by a signal, no exit status. {why}".strip()
+            raise RemoteCommandFailed(name, status, why)
         return result
 
     def add_redaction(self, secret: str) -> None:
@@ -281,3 +285,10 @@ class SshSession:
             raise ConnectionRefusedError(f"127.0.0.1:{port} on {self.ip}") from exc
         channel.settimeout(self._connect_timeout_s)
         return channel
+
+
+def _closed_by_host(channel: paramiko.Channel) -> bool:
+    """Whether the host ended the channel in order: it sent EOF, or it sent CLOSE, which
+    paramiko answers with EOF and CLOSE of its own (we never send EOF on a command: a channel
+    that has sent one was closed by the host). A dropped connection does neither."""
+    return bool(channel.eof_received or channel.eof_sent)

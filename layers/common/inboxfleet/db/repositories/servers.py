@@ -122,14 +122,15 @@ class Servers(TenantTable[Server]):
             (str(serviceid), ip, self.tenant_id, server_id),
         )
 
-    def record_order(self, server_id: UUID) -> None:
-        """Another order of a server still being created may be sent now (a create step tried
-        again, after the grace for the earlier one): it counts as sent from now."""
-        self._session.execute(
+    def record_order(self, server_id: UUID) -> datetime | None:
+        """Another order of a server still being created may be sent from now (a create step
+        tried again): the time recorded, None when the server is no longer being created."""
+        recorded: datetime | None = self._session.scalar(
             "UPDATE servers SET ordered_at = now(), updated_at = now() "
-            "WHERE tenant_id = %s AND id = %s AND status = 'creating'",
+            "WHERE tenant_id = %s AND id = %s AND status = 'creating' RETURNING ordered_at",
             (self.tenant_id, server_id),
         )
+        return recorded
 
     def ordered_by(self, execution: str) -> int:
         """How many servers one workflow execution has ordered (any status)."""
