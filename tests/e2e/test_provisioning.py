@@ -505,6 +505,23 @@ def test_hostwinds_answering_5xx_or_garbage_is_retried_and_buys_one_server(
     assert _orders(cloud) == orders + 1
 
 
+def test_hostwinds_answering_5xx_while_compensation_terminates_is_retried(
+    cloud: LocalCloud,
+) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    # More than the client's own retries, for the termination by id and then by name.
+    cloud.hostwinds.inject(HttpErrorPage(action="terminate", status=502, times=4))
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    assert tenant.settled(inbox_id).status == "failed"
+    assert ("compensate", "succeeded") in tenant.timeline(inbox_id)
+    nothing_left(cloud, tenant, domain)
+    terminations = [r for r in cloud.hostwinds.requests if r.action == "terminate"]
+    assert len(terminations) > 4  # the error pages, then the one that went through
+
+
 def test_a_server_that_drops_ssh_during_the_install_is_retried(cloud: LocalCloud) -> None:
     tenant = Tenant.entitled(cloud)
     domain = tenant.add_domain()
