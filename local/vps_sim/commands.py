@@ -77,16 +77,20 @@ def run_line(machine: Machine, line: str) -> Result:
     stderr: list[str] = []
     status = 0
     with machine.lock:
-        for argv in segments:
+        for i, argv in enumerate(segments):
             machine.tick()
             result = run_argv(machine, argv, dict(DEFAULT_ENV))
             stdout.append(result.stdout)
             stderr.append(result.stderr)
             status = result.exit_status
             if result.signal is not None:
-                if len(segments) == 1:  # bash execs a lone command: its death is the answer
-                    return Result(status, result.stdout, result.stderr, signal=result.signal)
-                status = 128 + signal.Signals[f"SIG{result.signal}"].value
+                if i == len(segments) - 1:
+                    # bash execs the last command of a line (a lone one too): its death by
+                    # the signal is how the whole line ends.
+                    return Result(status, "".join(stdout), "".join(stderr), signal=result.signal)
+                killed = signal.Signals[f"SIG{result.signal}"]
+                stderr.append(f"bash: line 1: {killed.name.removeprefix('SIG')}: {argv[0]}\n")
+                status = 128 + killed.value
             if status != 0:
                 break
     return Result(status, "".join(stdout), "".join(stderr))

@@ -68,9 +68,9 @@ class FailingCommand:
         "ERROR: problem running iptables: Another app is currently holding the xtables lock.\n"
     )
     times: int = 1
-    # Killed by this signal instead ("KILL", as the OOM killer does): a lone command's death is
-    # reported as exit-signal with no exit status (bash execs it); in a chain bash reports
-    # 128 + the signal's number as the exit status.
+    # Killed by this signal instead ("KILL", as the OOM killer does): the last command of a
+    # line (or a lone one), which bash execs, is reported as exit-signal with no exit status;
+    # an earlier one in a chain as exit status 128 + the signal's number.
     signal: str | None = None
 
     def __post_init__(self) -> None:

@@ -505,6 +505,25 @@ def test_hostwinds_answering_5xx_or_garbage_is_retried_and_buys_one_server(
     assert _orders(cloud) == orders + 1
 
 
+def test_a_termination_by_id_that_keeps_failing_is_finished_by_name(cloud: LocalCloud) -> None:
+    tenant = Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    fail_step(
+        cloud,
+        "HostwindsFunction",
+        "terminate_server",
+        when=lambda e: e.get("serviceid") is not None,
+        error="HostwindsProtocolError",
+        times=None,
+    )
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+
+    assert tenant.settled(inbox_id).status == "failed"
+    assert ("compensate", "succeeded") in tenant.timeline(inbox_id)
+    nothing_left(cloud, tenant, domain)
+
+
 def test_hostwinds_answering_5xx_while_compensation_terminates_is_retried(
     cloud: LocalCloud,
 ) -> None:

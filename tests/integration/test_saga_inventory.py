@@ -114,10 +114,11 @@ class Saga:
         with tenant_session(self.tenant_id) as s:
             return [(e.step, e.outcome, e.detail) for e in InboxEvents(s).timeline(inbox.id)]
 
-    def age_server(self, server_id: UUID, hours: float) -> None:
+    def age_server(self, server_id: UUID, hours: float, column: str = "updated_at") -> None:
+        assert column in ("updated_at", "created_at", "ordered_at")
         with tenant_session(self.tenant_id) as s:
             s.execute(
-                "UPDATE servers SET updated_at = now() - make_interval(secs => %s) "
+                f"UPDATE servers SET {column} = now() - make_interval(secs => %s) "
                 "WHERE tenant_id = %s AND id = %s",
                 (hours * 3600, self.tenant_id, server_id),
             )
@@ -226,7 +227,7 @@ def test_a_failing_inbox_is_never_activated(saga: Saga) -> None:
     assert saga.inbox(inbox.id).status == InboxStatus.PROVISIONING
 
 
-def test_each_create_retry_records_its_order_time_and_waits_from_it(saga: Saga) -> None:
+def test_each_create_retry_records_the_order_time_its_create_waits_from(saga: Saga) -> None:
     """Before each create tried again, an earlier create may have ordered (the last one, just
     before its Lambda timed out): the order counts as sent from this pass, and the create step
     is told so, so it waits out the grace from there before it orders again."""
@@ -344,3 +345,18 @@ def test_a_domain_confirmed_delegated_on_the_way_is_reserved_once(app_db: Databa
         ("reserve", "succeeded"),
         ("create_server", "started"),
     ]
+
+
+def test_a_server_ordered_again_lately_is_still_waited_for(saga: Saga) -> None:
+    """A build that needed its create tried again can outlast the build limit counted from the
+    row's creation: the limit counts from the latest order."""
+    builder = saga.ask("slowbuild")
+    waiter = saga.ask("patient")
+    built = saga.reserve(builder)
+    assert built.server is not None
+    assert saga.reserve(waiter).path == "wait_for_server"
+    saga.age_server(built.server.id, hours=3.5, column="created_at")
+    assert saga.reserve(waiter).path == "wait_for_server"
+    saga.age_server(built.server.id, hours=3.5, column="ordered_at")
+    with pytest.raises(ServerFailed, match="building for over"):
+        saga.reserve(waiter)

@@ -430,10 +430,15 @@ def test_a_failed_inbox_is_retried_as_a_new_attempt(
     assert "queued" in error(again)["message"]
 
 
-def _undone(tenant: Tenant, inbox_id: UUID, execution: str, outcome: str) -> None:
+def _undone(
+    tenant: Tenant, inbox_id: UUID, execution: str, outcome: str, *, server_left: bool = True
+) -> None:
     """How the undoing of that run ended, on the timeline as compensation writes it."""
+    detail: dict[str, Any] = {"execution": execution}
+    if outcome == "failed":
+        detail |= {"left_for_reconcile": True, "server_left": server_left}
     with tenant_session(tenant.id) as s:
-        InboxEvents(s).append(inbox_id, "compensate", outcome, {"execution": execution})
+        InboxEvents(s).append(inbox_id, "compensate", outcome, detail)
 
 
 def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
@@ -442,7 +447,6 @@ def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "halfundone", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
     run = f"{inbox_id}-1"
-    _undone(tenant, inbox_id, f"{inbox_id}-0", "failed")  # an older run: not this one's
     _undone(tenant, inbox_id, run, "failed")
     before = rows(tenant)
     refused = call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant)
@@ -452,8 +456,22 @@ def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
     assert starter.started == []
 
     _undone(tenant, inbox_id, run, "succeeded")  # the compensation entry finished it
+    _undone(tenant, inbox_id, f"{inbox_id}-0", "failed")  # an older run's: not this one's
     answer = call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant)
     assert answer.status_code == 202, answer.text
+
+
+def test_a_mailbox_left_on_a_shared_server_does_not_hold_a_retry(
+    cloud: LocalCloud, starter: RecordingProvisioningStarter
+) -> None:
+    """An undoing that could not remove the mailbox leaves nothing a retry would order beside
+    (the retry sets the same mailbox up again on the same server)."""
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "mailboxleft", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
+    _undone(tenant, inbox_id, f"{inbox_id}-1", "failed", server_left=False)
+    answer = call(cloud, "POST", f"/v1/inboxes/{inbox_id}/retry", tenant)
+    assert answer.status_code == 202, answer.text
+    assert starter.started == [StartRequest.for_attempt(tenant.id, inbox_id, 2)]
 
 
 def test_a_retry_counts_against_the_plan_and_the_standing(cloud: LocalCloud) -> None:

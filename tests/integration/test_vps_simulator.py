@@ -971,6 +971,21 @@ def test_a_failing_command_fails_once_without_effect(host: SimulatedHost) -> Non
         assert run(client, "ufw status verbose") == (0, "Status: inactive\n", "")
 
 
+def test_a_killed_command_ends_the_line_by_signal_when_bash_execs_it(host: SimulatedHost) -> None:
+    """bash execs the last command of a line: its death by a signal is the line's (exit-signal,
+    no exit status); an earlier command of a chain dies inside bash, which says so and exits
+    128 + the signal's number."""
+    with ssh(host) as client:
+        host.inject(FailingCommand(program="sshd", signal="KILL", stderr=""))
+        _, out, _ = client.exec_command("command -v sshd && sshd -t", timeout=5)
+        assert out.read().decode() == "/usr/sbin/sshd\n"
+        assert out.channel.recv_exit_status() == -1  # paramiko: no exit status came
+        host.inject(FailingCommand(program="sshd", signal="KILL", stderr=""))
+        status, _, stderr = run(client, "sshd -t && command -v sshd")
+        assert (status, stderr) == (137, "bash: line 1: KILL: sshd\n")
+        assert run(client, "sshd -t")[0] == 0
+
+
 # ---- the address book and the lifecycle ---------------------------------------------------
 
 

@@ -95,7 +95,7 @@ class HostwindsSettings(EnvSettings):
     # for) a server that was only slow to appear; too long stalls a lost order for that long.
     # At most 3000: the workflow's waits for a maybe-sent order (provision_inbox.asl.json,
     # 3120 s) must outlast it.
-    order_grace_s: int = Field(default=1800, ge=60, le=3000, alias="HOSTWINDS_ORDER_GRACE_S")
+    order_grace_s: int = Field(default=1800, ge=600, le=3000, alias="HOSTWINDS_ORDER_GRACE_S")
 
     @property
     def order_grace(self) -> timedelta:

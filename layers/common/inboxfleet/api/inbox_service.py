@@ -163,13 +163,16 @@ def retry_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
 
 
 def _check_undone(session: TenantSession, inbox: Inbox) -> None:
-    """A failed run whose undoing did not finish may still hold what it bought (its server,
-    our records): a retry would order beside it. Compensating that run again finishes it."""
+    """A failed run whose undoing did not finish may still hold the server it gave back (and
+    our records on the domain): a retry would order beside it. Compensating that run again
+    (the workflow's compensation entry) finishes it. A mailbox left on a shared server holds
+    nothing up: the retry sets it up again."""
     run = execution_name(inbox.id, inbox.attempt)
-    if InboxEvents(session).undo_outcome(inbox.id, run) == "failed":
+    end = InboxEvents(session).undo_end(inbox.id, run)
+    if end is not None and end.outcome == "failed" and end.detail.get("server_left", True):
         raise Conflict(
-            f"the undoing of the failed run {run} did not finish; it is finished by "
-            "compensating that run again (reconcile does), then the inbox can be retried",
+            f"the undoing of the failed run {run} did not finish and its server may still be "
+            "there; it is finished by compensating that run again, then the inbox can be retried",
             field="path.inbox_id",
         )
 

@@ -92,7 +92,7 @@ class FinishCompensation(_Command):
     execution: ExecutionName  # the run undone: a later attempt's inbox is left alone
     reason: str = Field(min_length=1, max_length=500)
     server_id: UUID | None = None
-    terminated: bool = False
+    terminated: bool = False  # the plan gave the server back (with `incomplete`: maybe left)
     # A compensation step that kept failing: the server stays `decommissioning`.
     incomplete: bool = False
 

@@ -64,7 +64,8 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
     earlier = _planned(recent, command.execution)
     step = _step_in_progress(recent)
     if earlier is not None:
-        if events.undo_outcome(inbox.id, command.execution) == "succeeded":
+        end = events.undo_end(inbox.id, command.execution)
+        if end is not None and end.outcome == "succeeded":
             # Entered again for a run whose undoing is over: what it decided then may now
             # belong to someone else (the domain's next server, its records).
             raise NotCompensable(f"{command.execution} was already undone: nothing left to do")
@@ -184,9 +185,14 @@ def finish(session: TenantSession, command: FinishCompensation) -> InboxTransiti
         )
         return InboxTransitioned(inbox=inbox, changed=False)
     outcome = "failed" if command.incomplete else "succeeded"
-    detail = {"execution": command.execution, "server_terminated": command.terminated}
+    detail: dict[str, Any] = {
+        "execution": command.execution,
+        "server_terminated": command.terminated and not command.incomplete,
+    }
     if command.incomplete:
-        detail["left_for_reconcile"] = True
+        # What compensating this run again must finish; a server it gave back may be left
+        # (a retry waits for it), a mailbox left on a shared server holds nothing up.
+        detail |= {"left_for_reconcile": True, "server_left": command.terminated}
     InboxEvents(session).append(inbox.id, "compensate", outcome, detail)
     if inbox.status == InboxStatus.FAILED:
         return InboxTransitioned(inbox=inbox, changed=False)

@@ -225,8 +225,9 @@ def _place(
             if server.status == ServerStatus.CREATING:
                 recorded = servers.record_order(server.id)
             return "new_server", server, recorded or server.ordered_at
-        if datetime.now(UTC) - server.created_at > SERVER_BUILD_LIMIT:
-            # Its own workflow's waits are bounded well within this: it is stuck.
+        # Counted from its latest order: a create tried again waits out the grace first.
+        if datetime.now(UTC) - (server.ordered_at or server.created_at) > SERVER_BUILD_LIMIT:
+            # Its own workflow's waits after an order are bounded well within this: stuck.
             raise ServerFailed(
                 f"the mail server of {inbox.address} has been building for over "
                 f"{SERVER_BUILD_LIMIT}; reconcile will undo it, then retry"

@@ -158,7 +158,11 @@ class SshSession:
         name = " && ".join(_program(argv) for argv in commands)
         self.round_trips += 1
         try:
-            _, stdout, stderr = self._client.exec_command(line, timeout=self._command_timeout_s)
+            # stdin stays referenced to the end of this call: collected, it would send EOF
+            # (see _closed_by_host).
+            _stdin, stdout, stderr = self._client.exec_command(
+                line, timeout=self._command_timeout_s
+            )
             out = stdout.read().decode(errors="replace")
             err = stderr.read().decode(errors="replace")
             status = stdout.channel.recv_exit_status()
@@ -288,7 +292,9 @@ class SshSession:
 
 
 def _closed_by_host(channel: paramiko.Channel) -> bool:
-    """Whether the host ended the channel in order: it sent EOF, or it sent CLOSE, which
-    paramiko answers with EOF and CLOSE of its own (we never send EOF on a command: a channel
-    that has sent one was closed by the host). A dropped connection does neither."""
-    return bool(channel.eof_received or channel.eof_sent)
+    """Whether the host ended the channel in order: its CLOSE is answered by paramiko with EOF
+    and CLOSE of our own, so EOF sent means the host closed it. A dropped connection only
+    unlinks the channel (even after the host's EOF, which comes before the exit status), and
+    `run` never sends EOF itself: it keeps the command's stdin referenced until the end (a
+    collected stdin file would send EOF on its way out)."""
+    return bool(channel.eof_sent)

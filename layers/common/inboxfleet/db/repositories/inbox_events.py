@@ -48,13 +48,14 @@ class InboxEvents(TenantRepository):
         )
         return newest[::-1]
 
-    def undo_outcome(self, inbox_id: UUID, execution: str) -> str | None:
-        """How the undoing of that run ended: "succeeded", "failed" (incomplete: something it
-        bought may be left), or None while it has not ended (or never began)."""
-        outcome: str | None = self._session.scalar(
-            "SELECT outcome FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
+    def undo_end(self, inbox_id: UUID, execution: str) -> InboxEvent | None:
+        """How the undoing of that run ended, the newest "compensate" entry that says so:
+        outcome "succeeded", or "failed" (incomplete: `server_left` says whether the server it
+        gave back may still be there); None while it has not ended (or never began)."""
+        return self._session.fetch_one(
+            InboxEvent,
+            f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
             "AND step = 'compensate' AND outcome IN ('succeeded', 'failed') "
             "AND detail->>'execution' = %s ORDER BY occurred_at DESC, id DESC LIMIT 1",
             (self.tenant_id, inbox_id, execution),
         )
-        return outcome
