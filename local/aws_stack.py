@@ -1,7 +1,8 @@
 """Deploy template.yaml's resources into moto, as `sam deploy` would into an account.
 
-Queues (with their redrive policies), KMS keys and state machines (the ASL files with the
-template's `DefinitionSubstitutions` applied) are created in moto; functions, roles, log groups,
+Queues (with their redrive policies), KMS keys, EventBridge rules (pattern and targets) and state
+machines (the ASL files with the template's `DefinitionSubstitutions` applied) are created in
+moto; functions, roles, log groups,
 alarms and the HTTP API get the names a deployment would give them, so every `!Ref` and `!GetAtt`
 in the template resolves to something real locally. Functions run in-process (local.stepfunctions
 dispatches Lambda invocations to their handlers): moto's Lambda backend only needs their names.
@@ -138,8 +139,21 @@ class AwsStack:
         return Physical(name, {"Arn": self._arn("scheduler", f"schedule/{group}/{name}")})
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        """A rule on the default bus, in moto's EventBridge with its pattern and targets (moto
+        matches what is put on the bus and delivers to SQS targets; schedules it never fires:
+        local.schedules does)."""
         name = props.get("Name") or self._name(logical_id)
-        return Physical(name, {"Arn": self._arn("events", f"rule/{name}")})
+        rule: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
+        if "EventPattern" in props:
+            rule["EventPattern"] = json.dumps(props["EventPattern"])
+        if "ScheduleExpression" in props:
+            rule["ScheduleExpression"] = props["ScheduleExpression"]
+        events = self._clients("events")
+        arn = events.put_rule(**rule)["RuleArn"]
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets") or []]
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return Physical(name, {"Arn": arn})
 
     def _layer(self, logical_id: str, props: dict[str, Any]) -> Physical:
         name = props.get("LayerName") or self._name(logical_id)

@@ -67,6 +67,12 @@ AWS_ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "local",
 }
 
+# The state machines the tenant API and billing start (off with `provisioning=False`).
+_WORKFLOW_ARNS = (
+    "PROVISIONING_STATE_MACHINE_ARN",
+    "DEPROVISIONING_STATE_MACHINE_ARN",
+    "MAILBOX_STATE_MACHINE_ARN",
+)
 _running = threading.Lock()  # held while a cloud runs: moto's state is process-global
 
 
@@ -276,7 +282,8 @@ class LocalCloud(StartStop):
     def _function_environment(self) -> dict[str, str]:
         env = {**function_environment(self.functions.values()), **self.local_settings()}
         if not self._provisioning:
-            env["PROVISIONING_STATE_MACHINE_ARN"] = ""  # empty counts as unset
+            for name in _WORKFLOW_ARNS:
+                env[name] = ""  # empty counts as unset
         return env
 
     def _install_database(self, stack: ExitStack) -> None:
@@ -297,6 +304,7 @@ class LocalCloud(StartStop):
     # ---- Lambda ------------------------------------------------------------------------
 
     def _start_lambda(self, stack: ExitStack) -> None:
+        from local.execution_events import status_change_events
         from local.stepfunctions import LocalFunction, local_step_functions
         from local.template import functions, load_handler
 
@@ -312,6 +320,9 @@ class LocalCloud(StartStop):
         # joined its asynchronous invocations (one of them may have started an execution).
         stack.callback(self.stop_executions)
         self.lambdas = stack.enter_context(local_step_functions(local, time_scale=self.time_scale))
+        # Ended executions are announced on EventBridge, as AWS does (the template's rules route
+        # them): entered after the dispatcher, so it stays in place until every stop is done.
+        stack.enter_context(status_change_events())
         stack.callback(self.stop_executions)
 
     def stop_executions(self) -> list[str]:

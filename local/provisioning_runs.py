@@ -1,11 +1,13 @@
-"""Reading provisioning executions in the local cloud: when one has ended, its history, and what
-Step Functions would bill for it (state transitions, Lambda invocations). The e2e tests and the
-provisioning benchmark read runs through these."""
+"""Reading workflow executions in the local cloud (provisioning by default; the teardown and the
+mailbox convergence by their logical ids): when one has ended, and its history. The e2e tests,
+the demo and the benchmarks read runs through these."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from inboxfleet.provisioning.costs import ExecutionCost, execution_cost
 from local.account import REGION
 from local.polling import poll
 
@@ -13,6 +15,8 @@ if TYPE_CHECKING:
     from local.cloud import LocalCloud
 
 MACHINE = "ProvisionInboxStateMachine"
+TEARDOWN = "DeprovisionInboxStateMachine"
+MAILBOX = "ConvergeMailboxStateMachine"
 
 
 def sfn() -> Any:
@@ -21,17 +25,19 @@ def sfn() -> Any:
     return boto3.client("stepfunctions", region_name=REGION)
 
 
-def machine_arn(cloud: LocalCloud) -> str:
-    return cloud.aws.state_machines[MACHINE]
+def machine_arn(cloud: LocalCloud, machine: str = MACHINE) -> str:
+    return cloud.aws.state_machines[machine]
 
 
-def execution_arn(cloud: LocalCloud, name: str) -> str:
-    return machine_arn(cloud).replace(":stateMachine:", ":execution:") + f":{name}"
+def execution_arn(cloud: LocalCloud, name: str, machine: str = MACHINE) -> str:
+    return machine_arn(cloud, machine).replace(":stateMachine:", ":execution:") + f":{name}"
 
 
-def ended(cloud: LocalCloud, name: str, deadline_s: float = 60.0) -> dict[str, Any]:
+def ended(
+    cloud: LocalCloud, name: str, deadline_s: float = 60.0, machine: str = MACHINE
+) -> dict[str, Any]:
     """DescribeExecution once the execution named `name` is no longer RUNNING."""
-    arn = execution_arn(cloud, name)
+    arn = execution_arn(cloud, name, machine)
 
     def described() -> dict[str, Any] | None:
         answer: dict[str, Any] = sfn().describe_execution(executionArn=arn)
@@ -40,20 +46,33 @@ def ended(cloud: LocalCloud, name: str, deadline_s: float = 60.0) -> dict[str, A
     return poll(described, f"execution {name} to end", deadline_s)
 
 
-def history(cloud: LocalCloud, name: str) -> list[dict[str, Any]]:
+def history(cloud: LocalCloud, name: str, machine: str = MACHINE) -> list[dict[str, Any]]:
     pages = (
         sfn()
         .get_paginator("get_execution_history")
-        .paginate(executionArn=execution_arn(cloud, name))
+        .paginate(executionArn=execution_arn(cloud, name, machine))
     )
     return [event for page in pages for event in page["events"]]
 
 
+def run_cost(
+    cloud: LocalCloud,
+    name: str,
+    memory_mb: Mapping[str, int] | None = None,
+    machine: str = MACHINE,
+) -> ExecutionCost:
+    """The execution's transitions, Lambda calls and price, read from its history; memory by
+    function ARN (default: the cloud's functions, as template.yaml sizes them)."""
+    if memory_mb is None:
+        memory_mb = {f.arn: f.memory_mb for f in cloud.functions.values()}
+    return execution_cost(history(cloud, name, machine), memory_mb)
+
+
 def transitions(events: list[dict[str, Any]]) -> int:
-    """State transitions as Step Functions bills them: one per state entered."""
-    return sum(1 for e in events if e["type"].endswith("StateEntered"))
+    """State transitions as Step Functions bills them (states entered, and task retries)."""
+    return execution_cost(events).transitions
 
 
 def lambda_invocations(events: list[dict[str, Any]]) -> int:
     """Lambda tasks scheduled, retries included."""
-    return sum(1 for e in events if e["type"] in ("TaskScheduled", "LambdaFunctionScheduled"))
+    return execution_cost(events).lambda_calls

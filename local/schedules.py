@@ -80,6 +80,8 @@ def schedules(stack: Stack) -> dict[str, Schedule]:
                 )
         elif kind in ("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
             props = stack.resolve(resource.get("Properties") or {})
+            if kind == "AWS::Events::Rule" and "ScheduleExpression" not in props:
+                continue  # an event pattern's rule: moto's EventBridge routes what matches
             targets = [props["Target"]] if "Target" in props else props.get("Targets") or []
             for target in targets:
                 function = stack.with_arn(str(target.get("Arn")))

@@ -155,6 +155,15 @@ class MailuApiSimulator(HttpSimulator):
             stored = row.password if row is not None else None
         return stored is not None and verify_password(password, stored)
 
+    def login_allowed(self, email: str, password: str) -> bool:
+        """Whether a mail client logging in as `email` gets in, as Mailu's auth decides: the
+        user exists, is enabled and the password matches (a disabled user is refused whatever
+        the password)."""
+        with self._store.lock:
+            row = self._store.users.get(email.lower())
+            stored = row.password if row is not None and row.enabled else None
+        return stored is not None and verify_password(password, stored)
+
     # ---- serving -------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler, body: bytes) -> None:

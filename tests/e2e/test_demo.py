@@ -29,8 +29,8 @@ def test_demo_runs_for_real_and_leaves_nothing_running() -> None:
 
     assert re.search(
         r"applied 0001_core\.sql, 0002_billing\.sql, 0003_location_slugs\.sql, "
-        r"0004_tenant_api\.sql, 0005_domains_credentials\.sql, 0006_provisioning\.sql "
-        r"-> schema version 6",
+        r"0004_tenant_api\.sql, 0005_domains_credentials\.sql, 0006_provisioning\.sql, "
+        r"0007_teardown_convergence\.sql -> schema version 7",
         out,
     )
     assert "second run applied 0 files" in out

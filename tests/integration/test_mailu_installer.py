@@ -20,6 +20,7 @@ from inboxfleet.kms import UndecryptableSecret, encrypt_text
 from inboxfleet.mailu.errors import (
     HostKeyMismatch,
     InvalidMailuCommand,
+    MailboxNotFound,
     MailuNotReady,
     RemoteCommandFailed,
     SshUnreachable,
@@ -281,6 +282,41 @@ def test_suspend_resume_and_remove_a_mailbox(vps: Vps) -> None:
     assert vps.call("remove_mailbox")["changed"] == []
 
 
+def test_apply_mailbox_sets_the_state_and_the_new_password_through_the_api(vps: Vps) -> None:
+    provisioned(vps)
+    vps.configure()
+    email = "sales@acme-outreach.example"
+    rotated = "Rotated-Mailbox-Passw0rd"
+    cipher = vps.ciphertext(vps.tenant, vps.inbox, rotated)
+    ids = {"tenant_id": vps.tenant, "inbox_id": vps.inbox}
+
+    disabled = vps.call("apply_mailbox", enabled=False, password_ciphertext=cipher, **ids)
+
+    assert disabled["changed"] == [f"mailbox {email} disabled", f"mailbox {email} password set"]
+    mailu = vps.host.mailu
+    assert mailu.users[email].enabled is False
+    assert mailu.password_matches(email, rotated)
+    assert not mailu.login_allowed(email, rotated)  # a disabled mailbox lets no client in
+    assert all(rotated not in command for command in vps.host.commands)
+    # Applied again without a password: nothing left to change.
+    assert (
+        vps.call("apply_mailbox", enabled=False, password_ciphertext=None, **ids)["changed"] == []
+    )
+    enabled = vps.call("apply_mailbox", enabled=True, password_ciphertext=None, **ids)
+    assert enabled["changed"] == [f"mailbox {email} enabled"]
+    assert mailu.login_allowed(email, rotated)
+
+
+def test_apply_mailbox_for_a_mailbox_the_server_lacks_is_a_named_error(vps: Vps) -> None:
+    provisioned(vps)
+    vps.configure()
+    ids = {"tenant_id": vps.tenant, "inbox_id": vps.inbox}
+    with pytest.raises(MailboxNotFound, match="no mailbox"):
+        vps.call(
+            "apply_mailbox", address="nobody@acme-outreach.example", password_ciphertext=None, **ids
+        )
+
+
 def test_no_secret_ever_appears_in_a_command_the_host_received(vps: Vps) -> None:
     provisioned(vps)
     vps.configure()
@@ -306,6 +342,8 @@ def test_no_secret_ever_appears_in_a_command_the_host_received(vps: Vps) -> None
         ("suspend", {"address": "sales@acme.example; reboot"}),
         ("suspend", {"address": "$(id)@acme.example"}),
         ("remove_mailbox", {"address": "a'b@acme.example"}),
+        ("apply_mailbox", {"address": "x@acme.example`id`"}),
+        ("apply_mailbox", {"enabled": "sometimes"}),
         ("secure", {"server_ip": "127.0.0.1; reboot"}),
     ],
 )
@@ -469,9 +507,9 @@ def test_sample_outputs_are_what_the_samples_answer(vps: Vps) -> None:
     )
     # configure_domain first, as the workflow runs them: configure then adds the mailbox.
     order = ("pin", "secure", "install", "status", "configure_domain", "configure", "suspend")
-    for name in (*order, "resume", "remove_mailbox"):
+    for name in (*order, "resume", "apply_mailbox", "remove_mailbox"):
         data = vps.event(name)
-        if name == "configure":  # the sample's ciphertext, made with this local KMS key
+        if name in ("configure", "apply_mailbox"):  # the sample's ciphertext, made here
             data["password_ciphertext"] = vps.ciphertext(data["tenant_id"], data["inbox_id"])
         answer = invoke("MailuInstallerFunction", data)
         outputs.record(EVENTS / f"{name}.json", data, answer)

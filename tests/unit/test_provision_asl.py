@@ -1,5 +1,5 @@
-"""provision_inbox.asl.json read as data: every error it names exists, and the waits that must
-outlast Hostwinds' order grace do."""
+"""The workflow definitions read as data: every error they name exists, and the waits of
+provision_inbox.asl.json that must outlast Hostwinds' order grace do."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from inboxfleet.settings import HostwindsSettings
 from local.template import REPO_ROOT, load_template
 
 ASL = json.loads((REPO_ROOT / "statemachines/provision_inbox.asl.json").read_text())
+DEFINITIONS = sorted((REPO_ROOT / "statemachines").glob("*.asl.json"))
 # Names Step Functions and Lambda raise themselves.
 AWS_ERRORS = ("States.", "Lambda.", "Sandbox.")
 
 
-def handlers(key: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in ASL["States"].items():
+def handlers(key: str, asl: dict[str, Any] = ASL) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in asl["States"].items():
         for handler in state.get(key, []):
             yield name, handler
 
@@ -31,15 +34,21 @@ def our_error_classes() -> set[str]:
     return found
 
 
-def test_every_error_a_retry_or_catch_names_is_raised_by_someone() -> None:
+@pytest.mark.parametrize("path", DEFINITIONS, ids=lambda p: p.name)
+def test_every_error_a_retry_or_catch_names_is_raised_by_someone(path: Any) -> None:
+    asl = json.loads(path.read_text())
     known = our_error_classes()
-    named = {e for key in ("Retry", "Catch") for _, h in handlers(key) for e in h["ErrorEquals"]}
+    named = {
+        e for key in ("Retry", "Catch") for _, h in handlers(key, asl) for e in h["ErrorEquals"]
+    }
     unknown = {e for e in named if e not in known and not e.startswith(AWS_ERRORS)}
     assert unknown == set()
 
 
-def test_no_retry_lists_a_catch_all() -> None:
-    assert [n for n, h in handlers("Retry") if "States.ALL" in h["ErrorEquals"]] == []
+@pytest.mark.parametrize("path", DEFINITIONS, ids=lambda p: p.name)
+def test_no_retry_lists_a_catch_all(path: Any) -> None:
+    asl = json.loads(path.read_text())
+    assert [n for n, h in handlers("Retry", asl) if "States.ALL" in h["ErrorEquals"]] == []
 
 
 def waited(retrier: dict[str, Any]) -> float:

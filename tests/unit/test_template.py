@@ -637,62 +637,95 @@ def test_inbox_secrets_are_used_only_bound_to_a_tenant_and_an_inbox() -> None:
         }, function_id
 
 
-# --- the provisioning state machine ---------------------------------------------------------
+# --- the state machines ----------------------------------------------------------------------
 
 MACHINE = "ProvisionInboxStateMachine"
+MACHINES = (
+    "ProvisionInboxStateMachine",
+    "DeprovisionInboxStateMachine",
+    "ConvergeMailboxStateMachine",
+)
+# Which of them each starter may start, and the setting that names it.
+STARTS = {
+    "TenantApiFunction": {
+        "ProvisionInboxStateMachine": "PROVISIONING_STATE_MACHINE_ARN",
+        "DeprovisionInboxStateMachine": "DEPROVISIONING_STATE_MACHINE_ARN",
+        "ConvergeMailboxStateMachine": "MAILBOX_STATE_MACHINE_ARN",
+    },
+    "BillingEventsFunction": {
+        "ProvisionInboxStateMachine": "PROVISIONING_STATE_MACHINE_ARN",
+        "ConvergeMailboxStateMachine": "MAILBOX_STATE_MACHINE_ARN",
+    },
+}
 ASL_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
-def _machine_statements() -> list[dict[str, Any]]:
-    role_id = _props(MACHINE)["Role"]["Fn::GetAtt"][0]
+def _machine_statements(machine: str = MACHINE) -> list[dict[str, Any]]:
+    role_id = _props(machine)["Role"]["Fn::GetAtt"][0]
     return [s for s in _statements(_props(role_id)["Policies"]) if s.get("Effect") == "Allow"]
 
 
-def test_the_state_machine_is_standard_and_logs_no_execution_data() -> None:
-    props = _props(MACHINE)
+@pytest.mark.parametrize("machine", MACHINES)
+def test_each_state_machine_is_standard_and_logs_no_execution_data(machine: str) -> None:
+    props = _props(machine)
     assert props["Type"] == "STANDARD"
     assert props["Logging"]["IncludeExecutionData"] is False
     assert props["Tracing"]["Enabled"] is True
 
 
-def test_every_placeholder_of_the_definition_is_substituted_with_a_step_function() -> None:
-    props = _props(MACHINE)
+@pytest.mark.parametrize(
+    ("machine", "functions"),
+    [
+        (
+            MACHINE,
+            {"InventoryFunction", "HostwindsFunction", "MailuInstallerFunction", "DnsFunction"},
+        ),
+        (
+            "DeprovisionInboxStateMachine",
+            {"InventoryFunction", "HostwindsFunction", "MailuInstallerFunction", "DnsFunction"},
+        ),
+        ("ConvergeMailboxStateMachine", {"InventoryFunction", "MailuInstallerFunction"}),
+    ],
+)
+def test_every_placeholder_of_a_definition_is_substituted_with_a_step_function(
+    machine: str, functions: set[str]
+) -> None:
+    props = _props(machine)
     text = (REPO_ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
     used = set(ASL_PLACEHOLDER.findall(text))
     substitutions = props["DefinitionSubstitutions"]
     assert used == set(substitutions)
-    functions_named = {v["Fn::GetAtt"][0] for v in substitutions.values()}
-    assert functions_named == {
-        "InventoryFunction",
-        "HostwindsFunction",
-        "MailuInstallerFunction",
-        "DnsFunction",
-    }
+    assert {v["Fn::GetAtt"][0] for v in substitutions.values()} == functions
 
 
-def test_the_state_machine_invokes_only_its_own_functions() -> None:
-    invoking = [s for s in _machine_statements() if "lambda:invokefunction" in _actions(s)]
+@pytest.mark.parametrize("machine", MACHINES)
+def test_each_state_machine_invokes_only_its_own_functions(machine: str) -> None:
+    invoking = [s for s in _machine_statements(machine) if "lambda:invokefunction" in _actions(s)]
     (statement,) = invoking
     assert _actions(statement) == {"lambda:invokefunction"}
     targets = {r["Fn::GetAtt"][0] for r in _as_list(statement["Resource"])}
     assert targets == {
-        v["Fn::GetAtt"][0] for v in _props(MACHINE)["DefinitionSubstitutions"].values()
+        v["Fn::GetAtt"][0] for v in _props(machine)["DefinitionSubstitutions"].values()
     }
-    others = [s for s in _machine_statements() if s is not statement]
+    others = [s for s in _machine_statements(machine) if s is not statement]
     assert all(not any(a.startswith("lambda:") for a in _actions(s)) for s in others)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.logical_id)
-def test_only_the_starters_may_start_the_state_machine_and_nothing_else(spec: FunctionSpec) -> None:
+def test_only_the_starters_may_start_the_state_machines_and_nothing_else(
+    spec: FunctionSpec,
+) -> None:
     starting = [
         s for s in _role_statements(spec.logical_id) if "states:startexecution" in _actions(s)
     ]
-    if spec.logical_id in ("TenantApiFunction", "BillingEventsFunction"):
+    allowed = STARTS.get(spec.logical_id)
+    if allowed:
         (statement,) = starting
         assert _actions(statement) == {"states:startexecution"}
-        assert statement["Resource"] == {"Ref": MACHINE}
+        assert _as_list(statement["Resource"]) == [{"Ref": m} for m in allowed]
         variables = _props(spec.logical_id)["Environment"]["Variables"]
-        assert variables["PROVISIONING_STATE_MACHINE_ARN"] == {"Ref": MACHINE}
+        for machine, setting in allowed.items():
+            assert variables[setting] == {"Ref": machine}
     else:
         assert starting == []
     assert not any(
@@ -700,3 +733,25 @@ def test_only_the_starters_may_start_the_state_machine_and_nothing_else(spec: Fu
         for s in _role_statements(spec.logical_id)
         for a in _actions(s)
     )
+
+
+def test_failed_executions_of_every_machine_go_to_an_alarmed_queue_only_the_rule_may_fill() -> None:
+    rule = _props("FailedExecutionsRule")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert set(pattern["detail"]["status"]) == {"FAILED", "TIMED_OUT", "ABORTED"}
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": m} for m in MACHINES]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["FailedExecutionsQueue", "Arn"]}
+    (statement,) = _props("FailedExecutionsQueuePolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailedExecutionsRule", "Arn"]}}
+    }
+    alarm = _props("FailedExecutionsAlarm")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedExecutionsQueue", "QueueName"]}}
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

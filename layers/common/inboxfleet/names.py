@@ -10,6 +10,7 @@ any control or invisible character, a trailing "\n" included, is refused, never 
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from functools import cache
 from typing import Annotated, Any
@@ -211,6 +212,19 @@ def execution_name(inbox_id: UUID, attempt: int) -> str:
     """The provisioning execution of an inbox's attempt: starting it twice is one execution,
     and only this name may provision (or undo) the attempt."""
     return f"{inbox_id}-{attempt}"
+
+
+def teardown_name(inbox_id: UUID) -> str:
+    """The teardown of a deleted inbox: an inbox is deleted once, so asking again (a repeated
+    DELETE) is the same execution. Reconcile, finishing a teardown that ended stuck, names its
+    own run (`<inbox id>-delete-<n>`)."""
+    return f"{inbox_id}-delete"
+
+
+def mailbox_run_name(inbox_id: UUID) -> str:
+    """A convergence run of an inbox's mailbox: each change starts its own (runs take turns
+    through the inbox's lease, and one that finds nothing to do ends at once)."""
+    return f"{inbox_id}-mailbox-{secrets.token_hex(6)}"
 
 
 # A pinned SSH host key: the mail-server function reports it, the inventory function stores it.

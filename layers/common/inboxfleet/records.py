@@ -126,6 +126,24 @@ class Inbox(Record):
     updated_at: datetime
 
 
+class MailboxState(Record):
+    """An inbox's mailbox as wanted (its status, a new password) and as last applied on its
+    server, with the server it lives on and who is applying it now."""
+
+    id: UUID
+    address: str
+    status: InboxStatus
+    mailbox_applied: Literal["enabled", "disabled"]
+    # KMS ciphertext only (a new password asked for, not yet applied).
+    desired_password_ciphertext: bytes | None = Field(repr=False, exclude=True)
+    mailbox_lease: str | None
+    mailbox_lease_until: datetime | None
+    server_id: UUID | None
+    server_status: ServerStatus | None
+    server_ip: IPv4Address | IPv6Address | None
+    host_key_fingerprint: str | None
+
+
 class TimelineEntry(Record):
     """One step outcome of an inbox, as its timeline shows it."""
 

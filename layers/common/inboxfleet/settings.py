@@ -175,14 +175,32 @@ class InboxSecretsSettings(EnvSettings):
     )
 
 
+_STATE_MACHINE_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
+
+
 class ProvisioningSettings(EnvSettings):
     # The provisioning state machine the tenant API and billing start (template:
     # ProvisionInboxStateMachine); unset: requests stay queued for reconcile to start.
     state_machine_arn: str | None = Field(
-        default=None,
-        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$",
-        alias="PROVISIONING_STATE_MACHINE_ARN",
+        default=None, pattern=_STATE_MACHINE_ARN, alias="PROVISIONING_STATE_MACHINE_ARN"
     )
+    # The teardown the tenant API starts for a deleted inbox (DeprovisionInboxStateMachine);
+    # unset: the inbox stays `deleting` for reconcile.
+    deprovisioning_state_machine_arn: str | None = Field(
+        default=None, pattern=_STATE_MACHINE_ARN, alias="DEPROVISIONING_STATE_MACHINE_ARN"
+    )
+    # The mailbox convergence billing and the tenant API start after a change
+    # (ConvergeMailboxStateMachine); unset: the change waits for reconcile.
+    mailbox_state_machine_arn: str | None = Field(
+        default=None, pattern=_STATE_MACHINE_ARN, alias="MAILBOX_STATE_MACHINE_ARN"
+    )
+
+    def arn_of(self, workflow: str) -> str | None:
+        return {
+            "provision": self.state_machine_arn,
+            "deprovision": self.deprovisioning_state_machine_arn,
+            "mailbox": self.mailbox_state_machine_arn,
+        }[workflow]
 
 
 SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (

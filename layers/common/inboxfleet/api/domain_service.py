@@ -470,29 +470,13 @@ def _change(dns: DnsDeps, zone: Zone, upserts: list[Record], deletes: list[Recor
 
 def remove_domain(tenant_id: UUID, domain_id: UUID, deps: ApiDeps) -> DomainView:
     """409 while inboxes or servers use it; else the zone, the row and the claim go."""
-    from inboxfleet.db import system_session, tenant_session
-    from inboxfleet.db.repositories import BillingAccounts, DomainClaims, Domains
+    from inboxfleet.dns.domain_removal import remove_domain as remove
+    from inboxfleet.dns.errors import DomainStillUsed
 
-    dns = _dns()
-    with tenant_session(tenant_id, database=deps.database) as s:
-        # The account lock first: an inbox request on this domain (which holds it while it
-        # counts and inserts) is either in before the count below or sees the domain removed.
-        BillingAccounts(s).lock()
-        domains = Domains(s)
-        row = domains.live(domain_id, lock=True)
-        if row is None:
-            raise NotFound(f"no domain {domain_id}")
-        users = domains.users(domain_id)
-        if users:
-            raise DomainInUse(f"{row.name} still has {users} inboxes or servers: delete them first")
-        zone = (
-            dns.route53.zone_made_for(row.name, str(row.id))  # an add stopped half-way
-            if row.hosted_zone_id is None
-            else dns.route53.zone(row.hosted_zone_id)
-        )
-        if zone is not None:
-            dns.route53.delete_zone(zone, wait=False)  # first: a retry finds it gone
-        removed = domains.remove(domain_id) or row
-    with system_session("api.domain_claims", database=deps.database) as s:
-        DomainClaims(s).release(row.name, tenant_id)
+    try:
+        removed = remove(tenant_id, domain_id, _dns(), deps.database)
+    except DomainStillUsed as exc:
+        raise DomainInUse(str(exc)) from None
+    if removed is None:
+        raise NotFound(f"no domain {domain_id}")
     return _view(removed)

@@ -22,7 +22,8 @@ from inboxfleet.db.sessions import TenantSession
 from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
 from inboxfleet.names import customer_domain, execution_name
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.start import start_queued
+from inboxfleet.provisioning.ports import StartRequest
+from inboxfleet.provisioning.start import start_each, start_queued
 from inboxfleet.records import Inbox
 
 _I = InboxStatus
@@ -111,27 +112,30 @@ def request_inboxes(
 
 
 def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
-    """Mark the inbox `deleting` (the teardown workflow applies it); one already on its way out
-    answers as it stands."""
+    """Mark the inbox `deleting` and start its teardown; one already on its way out answers as
+    it stands (and its teardown is asked for again: the same execution, so a start lost the
+    first time is made now)."""
     with tenant_session(tenant_id, database=deps.database) as s:
         inbox = _existing(s, inbox_id)
-        if inbox.status in _GOING:
-            return _summary(inbox)
-        # From whatever deletable status it has when written (billing or the workflow may have
-        # moved it since it was read): the transition checks that under the row's lock.
-        moved = Inboxes(s).transition(
-            inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant"
-        )
+        moved: Inbox | None = inbox if inbox.status in _GOING else None
         if moved is None:
-            now = _existing(s, inbox_id)
-            if now.status in _GOING:
-                return _summary(now)
-            raise Conflict(
-                f"this inbox is being provisioned ({now.status}): delete it once it is active "
-                "or failed",
-                field="path.inbox_id",
+            # From whatever deletable status it has when written (billing or the workflow may
+            # have moved it since it was read): the transition checks that under the row's lock.
+            moved = Inboxes(s).transition(
+                inbox_id, _I.DELETING, by="tenant", why="deleted by the tenant"
             )
-    count("InboxesDeleted")
+            if moved is not None:
+                count("InboxesDeleted")
+        if moved is None:
+            moved = _existing(s, inbox_id)
+            if moved.status not in _GOING:
+                raise Conflict(
+                    f"this inbox is being provisioned ({moved.status}): delete it once it is "
+                    "active or failed",
+                    field="path.inbox_id",
+                )
+    if moved.status == _I.DELETING:
+        start_each(deps.teardown, [StartRequest.for_teardown(tenant_id, inbox_id)], "deprovision")
     return _summary(moved)
 
 

@@ -16,11 +16,19 @@ class ApiDeps:
     # name, for reconcile to start them.
     starter: ProvisioningStarter | None
     database: Database | None = None
+    # The teardown of deleted inboxes and the convergence of mailboxes (new passwords); None:
+    # that work waits for reconcile.
+    teardown: ProvisioningStarter | None = None
+    mailbox: ProvisioningStarter | None = None
 
 
 def deps() -> ApiDeps:
     """Per request: cheap (the starter is built once per state machine), and a process that
     runs several local clouds one after another sees each one's settings."""
-    from inboxfleet.provisioning.runtime import starter
+    from inboxfleet.provisioning.runtime import starter, workflow_starter
 
-    return ApiDeps(starter=starter())
+    return ApiDeps(
+        starter=starter(),
+        teardown=workflow_starter("deprovision"),
+        mailbox=workflow_starter("mailbox"),
+    )

@@ -32,13 +32,15 @@ from inboxfleet.db.repositories import (
     BillingAccounts,
     BillingObjects,
     Inboxes,
+    MailboxStates,
     TenantProfile,
 )
 from inboxfleet.db.sessions import TenantSession, tenant_session
 from inboxfleet.entitlement import Entitlement
 from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.start import start_queued
+from inboxfleet.provisioning.ports import StartRequest
+from inboxfleet.provisioning.start import start_each, start_queued
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -59,6 +61,9 @@ class Applied:
     # Released inboxes whose workflow is not started yet (this event's, or a failed start's).
     waiting: list[Inbox] = field(default_factory=list)
     reminder: DueReminder | None = None
+    # Inboxes whose mail server must be brought to their (new) desired state: suspended ones
+    # disabled, reactivated ones enabled.
+    drifted: list[UUID] = field(default_factory=list)
 
 
 def apply_event(
@@ -102,7 +107,8 @@ def apply_event(
         )
         BillingAccounts(session).save_entitlement(entitlement)
         apply_inbox_plan(session, entitlement)
-        return Applied("applied", verdict, waiting(), reminder)
+        drifted = MailboxStates(session).drifted()
+        return Applied("applied", verdict, waiting(), reminder, drifted)
 
 
 S = TypeVar("S", SubscriptionSnapshot, InvoiceSnapshot)
@@ -223,6 +229,12 @@ def send_due_reminders(tenant_id: UUID, deps: BillingDeps) -> int:
 def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> tuple[str, ...]:
     """Start the workflow of released inboxes (see `start_queued`)."""
     return start_queued(tenant_id, waiting, deps.starter, deps.database)
+
+
+def start_convergence(tenant_id: UUID, drifted: list[UUID], deps: BillingDeps) -> int:
+    """Bring the mail servers of inboxes billing moved to their new state (see `start_each`)."""
+    requests = [StartRequest.for_mailbox(tenant_id, inbox_id) for inbox_id in drifted]
+    return start_each(deps.mailbox, requests, "mailbox")
 
 
 def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:

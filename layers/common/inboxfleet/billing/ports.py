@@ -64,6 +64,9 @@ class BillingDeps:
     catalogue: Catalogue
     retention: timedelta
     database: Database | None = None
+    # Starts the convergence of mailboxes billing suspended or reactivated; None: reconcile
+    # brings their servers round.
+    mailbox: ProvisioningStarter | None = None
     # Where messages that can never succeed are parked (the queue's DLQ); None: they are
     # retried until SQS moves them (maxReceiveCount).
     dead_letters: EventQueue | None = None

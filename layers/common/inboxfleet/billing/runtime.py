@@ -93,14 +93,16 @@ def _stripe_api(
 def billing_deps() -> BillingDeps:
     from dataclasses import replace
 
-    from inboxfleet.provisioning.runtime import starter
+    from inboxfleet.provisioning.runtime import starter, workflow_starter
 
     settings = billing_settings_from_env()
     with _lock:
         # Released inboxes start the provisioning workflow (the starter is built once per
         # state machine, outside this cache: a process running local clouds one after another
         # sees each one's).
-        return replace(_billing_deps(settings), starter=starter())
+        return replace(
+            _billing_deps(settings), starter=starter(), mailbox=workflow_starter("mailbox")
+        )
 
 
 @cache

@@ -43,3 +43,7 @@ class IpBlocklisted(DnsError):
 
 class InvalidDnsCommand(ValueError):
     pass
+
+
+class DomainStillUsed(DnsError):
+    """The domain still has inboxes or servers: they go first (each inbox's teardown)."""

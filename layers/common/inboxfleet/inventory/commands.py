@@ -97,6 +97,52 @@ class FinishCompensation(_Command):
     incomplete: bool = False
 
 
+class PlanTeardown(_Command):
+    """The deprovision workflow's first step, for an inbox marked `deleting`: what its deletion
+    takes, decided under the domain lock (the mailbox; the server and our records when no other
+    inbox uses the server any more)."""
+
+    action: Literal["plan_teardown"]
+
+
+class FinishTeardown(_Command):
+    """The end of a teardown: a server given back `decommissioned`, the inbox `deleted`. With
+    `failure` (the Catch's `{Error, Cause}`) a step kept failing: the inbox stays `deleting`
+    with the reason, the server `decommissioning` (the workflow entered again finishes it)."""
+
+    action: Literal["finish_teardown"]
+    server_id: UUID | None = None
+    terminated: bool = False  # the plan gave the server back
+    failure: dict[str, str | None] | None = Field(default=None, max_length=8)
+
+
+class ClaimMailbox(_Command):
+    """Convergence: take the lease on the inbox's mailbox state for this execution and say what
+    its server must be made to hold (`$.work` false: nothing differs, or another run holds it)."""
+
+    action: Literal["claim_mailbox"]
+    execution: ExecutionName
+
+
+class MailboxApplied(_Command):
+    """Convergence: the server now holds what the claim said (the same `enabled` and password
+    ciphertext, as handed out); the lease ends."""
+
+    action: Literal["mailbox_applied"]
+    execution: ExecutionName
+    enabled: bool
+    password_ciphertext: str | None = Field(default=None, max_length=8192, repr=False)
+
+
+class ReleaseMailbox(_Command):
+    """Convergence failed (`failure`: the Catch's `{Error, Cause}`): the lease ends, the
+    timeline says why; the mailbox stays different from what is wanted (reconcile retries)."""
+
+    action: Literal["release_mailbox"]
+    execution: ExecutionName
+    failure: dict[str, str | None] = Field(default_factory=dict, max_length=8)
+
+
 class DescribeInbox(_Command):
     action: Literal["describe_inbox"]
 
@@ -158,6 +204,11 @@ InventoryCommand = (
     | ReplaceServer
     | PlanCompensation
     | FinishCompensation
+    | PlanTeardown
+    | FinishTeardown
+    | ClaimMailbox
+    | MailboxApplied
+    | ReleaseMailbox
 )
 _ADAPTER: TypeAdapter[InventoryCommand] = TypeAdapter(
     Annotated[InventoryCommand, Field(discriminator="action")]
@@ -242,17 +293,14 @@ class ServerRecorded(_Result):
     server: Server
 
 
-class CompensationPlan(_Result):
-    """plan_compensation: what to undo, in this order - `$.remove_mailbox` (the server stays:
-    others use it), `$.delete_records` and `$.terminate` (the server was bought for this inbox
-    and nobody else relies on it: by `$.serviceid` once known, else by `$.server_name`, which
-    finds it even when the create timed out, `$.ordered_at` saying how recent its order is).
-    `$.reason` is what the inbox's failure says. Server fields are None when the run never
-    got a server; `$.ordered_at` only while the instance has not been seen (its order may still
-    be on its way into the listings)."""
+class _UndoPlan(_Result):
+    """What a run takes away, in this order - `$.remove_mailbox` (the server stays: others use
+    it), `$.delete_records` and `$.terminate` (nobody else relies on the server: by
+    `$.serviceid` once known, else by `$.server_name`, which finds it even when the create
+    timed out, `$.ordered_at` saying how recent its order is). Server fields are None when the
+    inbox never got a server; `$.ordered_at` only while the instance has not been seen (its
+    order may still be on its way into the listings)."""
 
-    execution: str  # the run being undone (FinishCompensation names it again)
-    reason: str
     domain: ReservedDomain
     mail_host: str
     address: str
@@ -267,6 +315,39 @@ class CompensationPlan(_Result):
     terminate: bool
 
 
+class CompensationPlan(_UndoPlan):
+    """plan_compensation: what to undo (the server only if it was bought for this inbox, or
+    this inbox was the last to use it); `$.reason` is what the inbox's failure says."""
+
+    execution: str  # the run being undone (FinishCompensation names it again)
+    reason: str
+
+
+class TeardownPlan(_UndoPlan):
+    """plan_teardown: what deleting the inbox takes (the server and our records only when this
+    was the last inbox on it; the zone and the tenant's own records always stay)."""
+
+
+class MailboxWork(_Result):
+    """claim_mailbox: `$.work` says whether there is something to apply; then the server (by
+    `$.server_ip` and its pinned `$.host_key_fingerprint`) must hold the mailbox `$.address`
+    `$.enabled` or not, with `$.password_ciphertext` (KMS, base64) as its password if set."""
+
+    work: bool
+    why: str
+    address: str
+    server_ip: str | None = None
+    host_key_fingerprint: str | None = None
+    enabled: bool = True
+    password_ciphertext: str | None = Field(default=None, repr=False)
+
+
+class MailboxSettled(_Result):
+    """mailbox_applied: `$.again` when what is wanted changed while it was applied."""
+
+    again: bool
+
+
 InventoryResult = (
     InboxDescribed
     | StepRecorded
@@ -275,4 +356,7 @@ InventoryResult = (
     | Reserved
     | ServerRecorded
     | CompensationPlan
+    | TeardownPlan
+    | MailboxWork
+    | MailboxSettled
 )

@@ -212,6 +212,11 @@ def failure_reason(step: str | None, error: str, cause: str | None) -> str:
     return text[: REASON_LIMIT - 1] + "…" if len(text) > REASON_LIMIT else text
 
 
+def caught_reason(step: str, failure: dict[str, str | None]) -> str:
+    """The reason a Catch's `{Error, Cause}` gives for a step."""
+    return failure_reason(step, str(failure.get("Error") or "States.Runtime"), failure.get("Cause"))
+
+
 def _message(cause: str | None) -> str:
     """Lambda's error document carries the message; Step Functions' own errors are text."""
     if not cause:

@@ -46,3 +46,8 @@ class ServerFailed(InventoryError):
 class NotCompensable(InventoryError):
     """Nothing of that run is left to undo here: the inbox is in service, gone or on another
     attempt, or the run's undoing already succeeded."""
+
+
+class NotDeleting(InventoryError):
+    """Only an inbox marked `deleting` (DELETE /v1/inboxes/{id}, billing's teardown, reconcile)
+    is torn down."""

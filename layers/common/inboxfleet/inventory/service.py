@@ -8,18 +8,23 @@ from typing import Any
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
 from inboxfleet.db.sessions import TenantSession
-from inboxfleet.inventory import compensation
+from inboxfleet.inventory import compensation, mailbox, teardown
 from inboxfleet.inventory.commands import (
+    ClaimMailbox,
     DescribeInbox,
     FinishCompensation,
+    FinishTeardown,
     HostKeyPinned,
     InboxDescribed,
     InboxTransitioned,
     InventoryCommand,
     InventoryResult,
+    MailboxApplied,
     PinHostKey,
     PlanCompensation,
+    PlanTeardown,
     RecordStep,
+    ReleaseMailbox,
     ReplaceServer,
     Reserve,
     ServerCreated,
@@ -63,6 +68,16 @@ def handle(command: InventoryCommand, deps: InventoryDeps) -> InventoryResult:  
                 return compensation.plan(session, command)
             case FinishCompensation():
                 return compensation.finish(session, command)
+            case PlanTeardown():
+                return teardown.plan(session, command)
+            case FinishTeardown():
+                return teardown.finish(session, command)
+            case ClaimMailbox():
+                return mailbox.claim(session, command)
+            case MailboxApplied():
+                return mailbox.applied(session, command)
+            case ReleaseMailbox():
+                return mailbox.release(session, command)
         return _on_inbox(session, command)
 
 

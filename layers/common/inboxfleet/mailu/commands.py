@@ -76,6 +76,21 @@ class ResumeMailbox(_OnServer):
     address: Email
 
 
+class ApplyMailbox(_OnServer):
+    """Convergence: the mailbox enabled or disabled as its inbox is active or suspended and,
+    when given, its new password set (through the Mailu API, never on a command line)."""
+
+    action: Literal["apply_mailbox"]
+    address: Email
+    tenant_id: UUID
+    inbox_id: UUID
+    enabled: bool
+    # KMS ciphertext (base64) with encryption context {tenant_id, inbox_id}.
+    password_ciphertext: str | None = Field(
+        default=None, min_length=16, max_length=8192, repr=False
+    )
+
+
 class RemoveMailbox(_OnServer):
     action: Literal["remove_mailbox"]
     address: Email
@@ -90,6 +105,7 @@ MailuCommand = (
     | ConfigureMailbox
     | SuspendMailbox
     | ResumeMailbox
+    | ApplyMailbox
     | RemoveMailbox
 )
 _ADAPTER: TypeAdapter[MailuCommand] = TypeAdapter(
@@ -156,7 +172,8 @@ class MailboxConfigured(_Result):
 
 
 class MailboxChanged(_Result):
-    """suspend, resume, remove_mailbox: the mailbox as asked (`changed` empty if it was)."""
+    """suspend, resume, apply_mailbox, remove_mailbox: the mailbox as asked (`changed` empty if
+    it already was so; a password set always counts as a change)."""
 
 
 MailuResult = (

@@ -15,7 +15,12 @@ from inboxfleet.dkim import public_key_from_record
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.compose import Container, parse_ps, services_in, stack_ready
 from inboxfleet.mailu.config import ADMIN_API_PORT, MailuConfig, MailuSecrets, parse_env
-from inboxfleet.mailu.errors import MailuApiError, MailuNotReady, RemoteCommandFailed
+from inboxfleet.mailu.errors import (
+    MailboxNotFound,
+    MailuApiError,
+    MailuNotReady,
+    RemoteCommandFailed,
+)
 from inboxfleet.mailu.firewall import ufw_commands, ufw_in_place
 from inboxfleet.mailu.render import COMPOSE_FILE, ENV_FILE, MAILU_DIR, RenderedFile, render
 from inboxfleet.mailu.ssh import SshSession
@@ -219,12 +224,23 @@ def configure(api: MailuApi, domain: str, email: str, password: str, quota_bytes
     return outcome
 
 
-def set_enabled(api: MailuApi, email: str, enabled: bool) -> Outcome:
+def apply_mailbox(api: MailuApi, email: str, *, enabled: bool, password: str | None) -> Outcome:
+    """The mailbox enabled or not and, when given, its password: one update, only of what
+    differs (a password cannot be read back, so one given is always set)."""
     user = api.get_user(email)
-    if user is not None and user.get("enabled") == enabled:
-        return Outcome()
-    api.update_user(email, {"enabled": enabled})
-    return Outcome(changed=[f"mailbox {email} {'enabled' if enabled else 'disabled'}"])
+    if user is None:
+        raise MailboxNotFound(404, f"no mailbox {email}")
+    changes: dict[str, Any] = {}
+    changed: list[str] = []
+    if user.get("enabled") != enabled:
+        changes["enabled"] = enabled
+        changed.append(f"mailbox {email} {'enabled' if enabled else 'disabled'}")
+    if password is not None:
+        changes["raw_password"] = password
+        changed.append(f"mailbox {email} password set")
+    if changes:
+        api.update_user(email, changes)
+    return Outcome(changed=changed)
 
 
 def remove_mailbox(api: MailuApi, email: str) -> Outcome:

@@ -10,6 +10,7 @@ from inboxfleet.kms import inbox_context
 from inboxfleet.mailu import installer
 from inboxfleet.mailu.api import MailuApi
 from inboxfleet.mailu.commands import (
+    ApplyMailbox,
     ConfigureDomain,
     ConfigureMailbox,
     DomainConfigured,
@@ -54,13 +55,14 @@ _RESULTS: dict[type[MailuCommand], type[MailuResult]] = {
     ConfigureMailbox: MailboxConfigured,
     SuspendMailbox: MailboxChanged,
     ResumeMailbox: MailboxChanged,
+    ApplyMailbox: MailboxChanged,
     RemoveMailbox: MailboxChanged,
 }
 
 
 def handle(command: MailuCommand, deps: MailuDeps) -> MailuResult:
     password = ""
-    if isinstance(command, ConfigureMailbox):
+    if isinstance(command, ConfigureMailbox | ApplyMailbox) and command.password_ciphertext:
         password = deps.decrypt(
             command.password_ciphertext, inbox_context(command.tenant_id, command.inbox_id)
         )
@@ -118,8 +120,12 @@ def _through_api(command: MailuCommand, api: MailuApi, password: str) -> install
             domain = command.address.split("@", 1)[1]
             return installer.configure(api, domain, command.address, password, command.quota_bytes)
         case SuspendMailbox() | ResumeMailbox():
-            return installer.set_enabled(
-                api, command.address, enabled=isinstance(command, ResumeMailbox)
+            return installer.apply_mailbox(
+                api, command.address, enabled=isinstance(command, ResumeMailbox), password=None
+            )
+        case ApplyMailbox():
+            return installer.apply_mailbox(
+                api, command.address, enabled=command.enabled, password=password or None
             )
         case RemoveMailbox():
             return installer.remove_mailbox(api, command.address)

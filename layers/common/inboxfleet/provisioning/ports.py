@@ -4,10 +4,13 @@ the tenant API and reconcile hand requests to it; the Step Functions adapter imp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
-from inboxfleet.names import execution_name
+from inboxfleet.names import execution_name, mailbox_run_name, teardown_name
+
+# The state machines an inbox has: provision_inbox, deprovision_inbox, converge_mailbox.
+Workflow = Literal["provision", "deprovision", "mailbox"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,17 @@ class StartRequest:
     def for_attempt(cls, tenant_id: UUID, inbox_id: UUID, attempt: int) -> StartRequest:
         return cls(tenant_id, inbox_id, execution_name(inbox_id, attempt))
 
+    @classmethod
+    def for_teardown(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:
+        return cls(tenant_id, inbox_id, teardown_name(inbox_id))
+
+    @classmethod
+    def for_mailbox(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:
+        return cls(tenant_id, inbox_id, mailbox_run_name(inbox_id))
+
 
 class ProvisioningStarter(Protocol):
+    """Starts one workflow's executions (the name is historical: all three use it)."""
+
     def start(self, request: StartRequest) -> None:
         """Started (or already started under this name) when this returns; raises otherwise."""

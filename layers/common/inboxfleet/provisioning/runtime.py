@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from inboxfleet.provisioning.ports import ProvisioningStarter
+from inboxfleet.provisioning.ports import ProvisioningStarter, Workflow
 
 _lock = threading.Lock()
 _in_place: list[ProvisioningStarter | None] = []  # entered replacements; the last one counts
@@ -21,9 +21,15 @@ def starter() -> ProvisioningStarter | None:
     with _lock:
         if _in_place:
             return _in_place[-1]
+    return workflow_starter("provision")
+
+
+def workflow_starter(workflow: Workflow) -> ProvisioningStarter | None:
+    """The starter of one of the workflows (provision, deprovision, mailbox) from its
+    `*_STATE_MACHINE_ARN` setting; None when that is unset (reconcile starts the work later)."""
     from inboxfleet.settings import provisioning_settings_from_env
 
-    return _starter(provisioning_settings_from_env().state_machine_arn)
+    return _starter(provisioning_settings_from_env().arn_of(workflow), workflow)
 
 
 @contextmanager
@@ -40,11 +46,11 @@ def using_starter(replacement: ProvisioningStarter | None) -> Iterator[None]:
 
 
 @cache
-def _starter(arn: str | None) -> ProvisioningStarter | None:
+def _starter(arn: str | None, workflow: Workflow) -> ProvisioningStarter | None:
     if arn is None:
         from inboxfleet.observability import logger
 
-        logger.warning("PROVISIONING_STATE_MACHINE_ARN is not set: inboxes stay queued")
+        logger.warning(f"no state machine for the {workflow} workflow: reconcile does its work")
         return None
     from inboxfleet.provisioning.step_functions import StepFunctionsStarter
 

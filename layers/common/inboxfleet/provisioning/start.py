@@ -10,7 +10,7 @@ from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import Inboxes
 from inboxfleet.db.sessions import tenant_session
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import ProvisioningStarter, StartRequest
+from inboxfleet.provisioning.ports import ProvisioningStarter, StartRequest, Workflow
 from inboxfleet.records import Inbox
 
 
@@ -44,3 +44,30 @@ def start_queued(
                     rows.set_execution_name(request.inbox_id, request.execution_name)
             count("ProvisioningStarted", len(started))
     return tuple(r.execution_name for r in started)
+
+
+def start_each(
+    starter: ProvisioningStarter | None, requests: Sequence[StartRequest], workflow: Workflow
+) -> int:
+    """Start a teardown or convergence run for each request, after the change it applies was
+    recorded: one that cannot be started now is logged and left for reconcile (which finds the
+    inbox still `deleting`, or its mailbox still different), never raised to the caller.
+    Returns how many were started."""
+    if not requests:
+        return 0
+    if starter is None:
+        logger.warning(f"no {workflow} state machine: its work waits for reconcile")
+        count("WorkflowStartDeferred", len(requests))
+        return 0
+    started = 0
+    for request in requests:
+        try:
+            starter.start(request)
+            started += 1
+        except Exception as exc:
+            logger.warning(
+                f"{workflow} run not started now; reconcile starts it",
+                extra={"error": type(exc).__name__, "inbox_id": str(request.inbox_id)},
+            )
+            count("WorkflowStartDeferred")
+    return started

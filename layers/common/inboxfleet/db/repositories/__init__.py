@@ -7,6 +7,7 @@ from inboxfleet.db.repositories.idempotency_records import IdempotencyRecords, I
 from inboxfleet.db.repositories.inbox_events import InboxEvents
 from inboxfleet.db.repositories.inboxes import Inboxes
 from inboxfleet.db.repositories.mailbox_logins import MailboxLogins
+from inboxfleet.db.repositories.mailbox_states import MailboxStates
 from inboxfleet.db.repositories.servers import Servers
 from inboxfleet.db.repositories.stripe_events import StripeEventLog
 from inboxfleet.db.repositories.tenants import TenantDirectory, TenantProfile
@@ -22,6 +23,7 @@ __all__ = [
     "InboxEvents",
     "Inboxes",
     "MailboxLogins",
+    "MailboxStates",
     "Servers",
     "StripeEventLog",
     "TenantDirectory",

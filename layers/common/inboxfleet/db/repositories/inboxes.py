@@ -253,11 +253,12 @@ class Inboxes(TenantTable[Inbox]):
 
     def relying_on(self, server_id: UUID, *, besides: UUID) -> int:
         """Other inboxes that use the server now: in service, or being set up on it (not one
-        whose workflow is failing: its compensation is under way)."""
+        whose workflow is failing, nor one being deleted: their compensation or teardown is
+        under way, and the last of those to decide gives the server back)."""
         return int(
             self._session.scalar(
                 "SELECT count(*) FROM inboxes WHERE tenant_id = %s AND server_id = %s "
-                "AND id <> %s AND status IN ('provisioning', 'active', 'suspended', 'deleting') "
+                "AND id <> %s AND status IN ('provisioning', 'active', 'suspended') "
                 "AND failure_reason IS NULL",
                 (self.tenant_id, server_id, besides),
             )
@@ -270,4 +271,16 @@ class Inboxes(TenantTable[Inbox]):
             "UPDATE inboxes SET failure_reason = %s, updated_at = now() "
             "WHERE tenant_id = %s AND id = %s AND status IN ('queued', 'provisioning')",
             (reason, self.tenant_id, inbox_id),
+        )
+
+    def mark_stuck(self, inbox_id: UUID, reason: str) -> bool:
+        """Its teardown could not finish: the inbox stays `deleting` with the reason (teardown
+        entered again, or reconcile, finishes it). False when it is not being deleted."""
+        return (
+            self._session.execute(
+                "UPDATE inboxes SET failure_reason = %s, updated_at = now() "
+                "WHERE tenant_id = %s AND id = %s AND status = 'deleting'",
+                (reason, self.tenant_id, inbox_id),
+            )
+            == 1
         )

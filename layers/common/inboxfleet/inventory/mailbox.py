@@ -1,0 +1,111 @@
+"""Convergence of a mailbox: its server is made to hold what billing and the tenant want (the
+inbox `active`: enabled, `suspended`: disabled; a new password once asked for), one run at a
+time per inbox through a lease on the inbox row (held across the network, unlike a lock).
+
+A run claims the lease and reads what to apply, the mail-server function applies it, and the run
+records it applied - unless what is wanted changed meanwhile, when it goes round again. A run
+that dies holding the lease leaves the state different from what is wanted: the lease runs out
+and the next run (or reconcile) applies it."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from inboxfleet.db.repositories import InboxEvents, MailboxStates
+from inboxfleet.db.sessions import TenantSession
+from inboxfleet.inventory.commands import (
+    ClaimMailbox,
+    MailboxApplied,
+    MailboxSettled,
+    MailboxWork,
+    ReleaseMailbox,
+    StepRecorded,
+)
+from inboxfleet.inventory.compensation import caught_reason
+from inboxfleet.inventory.errors import InboxNotFound
+from inboxfleet.lifecycles import InboxStatus, ServerStatus
+from inboxfleet.records import MailboxState
+
+STEP = "mailbox"
+# Longer than a convergence run may take (converge_mailbox.asl.json's TimeoutSeconds, 3000 s).
+LEASE = timedelta(hours=1)
+_WANTED = {InboxStatus.ACTIVE: "enabled", InboxStatus.SUSPENDED: "disabled"}
+_REACHABLE = frozenset({ServerStatus.READY, ServerStatus.SUSPENDED})
+
+
+def differs(state: MailboxState) -> bool:
+    """The server holds something other than what is wanted (the drift query says the same)."""
+    wanted = _WANTED.get(state.status)
+    return wanted is not None and (
+        state.mailbox_applied != wanted or state.desired_password_ciphertext is not None
+    )
+
+
+def claim(session: TenantSession, command: ClaimMailbox) -> MailboxWork:
+    states = MailboxStates(session)
+    state = _existing(states, command)
+    if not differs(state):
+        return MailboxWork(work=False, why="the server holds what is wanted", address=state.address)
+    if (
+        state.server_status not in _REACHABLE
+        or state.server_ip is None
+        or state.host_key_fingerprint is None
+    ):
+        return MailboxWork(
+            work=False, why=f"its server is {state.server_status}", address=state.address
+        )
+    if not states.lease(state.id, command.execution, LEASE):
+        return MailboxWork(
+            work=False, why=f"{state.mailbox_lease} is applying it", address=state.address
+        )
+    enabled = state.status == InboxStatus.ACTIVE
+    password = state.desired_password_ciphertext
+    InboxEvents(session).append(
+        state.id,
+        STEP,
+        "started",
+        {"execution": command.execution, "enabled": enabled, "new_password": password is not None},
+    )
+    return MailboxWork(
+        work=True,
+        why="the server differs from what is wanted",
+        address=state.address,
+        server_ip=str(state.server_ip),
+        host_key_fingerprint=state.host_key_fingerprint,
+        enabled=enabled,
+        password_ciphertext=base64.b64encode(password).decode() if password else None,
+    )
+
+
+def applied(session: TenantSession, command: MailboxApplied) -> MailboxSettled:
+    states = MailboxStates(session)
+    sent = base64.b64decode(command.password_ciphertext) if command.password_ciphertext else None
+    state = states.applied(
+        command.inbox_id, command.execution, enabled=command.enabled, password_ciphertext=sent
+    )
+    if state is None:  # the lease ran out and another run took it: that run applies it
+        return MailboxSettled(again=False)
+    InboxEvents(session).append(
+        state.id,
+        STEP,
+        "succeeded",
+        {"enabled": command.enabled, "new_password": sent is not None},
+    )
+    return MailboxSettled(again=differs(state))
+
+
+def release(session: TenantSession, command: ReleaseMailbox) -> StepRecorded:
+    states = MailboxStates(session)
+    state = _existing(states, command)
+    states.release(state.id, command.execution)
+    reason = caught_reason(STEP, command.failure)
+    event = InboxEvents(session).append(state.id, STEP, "failed", {"reason": reason})
+    return StepRecorded(event=event)
+
+
+def _existing(states: MailboxStates, command: ClaimMailbox | ReleaseMailbox) -> MailboxState:
+    state = states.get(command.inbox_id, lock=True)
+    if state is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    return state

@@ -1,0 +1,141 @@
+"""Teardown: what deleting an inbox takes away, decided under the domain's lock so that nothing
+another inbox relies on goes with it.
+
+The mailbox goes from its server; when no other inbox uses the server any more, the server goes
+instead (the mailbox with it) and our records leave the domain's zone - the tenant's own records
+and the zone itself stay (the zone and the domain's claim go only with the domain: see
+`inboxfleet.dns.domain_removal`). Planned again (a retried step, or the workflow entered again
+after a step kept failing), a plan answers its first decisions as far as they still hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.db.sessions import TenantSession
+from inboxfleet.inventory.commands import (
+    FinishTeardown,
+    InboxTransitioned,
+    PlanTeardown,
+    ReservedDomain,
+    TeardownPlan,
+)
+from inboxfleet.inventory.compensation import RECENT_ENTRIES, caught_reason
+from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotDeleting
+from inboxfleet.lifecycles import InboxStatus, ServerStatus
+from inboxfleet.names import mail_host_of
+from inboxfleet.records import Inbox, InboxEvent, Server
+
+STEP = "teardown"
+_IN_SERVICE = frozenset({ServerStatus.READY, ServerStatus.SUSPENDED})
+
+
+def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
+    inboxes = Inboxes(session)
+    inbox = inboxes.get(command.inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    if inbox.status not in (InboxStatus.DELETING, InboxStatus.DELETED):
+        raise NotDeleting(f"inbox {inbox.id} is {inbox.status}, not being deleted")
+    domains = Domains(session)
+    # The lock every reservation and compensation of the domain takes first: no inbox joins
+    # the server while this decides whether it goes.
+    domain = domains.live(inbox.domain_id, lock=True) or domains.get(inbox.domain_id)
+    assert domain is not None  # a foreign key holds it
+    servers = Servers(session)
+    server = servers.get(inbox.server_id) if inbox.server_id is not None else None
+    events = InboxEvents(session)
+    earlier = _planned(events.timeline(inbox.id, last=RECENT_ENTRIES))
+    if inbox.status == InboxStatus.DELETED:
+        remove_mailbox = delete_records = terminate = False  # torn down before: nothing left
+    elif earlier is not None:
+        # Only this plan moved the server out of service: still its to give back while it is
+        # decommissioning; its records go only with it.
+        terminate = bool(earlier["terminate_server"]) and _status(server) == (
+            ServerStatus.DECOMMISSIONING
+        )
+        delete_records = bool(earlier["delete_records"]) and terminate
+        remove_mailbox = bool(earlier["remove_mailbox"]) and _status(server) in _IN_SERVICE
+    else:
+        in_service = server is not None and server.status in _IN_SERVICE
+        terminate = (
+            server is not None
+            and in_service
+            and inboxes.relying_on(server.id, besides=inbox.id) == 0
+            and servers.move(server.id, ServerStatus.DECOMMISSIONING) is not None
+        )
+        delete_records = terminate and server is not None and server.ip is not None
+        if delete_records:
+            domains.mark_degraded(domain.id)
+        remove_mailbox = (
+            in_service
+            and not terminate
+            and server is not None
+            and server.host_key_fingerprint is not None
+        )
+        detail = {
+            "remove_mailbox": remove_mailbox,
+            "delete_records": delete_records,
+            "terminate_server": terminate,
+        }
+        events.append(inbox.id, STEP, "started", detail)
+    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
+    return TeardownPlan(
+        domain=ReservedDomain(id=domain.id, name=domain.name),
+        mail_host=mail_host_of(domain.name),
+        address=inbox.address,
+        server_id=server.id if server else None,
+        server_name=server.name if server else None,
+        serviceid=serviceid,
+        server_ip=str(server.ip) if server and server.ip else None,
+        host_key_fingerprint=server.host_key_fingerprint if server else None,
+        # A server in service has been seen: its name finds it at once.
+        ordered_at=None,
+        remove_mailbox=remove_mailbox,
+        delete_records=delete_records,
+        terminate=terminate,
+    )
+
+
+def finish(session: TenantSession, command: FinishTeardown) -> InboxTransitioned:
+    """The server given back `decommissioned` and the inbox `deleted`; after a step that kept
+    failing, the inbox keeps `deleting` with the reason and the server `decommissioning`."""
+    inboxes = Inboxes(session)
+    inbox = _existing(inboxes, command.inbox_id)
+    events = InboxEvents(session)
+    if command.failure is not None:
+        reason = caught_reason(STEP, command.failure)
+        inboxes.mark_stuck(inbox.id, reason)
+        events.append(inbox.id, STEP, "failed", {"reason": reason})
+        return InboxTransitioned(inbox=_existing(inboxes, inbox.id), changed=False)
+    if command.server_id is not None and command.terminated:
+        Servers(session).move(command.server_id, ServerStatus.DECOMMISSIONED)
+    if inbox.status == InboxStatus.DELETED:
+        return InboxTransitioned(inbox=inbox, changed=False)
+    events.append(inbox.id, STEP, "succeeded", {"server_terminated": command.terminated})
+    moved = inboxes.transition(
+        inbox.id, InboxStatus.DELETED, by="workflow", why="torn down", expected=inbox.status
+    )
+    if moved is None:
+        raise InvalidTransition(f"inbox {inbox.id} cannot go from {inbox.status} to deleted")
+    return InboxTransitioned(inbox=moved, changed=True)
+
+
+def _existing(inboxes: Inboxes, inbox_id: Any) -> Inbox:
+    inbox = inboxes.get(inbox_id)
+    if inbox is None:
+        raise InboxNotFound(f"inbox {inbox_id} not found for this tenant")
+    return inbox
+
+
+def _status(server: Server | None) -> ServerStatus | None:
+    return server.status if server is not None else None
+
+
+def _planned(recent: list[InboxEvent]) -> dict[str, Any] | None:
+    """What an earlier plan decided (its "teardown started" entry): an inbox is torn down once."""
+    for entry in reversed(recent):
+        if (entry.step, entry.outcome) == (STEP, "started"):
+            return entry.detail
+    return None
