@@ -1,19 +1,19 @@
-"""Provisioning runs in the local cloud: what one inbox costs in Step Functions transitions and
-Lambda invocations, on a new server and on a ready one (the mailbox-only path).
+"""A fleet provisioned and torn down in the local cloud: what each inbox costs in Step Functions
+transitions, Lambda invocations and dollars, on a new server and on its domain's existing one,
+and what deleting them takes.
 
-For BENCH_PROVISION_DOMAINS domains (5), one after another: an entitled tenant adds the domain
-through the tenant API, the local registrar delegates it, the tenant asks for one inbox (a new
-server: the whole saga) and, once it is active, a second (the fast path). Each run's execution
-history gives its transitions (states entered) and Lambda tasks (retries included); the local
-dispatcher gives the handlers' time. The local cloud runs at BENCH_PROVISION_TIME_SCALE (0.001):
-Waits and the simulated VPS and Mailu delays shrink, so wall time here is the machinery's own
-(handlers, database, simulators), not AWS's. Printed, not judged: the figures are read from
-histories, and a change to the workflow shows here first.
+BENCH_FLEET_DOMAINS domains (10), BENCH_FLEET_PER_DOMAIN inboxes each (2): an entitled tenant
+adds and delegates every domain through the tenant API, then asks for all the inboxes at once
+(one request per domain, sent together). Per domain one inbox orders the server (the whole
+saga) and the others wait for it and take the mailbox-only path. Once every inbox is active,
+all are deleted at once (DELETE /v1/inboxes/{id}, the teardown workflow) and the benchmark
+checks that no instance and none of our records are left. Each run's transitions, Lambda calls
+and price come from its execution history (inboxfleet.provisioning.costs); the month's share of
+the VPS (the simulator's plan price) and of the hosted zone is per inbox.
 
-AWS cost per run: transitions x $0.000025 (standard workflows), Lambda requests x $0.20 per
-million, and the handlers' GB-seconds (memory from template.yaml) x $0.0000133334 (arm64). The
-handlers' time is local time against simulators (a real install waits minutes for apt and
-docker), so that part is a floor.
+The local cloud runs at BENCH_FLEET_TIME_SCALE (0.001): Waits and the simulated VPS and Mailu
+delays shrink, so wall time is the machinery's own (handlers, database, simulators), not AWS's,
+and handler GB-seconds are a floor (a real install waits minutes for apt and docker).
 
 Run: .venv/bin/python -m bench.bench_provisioning
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -30,97 +31,191 @@ import httpx
 
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.db import system_session, tenant_session
-from inboxfleet.db.repositories import Inboxes, TenantDirectory
+from inboxfleet.db.repositories import Domains, Inboxes, Servers, TenantDirectory
+from inboxfleet.provisioning.costs import ExecutionCost, inbox_cost
 from local.cloud import LocalCloud
+from local.hostwinds_sim.account import PLAN
+from local.hostwinds_sim.catalogue import plan_price
 from local.polling import poll
-from local.provisioning_runs import ended, history, lambda_invocations, transitions
+from local.provisioning_runs import TEARDOWN, ended, run_cost
 from local.standing import set_standing
 
-PLAN = "growth_monthly"
-TRANSITION_USD = 0.000025
-REQUEST_USD = 0.20 / 1_000_000
-GB_SECOND_USD = 0.0000133334
+BILLING_PLAN = "growth_monthly"
+HTTP_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
 class Run:
-    path: str
-    wall_s: float
-    transitions: int
-    invocations: int
-    gb_s: float
+    path: str  # new server, existing server, teardown (last inbox), teardown (mailbox)
+    cost: ExecutionCost
+    month_usd: float = 0.0
+
+
+def _tenant(cloud: LocalCloud, inboxes: int) -> UUID:
+    with system_session("bench.fleet") as s:
+        tenant_id = TenantDirectory(s).create("Fleet Co", "ops@fleet.example").id
+    limits = (
+        default_catalogue()
+        .limits([(BILLING_PLAN, 1)])
+        .model_copy(update={"max_inboxes": inboxes, "max_domains": inboxes})
+    )
+    set_standing(tenant_id, "entitled", plan=BILLING_PLAN, limits=limits)
+    return tenant_id
+
+
+def _statuses(tenant_id: UUID) -> dict[UUID, str]:
+    with tenant_session(tenant_id) as s:
+        return {i.id: str(i.status) for i in Inboxes(s).list()}
+
+
+def _wait_all(tenant_id: UUID, wanted: set[str], what: str, deadline_s: float) -> None:
+    def done() -> bool:
+        return all(status in wanted for status in _statuses(tenant_id).values())
+
+    poll(done, what, deadline_s)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    domains: int
+    per_domain: int
+    scale: float
 
     @property
-    def usd(self) -> float:
-        return (
-            self.transitions * TRANSITION_USD
-            + self.invocations * REQUEST_USD
-            + self.gb_s * GB_SECOND_USD
-        )
-
-
-def provision(
-    cloud: LocalCloud, api: httpx.Client, tenant_id: UUID, address: str, path: str
-) -> Run:
-    before = len(cloud.lambdas.invocations)
-    started = time.perf_counter()
-    answer = api.post("/v1/inboxes", json={"addresses": [address]})
-    answer.raise_for_status()
-    inbox_id = UUID(answer.json()["inboxes"][0]["id"])
-
-    def settled() -> str | None:
-        with tenant_session(tenant_id) as s:
-            inbox = Inboxes(s).get(inbox_id)
-        done = inbox is not None and inbox.status in ("active", "failed")
-        return inbox.execution_name if done and inbox is not None else None
-
-    name = poll(settled, f"{address} to settle", 120)
-    if ended(cloud, name)["status"] != "SUCCEEDED":
-        raise RuntimeError(f"{address}: the run did not succeed")
-    wall = time.perf_counter() - started
-    events = history(cloud, name)
-    handled = cloud.lambdas.invocations[before:]
-    gb_s = sum(i.duration_s * i.memory_mb / 1024 for i in handled)
-    return Run(path, wall, transitions(events), lambda_invocations(events), gb_s)
+    def inboxes(self) -> int:
+        return self.domains * self.per_domain
 
 
 def main() -> int:
-    domains = int(os.environ.get("BENCH_PROVISION_DOMAINS", "5"))
-    scale = float(os.environ.get("BENCH_PROVISION_TIME_SCALE", "0.001"))
-    runs: list[Run] = []
-    with LocalCloud(time_scale=scale, event_sources=False, log_level="ERROR") as cloud:
-        with system_session("bench.provisioning") as s:
-            tenant_id = TenantDirectory(s).create("Bench Co", "ops@bench.example").id
-        set_standing(
-            tenant_id, "entitled", plan=PLAN, limits=default_catalogue().limits([(PLAN, 1)])
-        )
+    fleet = Fleet(
+        domains=int(os.environ.get("BENCH_FLEET_DOMAINS", "10")),
+        per_domain=int(os.environ.get("BENCH_FLEET_PER_DOMAIN", "2")),
+        scale=float(os.environ.get("BENCH_FLEET_TIME_SCALE", "0.001")),
+    )
+    with LocalCloud(time_scale=fleet.scale, event_sources=False, log_level="ERROR") as cloud:
+        tenant_id = _tenant(cloud, fleet.inboxes)
         headers = {"Authorization": f"Bearer {cloud.token(tenant_id)}"}
-        with httpx.Client(base_url=cloud.api_url, headers=headers, timeout=30) as api:
-            for _ in range(domains):
-                name = f"b{uuid4().hex[:10]}.example"
-                added = api.post("/v1/domains", json={"name": name})
-                added.raise_for_status()
-                cloud.dns.delegate(name, added.json()["delegation"]["name_servers"])
-                cloud.dns.resolver.flush()
-                runs.append(provision(cloud, api, tenant_id, f"one@{name}", "new server"))
-                runs.append(provision(cloud, api, tenant_id, f"two@{name}", "existing server"))
-    print(f"provisioning runs in the local cloud (time scale {scale}, {domains} domains)")
+        with httpx.Client(base_url=cloud.api_url, headers=headers, timeout=HTTP_TIMEOUT_S) as api:
+            names = _domains(cloud, api, fleet.domains)
+            asked, provision_wall, runs = _provision(cloud, api, tenant_id, names, fleet)
+            teardown_wall, teardowns = _tear_down(cloud, api, tenant_id, asked)
+        left = _leftovers(cloud, tenant_id)
+    print(
+        f"a fleet in the local cloud: {fleet.inboxes} inboxes on {fleet.domains} domains, asked "
+        f"for at once, then deleted at once (time scale {fleet.scale})"
+    )
+    print(f"provisioned in {provision_wall:.1f} s wall, torn down in {teardown_wall:.1f} s wall")
+    _print(runs + teardowns)
+    print(f"left afterwards: {left[0]} instances, {left[1]} record sets in the tenant's zones")
+    return 0 if left == (0, 0) else 1
+
+
+def _domains(cloud: LocalCloud, api: httpx.Client, count: int) -> list[str]:
+    """Domains added through the API and delegated (what each registrar would do)."""
+    names = [f"f{uuid4().hex[:10]}.example" for _ in range(count)]
+    for name in names:
+        added = api.post("/v1/domains", json={"name": name})
+        added.raise_for_status()
+        cloud.dns.delegate(name, added.json()["delegation"]["name_servers"])
+    cloud.dns.resolver.flush()
+    return names
+
+
+def _provision(
+    cloud: LocalCloud, api: httpx.Client, tenant_id: UUID, names: list[str], fleet: Fleet
+) -> tuple[list[UUID], float, list[Run]]:
+    """Every inbox asked for at once; the wall time until all are active, and each run."""
+
+    def ask(name: str) -> list[str]:
+        body = {"addresses": [f"i{n}@{name}" for n in range(fleet.per_domain)]}
+        answer = api.post("/v1/inboxes", json=body)
+        answer.raise_for_status()
+        return [i["id"] for i in answer.json()["inboxes"]]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        asked = [UUID(i) for ids in pool.map(ask, names) for i in ids]
+    _wait_all(tenant_id, {"active", "failed"}, "every inbox to settle", 600)
+    wall = time.perf_counter() - started
+    failed = sorted(str(i) for i, status in _statuses(tenant_id).items() if status != "active")
+    if failed:
+        raise RuntimeError(f"inboxes failed: {failed}")
+    vps_month = plan_price(PLAN)
+    runs = []
+    with tenant_session(tenant_id) as s:
+        inboxes = Inboxes(s).list()
+    for inbox in inboxes:
+        assert inbox.execution_name is not None
+        ended(cloud, inbox.execution_name)
+        cost = run_cost(cloud, inbox.execution_name)
+        month = inbox_cost(cost, vps_month, fleet.per_domain).month_usd
+        runs.append(Run("new server" if _bought(cost) else "existing server", cost, month))
+    return asked, wall, runs
+
+
+def _tear_down(
+    cloud: LocalCloud, api: httpx.Client, tenant_id: UUID, asked: list[UUID]
+) -> tuple[float, list[Run]]:
+    """Every inbox deleted at once; the wall time until all are deleted, and each teardown."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: api.delete(f"/v1/inboxes/{i}"), asked))
+    if any(a.status_code != 202 for a in answers):
+        raise RuntimeError("a DELETE was refused")
+    _wait_all(tenant_id, {"deleted"}, "every inbox to be deleted", 600)
+    wall = time.perf_counter() - started
+    runs = []
+    for inbox_id in asked:
+        name = f"{inbox_id}-delete"
+        ended(cloud, name, machine=TEARDOWN)
+        cost = run_cost(cloud, name, machine=TEARDOWN)
+        runs.append(Run("teardown, server" if _bought(cost) else "teardown, mailbox", cost))
+    return wall, runs
+
+
+def _bought(cost: ExecutionCost) -> bool:
+    """Whether the run called Hostwinds (ordered a server, or gave one back)."""
+    return any(i.function.endswith("HostwindsFunction") for i in cost.invocations)
+
+
+def _leftovers(cloud: LocalCloud, tenant_id: UUID) -> tuple[int, int]:
+    """Instances still at the simulator, and record sets of ours left in the tenant's zones."""
+    import boto3
+
+    from local.account import REGION
+
+    with tenant_session(tenant_id) as s:
+        servers = Servers(s).list()
+        zones = [d.hosted_zone_id for d in Domains(s).list() if d.hosted_zone_id]
+    names = {server.name for server in servers}
+    instances = [i for i in cloud.hostwinds.instances() if i["srvrname"] in names]
+    route53 = boto3.client("route53", region_name=REGION)
+    ours = 0
+    for zone in zones:
+        sets = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        ours += sum(1 for r in sets if r["Type"] not in ("SOA", "NS"))
+    return len(instances), ours
+
+
+def _print(runs: list[Run]) -> None:
     header = (
-        f"{'path':<16} {'runs':>4} {'wall s':>7} {'transitions':>11} {'Lambda calls':>12} "
-        f"{'handler GB-s':>12} {'AWS $ / inbox':>13}"
+        f"{'run (per inbox)':<18} {'runs':>4} {'transitions':>11} {'Lambda calls':>12} "
+        f"{'handler GB-s':>12} {'AWS $ once':>10} {'VPS+zone $/month':>16}"
     )
     print(header)
     print("-" * len(header))
-    for path in ("new server", "existing server"):
+    for path in ("new server", "existing server", "teardown, server", "teardown, mailbox"):
         of = [r for r in runs if r.path == path]
+        if not of:
+            continue
         print(
-            f"{path:<16} {len(of):>4} {statistics.median(r.wall_s for r in of):>7.2f} "
-            f"{statistics.median(r.transitions for r in of):>11.0f} "
-            f"{statistics.median(r.invocations for r in of):>12.0f} "
-            f"{statistics.median(r.gb_s for r in of):>12.3f} "
-            f"{statistics.median(r.usd for r in of):>13.6f}"
+            f"{path:<18} {len(of):>4} "
+            f"{statistics.median(r.cost.transitions for r in of):>11.0f} "
+            f"{statistics.median(r.cost.lambda_calls for r in of):>12.0f} "
+            f"{statistics.median(r.cost.gb_seconds for r in of):>12.3f} "
+            f"{statistics.median(r.cost.usd for r in of):>10.6f} "
+            f"{statistics.median(r.month_usd for r in of):>16.2f}"
         )
-    return 0
 
 
 if __name__ == "__main__":

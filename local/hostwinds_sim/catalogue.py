@@ -83,3 +83,9 @@ DEFAULT_CATALOGUE = Catalogue(
         Plan(1002, "Unmetered Cloud VPS 2", "19.99", "monthly"),
     ),
 )
+
+
+def plan_price(rid: int, catalogue: Catalogue = DEFAULT_CATALOGUE) -> float:
+    """The monthly price (USD) of the plan `rid`, as the price list answers it."""
+    (plan,) = [p for p in catalogue.plans if p.rid == rid]
+    return float(plan.price)
