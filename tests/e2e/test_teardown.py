@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,8 +16,9 @@ import boto3
 import httpx
 import pytest
 
+from inboxfleet.billing.retention import tear_down_after_retention
 from inboxfleet.db import system_session, tenant_session
-from inboxfleet.db.repositories import DomainClaims, Domains, TenantDirectory
+from inboxfleet.db.repositories import DomainClaims, Domains, InboxEvents, TenantDirectory
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.step_functions import StepFunctionsStarter
 from local.account import REGION
@@ -334,3 +336,33 @@ def test_a_failed_execution_lands_in_the_failed_executions_queue(cloud: LocalClo
     assert event["detail"]["stateMachineArn"] == machine_arn(cloud, TEARDOWN)
     assert all(e["detail"]["status"] in ("FAILED", "TIMED_OUT", "ABORTED") for e in seen)
     assert calm not in {e["detail"]["name"] for e in seen}
+
+
+def test_after_the_retention_of_a_canceled_subscription_billing_tears_every_inbox_down(
+    cloud: LocalCloud,
+) -> None:
+    tenant, _, subscription = _paying_tenant(cloud)
+    domain = tenant.add_domain()
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    assert tenant.settled(inbox_id).status == "active"
+    (server,) = tenant.servers()
+    canceled = cloud.stripe.update_subscription(subscription["id"], status="canceled")
+    _deliver(cloud, "customer.subscription.deleted", canceled)
+    assert tenant.inbox(inbox_id).status == "suspended"
+    starter = StepFunctionsStarter(machine_arn(cloud, TEARDOWN))
+
+    # Within the retention nothing goes.
+    assert tear_down_after_retention(tenant.id, starter, now=lambda: datetime.now(UTC)) == []
+    assert tenant.inbox(inbox_id).status == "suspended"
+
+    after = datetime.now(UTC) + timedelta(days=400)
+    assert tear_down_after_retention(tenant.id, starter, now=lambda: after) == [inbox_id]
+    assert ended(cloud, f"{inbox_id}-delete", machine=TEARDOWN)["status"] == "SUCCEEDED"
+    assert tenant.inbox(inbox_id).status == "deleted"
+    with tenant_session(tenant.id) as s:
+        moves = [e.detail for e in InboxEvents(s).timeline(inbox_id) if e.step == "status"]
+    assert {"from": "suspended", "to": "deleting", "by": "billing"}.items() <= moves[-2].items()
+    assert instances(cloud, server.name) == []
+    assert zone_records(cloud, tenant, domain) == {}
+    # Called again (the next reconcile pass): the same run, nothing more.
+    assert tear_down_after_retention(tenant.id, starter, now=lambda: after) == []
