@@ -50,12 +50,6 @@ from tests.provisioning_support import (
 )
 
 
-@pytest.fixture(scope="module")
-def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def no_leftover_faults(cloud: LocalCloud) -> Iterator[None]:
     yield

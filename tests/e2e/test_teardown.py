@@ -39,12 +39,6 @@ WEBSITE = "192.0.2.80"
 VERIFICATION = '"google-site-verification=abc123"'
 
 
-@pytest.fixture(scope="module")
-def cloud(pg_server: str) -> Iterator[LocalCloud]:
-    with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def no_leftover_faults(cloud: LocalCloud) -> Iterator[None]:
     yield
@@ -83,6 +77,15 @@ def _add_own_records(tenant: Tenant, domain: str) -> None:
     )
 
 
+def _active(cloud: LocalCloud, tenant: Tenant | None = None) -> tuple[Tenant, str, UUID]:
+    """A tenant (entitled, unless given) with a new domain and one active inbox on it."""
+    tenant = tenant or Tenant.entitled(cloud)
+    domain = tenant.add_domain()
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    assert tenant.settled(inbox_id).status == "active"
+    return tenant, domain, inbox_id
+
+
 def _deleted(tenant: Tenant, inbox_id: UUID) -> str:
     """DELETE the inbox through the API, then wait for its teardown to end; its status."""
     answer = tenant("DELETE", f"/v1/inboxes/{inbox_id}")
@@ -96,10 +99,7 @@ def _deleted(tenant: Tenant, inbox_id: UUID) -> str:
 def test_deleting_a_domains_only_inbox_gives_the_server_back_and_keeps_the_tenants_records(
     cloud: LocalCloud,
 ) -> None:
-    tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    tenant, domain, inbox_id = _active(cloud)
     _add_own_records(tenant, domain)
     (server,) = tenant.servers()
 
@@ -163,10 +163,7 @@ def test_deleting_one_of_two_inboxes_keeps_the_server_and_the_other_mailbox(
 def test_a_teardown_whose_termination_keeps_failing_leaves_the_inbox_deleting_with_a_reason(
     cloud: LocalCloud,
 ) -> None:
-    tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    tenant, domain, inbox_id = _active(cloud)
     (server,) = tenant.servers()
     fail_step(cloud, "HostwindsFunction", "terminate_server", error="HostwindsProtocolError")
     fail_step(cloud, "HostwindsFunction", "terminate_server", error="HostwindsProtocolError")
@@ -246,10 +243,8 @@ def _mailbox_enabled(
 def test_a_canceled_subscription_disables_mailboxes_and_paying_again_enables_them(
     cloud: LocalCloud,
 ) -> None:
-    tenant, customer_id, subscription = _paying_tenant(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    paying, customer_id, subscription = _paying_tenant(cloud)
+    tenant, domain, inbox_id = _active(cloud, paying)
     address = f"sales@{domain}"
     password = tenant("GET", f"/v1/inboxes/{inbox_id}/credentials").json()["password"]
     (server,) = tenant.servers()
@@ -273,10 +268,7 @@ def test_a_canceled_subscription_disables_mailboxes_and_paying_again_enables_the
 
 
 def test_a_new_password_takes_effect_on_the_server(cloud: LocalCloud) -> None:
-    tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    tenant, domain, inbox_id = _active(cloud)
     address = f"sales@{domain}"
     old = tenant("GET", f"/v1/inboxes/{inbox_id}/credentials").json()["password"]
     (server,) = tenant.servers()
@@ -301,10 +293,7 @@ def test_a_new_password_takes_effect_on_the_server(cloud: LocalCloud) -> None:
 
 
 def test_a_failed_execution_lands_in_the_failed_executions_queue(cloud: LocalCloud) -> None:
-    tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    tenant, _, inbox_id = _active(cloud)
     # A teardown for an inbox nobody deleted is refused: the run fails, and changes nothing.
     name = f"{inbox_id}-delete"
     StepFunctionsStarter(machine_arn(cloud, TEARDOWN)).start(
@@ -341,10 +330,8 @@ def test_a_failed_execution_lands_in_the_failed_executions_queue(cloud: LocalClo
 def test_after_the_retention_of_a_canceled_subscription_billing_tears_every_inbox_down(
     cloud: LocalCloud,
 ) -> None:
-    tenant, _, subscription = _paying_tenant(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    paying, _, subscription = _paying_tenant(cloud)
+    tenant, domain, inbox_id = _active(cloud, paying)
     (server,) = tenant.servers()
     canceled = cloud.stripe.update_subscription(subscription["id"], status="canceled")
     _deliver(cloud, "customer.subscription.deleted", canceled)

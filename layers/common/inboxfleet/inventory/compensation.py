@@ -25,7 +25,7 @@ from inboxfleet.inventory.commands import (
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
 from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
 from inboxfleet.names import execution_name, mail_host_of
-from inboxfleet.records import Inbox, InboxEvent, Server
+from inboxfleet.records import Domain, Inbox, InboxEvent, Server
 
 # Statuses a run being compensated may have left its inbox in.
 _COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
@@ -117,27 +117,36 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
             "terminate_server": terminate,
         }
         events.append(inbox.id, "compensate", "started", detail)
-    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
+    where = undo_target(domain, inbox, server)
     return CompensationPlan(
         execution=command.execution,
         reason=reason,
-        domain=ReservedDomain(id=domain.id, name=domain.name),
-        mail_host=mail_host_of(domain.name),
-        address=inbox.address,
-        server_id=server.id if server else None,
-        server_name=server.name if server else None,
-        serviceid=serviceid,
         # Once the instance has been seen, the name finds it (and any duplicate) at once; else
         # an order younger than the grace may still be on its way into the listings.
         # For one never seen, now: a create may have ordered again (after the grace) since the
         # first order was recorded, so the grace counts from the latest it can have been sent.
-        ordered_at=datetime.now(UTC) if server and serviceid is None else None,
-        server_ip=str(server.ip) if server and server.ip else None,
-        host_key_fingerprint=server.host_key_fingerprint if server else None,
+        ordered_at=datetime.now(UTC) if server and where["serviceid"] is None else None,
         remove_mailbox=remove_mailbox,
         delete_records=delete_records,
         terminate=terminate,
+        **where,
     )
+
+
+def undo_target(domain: Domain, inbox: Inbox, server: Server | None) -> dict[str, Any]:
+    """What an undo plan (compensation's, teardown's) says of the domain, the inbox and its
+    server: where each step is sent."""
+    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
+    return {
+        "domain": ReservedDomain(id=domain.id, name=domain.name),
+        "mail_host": mail_host_of(domain.name),
+        "address": inbox.address,
+        "server_id": server.id if server else None,
+        "server_name": server.name if server else None,
+        "serviceid": serviceid,
+        "server_ip": str(server.ip) if server and server.ip else None,
+        "host_key_fingerprint": server.host_key_fingerprint if server else None,
+    }
 
 
 def _terminate(inboxes: Inboxes, server: Server, inbox: Inbox, execution: str) -> bool:

@@ -18,13 +18,11 @@ from inboxfleet.inventory.commands import (
     FinishTeardown,
     InboxTransitioned,
     PlanTeardown,
-    ReservedDomain,
     TeardownPlan,
 )
-from inboxfleet.inventory.compensation import RECENT_ENTRIES, caught_reason
+from inboxfleet.inventory.compensation import RECENT_ENTRIES, caught_reason, undo_target
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotDeleting
 from inboxfleet.lifecycles import InboxStatus, ServerStatus
-from inboxfleet.names import mail_host_of
 from inboxfleet.records import Inbox, InboxEvent, Server
 
 STEP = "teardown"
@@ -80,21 +78,13 @@ def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
             "terminate_server": terminate,
         }
         events.append(inbox.id, STEP, "started", detail)
-    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
     return TeardownPlan(
-        domain=ReservedDomain(id=domain.id, name=domain.name),
-        mail_host=mail_host_of(domain.name),
-        address=inbox.address,
-        server_id=server.id if server else None,
-        server_name=server.name if server else None,
-        serviceid=serviceid,
-        server_ip=str(server.ip) if server and server.ip else None,
-        host_key_fingerprint=server.host_key_fingerprint if server else None,
         # A server in service has been seen: its name finds it at once.
         ordered_at=None,
         remove_mailbox=remove_mailbox,
         delete_records=delete_records,
         terminate=terminate,
+        **undo_target(domain, inbox, server),
     )
 
 
