@@ -15,10 +15,18 @@ class RecordingProvisioningStarter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._started: dict[str, StartRequest] = {}
+        self._asked: list[StartRequest] = []
 
     def start(self, request: StartRequest) -> None:
         with self._lock:
+            self._asked.append(request)
             self._started.setdefault(request.execution_name, request)
+
+    @property
+    def asked(self) -> list[StartRequest]:
+        """Every start asked for, repeats included."""
+        with self._lock:
+            return list(self._asked)
 
     @property
     def started(self) -> list[StartRequest]:

@@ -31,6 +31,7 @@ from inboxfleet.db.repositories import (
 )
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
+from inboxfleet.provisioning.runtime import using_starter
 from local.cloud import LocalCloud
 from local.recording_starter import RecordingProvisioningStarter, record_starts
 from local.standing import set_standing
@@ -403,6 +404,38 @@ def test_deleting_marks_the_inbox_deleting_and_a_repeat_answers_the_same(
     assert (again.status_code, again.json()) == (202, first.json())
     timeline = call(cloud, "GET", f"/v1/inboxes/{inbox_id}", tenant).json()["timeline"]
     assert [(t["detail"]["to"], t["detail"]["by"]) for t in timeline][-1] == ("deleting", "tenant")
+
+
+def test_deleting_starts_the_teardown_and_a_repeat_asks_for_the_same_run(
+    cloud: LocalCloud,
+) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "gone", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
+    recording = RecordingProvisioningStarter()
+    with using_starter(recording, "deprovision"):
+        for _ in range(2):
+            assert call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant).status_code == 202
+    assert recording.asked == [StartRequest.for_teardown(tenant.id, inbox_id)] * 2
+    assert recording.started == [StartRequest(tenant.id, inbox_id, f"{inbox_id}-delete")]
+
+
+class _Refusing:
+    def start(self, request: StartRequest) -> None:
+        raise ConnectionError("Step Functions is unreachable")
+
+
+def test_a_teardown_that_cannot_be_started_leaves_the_inbox_deleting_for_reconcile(
+    cloud: LocalCloud,
+) -> None:
+    tenant = new_tenant(cloud)
+    inbox_id = add_inbox(tenant, "later", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
+    with using_starter(_Refusing(), "deprovision"):
+        answer = call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant)
+    assert (answer.status_code, answer.json()["status"]) == (202, "deleting")
+    with tenant_session(tenant.id) as s:
+        kept = Inboxes(s).get(inbox_id)
+    assert kept is not None
+    assert kept.status == _I.DELETING
 
 
 def test_an_inbox_being_provisioned_cannot_be_deleted_yet(cloud: LocalCloud) -> None:

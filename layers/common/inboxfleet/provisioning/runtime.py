@@ -1,4 +1,4 @@
-"""The provisioning starter the tenant API and billing use, from settings (once per container),
+"""The workflow starters the tenant API and billing use, from settings (once per container),
 unless a local tool has put another in place (`using_starter`, as `use_database` does for the
 database)."""
 
@@ -12,37 +12,41 @@ from functools import cache
 from inboxfleet.provisioning.ports import ProvisioningStarter, Workflow
 
 _lock = threading.Lock()
-_in_place: list[ProvisioningStarter | None] = []  # entered replacements; the last one counts
+# Entered replacements per workflow; the last one counts.
+_in_place: dict[Workflow, list[ProvisioningStarter | None]] = {}
 
 
 def starter() -> ProvisioningStarter | None:
     """Step Functions when PROVISIONING_STATE_MACHINE_ARN is set; None (requests stay queued
     for reconcile) when it is not, e.g. a function run on its own."""
-    with _lock:
-        if _in_place:
-            return _in_place[-1]
     return workflow_starter("provision")
 
 
 def workflow_starter(workflow: Workflow) -> ProvisioningStarter | None:
     """The starter of one of the workflows (provision, deprovision, mailbox) from its
     `*_STATE_MACHINE_ARN` setting; None when that is unset (reconcile starts the work later)."""
+    with _lock:
+        replacements = _in_place.get(workflow)
+        if replacements:
+            return replacements[-1]
     from inboxfleet.settings import provisioning_settings_from_env
 
     return _starter(provisioning_settings_from_env().arn_of(workflow), workflow)
 
 
 @contextmanager
-def using_starter(replacement: ProvisioningStarter | None) -> Iterator[None]:
-    """While entered, `replacement` stands for the configured starter in the whole process
-    (local tools and tests: a recording starter, or None for "no state machine")."""
+def using_starter(
+    replacement: ProvisioningStarter | None, workflow: Workflow = "provision"
+) -> Iterator[None]:
+    """While entered, `replacement` stands for the workflow's configured starter in the whole
+    process (local tools and tests: a recording starter, or None for "no state machine")."""
     with _lock:
-        _in_place.append(replacement)
+        _in_place.setdefault(workflow, []).append(replacement)
     try:
         yield
     finally:
         with _lock:
-            _in_place.pop()
+            _in_place[workflow].pop()
 
 
 @cache
