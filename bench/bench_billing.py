@@ -58,7 +58,7 @@ from local.billing_cloud import billing_cloud
 from local.cloud import environment
 from local.embedded_db import installed_database, postgres_server, scratch_database
 from local.invoke import LocalContext, handler
-from local.recording_starter import RecordingProvisioningStarter
+from local.recording_starter import RecordingStarter
 from local.stripe_samples import webhook_request
 from local.stripe_sim import StripeSimulator
 
@@ -354,7 +354,7 @@ def run_worker(
 
     settings = BillingSettings(stripe_api_base=sim.base_url, stripe_max_retries=0)
     mailer = RecordingMailer()
-    starter = RecordingProvisioningStarter()
+    starter = RecordingStarter()
     deps = BillingDeps(
         stripe=StripeApi(lambda: API_KEY, settings),
         mailer=mailer,

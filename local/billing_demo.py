@@ -22,7 +22,7 @@ from inboxfleet.db.repositories import BillingAccounts, Inboxes
 from inboxfleet.settings import billing_settings_from_env
 from local.billing_cloud import sent_emails
 from local.cloud import LocalCloud
-from local.recording_starter import RecordingProvisioningStarter, record_starts
+from local.recording_starter import RecordingStarter, record_starts
 from local.stripe_samples import signature_header
 
 PLAN = "growth_monthly"
@@ -38,7 +38,7 @@ def demo_billing(cloud: LocalCloud, tenant_id: UUID, say: Callable[[str], None])
 def _demo_billing(
     cloud: LocalCloud,
     tenant_id: UUID,
-    starter: RecordingProvisioningStarter,
+    starter: RecordingStarter,
     say: Callable[[str], None],
 ) -> None:
     webhook_secret = cloud.secrets.webhook_secrets[0]
@@ -114,9 +114,7 @@ def _show_account(tenant_id: UUID, say: Callable[[str], None]) -> None:
     )
 
 
-def _show_inboxes(
-    tenant_id: UUID, starter: RecordingProvisioningStarter, say: Callable[[str], None]
-) -> None:
+def _show_inboxes(tenant_id: UUID, starter: RecordingStarter, say: Callable[[str], None]) -> None:
     with tenant_session(tenant_id) as s:
         inboxes = Inboxes(s).list()
     for inbox in inboxes:

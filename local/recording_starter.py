@@ -1,4 +1,4 @@
-"""A ProvisioningStarter that records what it is asked to start instead of starting anything,
+"""A WorkflowStarter that records what it is asked to start instead of starting anything,
 for tests of the API and billing on their own and for the billing demo. Like StartExecution
 with a name, starting the same execution twice is one start."""
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from inboxfleet.provisioning.ports import StartRequest
 
 
-class RecordingProvisioningStarter:
+class RecordingStarter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._started: dict[str, StartRequest] = {}
@@ -36,12 +36,12 @@ class RecordingProvisioningStarter:
 
 @contextmanager
 def record_starts(
-    starter: RecordingProvisioningStarter | None = None,
-) -> Iterator[RecordingProvisioningStarter]:
+    starter: RecordingStarter | None = None,
+) -> Iterator[RecordingStarter]:
     """While entered, the tenant API and billing hand their starts to a recording starter
     (`starter`, or a new one) instead of the configured state machine."""
     from inboxfleet.provisioning.runtime import using_starter
 
-    recording = starter or RecordingProvisioningStarter()
+    recording = starter or RecordingStarter()
     with using_starter(recording):
         yield recording

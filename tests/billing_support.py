@@ -14,7 +14,7 @@ from inboxfleet.billing.runtime import billing_deps
 from inboxfleet.billing.worker import BillingDeps
 from local.billing_cloud import SENDER, billing_cloud, sent_emails
 from local.invoke import LocalContext, handler, invoke
-from local.recording_starter import RecordingProvisioningStarter, record_starts
+from local.recording_starter import RecordingStarter, record_starts
 from local.sqs_event_source import DrainReport, drain
 from local.stripe_sim.server import StripeSimulator
 from tests.leakcheck import register_secret
@@ -33,7 +33,7 @@ class BillingWorld:
     queue_url: str
     dlq_url: str
     stripe: StripeSimulator
-    starter: RecordingProvisioningStarter
+    starter: RecordingStarter
     max_receives: int  # the queue's redrive policy (template.yaml)
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from inboxfleet.billing.stripe_objects import StripeInvoice, StripeSubscription
 from inboxfleet.billing.worker import BillingDeps, process_message
 from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, BillingObjects
-from local.recording_starter import RecordingProvisioningStarter
+from local.recording_starter import RecordingStarter
 from tests.factories import new_tenant
 from tests.stripe_support import Customer, new_id
 
@@ -134,7 +134,7 @@ def test_the_final_state_is_the_latest_events_whatever_the_order(
     deps = BillingDeps(
         stripe=truth,
         mailer=Outbox(),
-        starter=RecordingProvisioningStarter(),
+        starter=RecordingStarter(),
         catalogue=default_catalogue(),
         retention=RETENTION,
     )

@@ -33,7 +33,7 @@ from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.runtime import using_starter
 from local.cloud import LocalCloud
-from local.recording_starter import RecordingProvisioningStarter, record_starts
+from local.recording_starter import RecordingStarter, record_starts
 from local.standing import set_standing
 from tests.tenant_api_support import call, error, http_event, waits_for_a_lock, while_held
 
@@ -41,7 +41,7 @@ _I = InboxStatus
 
 
 @pytest.fixture
-def starter(cloud: LocalCloud) -> Iterator[RecordingProvisioningStarter]:
+def starter(cloud: LocalCloud) -> Iterator[RecordingStarter]:
     """The API's provisioning starter, recording instead of starting the workflow."""
     with record_starts() as recording:
         yield recording
@@ -94,7 +94,7 @@ def add_inbox(tenant: Tenant, local: str, *statuses: InboxStatus) -> UUID:
 
 
 def test_an_entitled_tenant_asks_for_one_inbox_and_its_workflow_is_started(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     answer = call(cloud, "POST", "/v1/inboxes", tenant, {"address": f"Sales@{tenant.domain}"})
@@ -118,7 +118,7 @@ def test_an_entitled_tenant_asks_for_one_inbox_and_its_workflow_is_started(
 
 
 def test_a_bulk_request_is_recorded_whole_in_the_order_sent(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud, max_inboxes=100)
     addresses = [f"rep{n:03d}@{tenant.domain}" for n in range(100)]
@@ -131,7 +131,7 @@ def test_a_bulk_request_is_recorded_whole_in_the_order_sent(
 
 
 def test_without_a_subscription_requests_wait_for_payment_with_a_checkout_hint(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud, "unpaid")
     answer = call(cloud, "POST", "/v1/inboxes", tenant, {"addresses": [f"a@{tenant.domain}"]})
@@ -184,7 +184,7 @@ def test_a_plan_limit_is_a_409_naming_the_limit_and_nothing_is_written(cloud: Lo
 
 
 def test_twenty_parallel_requests_for_the_last_slot_one_wins(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud, max_inboxes=3)
     add_inbox(tenant, "one", _I.QUEUED)
@@ -411,7 +411,7 @@ def test_deleting_starts_the_teardown_and_a_repeat_asks_for_the_same_run(
 ) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "gone", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
-    recording = RecordingProvisioningStarter()
+    recording = RecordingStarter()
     with using_starter(recording, "deprovision"):
         for _ in range(2):
             assert call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant).status_code == 202
@@ -449,7 +449,7 @@ def test_an_inbox_being_provisioned_cannot_be_deleted_yet(cloud: LocalCloud) -> 
 
 
 def test_a_failed_inbox_is_retried_as_a_new_attempt(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "flaky", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
@@ -475,7 +475,7 @@ def _undone(
 
 
 def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "halfundone", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
@@ -495,7 +495,7 @@ def test_a_retry_waits_until_the_failed_runs_own_undoing_has_finished(
 
 
 def test_a_mailbox_left_on_a_shared_server_does_not_hold_a_retry(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     """An undoing that could not remove the mailbox leaves nothing a retry would order beside
     (the retry sets the same mailbox up again on the same server)."""
@@ -562,7 +562,7 @@ def test_a_malformed_id_is_a_422_on_every_write(
 
 
 def test_a_repeated_key_replays_the_first_answer_and_writes_once(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     body = {"addresses": [f"once@{tenant.domain}", f"twice@{tenant.domain}"]}
@@ -595,7 +595,7 @@ def test_a_key_reused_with_another_body_is_a_422(cloud: LocalCloud) -> None:
 
 
 def test_one_key_on_two_paths_names_two_requests(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     a = add_inbox(tenant, "a", _I.QUEUED, _I.PROVISIONING, _I.FAILED)
@@ -635,7 +635,7 @@ def test_a_request_still_being_served_answers_409(cloud: LocalCloud) -> None:
     tenant = new_tenant(cloud)
     entered, leave = threading.Event(), threading.Event()
 
-    class SlowStarter(RecordingProvisioningStarter):
+    class SlowStarter(RecordingStarter):
         def start(self, request: StartRequest) -> None:
             entered.set()
             leave.wait(timeout=60)
@@ -766,7 +766,7 @@ def test_an_unknown_tenant_is_a_403_before_its_request_is_judged(cloud: LocalClo
 
 
 def test_one_inbox_spelt_two_ways_is_one_request(
-    cloud: LocalCloud, starter: RecordingProvisioningStarter
+    cloud: LocalCloud, starter: RecordingStarter
 ) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "spelt", _I.QUEUED, _I.PROVISIONING, _I.FAILED)

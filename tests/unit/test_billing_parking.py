@@ -11,7 +11,7 @@ from inboxfleet.billing.errors import InvalidEventMessage
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.billing.ports import BillingDeps
 from inboxfleet.billing.worker import QueuedMessage, handle_record
-from local.recording_starter import RecordingProvisioningStarter
+from local.recording_starter import RecordingStarter
 
 
 class RecordingQueue:
@@ -31,7 +31,7 @@ def deps(dead_letters: RecordingQueue | None) -> BillingDeps:
     return BillingDeps(
         stripe=Unused(),
         mailer=Unused(),
-        starter=RecordingProvisioningStarter(),
+        starter=RecordingStarter(),
         catalogue=default_catalogue(),
         retention=timedelta(days=30),
         database=None,

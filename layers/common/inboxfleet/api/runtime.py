@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from inboxfleet.db.connection import Database
-    from inboxfleet.provisioning.ports import ProvisioningStarter
+    from inboxfleet.provisioning.ports import WorkflowStarter
 
 
 @dataclass
 class ApiDeps:
     # None without a state machine to start: queued inboxes then wait, with no execution
     # name, for reconcile to start them.
-    starter: ProvisioningStarter | None
+    starter: WorkflowStarter | None
     database: Database | None = None
     # The teardown of deleted inboxes and the convergence of mailboxes (new passwords); None:
     # that work waits for reconcile.
-    teardown: ProvisioningStarter | None = None
-    mailbox: ProvisioningStarter | None = None
+    teardown: WorkflowStarter | None = None
+    mailbox: WorkflowStarter | None = None
 
 
 def deps() -> ApiDeps:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from inboxfleet.billing.plans import Catalogue
     from inboxfleet.db.connection import Database
-    from inboxfleet.provisioning.ports import ProvisioningStarter
+    from inboxfleet.provisioning.ports import WorkflowStarter
 
 
 class StripeGateway(Protocol):
@@ -60,13 +60,13 @@ class BillingDeps:
     # None until the workflow's StartExecution is plugged in: released inboxes then stay
     # `queued` with no execution name (nothing claims a start that was not made), and
     # reconcile starts them later.
-    starter: ProvisioningStarter | None
+    starter: WorkflowStarter | None
     catalogue: Catalogue
     retention: timedelta
     database: Database | None = None
     # Starts the convergence of mailboxes billing suspended or reactivated; None: reconcile
     # brings their servers round.
-    mailbox: ProvisioningStarter | None = None
+    mailbox: WorkflowStarter | None = None
     # Where messages that can never succeed are parked (the queue's DLQ); None: they are
     # retried until SQS moves them (maxReceiveCount).
     dead_letters: EventQueue | None = None

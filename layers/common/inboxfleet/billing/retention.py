@@ -13,7 +13,7 @@ from inboxfleet.db import Database, tenant_session
 from inboxfleet.db.repositories import BillingAccounts, Inboxes
 from inboxfleet.lifecycles import InboxStatus, inbox_predecessors
 from inboxfleet.observability import count
-from inboxfleet.provisioning.ports import ProvisioningStarter, StartRequest
+from inboxfleet.provisioning.ports import StartRequest, WorkflowStarter
 from inboxfleet.provisioning.start import start_each
 
 WHY = "the subscription ended and its retention has passed"
@@ -22,7 +22,7 @@ _DELETABLE = inbox_predecessors(InboxStatus.DELETING)
 
 def tear_down_after_retention(
     tenant_id: UUID,
-    teardown: ProvisioningStarter | None,
+    teardown: WorkflowStarter | None,
     now: Callable[[], datetime],
     database: Database | None = None,
 ) -> list[UUID]:

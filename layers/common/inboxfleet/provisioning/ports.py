@@ -1,5 +1,6 @@
-"""What starts the provisioning workflow, as an interface: billing (releasing waiting inboxes),
-the tenant API and reconcile hand requests to it; the Step Functions adapter implements it."""
+"""What starts an inbox's workflows, as an interface: billing (releasing waiting inboxes,
+suspending and reactivating mailboxes), the tenant API and reconcile hand requests to it; the
+Step Functions adapter implements it."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ class StartRequest:
         return cls(tenant_id, inbox_id, mailbox_run_name(inbox_id))
 
 
-class ProvisioningStarter(Protocol):
-    """Starts one workflow's executions (the name is historical: all three use it)."""
+class WorkflowStarter(Protocol):
+    """Starts the executions of one workflow (provision, deprovision or mailbox)."""
 
     def start(self, request: StartRequest) -> None:
         """Started (or already started under this name) when this returns; raises otherwise."""

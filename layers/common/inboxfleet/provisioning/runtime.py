@@ -9,20 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from inboxfleet.provisioning.ports import ProvisioningStarter, Workflow
+from inboxfleet.provisioning.ports import Workflow, WorkflowStarter
 
 _lock = threading.Lock()
 # Entered replacements per workflow; the last one counts.
-_in_place: dict[Workflow, list[ProvisioningStarter | None]] = {}
+_in_place: dict[Workflow, list[WorkflowStarter | None]] = {}
 
 
-def starter() -> ProvisioningStarter | None:
+def starter() -> WorkflowStarter | None:
     """Step Functions when PROVISIONING_STATE_MACHINE_ARN is set; None (requests stay queued
     for reconcile) when it is not, e.g. a function run on its own."""
     return workflow_starter("provision")
 
 
-def workflow_starter(workflow: Workflow) -> ProvisioningStarter | None:
+def workflow_starter(workflow: Workflow) -> WorkflowStarter | None:
     """The starter of one of the workflows (provision, deprovision, mailbox) from its
     `*_STATE_MACHINE_ARN` setting; None when that is unset (reconcile starts the work later)."""
     with _lock:
@@ -36,7 +36,7 @@ def workflow_starter(workflow: Workflow) -> ProvisioningStarter | None:
 
 @contextmanager
 def using_starter(
-    replacement: ProvisioningStarter | None, workflow: Workflow = "provision"
+    replacement: WorkflowStarter | None, workflow: Workflow = "provision"
 ) -> Iterator[None]:
     """While entered, `replacement` stands for the workflow's configured starter in the whole
     process (local tools and tests: a recording starter, or None for "no state machine")."""
@@ -50,7 +50,7 @@ def using_starter(
 
 
 @cache
-def _starter(arn: str | None, workflow: Workflow) -> ProvisioningStarter | None:
+def _starter(arn: str | None, workflow: Workflow) -> WorkflowStarter | None:
     if arn is None:
         from inboxfleet.observability import logger
 

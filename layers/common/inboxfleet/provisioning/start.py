@@ -10,14 +10,14 @@ from inboxfleet.db.connection import Database
 from inboxfleet.db.repositories import Inboxes
 from inboxfleet.db.sessions import tenant_session
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import ProvisioningStarter, StartRequest, Workflow
+from inboxfleet.provisioning.ports import StartRequest, Workflow, WorkflowStarter
 from inboxfleet.records import Inbox
 
 
 def start_queued(
     tenant_id: UUID,
     inboxes: Sequence[Inbox],
-    starter: ProvisioningStarter | None,
+    starter: WorkflowStarter | None,
     database: Database | None = None,
 ) -> tuple[str, ...]:
     """Start the workflow of queued inboxes, named <inbox id>-<attempt> (so starting one again
@@ -47,7 +47,7 @@ def start_queued(
 
 
 def start_each(
-    starter: ProvisioningStarter | None, requests: Sequence[StartRequest], workflow: Workflow
+    starter: WorkflowStarter | None, requests: Sequence[StartRequest], workflow: Workflow
 ) -> int:
     """Start a teardown or convergence run for each request, after the change it applies was
     recorded: one that cannot be started now is logged and left for reconcile (which finds the
