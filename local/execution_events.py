@@ -7,8 +7,9 @@ rule exercises the template's own pattern and target.
 
 The patch: `BaseExecutionWorkerCommunication.terminated`
 (moto/stepfunctions/parser/backend/execution.py), which moto calls once an execution's program
-has ended (succeeded, failed, timed out, or stopped), after which the execution's status is set.
-moto is pinned exactly for internals like this one (requirements-dev.in).
+has ended (succeeded, failed, timed out, or stopped) and which sets the execution's final status
+(`_reflect_execution_status`); the announcement follows it. moto is pinned exactly for
+internals like this one (requirements-dev.in).
 """
 
 from __future__ import annotations

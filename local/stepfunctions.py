@@ -9,7 +9,7 @@ our real handlers in-process.
 moto (with MOTO_CONFIG) executes state machines on threads of its own; every Lambda task of
 theirs - `"Resource": "arn:aws:lambda:...:function:x"` and `"arn:aws:states:::lambda:invoke"`
 alike - becomes a Lambda `Invoke` call that moto routes to `LambdaSimpleBackend.invoke`, which
-only echoes. `local_step_functions` patches three moto internals for as long as it is entered:
+only echoes. `local_step_functions` patches four moto internals for as long as it is entered:
 
 1. `LambdaSimpleBackend.invoke` (moto/awslambda_simple/models.py): dispatches to the handler of
    the function named, answering as Lambda does - the handler's result as the payload, or on an
@@ -24,6 +24,11 @@ only echoes. `local_step_functions` patches three moto internals for as long as 
 3. `retrier_decl.time` (…/common/retry/retrier_decl.py): the module's `time`, whose `sleep` is
    the pause between `Retry` attempts (after BackoffRate, MaxDelaySeconds and jitter). Swapped
    for a stand-in whose `sleep` scales; `time` itself is untouched.
+
+4. `Environment.set_error` (…/asl/eval/environment.py): moto lets a task that fails after its
+   execution was stopped turn the program into an error, so a stopped run ends FAILED; in AWS it
+   stays ABORTED (what reconcile and the failed-executions rule see). A stopped program stays
+   stopped.
 
 The pauses of 2 and 3 are multiplied by `time_scale` (1.0: real time) and recorded unscaled in
 `Dispatcher.pauses`. These are moto internals: moto is pinned exactly (requirements-dev.in) for
@@ -338,6 +343,8 @@ def local_step_functions(
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
             WaitFunction,
         )
+        from moto.stepfunctions.parser.asl.eval.environment import Environment
+        from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
         def invoke(  # noqa: PLR0917 - moto calls it with LambdaSimpleBackend.invoke's signature
             backend: _Backend,
@@ -359,11 +366,19 @@ def local_step_functions(
         def wait_interval(_wait_function: object, env: _Env, wait_seconds: float) -> None:
             dispatcher.wait_interval(env, wait_seconds)
 
+        original_set_error = Environment.set_error
+
+        def set_error(env: Any, error: Any) -> None:
+            with env._state_mutex:  # an RLock: the original takes it again
+                if not isinstance(env._program_state, ProgramStopped):
+                    original_set_error(env, error)
+
         with ExitStack() as patches:
             patches.enter_context(_quiet(INTERPRETER_LOGGER))
             patches.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
             patches.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
             patches.enter_context(mock.patch.object(retrier_decl, "time", _RetrierTime(dispatcher)))
+            patches.enter_context(mock.patch.object(Environment, "set_error", set_error))
             try:
                 yield dispatcher
             finally:

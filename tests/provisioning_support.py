@@ -21,9 +21,11 @@ from inboxfleet.kms import decrypt_text
 from inboxfleet.records import Inbox, Server
 from local.account import REGION
 from local.cloud import LocalCloud
+from local.hostwinds_sim.account import API_KEY as HOSTWINDS_API_KEY
 from local.lambda_faults import LambdaFault
+from local.platform_key import platform_key
 from local.polling import poll
-from local.provisioning_runs import ended
+from local.provisioning_runs import ended, history, machine_arn, sfn
 from local.standing import set_standing
 from tests.tenant_api_support import call
 
@@ -200,3 +202,30 @@ def nothing_left(cloud: LocalCloud, tenant: Tenant, domain: str) -> None:
         assert instances(cloud, server.name) == [], server.name
         assert server.status == "decommissioned", server.status
     assert zone_records(cloud, tenant, domain) == {}
+
+
+def histories_text(cloud: LocalCloud, machines: list[str]) -> str:
+    """Every input and output of every execution of these machines so far, as one text."""
+    texts = []
+    for machine in machines:
+        pages = (
+            sfn()
+            .get_paginator("list_executions")
+            .paginate(stateMachineArn=machine_arn(cloud, machine))
+        )
+        names = [e["name"] for page in pages for e in page["executions"]]
+        assert names, machine
+        texts += [payloads(history(cloud, name, machine)) for name in names]
+    return "".join(texts)
+
+
+def known_secrets(cloud: LocalCloud) -> list[str]:
+    """Every mailbox password made (and changed to) for the tests' tenants, every root password
+    Hostwinds handed out, every Mailu secret of a running server, the platform's own keys."""
+    roots = cloud.hostwinds.root_passwords()
+    mailu = [secret for host in cloud.fleet.hosts.values() for secret in host.mailu_secrets]
+    assert mailu
+    platform = [HOSTWINDS_API_KEY, cloud.secrets.stripe_api_key, platform_key().private_openssh]
+    secrets = Tenant.mailbox_passwords() + roots + mailu + platform
+    assert len(secrets) >= 3
+    return secrets

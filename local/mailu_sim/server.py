@@ -161,8 +161,8 @@ class MailuApiSimulator(HttpSimulator):
         the password)."""
         with self._store.lock:
             row = self._store.users.get(email.lower())
-            stored = row.password if row is not None and row.enabled else None
-        return stored is not None and verify_password(password, stored)
+            enabled = row is not None and row.enabled
+        return enabled and self.password_matches(email, password)
 
     # ---- serving -------------------------------------------------------------------------
 

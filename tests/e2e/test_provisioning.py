@@ -18,7 +18,6 @@ from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.step_functions import StepFunctionsStarter
 from local.cloud import LocalCloud
-from local.hostwinds_sim.account import API_KEY as HOSTWINDS_API_KEY
 from local.hostwinds_sim.faults import (
     BodyDefect,
     HttpErrorPage,
@@ -26,9 +25,9 @@ from local.hostwinds_sim.faults import (
     MalformedBody,
     NeverActive,
 )
-from local.platform_key import platform_key
 from local.polling import poll
 from local.provisioning_runs import (
+    MACHINE,
     ended,
     execution_arn,
     history,
@@ -42,7 +41,9 @@ from local.vps_sim.faults import Unreachable
 from tests.provisioning_support import (
     Tenant,
     fail_step,
+    histories_text,
     instances,
+    known_secrets,
     nothing_left,
     payloads,
     until_one_waits,
@@ -679,17 +680,6 @@ def test_no_execution_history_holds_a_secret(cloud: LocalCloud) -> None:
     tenant = Tenant.entitled(cloud)
     (inbox_id,) = tenant.ask(f"sales@{tenant.add_domain()}")
     assert tenant.settled(inbox_id).status == "active"
-    machine = machine_arn(cloud)
-    pages = sfn().get_paginator("list_executions").paginate(stateMachineArn=machine)
-    names = [e["name"] for page in pages for e in page["executions"]]
-    assert names
-    text = "".join(payloads(history(cloud, name)) for name in names)
-    # Hostwinds answers with each instance's root password: the workflow never passes it on.
-    roots = cloud.hostwinds.root_passwords()
-    mailu = [secret for host in cloud.fleet.hosts.values() for secret in host.mailu_secrets]
-    assert mailu
-    platform = [HOSTWINDS_API_KEY, cloud.secrets.stripe_api_key, platform_key().private_openssh]
-    secrets = Tenant.mailbox_passwords() + roots + mailu + platform
-    assert len(secrets) >= 3
-    leaked = [s for s in secrets if s in text]
+    text = histories_text(cloud, [MACHINE])
+    leaked = [s for s in known_secrets(cloud) if s in text]
     assert leaked == []

@@ -6,6 +6,7 @@ executions routed by the template's own EventBridge rule to its queue."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,12 +25,22 @@ from inboxfleet.provisioning.step_functions import StepFunctionsStarter
 from local.account import REGION
 from local.cloud import LocalCloud
 from local.polling import poll
-from local.provisioning_runs import MAILBOX, TEARDOWN, ended, machine_arn
+from local.provisioning_runs import (
+    MACHINE,
+    MAILBOX,
+    TEARDOWN,
+    ended,
+    execution_arn,
+    machine_arn,
+    sfn,
+)
 from local.stripe_samples import signature_header
 from tests.provisioning_support import (
     Tenant,
     fail_step,
+    histories_text,
     instances,
+    known_secrets,
     route53,
     zone_records,
 )
@@ -292,39 +303,79 @@ def test_a_new_password_takes_effect_on_the_server(cloud: LocalCloud) -> None:
 # ---- failed executions ---------------------------------------------------------------------
 
 
-def test_a_failed_execution_lands_in_the_failed_executions_queue(cloud: LocalCloud) -> None:
+class FailedExecutions:
+    """What the failed-executions queue has delivered so far (each message read once)."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.url = cloud.aws.stack.resources["FailedExecutionsQueue"].ref
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.seen: list[dict[str, Any]] = []
+
+    def receive(self) -> int:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        for message in messages:
+            self.seen.append(json.loads(message["Body"]))
+            self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def of(self, name: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            self.receive()
+            return next((e for e in self.seen if e["detail"]["name"] == name), None)
+
+        return poll(found, f"{name} in the failed-executions queue", 30)
+
+    def drained(self) -> set[str]:
+        """Every name delivered, once the queue is empty."""
+        while self.receive():
+            pass
+        return {e["detail"]["name"] for e in self.seen}
+
+
+def test_failed_and_aborted_executions_land_in_the_failed_executions_queue(
+    cloud: LocalCloud,
+) -> None:
     tenant, _, inbox_id = _active(cloud)
+    queue = FailedExecutions(cloud)
     # A teardown for an inbox nobody deleted is refused: the run fails, and changes nothing.
-    name = f"{inbox_id}-delete"
+    refused = f"{inbox_id}-delete"
     StepFunctionsStarter(machine_arn(cloud, TEARDOWN)).start(
-        StartRequest(tenant.id, inbox_id, name)
+        StartRequest(tenant.id, inbox_id, refused)
     )
-    assert ended(cloud, name, machine=TEARDOWN)["status"] == "FAILED"
+    assert ended(cloud, refused, machine=TEARDOWN)["status"] == "FAILED"
     assert tenant.inbox(inbox_id).status == "active"
     # A convergence with nothing to do succeeds: it is not announced.
     calm = f"{inbox_id}-mailbox-calm"
     StepFunctionsStarter(machine_arn(cloud, MAILBOX)).start(StartRequest(tenant.id, inbox_id, calm))
     assert ended(cloud, calm, machine=MAILBOX)["status"] == "SUCCEEDED"
+    # One stopped while its first step runs (as an operator, or reconcile, stops a stuck run).
+    stopped = f"{inbox_id}-mailbox-stopped"
+    holding, released = threading.Event(), threading.Event()
 
-    queue_url = cloud.aws.stack.resources["FailedExecutionsQueue"].ref
-    sqs = boto3.client("sqs", region_name=REGION)
-    seen: list[dict[str, Any]] = []
+    def hold() -> None:
+        holding.set()
+        released.wait(30)
 
-    def announced() -> dict[str, Any] | None:
-        for message in sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", []):
-            seen.append(json.loads(message["Body"]))
-        return next((e for e in seen if e["detail"]["name"] == name), None)
+    fail_step(cloud, "InventoryFunction", "claim_mailbox", before=hold)
+    StepFunctionsStarter(machine_arn(cloud, MAILBOX)).start(
+        StartRequest(tenant.id, inbox_id, stopped)
+    )
+    assert holding.wait(30)
+    sfn().stop_execution(executionArn=execution_arn(cloud, stopped, MAILBOX))
+    released.set()
+    assert ended(cloud, stopped, machine=MAILBOX)["status"] == "ABORTED"
 
-    event = poll(announced, "the failed teardown in the failed-executions queue", 30)
+    event = queue.of(refused)
     assert event["source"] == "aws.states"
     assert event["detail-type"] == "Step Functions Execution Status Change"
     assert event["detail"]["status"] == "FAILED"
     assert event["detail"]["error"] == "InboxRejected"
     assert event["detail"]["stateMachineArn"] == machine_arn(cloud, TEARDOWN)
-    assert all(e["detail"]["status"] in ("FAILED", "TIMED_OUT", "ABORTED") for e in seen)
-    assert calm not in {e["detail"]["name"] for e in seen}
+    assert queue.of(stopped)["detail"]["status"] == "ABORTED"
+    assert calm not in queue.drained()
+    assert {e["detail"]["status"] for e in queue.seen} <= {"FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def test_after_the_retention_of_a_canceled_subscription_billing_tears_every_inbox_down(
@@ -353,3 +404,15 @@ def test_after_the_retention_of_a_canceled_subscription_billing_tears_every_inbo
     assert zone_records(cloud, tenant, domain) == {}
     # Called again (the next reconcile pass): the same run, nothing more.
     assert tear_down_after_retention(tenant.id, starter, now=lambda: after) == []
+
+
+def test_no_history_or_failed_execution_message_of_any_workflow_holds_a_secret(
+    cloud: LocalCloud,
+) -> None:
+    """Last in the module: every run of the three machines so far (teardowns, convergence
+    with new passwords, provisioning) and every failed-executions message."""
+    queue = FailedExecutions(cloud)
+    queue.drained()
+    text = histories_text(cloud, [MACHINE, TEARDOWN, MAILBOX]) + json.dumps(queue.seen)
+    leaked = [s for s in known_secrets(cloud) if s in text]
+    assert leaked == []

@@ -19,8 +19,10 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 
 from local.lambda_faults import LambdaFault
+from local.polling import poll as poll_for
 from local.stepfunctions import (
     MOTO_CONFIG,
     Dispatcher,
@@ -633,6 +635,31 @@ def test_before_holds_the_execution_at_the_fault_until_the_test_lets_it_go(aws: 
     assert [i.error_type for i in dispatcher.invocations] == ["RemoteCommandFailed"]
 
 
+def test_a_run_stopped_while_its_task_runs_stays_aborted_when_the_task_then_fails(
+    aws: None,
+) -> None:
+    reached, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        reached.set()
+        if not release.wait(10):
+            raise TimeoutError("the test never released the fault")
+
+    with local_step_functions({"gate": LocalFunction(classify)}) as dispatcher:
+        dispatcher.inject(LambdaFault("gate", "RemoteCommandFailed", before=hold))
+        execution = start(create_machine("gate.asl.json"), "stopped-1", {})
+        try:
+            assert reached.wait(10), "the fault was never reached"
+            sfn().stop_execution(executionArn=execution)
+        finally:
+            release.set()
+        # The task's failure arrives after the stop: the run is still the stopped one.
+        poll_for(lambda: dispatcher.invocations, "the held task to answer", 10)
+        described = wait_for(execution)
+
+    assert described["status"] == "ABORTED"
+
+
 def test_a_fault_is_refused_for_an_unknown_function_or_without_uses(aws: None) -> None:
     with local_step_functions({"gate": LocalFunction(classify)}) as dispatcher:
         with pytest.raises(ValueError, match="no function 'gaet'"):
@@ -646,11 +673,12 @@ def test_a_fault_is_refused_for_an_unknown_function_or_without_uses(aws: None) -
 # -- The patch itself --------------------------------------------------------------------------
 
 
-def moto_internals() -> tuple[object, object, object]:
+def moto_internals() -> tuple[object, object, object, object]:
     return (
         vars(LambdaSimpleBackend)["invoke"],
         vars(WaitFunction)["_wait_interval"],
         vars(retrier_decl)["time"],
+        vars(Environment)["set_error"],
     )
 
 
@@ -664,6 +692,7 @@ def test_leaving_the_context_restores_moto_even_after_an_error(aws: None) -> Non
     with local_step_functions({"f": LocalFunction(answer)}):
         assert moto_internals()[0] is not originals[0]
         assert vars(retrier_decl)["time"] is not originals[2]
+        assert vars(Environment)["set_error"] is not originals[3]
         assert json.loads(client.invoke(FunctionName="f", Payload=b"{}")["Payload"].read()) == (
             "dispatched"
         )

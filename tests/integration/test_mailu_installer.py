@@ -269,14 +269,20 @@ def test_a_ciphertext_from_another_inbox_does_not_decrypt(vps: Vps) -> None:
         vps.call("configure", tenant_id=tenant, inbox_id=str(uuid4()), password_ciphertext=stolen)
 
 
-def test_suspend_resume_and_remove_a_mailbox(vps: Vps) -> None:
+def suspend(vps: Vps, *, enabled: bool = False) -> dict[str, Any]:
+    """apply_mailbox with no new password: the mailbox enabled or disabled."""
+    ids = {"tenant_id": vps.tenant, "inbox_id": vps.inbox}
+    return vps.call("apply_mailbox", enabled=enabled, password_ciphertext=None, **ids)
+
+
+def test_disable_enable_and_remove_a_mailbox(vps: Vps) -> None:
     provisioned(vps)
     vps.configure()
     email = "sales@acme-outreach.example"
-    assert vps.call("suspend")["changed"] == [f"mailbox {email} disabled"]
+    assert suspend(vps)["changed"] == [f"mailbox {email} disabled"]
     assert vps.host.mailu.users[email].enabled is False
-    assert vps.call("suspend")["changed"] == []
-    vps.call("resume")
+    assert suspend(vps)["changed"] == []
+    suspend(vps, enabled=True)
     assert vps.host.mailu.users[email].enabled is True
     assert vps.call("remove_mailbox")["changed"] == [f"mailbox {email} deleted"]
     assert vps.call("remove_mailbox")["changed"] == []
@@ -339,8 +345,8 @@ def test_no_secret_ever_appears_in_a_command_the_host_received(vps: Vps) -> None
         ("install", {"domain": "acme.example; rm -rf /"}),
         ("install", {"domain": "$(reboot).example"}),
         ("install", {"domain": "acme.example && curl evil.example"}),
-        ("suspend", {"address": "sales@acme.example; reboot"}),
-        ("suspend", {"address": "$(id)@acme.example"}),
+        ("apply_mailbox", {"address": "sales@acme.example; reboot"}),
+        ("apply_mailbox", {"address": "$(id)@acme.example"}),
         ("remove_mailbox", {"address": "a'b@acme.example"}),
         ("apply_mailbox", {"address": "x@acme.example`id`"}),
         ("apply_mailbox", {"enabled": "sometimes"}),
@@ -483,7 +489,7 @@ def test_configure_hands_out_the_new_password_and_keeps_a_suspension(vps: Vps) -
     provisioned(vps)
     email = "sales@acme-outreach.example"
     vps.configure()
-    vps.call("suspend")
+    suspend(vps)
     rotated = "hwkey-mailbox-pw-rotated"
     vps.configure(rotated)
     assert vps.host.mailu.password_matches(email, rotated)
@@ -506,8 +512,8 @@ def test_sample_outputs_are_what_the_samples_answer(vps: Vps) -> None:
         "MailuInstallerFunction", fields={"unit", "dkim_public_key", "dns_dkim"}
     )
     # configure_domain first, as the workflow runs them: configure then adds the mailbox.
-    order = ("pin", "secure", "install", "status", "configure_domain", "configure", "suspend")
-    for name in (*order, "resume", "apply_mailbox", "remove_mailbox"):
+    order = ("pin", "secure", "install", "status", "configure_domain", "configure")
+    for name in (*order, "apply_mailbox", "remove_mailbox"):
         data = vps.event(name)
         if name in ("configure", "apply_mailbox"):  # the sample's ciphertext, made here
             data["password_ciphertext"] = vps.ciphertext(data["tenant_id"], data["inbox_id"])

@@ -17,7 +17,7 @@ from inboxfleet.inventory.commands import (
     MailboxWork,
     TeardownPlan,
 )
-from inboxfleet.inventory.errors import NotDeleting
+from inboxfleet.inventory.errors import MailboxBusy, NotDeleting
 from inboxfleet.lifecycles import InboxStatus, ServerStatus
 from inboxfleet.records import Inbox, Record, Server
 from tests.saga_support import Saga
@@ -148,6 +148,27 @@ def test_a_stuck_teardown_keeps_the_inbox_deleting_and_a_repeat_finishes_it(saga
     assert _finish(saga, inbox, over).changed is False
 
 
+def test_a_failed_inbox_deleted_gives_back_the_server_its_incomplete_undoing_left(
+    saga: Saga,
+) -> None:
+    inbox = saga.ask("halfundone")
+    reserved = saga.reserve(inbox)
+    assert reserved.server is not None
+    saga.created(inbox, reserved.server, 5002, "198.51.100.21")
+    undo = saga.plan(inbox)
+    saga.finish(inbox, undo, incomplete=True)  # its termination kept failing
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONING
+    _delete(saga, inbox)
+
+    plan = _plan(saga, inbox)
+
+    assert (plan.terminate, plan.delete_records, plan.remove_mailbox) == (True, True, False)
+    assert (plan.serviceid, plan.server_name) == (5002, reserved.server.name)
+    _finish(saga, inbox, plan)
+    assert saga.server(reserved.server.id).status == ServerStatus.DECOMMISSIONED
+    assert saga.inbox(inbox.id).status == InboxStatus.DELETED
+
+
 @pytest.mark.parametrize("status", ["active", "queued", "failed"])
 def test_an_inbox_nobody_deleted_is_not_torn_down(saga: Saga, status: str) -> None:
     if status == "active":
@@ -225,9 +246,9 @@ def test_a_suspended_mailbox_is_disabled_once_and_then_holds(saga: Saga) -> None
     assert work.work
     assert (work.enabled, work.password_ciphertext) == (False, None)
     assert (work.server_ip, work.host_key_fingerprint) == (str(server.ip), FINGERPRINT)
-    # Another run meanwhile finds the lease taken and leaves it to the first.
-    busy = _claim(saga, inbox, "run-2")
-    assert (busy.work, busy.why) == (False, "run-1 is applying it")
+    # Another run meanwhile finds the lease taken: it waits (retries) for the first.
+    with pytest.raises(MailboxBusy, match="run-1 is applying"):
+        _claim(saga, inbox, "run-2")
     assert _applied(saga, inbox, "run-1", work).again is False
     assert _claim(saga, inbox, "run-3").work is False
 

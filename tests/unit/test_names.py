@@ -215,8 +215,12 @@ MAILU_EVENTS = [
     _sample("MailuInstallerFunction", "install.json", domain="x\n.reboot\n.example.com"),
     _sample("MailuInstallerFunction", "install.json", domain="acme-outreach.example\n"),
     _sample("MailuInstallerFunction", "configure.json", address="sales\n@acme-outreach.example"),
-    _sample("MailuInstallerFunction", "suspend.json", address="sales@acme-outreach.example\n"),
-    _sample("MailuInstallerFunction", "resume.json", address="sa\rles@acme-outreach.example"),
+    _sample(
+        "MailuInstallerFunction", "apply_mailbox.json", address="sales@acme-outreach.example\n"
+    ),
+    _sample(
+        "MailuInstallerFunction", "apply_mailbox.json", address="sa\rles@acme-outreach.example"
+    ),
     _sample(
         "MailuInstallerFunction", "remove_mailbox.json", address="\nsales@acme-outreach.example"
     ),
@@ -241,7 +245,7 @@ def test_the_samples_themselves_are_accepted() -> None:
     names = ("check_delegation", "upsert", "verify", "delete")
     for name in names:
         parse_dns(_sample("DnsFunction", f"{name}.json"))
-    for name in ("install", "configure", "suspend", "resume", "remove_mailbox", "status"):
+    for name in ("install", "configure", "apply_mailbox", "remove_mailbox", "status"):
         parse_mailu(_sample("MailuInstallerFunction", f"{name}.json"))
     for name in ("set_reverse_dns", "find_server", "create_server"):
         parse_hostwinds(_sample("HostwindsFunction", f"{name}.json"))

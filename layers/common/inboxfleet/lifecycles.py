@@ -75,6 +75,9 @@ LIVE_SERVER = frozenset(
     {ServerStatus.CREATING, ServerStatus.INSTALLING, ServerStatus.READY, ServerStatus.SUSPENDED}
 )
 
+# A server in service: its mail server answers (a mailbox can be configured, changed, removed).
+SERVING = frozenset({ServerStatus.READY, ServerStatus.SUSPENDED})
+
 INBOX_TRANSITIONS: dict[InboxStatus, frozenset[InboxStatus]] = {
     _I.AWAITING_PAYMENT: frozenset({_I.QUEUED, _I.DELETING}),
     # A workflow that cannot even reserve (limits, delegation) fails the inbox it was given.

@@ -214,11 +214,11 @@ def execution_name(inbox_id: UUID, attempt: int) -> str:
     return f"{inbox_id}-{attempt}"
 
 
-def teardown_name(inbox_id: UUID) -> str:
-    """The teardown of a deleted inbox: an inbox is deleted once, so asking again (a repeated
-    DELETE) is the same execution. Reconcile, finishing a teardown that ended stuck, names its
-    own run (`<inbox id>-delete-<n>`)."""
-    return f"{inbox_id}-delete"
+def teardown_name(inbox_id: UUID, stuck: int = 0) -> str:
+    """The teardown of a deleted inbox, after `stuck` runs of it ended stuck: asking again while
+    one runs (a repeated DELETE, billing's retention, reconcile) is that same execution; once a
+    run has ended stuck, asking again is the next one."""
+    return f"{inbox_id}-delete" if stuck == 0 else f"{inbox_id}-delete-{stuck + 1}"
 
 
 def mailbox_run_name(inbox_id: UUID) -> str:

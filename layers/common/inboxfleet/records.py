@@ -142,6 +142,7 @@ class MailboxState(Record):
     server_status: ServerStatus | None
     server_ip: IPv4Address | IPv6Address | None
     host_key_fingerprint: str | None
+    differs: bool  # the server holds something other than what is wanted
 
 
 class TimelineEntry(Record):

@@ -22,8 +22,7 @@ from inboxfleet.db.sessions import TenantSession
 from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
 from inboxfleet.names import customer_domain, execution_name
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import StartRequest
-from inboxfleet.provisioning.start import start_each, start_queued
+from inboxfleet.provisioning.start import start_each, start_queued, teardown_requests
 from inboxfleet.records import Inbox
 
 _I = InboxStatus
@@ -113,8 +112,8 @@ def request_inboxes(
 
 def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
     """Mark the inbox `deleting` and start its teardown; one already on its way out answers as
-    it stands (and its teardown is asked for again: the same execution, so a start lost the
-    first time is made now)."""
+    it stands, and its teardown is asked for again: the run under way (so a start lost the
+    first time is made now), or after a run that ended stuck the next one."""
     with tenant_session(tenant_id, database=deps.database) as s:
         inbox = _existing(s, inbox_id)
         moved: Inbox | None = inbox if inbox.status in _GOING else None
@@ -134,8 +133,10 @@ def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary
                     "active or failed",
                     field="path.inbox_id",
                 )
-    if moved.status == _I.DELETING:
-        start_each(deps.teardown, [StartRequest.for_teardown(tenant_id, inbox_id)], "deprovision")
+        requests = (
+            teardown_requests(s, tenant_id, [inbox_id]) if moved.status == _I.DELETING else []
+        )
+    start_each(deps.teardown, requests, "deprovision")
     return _summary(moved)
 
 

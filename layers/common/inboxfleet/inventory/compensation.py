@@ -23,7 +23,7 @@ from inboxfleet.inventory.commands import (
     ReservedDomain,
 )
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
-from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
+from inboxfleet.lifecycles import LIVE_SERVER, SERVING, InboxStatus, ServerStatus
 from inboxfleet.names import execution_name, mail_host_of
 from inboxfleet.records import Domain, Inbox, InboxEvent, Server
 
@@ -78,9 +78,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         terminate = bool(earlier["terminate_server"]) and going
         delete_records = bool(earlier["delete_records"]) and terminate
         remove_mailbox = (
-            bool(earlier["remove_mailbox"])
-            and server is not None
-            and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+            bool(earlier["remove_mailbox"]) and server is not None and server.status in SERVING
         )
     else:
         reason = inbox.failure_reason or failure_reason(
@@ -97,7 +95,7 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
         remove_mailbox = (
             server is not None
             and not terminate
-            and server.status in (ServerStatus.READY, ServerStatus.SUSPENDED)
+            and server.status in SERVING
             and server.host_key_fingerprint is not None
         )
         delete_records = terminate and server is not None and server.ip is not None
@@ -117,19 +115,13 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
             "terminate_server": terminate,
         }
         events.append(inbox.id, "compensate", "started", detail)
-    where = undo_target(domain, inbox, server)
     return CompensationPlan(
         execution=command.execution,
         reason=reason,
-        # Once the instance has been seen, the name finds it (and any duplicate) at once; else
-        # an order younger than the grace may still be on its way into the listings.
-        # For one never seen, now: a create may have ordered again (after the grace) since the
-        # first order was recorded, so the grace counts from the latest it can have been sent.
-        ordered_at=datetime.now(UTC) if server and where["serviceid"] is None else None,
         remove_mailbox=remove_mailbox,
         delete_records=delete_records,
         terminate=terminate,
-        **where,
+        **undo_target(domain, inbox, server),
     )
 
 
@@ -146,6 +138,11 @@ def undo_target(domain: Domain, inbox: Inbox, server: Server | None) -> dict[str
         "serviceid": serviceid,
         "server_ip": str(server.ip) if server and server.ip else None,
         "host_key_fingerprint": server.host_key_fingerprint if server else None,
+        # Once the instance has been seen, the name finds it (and any duplicate) at once; else
+        # an order younger than the grace may still be on its way into the listings. For one
+        # never seen, now: a create may have ordered again (after the grace) since the first
+        # order was recorded, so the grace counts from the latest it can have been sent.
+        "ordered_at": datetime.now(UTC) if server and serviceid is None else None,
     }
 
 

@@ -51,3 +51,8 @@ class NotCompensable(InventoryError):
 class NotDeleting(InventoryError):
     """Only an inbox marked `deleting` (DELETE /v1/inboxes/{id}, billing's teardown, reconcile)
     is torn down."""
+
+
+class MailboxBusy(InventoryError):
+    """Another convergence run holds the mailbox's lease: this one retries until that run has
+    applied what is wanted (then it finds nothing to do) or its lease has run out."""

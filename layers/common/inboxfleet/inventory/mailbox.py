@@ -23,32 +23,22 @@ from inboxfleet.inventory.commands import (
     StepRecorded,
 )
 from inboxfleet.inventory.compensation import caught_reason
-from inboxfleet.inventory.errors import InboxNotFound
-from inboxfleet.lifecycles import InboxStatus, ServerStatus
+from inboxfleet.inventory.errors import InboxNotFound, MailboxBusy
+from inboxfleet.lifecycles import SERVING, InboxStatus
 from inboxfleet.records import MailboxState
 
 STEP = "mailbox"
 # Longer than a convergence run may take (converge_mailbox.asl.json's TimeoutSeconds, 3000 s).
 LEASE = timedelta(hours=1)
-_WANTED = {InboxStatus.ACTIVE: "enabled", InboxStatus.SUSPENDED: "disabled"}
-_REACHABLE = frozenset({ServerStatus.READY, ServerStatus.SUSPENDED})
-
-
-def differs(state: MailboxState) -> bool:
-    """The server holds something other than what is wanted (the drift query says the same)."""
-    wanted = _WANTED.get(state.status)
-    return wanted is not None and (
-        state.mailbox_applied != wanted or state.desired_password_ciphertext is not None
-    )
 
 
 def claim(session: TenantSession, command: ClaimMailbox) -> MailboxWork:
     states = MailboxStates(session)
     state = _existing(states, command)
-    if not differs(state):
+    if not state.differs:
         return MailboxWork(work=False, why="the server holds what is wanted", address=state.address)
     if (
-        state.server_status not in _REACHABLE
+        state.server_status not in SERVING
         or state.server_ip is None
         or state.host_key_fingerprint is None
     ):
@@ -56,9 +46,7 @@ def claim(session: TenantSession, command: ClaimMailbox) -> MailboxWork:
             work=False, why=f"its server is {state.server_status}", address=state.address
         )
     if not states.lease(state.id, command.execution, LEASE):
-        return MailboxWork(
-            work=False, why=f"{state.mailbox_lease} is applying it", address=state.address
-        )
+        raise MailboxBusy(f"{state.mailbox_lease} is applying the mailbox's state")
     enabled = state.status == InboxStatus.ACTIVE
     password = state.desired_password_ciphertext
     InboxEvents(session).append(
@@ -92,7 +80,7 @@ def applied(session: TenantSession, command: MailboxApplied) -> MailboxSettled:
         "succeeded",
         {"enabled": command.enabled, "new_password": sent is not None},
     )
-    return MailboxSettled(again=differs(state))
+    return MailboxSettled(again=state.differs)
 
 
 def release(session: TenantSession, command: ReleaseMailbox) -> StepRecorded:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
+from inboxfleet.db.repositories.inbox_events import TEARDOWN_STEP
 from inboxfleet.db.sessions import TenantSession
 from inboxfleet.inventory.commands import (
     FinishTeardown,
@@ -20,13 +21,13 @@ from inboxfleet.inventory.commands import (
     PlanTeardown,
     TeardownPlan,
 )
-from inboxfleet.inventory.compensation import RECENT_ENTRIES, caught_reason, undo_target
+from inboxfleet.inventory.compensation import caught_reason, undo_target
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotDeleting
-from inboxfleet.lifecycles import InboxStatus, ServerStatus
-from inboxfleet.records import Inbox, InboxEvent, Server
+from inboxfleet.lifecycles import SERVING, InboxStatus, ServerStatus
+from inboxfleet.names import execution_name
+from inboxfleet.records import Inbox, Server
 
-STEP = "teardown"
-_IN_SERVICE = frozenset({ServerStatus.READY, ServerStatus.SUSPENDED})
+STEP = TEARDOWN_STEP
 
 
 def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
@@ -44,24 +45,26 @@ def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
     servers = Servers(session)
     server = servers.get(inbox.server_id) if inbox.server_id is not None else None
     events = InboxEvents(session)
-    earlier = _planned(events.timeline(inbox.id, last=RECENT_ENTRIES))
+    earlier = events.latest(inbox.id, STEP, "started")
     if inbox.status == InboxStatus.DELETED:
         remove_mailbox = delete_records = terminate = False  # torn down before: nothing left
     elif earlier is not None:
-        # Only this plan moved the server out of service: still its to give back while it is
-        # decommissioning; its records go only with it.
-        terminate = bool(earlier["terminate_server"]) and _status(server) == (
+        # Only this plan moved the server out of service (or took it over): still its to give
+        # back while it is decommissioning; its records go only with it.
+        terminate = bool(earlier.detail["terminate_server"]) and _status(server) == (
             ServerStatus.DECOMMISSIONING
         )
-        delete_records = bool(earlier["delete_records"]) and terminate
-        remove_mailbox = bool(earlier["remove_mailbox"]) and _status(server) in _IN_SERVICE
+        delete_records = bool(earlier.detail["delete_records"]) and terminate
+        remove_mailbox = bool(earlier.detail["remove_mailbox"]) and _status(server) in SERVING
     else:
-        in_service = server is not None and server.status in _IN_SERVICE
-        terminate = (
-            server is not None
-            and in_service
-            and inboxes.relying_on(server.id, besides=inbox.id) == 0
-            and servers.move(server.id, ServerStatus.DECOMMISSIONING) is not None
+        in_service = server is not None and server.status in SERVING
+        terminate = server is not None and (
+            _left_by_own_undoing(events, inbox, server)
+            or (
+                in_service
+                and inboxes.relying_on(server.id, besides=inbox.id) == 0
+                and servers.move(server.id, ServerStatus.DECOMMISSIONING) is not None
+            )
         )
         delete_records = terminate and server is not None and server.ip is not None
         if delete_records:
@@ -79,8 +82,6 @@ def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
         }
         events.append(inbox.id, STEP, "started", detail)
     return TeardownPlan(
-        # A server in service has been seen: its name finds it at once.
-        ordered_at=None,
         remove_mailbox=remove_mailbox,
         delete_records=delete_records,
         terminate=terminate,
@@ -123,9 +124,12 @@ def _status(server: Server | None) -> ServerStatus | None:
     return server.status if server is not None else None
 
 
-def _planned(recent: list[InboxEvent]) -> dict[str, Any] | None:
-    """What an earlier plan decided (its "teardown started" entry): an inbox is torn down once."""
-    for entry in reversed(recent):
-        if (entry.step, entry.outcome) == (STEP, "started"):
-            return entry.detail
-    return None
+def _left_by_own_undoing(events: InboxEvents, inbox: Inbox, server: Server) -> bool:
+    """The inbox failed and the undoing of its run gave the server back but ended incomplete
+    (the instance may still be running): nothing else will finish it once the inbox is gone,
+    so its teardown does. Its records go too (no other server can be on the domain while this
+    one is decommissioning)."""
+    if server.status != ServerStatus.DECOMMISSIONING:
+        return False
+    end = events.undo_end(inbox.id, execution_name(inbox.id, inbox.attempt))
+    return end is not None and end.outcome == "failed" and bool(end.detail.get("server_left"))

@@ -66,16 +66,6 @@ class ConfigureMailbox(_OnServer):
     quota_bytes: int = Field(default=5_000_000_000, ge=100_000_000, le=200_000_000_000)
 
 
-class SuspendMailbox(_OnServer):
-    action: Literal["suspend"]
-    address: Email
-
-
-class ResumeMailbox(_OnServer):
-    action: Literal["resume"]
-    address: Email
-
-
 class ApplyMailbox(_OnServer):
     """Convergence: the mailbox enabled or disabled as its inbox is active or suspended and,
     when given, its new password set (through the Mailu API, never on a command line)."""
@@ -103,8 +93,6 @@ MailuCommand = (
     | MailuStatus
     | ConfigureDomain
     | ConfigureMailbox
-    | SuspendMailbox
-    | ResumeMailbox
     | ApplyMailbox
     | RemoveMailbox
 )
@@ -172,8 +160,8 @@ class MailboxConfigured(_Result):
 
 
 class MailboxChanged(_Result):
-    """suspend, resume, apply_mailbox, remove_mailbox: the mailbox as asked (`changed` empty if
-    it already was so; a password set always counts as a change)."""
+    """apply_mailbox, remove_mailbox: the mailbox as asked (`changed` empty if it already was
+    so; a password set always counts as a change)."""
 
 
 MailuResult = (

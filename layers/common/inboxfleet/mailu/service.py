@@ -24,11 +24,9 @@ from inboxfleet.mailu.commands import (
     MailuStatus,
     PinHostKey,
     RemoveMailbox,
-    ResumeMailbox,
     SecureServer,
     ServerSecured,
     StackStatus,
-    SuspendMailbox,
 )
 from inboxfleet.mailu.config import MailuConfig
 from inboxfleet.mailu.ssh import Resolver, SshSession
@@ -53,8 +51,6 @@ _RESULTS: dict[type[MailuCommand], type[MailuResult]] = {
     MailuStatus: StackStatus,
     ConfigureDomain: DomainConfigured,
     ConfigureMailbox: MailboxConfigured,
-    SuspendMailbox: MailboxChanged,
-    ResumeMailbox: MailboxChanged,
     ApplyMailbox: MailboxChanged,
     RemoveMailbox: MailboxChanged,
 }
@@ -119,10 +115,6 @@ def _through_api(command: MailuCommand, api: MailuApi, password: str) -> install
         case ConfigureMailbox():
             domain = command.address.split("@", 1)[1]
             return installer.configure(api, domain, command.address, password, command.quota_bytes)
-        case SuspendMailbox() | ResumeMailbox():
-            return installer.apply_mailbox(
-                api, command.address, enabled=isinstance(command, ResumeMailbox), password=None
-            )
         case ApplyMailbox():
             return installer.apply_mailbox(
                 api, command.address, enabled=command.enabled, password=password or None

@@ -25,8 +25,8 @@ class StartRequest:
         return cls(tenant_id, inbox_id, execution_name(inbox_id, attempt))
 
     @classmethod
-    def for_teardown(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:
-        return cls(tenant_id, inbox_id, teardown_name(inbox_id))
+    def for_teardown(cls, tenant_id: UUID, inbox_id: UUID, stuck: int = 0) -> StartRequest:
+        return cls(tenant_id, inbox_id, teardown_name(inbox_id, stuck))
 
     @classmethod
     def for_mailbox(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:

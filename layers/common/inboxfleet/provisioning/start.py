@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from inboxfleet.db.connection import Database
-from inboxfleet.db.repositories import Inboxes
-from inboxfleet.db.sessions import tenant_session
+from inboxfleet.db.repositories import Inboxes, InboxEvents
+from inboxfleet.db.repositories.inbox_events import TEARDOWN_STEP
+from inboxfleet.db.sessions import TenantSession, tenant_session
 from inboxfleet.observability import count, logger
 from inboxfleet.provisioning.ports import StartRequest, Workflow, WorkflowStarter
 from inboxfleet.records import Inbox
@@ -71,3 +72,15 @@ def start_each(
             )
             count("WorkflowStartDeferred")
     return started
+
+
+def teardown_requests(
+    session: TenantSession, tenant_id: UUID, inbox_ids: Sequence[UUID]
+) -> list[StartRequest]:
+    """The teardown run to ask for, for each inbox being deleted: the one under way (or the
+    first), or after runs that ended stuck the next one (read in the caller's session)."""
+    events = InboxEvents(session)
+    return [
+        StartRequest.for_teardown(tenant_id, i, events.count(i, TEARDOWN_STEP, "failed"))
+        for i in inbox_ids
+    ]

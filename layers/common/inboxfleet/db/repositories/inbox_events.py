@@ -12,6 +12,8 @@ from inboxfleet.records import InboxEvent
 
 _COLUMNS = "tenant_id, id, inbox_id, step, outcome, detail, occurred_at"
 STATUS_STEP = "status"
+# The teardown's entries: "started" with its plan, "failed" when a run ended stuck.
+TEARDOWN_STEP = "teardown"
 
 
 class InboxEvents(TenantRepository):
@@ -58,4 +60,23 @@ class InboxEvents(TenantRepository):
             "AND step = 'compensate' AND outcome IN ('succeeded', 'failed') "
             "AND detail->>'execution' = %s ORDER BY occurred_at DESC, id DESC LIMIT 1",
             (self.tenant_id, inbox_id, execution),
+        )
+
+    def latest(self, inbox_id: UUID, step: str, outcome: str) -> InboxEvent | None:
+        """The newest entry of that step and outcome, however far back."""
+        return self._session.fetch_one(
+            InboxEvent,
+            f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
+            "AND step = %s AND outcome = %s ORDER BY occurred_at DESC, id DESC LIMIT 1",
+            (self.tenant_id, inbox_id, step, outcome),
+        )
+
+    def count(self, inbox_id: UUID, step: str, outcome: str) -> int:
+        """How many entries of that step and outcome the inbox has."""
+        return int(
+            self._session.scalar(
+                "SELECT count(*) FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
+                "AND step = %s AND outcome = %s",
+                (self.tenant_id, inbox_id, step, outcome),
+            )
         )

@@ -15,19 +15,19 @@ _INBOX = (
     "id, address, status, mailbox_applied, desired_password_ciphertext, mailbox_lease, "
     "mailbox_lease_until, server_id, tenant_id"
 )
-# The inbox's columns from `i` (the table, or a statement's RETURNING) and its server's.
-_SELECT = (
-    "SELECT i.id, i.address, i.status, i.mailbox_applied, i.desired_password_ciphertext, "
-    "i.mailbox_lease, i.mailbox_lease_until, i.server_id, s.status AS server_status, "
-    "s.ip AS server_ip, s.host_key_fingerprint "
-)
-_SERVER = "LEFT JOIN servers s ON s.tenant_id = i.tenant_id AND s.id = i.server_id "
 # The server differs from what is wanted (the partial index inboxes_mailbox_drift_idx, 0007).
 DRIFT = (
     "((i.status = 'active' AND i.mailbox_applied = 'disabled') "
     "OR (i.status = 'suspended' AND i.mailbox_applied = 'enabled') "
     "OR (i.status IN ('active', 'suspended') AND i.desired_password_ciphertext IS NOT NULL))"
 )
+# The inbox's columns from `i` (the table, or a statement's RETURNING) and its server's.
+_SELECT = (
+    "SELECT i.id, i.address, i.status, i.mailbox_applied, i.desired_password_ciphertext, "
+    "i.mailbox_lease, i.mailbox_lease_until, i.server_id, s.status AS server_status, "
+    f"s.ip AS server_ip, s.host_key_fingerprint, {DRIFT} AS differs "
+)
+_SERVER = "LEFT JOIN servers s ON s.tenant_id = i.tenant_id AND s.id = i.server_id "
 
 
 class MailboxStates(TenantRepository):
