@@ -41,21 +41,23 @@ class Tenant:
     cloud: LocalCloud
     id: UUID
     token: str
-    made: ClassVar[list[UUID]] = []  # every tenant made in this process, for secret scans
+    # Every tenant made in this process, with the cloud (and database) it lives in: the scans
+    # for secrets read the current cloud's.
+    made: ClassVar[list[tuple[LocalCloud, UUID]]] = []
 
     @classmethod
     def entitled(cls, cloud: LocalCloud, max_inboxes: int = 10) -> Tenant:
         with system_session("test.provisioning") as s:
             tenant_id = TenantDirectory(s).create(f"Co {uuid4().hex[:6]}", "ops@co.example").id
         set_standing(tenant_id, "entitled", max_inboxes=max_inboxes)
-        cls.made.append(tenant_id)
+        cls.made.append((cloud, tenant_id))
         return cls(cloud, tenant_id, cloud.token(tenant_id))
 
     @classmethod
-    def mailbox_passwords(cls) -> list[str]:
-        """Every mailbox password the workflow has made for these tenants, decrypted."""
+    def mailbox_passwords(cls, cloud: LocalCloud) -> list[str]:
+        """Every mailbox password the workflow has made for the cloud's tenants, decrypted."""
         found = []
-        for tenant_id in cls.made:
+        for tenant_id in (t for c, t in cls.made if c is cloud):
             with tenant_session(tenant_id) as s:
                 inboxes = Inboxes(s).list()
             for inbox in inboxes:
@@ -226,6 +228,6 @@ def known_secrets(cloud: LocalCloud) -> list[str]:
     mailu = [secret for host in cloud.fleet.hosts.values() for secret in host.mailu_secrets]
     assert mailu
     platform = [HOSTWINDS_API_KEY, cloud.secrets.stripe_api_key, platform_key().private_openssh]
-    secrets = Tenant.mailbox_passwords() + roots + mailu + platform
+    secrets = Tenant.mailbox_passwords(cloud) + roots + mailu + platform
     assert len(secrets) >= 3
     return secrets

@@ -208,7 +208,7 @@ def _paying_tenant(cloud: LocalCloud) -> tuple[Tenant, str, dict[str, Any]]:
         tenant_id = TenantDirectory(s).create("Paying Co", "billing@paying.example").id
     customer = cloud.stripe.add_customer(metadata={"tenant_id": str(tenant_id)})
     subscription = _subscribe(cloud, customer["id"])
-    Tenant.made.append(tenant_id)
+    Tenant.made.append((cloud, tenant_id))
     return Tenant(cloud, tenant_id, cloud.token(tenant_id)), customer["id"], subscription
 
 
