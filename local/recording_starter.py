@@ -22,6 +22,11 @@ class RecordingStarter:
             self._asked.append(request)
             self._started.setdefault(request.execution_name, request)
 
+    def status(self, execution_name: str) -> str | None:
+        """A run it was asked to start counts as running (nothing here ever ends)."""
+        with self._lock:
+            return "RUNNING" if execution_name in self._started else None
+
     @property
     def asked(self) -> list[StartRequest]:
         """Every start asked for, repeats included."""

@@ -358,7 +358,13 @@ def test_failed_and_aborted_executions_land_in_the_failed_executions_queue(
         holding.set()
         released.wait(30)
 
-    fail_step(cloud, "InventoryFunction", "claim_mailbox", before=hold)
+    fail_step(
+        cloud,
+        "InventoryFunction",
+        "claim_mailbox",
+        when=lambda e: e.get("execution") == stopped,
+        before=hold,
+    )
     StepFunctionsStarter(machine_arn(cloud, MAILBOX)).start(
         StartRequest(tenant.id, inbox_id, stopped)
     )
@@ -409,10 +415,20 @@ def test_after_the_retention_of_a_canceled_subscription_billing_tears_every_inbo
 def test_no_history_or_failed_execution_message_of_any_workflow_holds_a_secret(
     cloud: LocalCloud,
 ) -> None:
-    """Last in the module: every run of the three machines so far (teardowns, convergence
-    with new passwords, provisioning) and every failed-executions message."""
+    """Every run of the three machines so far, its own included (a provisioning, a password
+    change and a teardown), and every failed-executions message; the passwords replaced and
+    the one asked for as well as the current ones."""
+    tenant, _, inbox_id = _active(cloud)
+    old = tenant("GET", f"/v1/inboxes/{inbox_id}/credentials").json()["password"]
+    new = "Scanned-Passw0rd-For-Sales"
+    applied = _applied(tenant, inbox_id)
+    assert tenant("POST", f"/v1/inboxes/{inbox_id}/password", {"password": new}).status_code == 202
+    poll(lambda: _applied(tenant, inbox_id) > applied, "the new password to be applied", 60)
+    assert _deleted(tenant, inbox_id) == "deleted"
     queue = FailedExecutions(cloud)
     queue.drained()
+
     text = histories_text(cloud, [MACHINE, TEARDOWN, MAILBOX]) + json.dumps(queue.seen)
-    leaked = [s for s in known_secrets(cloud) if s in text]
+
+    leaked = [s for s in [old, new, *known_secrets(cloud)] if s in text]
     assert leaked == []

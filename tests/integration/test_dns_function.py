@@ -30,7 +30,7 @@ from inboxfleet.dns.verify import Nameserver, check_records
 from local.dns_sim import LocalDns, StaticZone
 from local.dns_sim import Record as SimRecord
 from local.invoke import invoke
-from local.samples import SAMPLE_DOMAIN, SAMPLE_TENANT_ID, seed_sample
+from local.samples import SAMPLE_DOMAIN, SAMPLE_SERVER_ID, SAMPLE_TENANT_ID, seed_sample
 from local.template import REPO_ROOT
 from tests.aws_support import moto_aws
 from tests.sample_outputs import SampleOutputs
@@ -285,7 +285,25 @@ def test_deleting_the_last_inbox_removes_the_zone(dns: Dns) -> None:
     assert invoke("DnsFunction", event("delete"))["zone_deleted"] is True
     zones = dns.route53.list_hosted_zones()["HostedZones"]
     assert [z for z in zones if z["Name"] == f"{SAMPLE_DOMAIN}."] == []
-    assert invoke("DnsFunction", event("delete")) == {"deleted": 0, "zone_deleted": False}
+    assert invoke("DnsFunction", event("delete")) == {
+        "deleted": 0,
+        "zone_deleted": False,
+        "kept_for_successor": False,
+    }
+
+
+def test_a_late_deletion_never_takes_the_records_of_the_domains_next_server(dns: Dns) -> None:
+    delegated(dns).publish()
+    before = record_sets(dns)
+    # The sample domain's live server is another one than the server being given back.
+    gone = str(uuid4())
+    late = invoke("DnsFunction", event("delete", delete_zone=False, server_id=gone))
+    assert late == {"deleted": 0, "zone_deleted": False, "kept_for_successor": True}
+    assert record_sets(dns) == before
+    # The live server's own run deletes them.
+    own = invoke("DnsFunction", event("delete", delete_zone=False, server_id=str(SAMPLE_SERVER_ID)))
+    assert own["deleted"] > 0
+    assert own["kept_for_successor"] is False
 
 
 def test_two_spf_records_are_a_conflict_not_a_clobber(dns: Dns) -> None:

@@ -728,8 +728,20 @@ def test_only_the_starters_may_start_the_state_machines_and_nothing_else(
             assert variables[setting] == {"Ref": machine}
     else:
         assert starting == []
+    reading = [
+        s for s in _role_statements(spec.logical_id) if "states:describeexecution" in _actions(s)
+    ]
+    if spec.logical_id == "TenantApiFunction":
+        # Only the teardown's runs: whether the last one is still under way.
+        (statement,) = reading
+        assert _actions(statement) == {"states:describeexecution"}
+        assert statement["Resource"]["Fn::Sub"].endswith(
+            ":execution:inboxfleet-${Environment}-deprovision-inbox:*"
+        )
+    else:
+        assert reading == []
     assert not any(
-        a.startswith("states:") and a != "states:startexecution"
+        a.startswith("states:") and a not in ("states:startexecution", "states:describeexecution")
         for s in _role_statements(spec.logical_id)
         for a in _actions(s)
     )

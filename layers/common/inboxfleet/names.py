@@ -214,11 +214,10 @@ def execution_name(inbox_id: UUID, attempt: int) -> str:
     return f"{inbox_id}-{attempt}"
 
 
-def teardown_name(inbox_id: UUID, stuck: int = 0) -> str:
-    """The teardown of a deleted inbox, after `stuck` runs of it ended stuck: asking again while
-    one runs (a repeated DELETE, billing's retention, reconcile) is that same execution; once a
-    run has ended stuck, asking again is the next one."""
-    return f"{inbox_id}-delete" if stuck == 0 else f"{inbox_id}-delete-{stuck + 1}"
+def teardown_name(inbox_id: UUID, run: int = 1) -> str:
+    """The teardown of a deleted inbox, its `run`-th execution: the first is `<id>-delete`, and
+    another is started only once the one before has ended with the inbox still `deleting`."""
+    return f"{inbox_id}-delete" if run == 1 else f"{inbox_id}-delete-{run}"
 
 
 def mailbox_run_name(inbox_id: UUID) -> str:

@@ -22,7 +22,7 @@ from inboxfleet.db.sessions import TenantSession
 from inboxfleet.lifecycles import INBOXES_IN_USE, InboxStatus
 from inboxfleet.names import customer_domain, execution_name
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.start import start_each, start_queued, teardown_requests
+from inboxfleet.provisioning.start import start_queued, start_teardowns
 from inboxfleet.records import Inbox
 
 _I = InboxStatus
@@ -112,8 +112,9 @@ def request_inboxes(
 
 def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary:
     """Mark the inbox `deleting` and start its teardown; one already on its way out answers as
-    it stands, and its teardown is asked for again: the run under way (so a start lost the
-    first time is made now), or after a run that ended stuck the next one."""
+    it stands, and its teardown is asked for again: nothing while a run is under way, else
+    the next run (a start lost the first time, or a run that ended with the inbox still
+    `deleting`)."""
     with tenant_session(tenant_id, database=deps.database) as s:
         inbox = _existing(s, inbox_id)
         moved: Inbox | None = inbox if inbox.status in _GOING else None
@@ -133,10 +134,8 @@ def delete_inbox(tenant_id: UUID, inbox_id: UUID, deps: ApiDeps) -> InboxSummary
                     "active or failed",
                     field="path.inbox_id",
                 )
-        requests = (
-            teardown_requests(s, tenant_id, [inbox_id]) if moved.status == _I.DELETING else []
-        )
-    start_each(deps.teardown, requests, "deprovision")
+    if moved.status == _I.DELETING:
+        start_teardowns(deps.teardown, tenant_id, [inbox_id])
     return _summary(moved)
 
 

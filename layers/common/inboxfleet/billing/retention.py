@@ -14,7 +14,7 @@ from inboxfleet.db.repositories import BillingAccounts, Inboxes
 from inboxfleet.lifecycles import InboxStatus, inbox_predecessors
 from inboxfleet.observability import count
 from inboxfleet.provisioning.ports import WorkflowStarter
-from inboxfleet.provisioning.start import start_each, teardown_requests
+from inboxfleet.provisioning.start import start_teardowns
 
 WHY = "the subscription ended and its retention has passed"
 _DELETABLE = inbox_predecessors(InboxStatus.DELETING)
@@ -28,7 +28,7 @@ def tear_down_after_retention(
 ) -> list[UUID]:
     """If the tenant's retention has ended (a subscription that ended, none since), every inbox
     that can be is marked `deleting` and every inbox being deleted gets its teardown started
-    (named as the tenant's own DELETE names it: asking twice while one runs is that run). An inbox
+    (as the tenant's own DELETE does: nothing while a run is under way, else the next run). An inbox
     still being provisioned is left for the next call. Returns the inboxes handed over."""
     with tenant_session(tenant_id, database=database) as session:
         # Under the account lock, as billing applying an event: a new subscription landing
@@ -41,6 +41,5 @@ def tear_down_after_retention(
             if inbox.status in _DELETABLE:
                 inboxes.transition(inbox.id, InboxStatus.DELETING, by="billing", why=WHY)
         going = [i.id for i in inboxes.list() if i.status == InboxStatus.DELETING]
-        requests = teardown_requests(session, tenant_id, going)
-    count("InboxesTornDownAfterRetention", start_each(teardown, requests, "deprovision"))
+    count("InboxesTornDownAfterRetention", start_teardowns(teardown, tenant_id, going))
     return going

@@ -69,6 +69,9 @@ class DeleteRecords(_Command):
     action: Literal["delete"]
     mail_host: Hostname
     delete_zone: bool = False
+    # The server whose records these are: when another server is live on the domain (its
+    # successor), the records are that one's now and nothing is deleted.
+    server_id: UUID | None = None
 
 
 DnsCommand = CheckDelegation | PublishHost | UpsertRecords | VerifyDomain | DeleteRecords
@@ -151,6 +154,8 @@ class RecordsDeleted(_Result):
 
     deleted: int  # record sets removed, in the domain's zone and elsewhere
     zone_deleted: bool  # the whole hosted zone went (delete_zone)
+    # Nothing deleted: another server is live on the domain and the records are its own.
+    kept_for_successor: bool = False
 
 
 DnsResult = DelegationChecked | HostPublished | RecordsPublished | DomainVerified | RecordsDeleted

@@ -283,6 +283,8 @@ def _store(deps: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> Non
 def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
     """Our record sets go, wherever they are; the customer's stay (their apex TXT values and
     their SPF terms among ours are written back)."""
+    if command.server_id is not None and _succeeded(deps, command):
+        return RecordsDeleted(deleted=0, zone_deleted=False, kept_for_successor=True)
     keys = our_record_keys(command.domain, command.mail_host, deps.policy)
     apex = fqdn(command.domain)
     own = [k for k in keys if in_zone(k[0], apex)]
@@ -302,6 +304,19 @@ def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
         own.remove((apex, "TXT"))  # rewritten with the customer's values only
     deleted += deps.route53.delete(zone, own, live=live)
     return RecordsDeleted(deleted=deleted, zone_deleted=False)
+
+
+def _succeeded(deps: DnsDeps, command: DeleteRecords) -> bool:
+    """Whether a server other than the one being given back is live on the domain: a late
+    deletion (a retried step, a run that lost a race) must not take its successor's records.
+    A successor is ordered only once the old server is decommissioned, so while the old one
+    is still decommissioning this answers no."""
+    from inboxfleet.db import tenant_session
+    from inboxfleet.db.repositories import Servers
+
+    with tenant_session(command.tenant_id, database=deps.database()) as session:
+        live = Servers(session).live_on_domain(command.domain_id)
+    return live is not None and live.id != command.server_id
 
 
 def _delete_elsewhere(deps: DnsDeps, keys: list[tuple[str, RecordType]]) -> int:

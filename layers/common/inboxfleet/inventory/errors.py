@@ -54,5 +54,6 @@ class NotDeleting(InventoryError):
 
 
 class MailboxBusy(InventoryError):
-    """Another convergence run holds the mailbox's lease: this one retries until that run has
-    applied what is wanted (then it finds nothing to do) or its lease has run out."""
+    """Another convergence run holds the mailbox's lease: this one retries while that run
+    applies what is wanted (then it finds nothing to do), and fails if it never lets go (a
+    stopped run's lease lasts until it runs out; reconcile applies the change then)."""

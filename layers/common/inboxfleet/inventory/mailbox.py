@@ -28,8 +28,10 @@ from inboxfleet.lifecycles import SERVING, InboxStatus
 from inboxfleet.records import MailboxState
 
 STEP = "mailbox"
-# Longer than a convergence run may take (converge_mailbox.asl.json's TimeoutSeconds, 3000 s).
-LEASE = timedelta(hours=1)
+# Longer than a convergence run and its last Lambda call may last: the machine's TimeoutSeconds
+# (3000 s) plus the mail-server function's Timeout (900 s), which Step Functions does not cut
+# short. A lease that ran out under a live call could let an older state land last.
+LEASE = timedelta(seconds=3000 + 900 + 300)
 
 
 def claim(session: TenantSession, command: ClaimMailbox) -> MailboxWork:

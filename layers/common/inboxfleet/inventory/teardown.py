@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
-from inboxfleet.db.repositories.inbox_events import TEARDOWN_STEP
 from inboxfleet.db.sessions import TenantSession
 from inboxfleet.inventory.commands import (
     FinishTeardown,
@@ -27,7 +26,7 @@ from inboxfleet.lifecycles import SERVING, InboxStatus, ServerStatus
 from inboxfleet.names import execution_name
 from inboxfleet.records import Inbox, Server
 
-STEP = TEARDOWN_STEP
+STEP = "teardown"
 
 
 def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:

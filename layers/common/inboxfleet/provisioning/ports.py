@@ -25,8 +25,8 @@ class StartRequest:
         return cls(tenant_id, inbox_id, execution_name(inbox_id, attempt))
 
     @classmethod
-    def for_teardown(cls, tenant_id: UUID, inbox_id: UUID, stuck: int = 0) -> StartRequest:
-        return cls(tenant_id, inbox_id, teardown_name(inbox_id, stuck))
+    def for_teardown(cls, tenant_id: UUID, inbox_id: UUID, run: int = 1) -> StartRequest:
+        return cls(tenant_id, inbox_id, teardown_name(inbox_id, run))
 
     @classmethod
     def for_mailbox(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:
@@ -38,3 +38,7 @@ class WorkflowStarter(Protocol):
 
     def start(self, request: StartRequest) -> None:
         """Started (or already started under this name) when this returns; raises otherwise."""
+
+    def status(self, execution_name: str) -> str | None:
+        """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None when
+        no execution has that name."""

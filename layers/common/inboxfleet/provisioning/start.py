@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from inboxfleet.db.connection import Database
-from inboxfleet.db.repositories import Inboxes, InboxEvents
-from inboxfleet.db.repositories.inbox_events import TEARDOWN_STEP
-from inboxfleet.db.sessions import TenantSession, tenant_session
+from inboxfleet.db.repositories import Inboxes
+from inboxfleet.db.sessions import tenant_session
 from inboxfleet.observability import count, logger
 from inboxfleet.provisioning.ports import StartRequest, Workflow, WorkflowStarter
 from inboxfleet.records import Inbox
@@ -74,13 +73,47 @@ def start_each(
     return started
 
 
-def teardown_requests(
-    session: TenantSession, tenant_id: UUID, inbox_ids: Sequence[UUID]
-) -> list[StartRequest]:
-    """The teardown run to ask for, for each inbox being deleted: the one under way (or the
-    first), or after runs that ended stuck the next one (read in the caller's session)."""
-    events = InboxEvents(session)
-    return [
-        StartRequest.for_teardown(tenant_id, i, events.count(i, TEARDOWN_STEP, "failed"))
-        for i in inbox_ids
-    ]
+# More runs than this for one inbox means something is wrong that another run will not mend.
+MAX_TEARDOWN_RUNS = 50
+
+
+def start_teardowns(
+    starter: WorkflowStarter | None, tenant_id: UUID, inbox_ids: Sequence[UUID]
+) -> int:
+    """Each inbox's teardown: nothing while a run is under way, else the next run after those
+    that ended (however they ended: stuck, stopped, timed out) with the inbox still `deleting`.
+    Like `start_each`, a start that cannot be made now is logged and left for reconcile.
+    Returns how many were started."""
+    if starter is None:
+        return start_each(
+            None, [StartRequest.for_teardown(tenant_id, i) for i in inbox_ids], "deprovision"
+        )
+    requests = []
+    for inbox_id in inbox_ids:
+        try:
+            request = _next_teardown(starter, tenant_id, inbox_id)
+        except Exception as exc:
+            logger.warning(
+                "deprovision run not started now; reconcile starts it",
+                extra={"error": type(exc).__name__, "inbox_id": str(inbox_id)},
+            )
+            count("WorkflowStartDeferred")
+            continue
+        if request is not None:
+            requests.append(request)
+    return start_each(starter, requests, "deprovision")
+
+
+def _next_teardown(
+    starter: WorkflowStarter, tenant_id: UUID, inbox_id: UUID
+) -> StartRequest | None:
+    for run in range(1, MAX_TEARDOWN_RUNS + 1):
+        request = StartRequest.for_teardown(tenant_id, inbox_id, run)
+        status = starter.status(request.execution_name)
+        if status is None:
+            return request
+        if status == "RUNNING":
+            return None
+    logger.error("too many teardown runs", extra={"inbox_id": str(inbox_id)})
+    count("TeardownRunsExhausted")
+    return None

@@ -52,3 +52,12 @@ class StepFunctionsStarter:
             )
         except client.exceptions.ExecutionAlreadyExists:
             return  # this attempt was started before: one attempt, one execution
+
+    def status(self, execution_name: str) -> str | None:
+        client = self._sfn()
+        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{execution_name}"
+        try:
+            described = client.describe_execution(executionArn=arn)
+        except client.exceptions.ExecutionDoesNotExist:
+            return None
+        return str(described["status"])

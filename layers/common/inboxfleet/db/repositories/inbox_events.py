@@ -12,8 +12,6 @@ from inboxfleet.records import InboxEvent
 
 _COLUMNS = "tenant_id, id, inbox_id, step, outcome, detail, occurred_at"
 STATUS_STEP = "status"
-# The teardown's entries: "started" with its plan, "failed" when a run ended stuck.
-TEARDOWN_STEP = "teardown"
 
 
 class InboxEvents(TenantRepository):
@@ -69,14 +67,4 @@ class InboxEvents(TenantRepository):
             f"SELECT {_COLUMNS} FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
             "AND step = %s AND outcome = %s ORDER BY occurred_at DESC, id DESC LIMIT 1",
             (self.tenant_id, inbox_id, step, outcome),
-        )
-
-    def count(self, inbox_id: UUID, step: str, outcome: str) -> int:
-        """How many entries of that step and outcome the inbox has."""
-        return int(
-            self._session.scalar(
-                "SELECT count(*) FROM inbox_events WHERE tenant_id = %s AND inbox_id = %s "
-                "AND step = %s AND outcome = %s",
-                (self.tenant_id, inbox_id, step, outcome),
-            )
         )
