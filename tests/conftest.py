@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,15 @@ from local.embedded_db import installed_database, postgres_server, scratch_datab
 
 # leakcheck also turns Powertools logging up to DEBUG; nothing above creates a Powertools logger.
 pytest_plugins = ["tests.leakcheck", "pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job (`make test &` in a script) inherits SIGINT ignored,
+    and so would every process it spawns: the tests that press Ctrl-C on `up` or a simulator
+    would wait in vain. A handler here is reset to the default in each child, as a terminal
+    would have it."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
