@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from inboxfleet.inventory.compensation import REASON_LIMIT, failure_reason
+from inboxfleet.inventory.undo import REASON_LIMIT, failure_reason
 
 
 def lambda_cause(message: str, error_type: str = "RemoteCommandFailed") -> str:

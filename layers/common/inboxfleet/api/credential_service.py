@@ -27,8 +27,7 @@ from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.mailu.config import CLIENT_ENDPOINTS
 from inboxfleet.names import mail_host_of
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import StartRequest
-from inboxfleet.provisioning.start import start_each
+from inboxfleet.provisioning.start import start_convergence
 from inboxfleet.records import MailboxLogin
 
 _I = InboxStatus
@@ -147,7 +146,7 @@ def request_password_change(
         _refuse_unchangeable(login.status)
         raise Conflict("the inbox changed meanwhile; send the request again", field="path.inbox_id")
     count("PasswordChangesRequested")
-    start_each(deps.mailbox, [StartRequest.for_mailbox(tenant_id, inbox_id)], "mailbox")
+    start_convergence(deps.mailbox, tenant_id, [inbox_id])
     return PasswordChangeAccepted.model_validate(
         {"id": inbox_id, "status": status, "password_change": "pending"}
     )

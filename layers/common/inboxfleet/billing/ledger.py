@@ -39,8 +39,7 @@ from inboxfleet.db.sessions import TenantSession, tenant_session
 from inboxfleet.entitlement import Entitlement
 from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.ports import StartRequest
-from inboxfleet.provisioning.start import start_each, start_queued
+from inboxfleet.provisioning.start import start_queued
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -229,12 +228,6 @@ def send_due_reminders(tenant_id: UUID, deps: BillingDeps) -> int:
 def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> tuple[str, ...]:
     """Start the workflow of released inboxes (see `start_queued`)."""
     return start_queued(tenant_id, waiting, deps.starter, deps.database)
-
-
-def start_convergence(tenant_id: UUID, drifted: list[UUID], deps: BillingDeps) -> int:
-    """Bring the mail servers of inboxes billing moved to their new state (see `start_each`)."""
-    requests = [StartRequest.for_mailbox(tenant_id, inbox_id) for inbox_id in drifted]
-    return start_each(deps.mailbox, requests, "mailbox")
 
 
 def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:

@@ -26,19 +26,14 @@ from inboxfleet.billing.errors import (
     UnknownCustomer,
     UnknownPlan,
 )
-from inboxfleet.billing.ledger import (
-    Outcome,
-    apply_event,
-    send_reminder,
-    start_convergence,
-    start_released,
-)
+from inboxfleet.billing.ledger import Outcome, apply_event, send_reminder, start_released
 from inboxfleet.billing.ports import BillingDeps
 from inboxfleet.billing.state import Verdict
 from inboxfleet.billing.stripe_objects import StripeEvent, parse_event, parse_object
 from inboxfleet.db.repositories import StripeEventLog
 from inboxfleet.db.sessions import system_session
 from inboxfleet.observability import count, logger
+from inboxfleet.provisioning.start import start_convergence
 
 __all__ = [
     "BillingDeps",
@@ -144,7 +139,7 @@ def process_message(body: str, deps: BillingDeps) -> Result:
         tenant_id = resolve_tenant(event, obj, deps)
         applied = apply_event(tenant_id, event, obj, deps)
         start_released(tenant_id, applied.waiting, deps)
-        start_convergence(tenant_id, applied.drifted, deps)
+        start_convergence(deps.mailbox, tenant_id, applied.drifted)
         if applied.reminder:
             send_reminder(tenant_id, applied.reminder, deps)
     except Exception as exc:

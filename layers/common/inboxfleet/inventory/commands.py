@@ -118,7 +118,8 @@ class FinishTeardown(_Command):
 
 class ClaimMailbox(_Command):
     """Convergence: take the lease on the inbox's mailbox state for this execution and say what
-    its server must be made to hold (`$.work` false: nothing differs, or another run holds it)."""
+    its server must be made to hold (`$.work` false: nothing differs, or its server is not in
+    service; MailboxBusy while another run holds the lease)."""
 
     action: Literal["claim_mailbox"]
     execution: ExecutionName

@@ -9,8 +9,6 @@ waiting for a server that fails here fail too (their own Reserve sees the server
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
 from inboxfleet.db.repositories import Domains, Inboxes, InboxEvents, Servers
@@ -20,18 +18,17 @@ from inboxfleet.inventory.commands import (
     FinishCompensation,
     InboxTransitioned,
     PlanCompensation,
-    ReservedDomain,
 )
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotCompensable
-from inboxfleet.lifecycles import LIVE_SERVER, SERVING, InboxStatus, ServerStatus
-from inboxfleet.names import execution_name, mail_host_of
-from inboxfleet.records import Domain, Inbox, InboxEvent, Server
+from inboxfleet.inventory.undo import UndoSteps, caught_reason
+from inboxfleet.lifecycles import LIVE_SERVER, InboxStatus, ServerStatus
+from inboxfleet.names import execution_name
+from inboxfleet.records import Inbox, InboxEvent, Server
 
 # Statuses a run being compensated may have left its inbox in.
 _COMPENSABLE = frozenset({InboxStatus.QUEUED, InboxStatus.PROVISIONING, InboxStatus.FAILED})
 # A server this run gives back leaves these for `decommissioning` (already there: another run's).
 _GIVEN_BACK_FROM = LIVE_SERVER | {ServerStatus.FAILED}
-REASON_LIMIT = 500
 RECENT_ENTRIES = 60  # a run's entries since its reservation, with room to spare
 
 
@@ -70,80 +67,29 @@ def plan(session: TenantSession, command: PlanCompensation) -> CompensationPlan:
             # belong to someone else (the domain's next server, its records).
             raise NotCompensable(f"{command.execution} was already undone: nothing left to do")
         # Planned before (a retried step, or a compensation that ended incomplete): the same
-        # decisions, as far as they still hold, and nothing recorded again. Only this plan
-        # moved the server out of service, so it is still its to give back while it is
-        # decommissioning; records go only with it (no other server can be on the domain).
+        # decisions, as far as they still hold, and nothing recorded again.
         reason = str(earlier["reason"])
-        going = server is not None and server.status == ServerStatus.DECOMMISSIONING
-        terminate = bool(earlier["terminate_server"]) and going
-        delete_records = bool(earlier["delete_records"]) and terminate
-        remove_mailbox = (
-            bool(earlier["remove_mailbox"]) and server is not None and server.status in SERVING
-        )
+        steps = UndoSteps.again(earlier, server)
     else:
-        reason = inbox.failure_reason or failure_reason(
-            step,
-            command.failure.get("Error") or "States.Runtime",
-            command.failure.get("Cause"),
-        )
+        reason = inbox.failure_reason or caught_reason(step, command.failure)
         terminate = server is not None and _terminate(inboxes, server, inbox, command.execution)
         if terminate and server is not None and server.status in _GIVEN_BACK_FROM:
             # On its way out: out of the live set (a new request on the domain waits until
             # it has gone, records included; waiting inboxes fail with its reason).
             going_now = servers.move(server.id, ServerStatus.DECOMMISSIONING, failure_reason=reason)
             server = going_now or server
-        remove_mailbox = (
-            server is not None
-            and not terminate
-            and server.status in SERVING
-            and server.host_key_fingerprint is not None
-        )
-        delete_records = terminate and server is not None and server.ip is not None
-        if delete_records:
-            domains.mark_degraded(domain.id)
+        steps = UndoSteps.decided(server, terminate=terminate, domains=domains, domain_id=domain.id)
         if inbox.status != InboxStatus.FAILED:
             events.append(inbox.id, step or "workflow", "failed", {"reason": reason})
             # Failing now, under the lock: another inbox's plan no longer counts this one as
             # using the server (the last one out gives it back). It turns `failed` only once
             # the undoing is over, so a retry can never run beside it.
             inboxes.mark_failing(inbox.id, reason)
-        detail = {
-            "execution": command.execution,
-            "reason": reason,
-            "remove_mailbox": remove_mailbox,
-            "delete_records": delete_records,
-            "terminate_server": terminate,
-        }
+        detail = {"execution": command.execution, "reason": reason, **steps.detail()}
         events.append(inbox.id, "compensate", "started", detail)
     return CompensationPlan(
-        execution=command.execution,
-        reason=reason,
-        remove_mailbox=remove_mailbox,
-        delete_records=delete_records,
-        terminate=terminate,
-        **undo_target(domain, inbox, server),
+        execution=command.execution, reason=reason, **steps.plan(domain, inbox, server)
     )
-
-
-def undo_target(domain: Domain, inbox: Inbox, server: Server | None) -> dict[str, Any]:
-    """What an undo plan (compensation's, teardown's) says of the domain, the inbox and its
-    server: where each step is sent."""
-    serviceid = int(server.provider_instance_id) if server and server.provider_instance_id else None
-    return {
-        "domain": ReservedDomain(id=domain.id, name=domain.name),
-        "mail_host": mail_host_of(domain.name),
-        "address": inbox.address,
-        "server_id": server.id if server else None,
-        "server_name": server.name if server else None,
-        "serviceid": serviceid,
-        "server_ip": str(server.ip) if server and server.ip else None,
-        "host_key_fingerprint": server.host_key_fingerprint if server else None,
-        # Once the instance has been seen, the name finds it (and any duplicate) at once; else
-        # an order younger than the grace may still be on its way into the listings. For one
-        # never seen, now: a create may have ordered again (after the grace) since the first
-        # order was recorded, so the grace counts from the latest it can have been sent.
-        "ordered_at": datetime.now(UTC) if server and serviceid is None else None,
-    }
 
 
 def _terminate(inboxes: Inboxes, server: Server, inbox: Inbox, execution: str) -> bool:
@@ -208,32 +154,6 @@ def finish(session: TenantSession, command: FinishCompensation) -> InboxTransiti
     if moved is None:
         raise InvalidTransition(f"inbox {inbox.id} cannot go from {inbox.status} to failed")
     return InboxTransitioned(inbox=moved, changed=True)
-
-
-def failure_reason(step: str | None, error: str, cause: str | None) -> str:
-    """What a person reads: the step, the named error and its message (never a stack trace)."""
-    message = _message(cause)
-    where = f"{step.replace('_', ' ')} failed" if step else "provisioning failed"
-    text = f"{where}: {error}" + (f": {message}" if message else "")
-    return text[: REASON_LIMIT - 1] + "…" if len(text) > REASON_LIMIT else text
-
-
-def caught_reason(step: str, failure: dict[str, str | None]) -> str:
-    """The reason a Catch's `{Error, Cause}` gives for a step."""
-    return failure_reason(step, str(failure.get("Error") or "States.Runtime"), failure.get("Cause"))
-
-
-def _message(cause: str | None) -> str:
-    """Lambda's error document carries the message; Step Functions' own errors are text."""
-    if not cause:
-        return ""
-    try:
-        document = json.loads(cause)
-    except ValueError:
-        return cause.strip()
-    if isinstance(document, dict):
-        return str(document.get("errorMessage") or "").strip()
-    return cause.strip()
 
 
 def _step_in_progress(recent: list[InboxEvent]) -> str | None:

@@ -22,8 +22,8 @@ from inboxfleet.inventory.commands import (
     ReleaseMailbox,
     StepRecorded,
 )
-from inboxfleet.inventory.compensation import caught_reason
 from inboxfleet.inventory.errors import InboxNotFound, MailboxBusy
+from inboxfleet.inventory.undo import caught_reason
 from inboxfleet.lifecycles import SERVING, InboxStatus
 from inboxfleet.records import MailboxState
 

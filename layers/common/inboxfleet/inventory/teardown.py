@@ -20,8 +20,8 @@ from inboxfleet.inventory.commands import (
     PlanTeardown,
     TeardownPlan,
 )
-from inboxfleet.inventory.compensation import caught_reason, undo_target
 from inboxfleet.inventory.errors import InboxNotFound, InvalidTransition, NotDeleting
+from inboxfleet.inventory.undo import UndoSteps, caught_reason
 from inboxfleet.lifecycles import SERVING, InboxStatus, ServerStatus
 from inboxfleet.names import execution_name
 from inboxfleet.records import Inbox, Server
@@ -31,9 +31,7 @@ STEP = "teardown"
 
 def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
     inboxes = Inboxes(session)
-    inbox = inboxes.get(command.inbox_id)
-    if inbox is None:
-        raise InboxNotFound(f"inbox {command.inbox_id} not found for this tenant")
+    inbox = _existing(inboxes, command.inbox_id)
     if inbox.status not in (InboxStatus.DELETING, InboxStatus.DELETED):
         raise NotDeleting(f"inbox {inbox.id} is {inbox.status}, not being deleted")
     domains = Domains(session)
@@ -46,46 +44,21 @@ def plan(session: TenantSession, command: PlanTeardown) -> TeardownPlan:
     events = InboxEvents(session)
     earlier = events.latest(inbox.id, STEP, "started")
     if inbox.status == InboxStatus.DELETED:
-        remove_mailbox = delete_records = terminate = False  # torn down before: nothing left
+        steps = UndoSteps(False, False, False)  # torn down before: nothing left
     elif earlier is not None:
-        # Only this plan moved the server out of service (or took it over): still its to give
-        # back while it is decommissioning; its records go only with it.
-        terminate = bool(earlier.detail["terminate_server"]) and _status(server) == (
-            ServerStatus.DECOMMISSIONING
-        )
-        delete_records = bool(earlier.detail["delete_records"]) and terminate
-        remove_mailbox = bool(earlier.detail["remove_mailbox"]) and _status(server) in SERVING
+        steps = UndoSteps.again(earlier.detail, server)
     else:
-        in_service = server is not None and server.status in SERVING
         terminate = server is not None and (
             _left_by_own_undoing(events, inbox, server)
             or (
-                in_service
+                server.status in SERVING
                 and inboxes.relying_on(server.id, besides=inbox.id) == 0
                 and servers.move(server.id, ServerStatus.DECOMMISSIONING) is not None
             )
         )
-        delete_records = terminate and server is not None and server.ip is not None
-        if delete_records:
-            domains.mark_degraded(domain.id)
-        remove_mailbox = (
-            in_service
-            and not terminate
-            and server is not None
-            and server.host_key_fingerprint is not None
-        )
-        detail = {
-            "remove_mailbox": remove_mailbox,
-            "delete_records": delete_records,
-            "terminate_server": terminate,
-        }
-        events.append(inbox.id, STEP, "started", detail)
-    return TeardownPlan(
-        remove_mailbox=remove_mailbox,
-        delete_records=delete_records,
-        terminate=terminate,
-        **undo_target(domain, inbox, server),
-    )
+        steps = UndoSteps.decided(server, terminate=terminate, domains=domains, domain_id=domain.id)
+        events.append(inbox.id, STEP, "started", steps.detail())
+    return TeardownPlan(**steps.plan(domain, inbox, server))
 
 
 def finish(session: TenantSession, command: FinishTeardown) -> InboxTransitioned:
@@ -117,10 +90,6 @@ def _existing(inboxes: Inboxes, inbox_id: Any) -> Inbox:
     if inbox is None:
         raise InboxNotFound(f"inbox {inbox_id} not found for this tenant")
     return inbox
-
-
-def _status(server: Server | None) -> ServerStatus | None:
-    return server.status if server is not None else None
 
 
 def _left_by_own_undoing(events: InboxEvents, inbox: Inbox, server: Server) -> bool:

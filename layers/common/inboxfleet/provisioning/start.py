@@ -52,7 +52,7 @@ def start_each(
     """Start a teardown or convergence run for each request, after the change it applies was
     recorded: one that cannot be started now is logged and left for reconcile (which finds the
     inbox still `deleting`, or its mailbox still different), never raised to the caller.
-    Returns how many were started."""
+    Returns how many were handed over (started, or found already under way)."""
     if not requests:
         return 0
     if starter is None:
@@ -73,47 +73,45 @@ def start_each(
     return started
 
 
-# More runs than this for one inbox means something is wrong that another run will not mend.
-MAX_TEARDOWN_RUNS = 50
+def start_convergence(
+    starter: WorkflowStarter | None, tenant_id: UUID, inbox_ids: Sequence[UUID]
+) -> int:
+    """A convergence run for each inbox whose mailbox must change on its server (see
+    `start_each`): runs take turns through the inbox's lease."""
+    requests = [StartRequest.for_mailbox(tenant_id, inbox_id) for inbox_id in inbox_ids]
+    return start_each(starter, requests, "mailbox")
 
 
 def start_teardowns(
     starter: WorkflowStarter | None, tenant_id: UUID, inbox_ids: Sequence[UUID]
 ) -> int:
-    """Each inbox's teardown: nothing while a run is under way, else the next run after those
-    that ended (however they ended: stuck, stopped, timed out) with the inbox still `deleting`.
-    Like `start_each`, a start that cannot be made now is logged and left for reconcile.
-    Returns how many were started."""
-    if starter is None:
-        return start_each(
-            None, [StartRequest.for_teardown(tenant_id, i) for i in inbox_ids], "deprovision"
-        )
-    requests = []
-    for inbox_id in inbox_ids:
-        try:
-            request = _next_teardown(starter, tenant_id, inbox_id)
-        except Exception as exc:
-            logger.warning(
-                "deprovision run not started now; reconcile starts it",
-                extra={"error": type(exc).__name__, "inbox_id": str(inbox_id)},
-            )
-            count("WorkflowStartDeferred")
-            continue
-        if request is not None:
-            requests.append(request)
-    return start_each(starter, requests, "deprovision")
+    """Each inbox's teardown (see `start_each`): nothing while a run is under way, else the
+    next run after those that ended (however they ended: stuck, stopped, timed out) with the
+    inbox still `deleting`."""
+    firsts = [StartRequest.for_teardown(tenant_id, inbox_id) for inbox_id in inbox_ids]
+    return start_each(None if starter is None else _NextTeardown(starter), firsts, "deprovision")
 
 
-def _next_teardown(
-    starter: WorkflowStarter, tenant_id: UUID, inbox_id: UUID
-) -> StartRequest | None:
-    for run in range(1, MAX_TEARDOWN_RUNS + 1):
-        request = StartRequest.for_teardown(tenant_id, inbox_id, run)
-        status = starter.status(request.execution_name)
-        if status is None:
-            return request
-        if status == "RUNNING":
-            return None
-    logger.error("too many teardown runs", extra={"inbox_id": str(inbox_id)})
-    count("TeardownRunsExhausted")
-    return None
+# More runs than this for one inbox means something is wrong that another run will not mend.
+MAX_TEARDOWN_RUNS = 50
+
+
+class _NextTeardown:
+    """Asked to start an inbox's first teardown run, starts the one that is due instead."""
+
+    def __init__(self, starter: WorkflowStarter) -> None:
+        self._starter = starter
+
+    def start(self, request: StartRequest) -> None:
+        for run in range(1, MAX_TEARDOWN_RUNS + 1):
+            due = StartRequest.for_teardown(request.tenant_id, request.inbox_id, run)
+            status = self._starter.status(due.execution_name)
+            if status == "RUNNING":
+                return
+            if status is None:
+                self._starter.start(due)
+                return
+        raise RuntimeError(f"inbox {request.inbox_id} has had {MAX_TEARDOWN_RUNS} teardown runs")
+
+    def status(self, execution_name: str) -> str | None:
+        return self._starter.status(execution_name)
