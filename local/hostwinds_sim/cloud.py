@@ -38,6 +38,8 @@ from local.hostwinds_sim.forms import (
 )
 from local.hostwinds_sim.ips import IpPools
 
+SSH_PORT = 22
+
 _DIGITS = re.compile(r"[0-9]{1,12}")
 log = logging.getLogger("local.hostwinds_sim")
 
@@ -146,6 +148,7 @@ class Cloud:
                 raise ValueError(str(exc)) from None
         self._never_active = 0
         self._address_book: dict[str, tuple[str, int]] = {}
+        self._services: dict[str, dict[int, int]] = {}  # IP -> real port -> published port
         self._listeners: list[InstanceListener] = []
         # Work the listeners handed back during the request being answered (None: no request).
         self._follow_ups: list[FollowUp] | None = None
@@ -362,6 +365,7 @@ class Cloud:
             self.pools.give_back(instance.location_id, instance.main_ip)
             # The simulated host went with the instance: a reused IP must not reach it.
             self._address_book.pop(instance.main_ip, None)
+            self._services.pop(instance.main_ip, None)
             if instance.announced:
                 event = InstanceTerminated(instance.serviceid, instance.main_ip)
                 self._notify(lambda listener: listener.instance_terminated(event), "termination")
@@ -443,20 +447,37 @@ class Cloud:
         with self.lock:
             return {i.main_ip: i.rdns for i in self._instances.values() if i.main_ip and i.rdns}
 
-    def register_host(self, ip: str, host: str, port: int) -> None:
+    def register_host(
+        self, ip: str, host: str, port: int, services: Mapping[int, int] | None = None
+    ) -> None:
+        """`ip`'s SSH is `host:port`; `services` maps each real port the IP serves (22, 587,
+        993, ...) to its port on `host` (22, when given, must be `port`)."""
         IPv4Address(ip)  # raises ValueError on a malformed address
         if not 1 <= port <= 65535:
             raise ValueError("port must be 1-65535")
+        ports = {SSH_PORT: port}
+        for real, published in (services or {}).items():
+            if not (1 <= real <= 65535 and 1 <= published <= 65535):
+                raise ValueError("service ports must be 1-65535")
+            if real == SSH_PORT and published != port:
+                raise ValueError("services[22] must be the SSH port")
+            ports[real] = published
         with self.lock:
             self._address_book[ip] = (host, port)
+            self._services[ip] = dict(sorted(ports.items()))
 
     def unregister_host(self, ip: str) -> None:
         with self.lock:
             self._address_book.pop(ip, None)
+            self._services.pop(ip, None)
 
     def address_book(self) -> dict[str, tuple[str, int]]:
         with self.lock:
             return dict(self._address_book)
+
+    def service_ports(self) -> dict[str, dict[int, int]]:
+        with self.lock:
+            return {ip: dict(ports) for ip, ports in self._services.items()}
 
 
 def _follow(follow_up: FollowUp) -> None:

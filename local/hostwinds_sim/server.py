@@ -1,8 +1,10 @@
 """The HTTP face of the simulator: a ThreadingHTTPServer on 127.0.0.1 and its lifecycle.
 
 `POST /cloud/api.php` (form-encoded) is the Hostwinds API; `GET /_sim/address-book` publishes the
-address book of DESIGN.md "Local-mode seams". Nothing received is ever executed, and nothing
-received is ever logged beyond method, path, a known action name and the status.
+address book of DESIGN.md "Local-mode seams": `{ip: {"host", "port", "ports"}}`, where `host` and
+`port` are the IP's SSH and `ports` maps each real port it serves ("22", "587", "993") to its
+port on `host`. Nothing received is ever executed, and nothing received is ever logged beyond
+method, path, a known action name and the status.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from local.loopback import HttpSimulator, LoopbackHTTPServer
 
 API_PATH = "/cloud/api.php"
 ADDRESS_BOOK_PATH = "/_sim/address-book"
+# The local CA's certificate (public): what a mail client in another process must trust to
+# check the simulated hosts' TLS certificates, as the world trusts Let's Encrypt's root.
+MAIL_CA_PATH = "/_sim/mail-ca.pem"
 MAX_BODY_BYTES = 1 << 20
 REDACTED = "***"
 NON_JSON_TEXT = b"The service is temporarily unavailable. Please try again later.\n"
@@ -91,7 +96,21 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == ADDRESS_BOOK_PATH:
             book = self.server.owner.address_book()
-            self.send_json({ip: {"host": h, "port": p} for ip, (h, p) in book.items()})
+            services = self.server.owner.service_ports()
+            self.send_json(
+                {
+                    ip: {
+                        "host": h,
+                        "port": p,
+                        "ports": {str(real): at for real, at in services.get(ip, {}).items()},
+                    }
+                    for ip, (h, p) in book.items()
+                }
+            )
+        elif path == MAIL_CA_PATH:
+            from local.mail_sim.tls import local_ca
+
+            self.send_body(HTTPStatus.OK, local_ca().certificate_pem, "application/x-pem-file")
         elif path == API_PATH:
             self.send_html(HTTPStatus.METHOD_NOT_ALLOWED)
         else:
@@ -187,8 +206,15 @@ class HostwindsSimulator(HttpSimulator):
 
     @property
     def address_book_url(self) -> str:
-        """Where the simulated hosts' SSH endpoints are published (SSH_ADDRESS_BOOK_URL)."""
+        """Where the simulated hosts' SSH (and mail) endpoints are published
+        (SSH_ADDRESS_BOOK_URL)."""
         return f"{self.root_url}{ADDRESS_BOOK_PATH}"
+
+    @property
+    def mail_ca_url(self) -> str:
+        """The local CA's certificate, in PEM: what the simulated mail hosts' certificates
+        chain to."""
+        return f"{self.root_url}{MAIL_CA_PATH}"
 
     # ---- faults and the request log ------------------------------------------------------
 
@@ -247,16 +273,24 @@ class HostwindsSimulator(HttpSimulator):
     def remove_instance_listener(self, listener: InstanceListener) -> None:
         self._cloud.remove_listener(listener)
 
-    def register_host(self, ip: str, host: str, port: int) -> None:
-        """Publish that SSH to `ip` reaches `host:port` (a simulated VPS host)."""
-        self._cloud.register_host(ip, host, port)
+    def register_host(
+        self, ip: str, host: str, port: int, services: Mapping[int, int] | None = None
+    ) -> None:
+        """Publish that SSH to `ip` reaches `host:port` (a simulated VPS host), and that each
+        real port in `services` (587, 993, ...) reaches `host` on the port it maps to."""
+        self._cloud.register_host(ip, host, port, services)
 
     def unregister_host(self, ip: str) -> None:
         self._cloud.unregister_host(ip)
 
     def address_book(self) -> dict[str, tuple[str, int]]:
-        """IP -> (host, port); terminating an instance removes its IP's entry."""
+        """IP -> (host, port) of its SSH; terminating an instance removes its IP's entry."""
         return self._cloud.address_book()
+
+    def service_ports(self) -> dict[str, dict[int, int]]:
+        """IP -> {real port: port on its host}, 22 always among them; served as `ports` in the
+        address book's JSON."""
+        return self._cloud.service_ports()
 
     # ---- serving -------------------------------------------------------------------------
 

@@ -164,6 +164,16 @@ class MailuApiSimulator(HttpSimulator):
             enabled = row is not None and row.enabled
         return enabled and self.password_matches(email, password)
 
+    def has_mailbox(self, email: str) -> bool:
+        """Whether mail for `email` is delivered here: a user of that address exists."""
+        with self._store.lock:
+            return email.lower() in self._store.users
+
+    def hosts_domain(self, domain: str) -> bool:
+        """Whether this Mailu takes mail for `domain` (a domain or an alternative name)."""
+        with self._store.lock:
+            return self._store.fqdn_in_use(domain)
+
     # ---- serving -------------------------------------------------------------------------
 
     def _serve(self, handler: _Handler, body: bytes) -> None:

@@ -4,7 +4,9 @@
 loopback (asyncssh) with key and password logins, SFTP into a sandbox folder that plays `/`, a
 command table answering the commands of tests/contracts/vps/README.md like the real tools, a
 Docker Compose stack whose containers get healthy on the host's clock, and `direct-tcpip`
-forwarding to its own simulated Mailu API (local.mailu_sim). It never executes what it receives.
+forwarding to its own simulated Mailu API (local.mailu_sim), and - while the installed stack
+runs healthy - Mailu's mail ports for clients (local.mail_sim: SMTP submission and IMAPS, TLS
+from the local CA). It never executes what it receives.
 `HostFleet` gives every instance the Hostwinds simulator activates such a host of its own.
 """
 

@@ -5,6 +5,11 @@ It runs its own asyncio loop in a background thread. Exec requests go to the com
 channels reach the host's simulated Mailu admin API while the stack publishes it. Nothing
 received is ever executed on the real machine.
 
+Beside SSH the host serves Mailu's mail ports for clients, SMTP submission ("587") and IMAPS
+("993"), on loopback ports of their own (local.mail_sim): they serve while the installed stack
+runs healthy, with a certificate from the local CA for the installed HOSTNAMES, and deliver
+into the host's in-memory mail store. `register` publishes all three ports.
+
 Logins follow sshd's policy in force: root may log in with a key from /root/.ssh/authorized_keys
 (read at each attempt) and, while the effective configuration says `PasswordAuthentication yes`
 and `PermitRootLogin yes`, with the root password (keyboard-interactive likewise follows
@@ -19,16 +24,20 @@ import contextlib
 import hmac
 import logging
 import shutil
+import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
 import asyncssh
 
 from local.loopback import StartStop
+from local.mail_sim.host import Certificates
+from local.mail_sim.mailboxes import MailStore
+from local.mail_sim.ports import IDLE_S, MailPorts
 from local.mailu_sim import MailuApiSimulator
 from local.vps_sim import commands
 from local.vps_sim.faults import (
@@ -48,12 +57,15 @@ log = logging.getLogger("local.vps_sim")
 T = TypeVar("T")
 MAILU_ENV = "/mailu/mailu.env"
 CALL_TIMEOUT_S = 10.0
+SSH_PORT = 22
 
 
 class AddressBook(Protocol):
     """What `register` needs from the Hostwinds simulator."""
 
-    def register_host(self, ip: str, host: str, port: int) -> None: ...
+    def register_host(
+        self, ip: str, host: str, port: int, services: Mapping[int, int] | None = None
+    ) -> None: ...
 
 
 def _new_host_key() -> asyncssh.SSHKey:
@@ -136,9 +148,12 @@ class SimulatedHost(StartStop):
         healthy_after_s: float = 0.0,
         pull_s: float = 0.0,
         sandbox: Path | None = None,
+        mail_idle_s: float = IDLE_S,
     ) -> None:
         if healthy_after_s < 0 or pull_s < 0:
             raise ValueError("healthy_after_s and pull_s must not be negative")
+        if mail_idle_s <= 0:
+            raise ValueError("mail_idle_s must be positive")
         self.ip = ip
         self._initial_keys = tuple(authorized_keys)
         self._root_password = root_password
@@ -157,6 +172,9 @@ class SimulatedHost(StartStop):
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._connections: set[asyncssh.SSHServerConnection] = set()
         self._port = 0
+        self._mail_store = MailStore()
+        self._certificates = Certificates(self._hostnames)
+        self._mail_ports = MailPorts(_MailBackend(self), idle_s=mail_idle_s)
         self._unreachable = False
         self._record_lock = threading.Lock()
         self._commands: list[str] = []
@@ -235,9 +253,11 @@ class SimulatedHost(StartStop):
             reuse_address=True,
         )
         self._port = self._acceptor.get_port()
+        await self._mail_ports.listen()
 
     async def _go_dark(self) -> None:
         acceptor, self._acceptor = self._acceptor, None
+        await self._mail_ports.close()
         if acceptor is not None:
             acceptor.close()
         for conn in list(self._connections):
@@ -263,6 +283,29 @@ class SimulatedHost(StartStop):
         if self._thread is None:
             raise RuntimeError("the simulated host is not running")
         return self._port
+
+    @property
+    def mail_ports(self) -> dict[int, int]:
+        """The mail ports: real port -> loopback port, {587: ..., 993: ...}."""
+        if self._thread is None:
+            raise RuntimeError("the simulated host is not running")
+        return self._mail_ports.ports
+
+    @property
+    def services(self) -> dict[int, int]:
+        """Every port the host serves: real port -> loopback port (22, 587, 993)."""
+        return {SSH_PORT: self.port, **self.mail_ports}
+
+    @property
+    def mail_store(self) -> MailStore:
+        """What the host's IMAP serves: every message delivered here."""
+        return self._mail_store
+
+    @property
+    def certificate_names(self) -> tuple[str, ...]:
+        """The names of the TLS certificate the mail ports present (empty before the first
+        TLS use)."""
+        return self._certificates.issued_for
 
     @property
     def sandbox(self) -> Path:
@@ -324,8 +367,9 @@ class SimulatedHost(StartStop):
             return frozenset(machine.packages)
 
     def register(self, hostwinds_sim: AddressBook) -> None:
-        """Publish in the Hostwinds simulator's address book that SSH to `ip` reaches us."""
-        hostwinds_sim.register_host(self.ip, "127.0.0.1", self.port)
+        """Publish in the Hostwinds simulator's address book that `ip` reaches us: SSH and
+        the mail ports."""
+        hostwinds_sim.register_host(self.ip, "127.0.0.1", self.port, services=self.services)
 
     # ---- faults --------------------------------------------------------------------------
 
@@ -347,7 +391,7 @@ class SimulatedHost(StartStop):
             self._acceptor.update(server_host_keys=[self._host_key])
 
     def restore(self) -> None:
-        """End an Unreachable fault: listen again on the same port."""
+        """End an Unreachable fault: listen again on the same ports."""
         if self._unreachable:
             self._call(self._listen(self._port))
             self._unreachable = False
@@ -376,6 +420,9 @@ class SimulatedHost(StartStop):
         root = self._root
         text = read_text(root, MAILU_ENV) if root is not None else None
         return parse_env_file(text or "")
+
+    def _hostnames(self) -> list[str]:
+        return self._mailu_env().get("HOSTNAMES", "").split(",")
 
     def _authorized_keys(self) -> set[bytes]:
         text = read_text(self._sandbox_root(), AUTHORIZED_KEYS) or ""
@@ -419,3 +466,32 @@ class SimulatedHost(StartStop):
                 process.exit(result.exit_status)
         except (OSError, asyncssh.Error):
             log.debug("simulated host %s: the client left before the answer", self.ip)
+
+
+class _MailBackend:
+    """The host as its mail ports see it (local.mail_sim.host.MailHost)."""
+
+    def __init__(self, host: SimulatedHost) -> None:
+        self._host = host
+
+    @property
+    def mail_store(self) -> MailStore:
+        return self._host._mail_store
+
+    def mail_names(self) -> tuple[str, ...]:
+        return self._host._certificates.current_names()
+
+    def mail_service_up(self, port: int) -> bool:
+        return self._host._machine_now().mail_port_open(port)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        return self._host._certificates.context()
+
+    def login_allowed(self, address: str, password: str) -> bool:
+        return self._host.mailu.login_allowed(address, password)
+
+    def has_mailbox(self, address: str) -> bool:
+        return self._host.mailu.has_mailbox(address)
+
+    def hosts_domain(self, domain: str) -> bool:
+        return self._host.mailu.hosts_domain(domain)

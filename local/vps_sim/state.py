@@ -22,6 +22,11 @@ Clock = Callable[[], float]
 
 # Container port of Mailu's admin (gunicorn), where WEB_API is served.
 ADMIN_API_TARGET_PORT = 8080
+# The mail ports clients use, and the container behind the front (nginx) for each. The admin
+# container checks every login, so it must be healthy too.
+MAIL_PORT_BACKENDS = {587: "smtp", 993: "imap"}
+# Host addresses a client on the internet reaches (a loopback-only publication is not one).
+_PUBLIC_BINDS = ("", "0.0.0.0", "::")  # noqa: S104
 
 
 @dataclass
@@ -94,11 +99,7 @@ class Machine:
         with self.lock:
             self.tick()
             admin = self._service_container("admin")
-            if admin is None:
-                return False
-            now = self.clock()
-            never = self.faults.never_healthy("admin")
-            if admin.health(now, self.healthy_after_s, never) not in ("healthy", ""):
+            if admin is None or not self._healthy(admin):
                 return False
             return any(
                 p.target == ADMIN_API_TARGET_PORT
@@ -107,6 +108,32 @@ class Machine:
                 and p.host_ip in ("", "127.0.0.1", "0.0.0.0")  # noqa: S104
                 for p in admin.service.ports
             )
+
+    def mail_port_open(self, port: int) -> bool:
+        """Whether a mail client reaching the server's public `port` (587 or 993) is served
+        now: the front publishes it on a public address, and front, the container behind it
+        and admin run healthy. The firewall is not consulted: Docker publishes ports through
+        its own iptables chains, ahead of ufw's, as on a real server."""
+        backend = MAIL_PORT_BACKENDS.get(port)
+        if backend is None:
+            return False
+        with self.lock:
+            self.tick()
+            front = self._service_container("front")
+            if front is None or not any(
+                p.target == port
+                and p.host_port == port
+                and p.protocol == "tcp"
+                and p.host_ip in _PUBLIC_BINDS
+                for p in front.service.ports
+            ):
+                return False
+            containers = [front, self._service_container(backend), self._service_container("admin")]
+            return all(c is not None and self._healthy(c) for c in containers)
+
+    def _healthy(self, container: Container) -> bool:
+        never = self.faults.never_healthy(container.service.name)
+        return container.health(self.clock(), self.healthy_after_s, never) in ("healthy", "")
 
     def _service_container(self, service: str) -> Container | None:
         for container in self.stack.containers.values():

@@ -736,15 +736,24 @@ def test_address_book_over_http(api: Api) -> None:
     book_url = api.sim.address_book_url
     assert api.http.get(book_url).json() == {}
     api.sim.register_host("203.0.113.5", "127.0.0.1", 2222)
-    api.sim.register_host("198.51.100.9", "127.0.0.1", 2223)
+    api.sim.register_host("198.51.100.9", "127.0.0.1", 2223, services={587: 2587, 993: 2993})
     assert api.http.get(book_url).json() == {
-        "203.0.113.5": {"host": "127.0.0.1", "port": 2222},
-        "198.51.100.9": {"host": "127.0.0.1", "port": 2223},
+        "203.0.113.5": {"host": "127.0.0.1", "port": 2222, "ports": {"22": 2222}},
+        "198.51.100.9": {
+            "host": "127.0.0.1",
+            "port": 2223,
+            "ports": {"22": 2223, "587": 2587, "993": 2993},
+        },
     }
     api.sim.unregister_host("203.0.113.5")
     assert api.sim.address_book() == {"198.51.100.9": ("127.0.0.1", 2223)}
+    assert api.sim.service_ports() == {"198.51.100.9": {22: 2223, 587: 2587, 993: 2993}}
     with pytest.raises(ValueError, match="port"):
         api.sim.register_host("203.0.113.6", "127.0.0.1", 0)
+    with pytest.raises(ValueError, match="port"):
+        api.sim.register_host("203.0.113.6", "127.0.0.1", 22, services={587: 70000})
+    with pytest.raises(ValueError, match="SSH"):
+        api.sim.register_host("203.0.113.6", "127.0.0.1", 22, services={22: 2222})
     with pytest.raises(ValueError, match="octets"):
         api.sim.register_host("not-an-ip", "127.0.0.1", 22)
 

@@ -994,7 +994,8 @@ def test_register_publishes_the_host_in_the_hostwinds_address_book(host: Simulat
         host.register(hostwinds)
         assert hostwinds.address_book() == {IP: ("127.0.0.1", host.port)}
         book = httpx.get(hostwinds.address_book_url, timeout=5)
-        assert book.json() == {IP: {"host": "127.0.0.1", "port": host.port}}
+        ports = {"22": host.port, "587": host.mail_ports[587], "993": host.mail_ports[993]}
+        assert book.json() == {IP: {"host": "127.0.0.1", "port": host.port, "ports": ports}}
 
 
 def test_nothing_is_left_running_after_exit(clock: FakeClock) -> None:
