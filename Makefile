@@ -79,8 +79,10 @@ lock-check: $(LOCKED)
 	@stale=0; $(call compile_locks,diff -u "$$lock" "$$new" || stale=1); \
 	[ $$stale = 0 ] || { echo "a lock file is stale: run make lock"; exit 1; }
 
+# DEMO_ARGS: the demo's flags, e.g. make demo DEMO_ARGS='--inboxes 4 --domains 2' (see --help).
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(PY) -m local.demo
+	$(PY) -m local demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -28,6 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from local.demo.options import DEFAULT_TIME_SCALE
+from local.demo.steps import FAILABLE
 
 if TYPE_CHECKING:
     from local.cloud import InvokeResult, LocalCloud
@@ -61,50 +63,23 @@ def _quiet_cloud(args: argparse.Namespace, *, event_sources: bool = True) -> Ite
         yield cloud
 
 
-def _stop_on_signal() -> threading.Event:
-    """An event SIGINT and SIGTERM set from now on (both stop the cloud the same way). Installed
-    before the ready line is printed: a signal sent the moment it appears must not find the
-    default handler still in place."""
-    stop = threading.Event()
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handle)
-    return stop
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    from local.samples import SAMPLE_TENANT_ID, SAMPLE_TENANT_NAME
+    from local.up import ready_tenant, serve_until_stopped
 
     started = time.perf_counter()
     with _quiet_cloud(args) as cloud:
-        stop = _stop_on_signal()
-        dns = cloud.dns.resolver.address
-        authoritative = cloud.dns.authoritative.address
+        tenant = ready_tenant(cloud)
         _print(f"inboxfleet local cloud is up in {time.perf_counter() - started:.1f}s")
-        _print(f"  API            {cloud.api_url}")
-        _print(f"  tenant         {SAMPLE_TENANT_NAME} ({SAMPLE_TENANT_ID})")
-        _print(f"  token          {cloud.token(SAMPLE_TENANT_ID)}")
-        _print(f"  issuer         {cloud.issuer.root_url}")
-        _print(f"  Stripe         {cloud.stripe.base_url}")
-        _print(f"  Hostwinds      {cloud.hostwinds.url}")
-        _print(f"  VPS hosts      {cloud.hostwinds.address_book_url} (IP -> SSH port)")
-        _print(f"  DNS resolver   {dns[0]}:{dns[1]} (udp+tcp)")
-        _print(f"  reverse DNS    {authoritative[0]}:{authoritative[1]} (udp+tcp; and DNSBLs)")
-        _print(f"  name servers   {cloud.dns.book.url}<name> (each zone its own port)")
-        _print(f"  database       {cloud.database_url}")
-        _print(f"export {ISSUER_VARIABLE}={cloud.issuer.root_url}")
-        _print("Ctrl-C stops everything.")
-        stop.wait()
+        serve_until_stopped(cloud, tenant.id, tenant.domain, _print)
     _print("stopped: nothing left running.")
     return 0
 
 
 def cmd_start_api(args: argparse.Namespace) -> int:
+    from local.up import stop_on_signal
+
     with _quiet_cloud(args) as cloud:
-        stop = _stop_on_signal()
+        stop = stop_on_signal()
         for route in cloud.routes:
             auth = "no auth" if route.authorizer is None else f"auth: {route.authorizer}"
             _print(
@@ -161,9 +136,25 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from local.demo import main as demo
+    from local.demo.main import run
+    from local.demo.options import DemoOptions
 
-    return demo()
+    try:
+        options = DemoOptions(
+            inboxes=args.inboxes,
+            domains=args.domains,
+            fail_at=args.fail_at,
+            time_scale=args.time_scale,
+            keep_running=args.keep_running,
+        )
+    except ValueError as exc:
+        print(f"inboxfleet-local demo: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(options)
+    except KeyboardInterrupt:
+        _print("interrupted: the local cloud has stopped, nothing of it is left running")
+        return 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -215,7 +206,26 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     token.set_defaults(run=cmd_token)
 
-    demo = command("demo", "the demo `make demo` runs", cloud=False)
+    demo = command("demo", "what `make demo` runs: a customer gets working inboxes", cloud=False)
+    demo.add_argument("--inboxes", type=int, default=2, help="inboxes to ask for (default 2)")
+    demo.add_argument("--domains", type=int, default=1, help="domains they go on (default 1)")
+    demo.add_argument(
+        "--fail-at",
+        metavar="STEP",
+        help=f"make this step fail once and watch compensation (one of: {', '.join(FAILABLE)})",
+    )
+    demo.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help=f"multiply Waits, Retry pauses and simulated delays by this (default "
+        f"{DEFAULT_TIME_SCALE}; 1 is real time)",
+    )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="afterwards keep the local cloud running, as `up` does, until Ctrl-C",
+    )
     demo.set_defaults(run=cmd_demo)
     return top
 

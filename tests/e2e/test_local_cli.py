@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +27,9 @@ import jwt
 import psutil
 import pytest
 
-from local.samples import SAMPLE_ADDRESS, SAMPLE_TENANT_ID
+from local.mail_client import LoginRefused, MailAccount, MailRoute, send, smtp_connection
+from local.polling import poll
+from local.samples import SAMPLE_ADDRESS
 from local.template import REPO_ROOT
 
 READY_TIMEOUT_S = 60.0
@@ -54,9 +58,9 @@ def _lines(stream: IO[str]) -> queue.Queue[str | None]:
     return found
 
 
-def _spawn_up(cwd: Path) -> subprocess.Popen[str]:
+def _spawn_up(cwd: Path, *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "local", "up"],
+        [sys.executable, "-m", "local", "up", *flags],
         cwd=cwd,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -80,8 +84,10 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def running_up(cwd: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
-    process = _spawn_up(cwd)
+def running_up(
+    cwd: Path, *flags: str
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+    process = _spawn_up(cwd, *flags)
     assert process.stdout is not None
     lines = _lines(process.stdout)
     seen: list[str] = []
@@ -122,8 +128,42 @@ def _refused(port: int) -> bool:
     return False
 
 
-def test_up_serves_what_it_prints_and_sigint_leaves_nothing(tmp_path: Path) -> None:
-    with running_up(tmp_path) as (process, printed, seen):
+def _use_the_ready_tenant(printed: dict[str, str], seen: list[str]) -> None:
+    """What a person does with `up`'s output: the printed curl commands' calls (ask for an
+    inbox, watch it, read its login), then a mail client logging in with that login."""
+    api, token = printed["API"], printed["token"]
+    exports = next(line for line in seen if line.startswith("export API="))
+    assert shlex.split(exports)[1:] == [f"API={api}", f"TOKEN={token}"]
+    commands = "\n".join(line for line in seen if "curl " in line)
+    for path in ('"$API/v1/inboxes"', '"$API/v1/inboxes/$INBOX"', "/credentials"):
+        assert path in commands, commands
+    domain = printed["domain"]
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
+        asked = http.post("/v1/inboxes", json={"address": f"sales@{domain}"})
+        assert asked.status_code == 202, asked.text
+        inbox_id = asked.json()["inboxes"][0]["id"]
+
+        def settled() -> dict[str, object] | None:
+            inbox: dict[str, object] = http.get(f"/v1/inboxes/{inbox_id}").json()
+            return inbox if inbox["status"] in ("active", "failed") else None
+
+        inbox = poll(settled, "the inbox to be provisioned", READY_TIMEOUT_S * 2)
+        assert inbox["status"] == "active", inbox
+        login = http.get(f"/v1/inboxes/{inbox_id}/credentials").json()
+    ca = httpx.get(printed["mail TLS CA"], timeout=5).content
+    resolver_host, resolver_port = printed["DNS resolver"].rsplit(":", 1)
+    route = MailRoute((resolver_host, int(resolver_port)), printed["VPS hosts"], ca_pem=ca)
+    host = login["smtp"]["host"]
+    with smtp_connection(route, host, port=login["smtp"]["port"]) as smtp:
+        smtp.starttls(context=route.tls())  # the certificate is checked for the mail host
+        assert smtp.login(login["username"], login["password"])[0] == 235
+    with pytest.raises(LoginRefused):
+        send(route, MailAccount(host, login["username"], "not-it"), EmailMessage())
+
+
+def test_up_serves_a_ready_tenant_and_sigint_leaves_nothing(tmp_path: Path) -> None:
+    with running_up(tmp_path, "--time-scale", "0.01") as (process, printed, seen):
         api, issuer = printed["API"], printed["issuer"]
         assert re.search(r"local cloud is up in \d+\.\ds", seen[0]), seen
 
@@ -133,14 +173,15 @@ def test_up_serves_what_it_prints_and_sigint_leaves_nothing(tmp_path: Path) -> N
         assert "Stripe-Signature" in webhook.json()["error"]
         assert httpx.get(f"{api}/nothing/here").json() == {"message": "Not Found"}
 
-        # The printed token is the sample tenant's, signed by the printed issuer's key.
+        # The printed token is the ready tenant's, signed by the printed issuer's key.
         keys = httpx.get(f"{issuer}/.well-known/jwks.json").json()
         key = jwt.PyJWK(keys["keys"][0])
         claims = jwt.decode(
             printed["token"], key.key, algorithms=["RS256"], audience="inboxfleet-local"
         )
-        assert claims["custom:tenant_id"] == str(SAMPLE_TENANT_ID)
+        assert claims["custom:tenant_id"] == printed["tenant"]
         assert claims["iss"] == issuer
+        _use_the_ready_tenant(printed, seen)
 
         # `token` mints from the running issuer.
         minted = subprocess.run(

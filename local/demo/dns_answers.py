@@ -1,0 +1,73 @@
+"""What the world's resolvers answer for an inbox's domain, asked as `dig` would ask them: the
+local cloud's recursive resolver over UDP (falling back to TCP), through the real delegation
+from the parent zone to the tenant's hosted zone. The deliverability records, and the PTR of the
+server's address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dns.exception
+import dns.resolver
+import dns.reversename
+
+QUERY_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    what: str  # MX, SPF, DKIM, ...
+    name: str
+    type: str
+    values: tuple[str, ...]  # empty: no answer (the error says why)
+    error: str = ""
+
+
+def _resolver(address: tuple[str, int]) -> dns.resolver.Resolver:
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [address[0]]
+    resolver.port = address[1]
+    resolver.timeout = resolver.lifetime = QUERY_TIMEOUT_S
+    resolver.cache = None
+    return resolver
+
+
+def _ask(
+    resolver: dns.resolver.Resolver, what: str, name: str, rdtype: str, starts: str = ""
+) -> Answer:
+    try:
+        rrset = resolver.resolve(name, rdtype, tcp=False, raise_on_no_answer=True)
+    except (dns.exception.DNSException, OSError) as exc:
+        return Answer(what, name, rdtype, (), type(exc).__name__)
+    values = sorted(_text(r) for r in rrset)
+    if starts:
+        values = [v for v in values if v.startswith(starts)]
+    return Answer(what, name, rdtype, tuple(values), "" if values else "no such value")
+
+
+def _text(rdata: object) -> str:
+    strings = getattr(rdata, "strings", None)
+    if strings is not None:  # TXT: the strings joined, as a mail server reads them
+        return b"".join(strings).decode()
+    return str(rdata)
+
+
+def deliverability_answers(
+    resolver_address: tuple[str, int], domain: str, dkim_name: str, ip: str | None
+) -> list[Answer]:
+    """MX, SPF, DKIM, DMARC, MTA-STS (its TXT policy id and the policy host's A), TLS-RPT and
+    the PTR of `ip`, each as the resolver answers now."""
+    resolver = _resolver(resolver_address)
+    answers = [
+        _ask(resolver, "MX", domain, "MX"),
+        _ask(resolver, "SPF", domain, "TXT", starts="v=spf1"),
+        _ask(resolver, "DKIM", dkim_name, "TXT"),
+        _ask(resolver, "DMARC", f"_dmarc.{domain}", "TXT"),
+        _ask(resolver, "MTA-STS", f"_mta-sts.{domain}", "TXT"),
+        _ask(resolver, "MTA-STS host", f"mta-sts.{domain}", "A"),
+        _ask(resolver, "TLS-RPT", f"_smtp._tls.{domain}", "TXT"),
+    ]
+    if ip:
+        reverse = dns.reversename.from_address(ip).to_text()
+        answers.append(_ask(resolver, "PTR", reverse, "PTR"))
+    return answers

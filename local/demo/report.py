@@ -1,0 +1,252 @@
+"""After the runs: the inboxes used as a customer uses them (credentials from the API, SMTP and
+IMAP on the server), the domain as the world's resolvers answer it, and the summary tables -
+what each inbox is and costs, each record and its verification, and with `--fail-at`, what was
+bought and what was undone (checked against the simulators, not taken on the workflow's word)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from inboxfleet.db import tenant_session
+from inboxfleet.db.repositories import Domains, Servers
+from inboxfleet.provisioning.costs import inbox_cost
+from local.demo.dns_answers import deliverability_answers
+from local.demo.mail_check import MailTrial, try_the_mailboxes
+from local.hostwinds_sim.account import PLAN
+from local.hostwinds_sim.catalogue import plan_price
+from local.provisioning_runs import run_cost
+
+if TYPE_CHECKING:
+    from local.demo.story import Story
+
+VALUE_WIDTH = 56
+TYPE_ORDER = {"A": 0, "MX": 1, "TXT": 2, "CNAME": 3, "SRV": 4}
+
+
+@dataclass
+class Outcome:
+    active: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    mail: MailTrial | None = None
+    dns_ok: bool = False
+    left_instances: int = 0
+    left_records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """What the demo promised: without a fault, every inbox active, mail through and DNS
+        answering; with one, nothing bought left behind."""
+        if self.left_instances or self.left_records:
+            return False
+        if self.failed:
+            return not self.active or (self.mail is not None and self.mail.ok)
+        return self.mail is not None and self.mail.ok and self.dns_ok
+
+
+def report(story: Story) -> Outcome:
+    you = story.you()
+    inboxes = {address: you.inbox(inbox_id) for address, inbox_id in story.inboxes.items()}
+    outcome = Outcome(
+        active=[a for a, i in inboxes.items() if i["status"] == "active"],
+        failed=[a for a, i in inboxes.items() if i["status"] == "failed"],
+    )
+    servers = {s["domain"]: s for s in you.servers() if s["status"] == "ready"}
+    for address in outcome.failed:
+        story.view.say(f"{address} failed: {inboxes[address]['failure_reason']}")
+    if outcome.active:
+        outcome.mail = try_the_mailboxes(story, outcome.active)
+        outcome.dns_ok = _dns(story, servers)
+    _inbox_table(story, inboxes, servers)
+    if outcome.active:
+        _records_table(story)
+    if story.options.fail_at or outcome.failed:
+        outcome.left_instances, outcome.left_records = _undone(story, inboxes)
+    return outcome
+
+
+def _dns(story: Story, servers: dict[str, dict[str, Any]]) -> bool:
+    story.view.heading("The world's resolvers answer for the domain (asked like dig, over UDP)")
+    resolver = story.cloud.dns.resolver.address
+    everything = True
+    for domain, domain_id in story.domains.items():
+        server = servers.get(domain)
+        if server is None:
+            continue
+        records = story.you().domain(domain_id)["records"] or []
+        dkim = next((r["name"] for r in records if "._domainkey." in r["name"]), "")
+        ip = str(server["ip"]) if server.get("ip") else None
+        for answer in deliverability_answers(resolver, domain, dkim.rstrip("."), ip):
+            shown = " | ".join(answer.values) if answer.values else f"({answer.error})"
+            story.view.say(f"{answer.what:<12} {answer.type:<4} {answer.name}: {_cut(shown, 90)}")
+            everything = everything and bool(answer.values)
+    return everything
+
+
+def _inbox_table(
+    story: Story, inboxes: dict[str, dict[str, Any]], servers: dict[str, dict[str, Any]]
+) -> None:
+    vps_month = plan_price(PLAN)
+    sharing = Counter(a.split("@", 1)[1] for a, i in inboxes.items() if i["status"] == "active")
+    runs = {run.address: run for run in story.runs}
+    rows = []
+    for address, inbox in inboxes.items():
+        domain = address.split("@", 1)[1]
+        server = servers.get(domain, {})
+        run = runs[address]
+        cost = run_cost(story.cloud, run.execution)
+        month = inbox_cost(cost, vps_month, sharing[domain]).month_usd
+        rows.append(
+            (
+                address,
+                str(inbox["status"]),
+                str(server.get("ip") or "-"),
+                str(server.get("location") or "-"),
+                f"{run.elapsed_s:.1f}s",
+                str(cost.transitions),
+                str(cost.lambda_calls),
+                f"{cost.usd:.6f}",
+                f"{month:.2f}" if inbox["status"] == "active" else "-",
+            )
+        )
+    story.view.table(
+        "Summary: the inboxes",
+        (
+            "inbox",
+            "status",
+            "IP",
+            "location",
+            "time",
+            "transitions",
+            "Lambda calls",
+            "AWS $ once",
+            "VPS+zone $/month",
+        ),
+        rows,
+    )
+    story.view.say(
+        "AWS $: Step Functions transitions + Lambda requests and GB-s of this run (us-east-1, "
+        "arm64); $/month: the Hostwinds plan and the Route 53 zone, shared by the domain's inboxes"
+    )
+
+
+def _records_table(story: Story) -> None:
+    rows = []
+    verdicts = []
+    for domain_id in story.domains.values():
+        domain = story.you().domain(domain_id)
+        records = [r for r in domain["records"] or [] if r["type"] not in ("SOA", "NS")]
+        for record in sorted(records, key=lambda r: (TYPE_ORDER.get(r["type"], 9), r["name"])):
+            shared = not record["managed"] and any("v=spf1" in v for v in record["values"])
+            if not record["managed"] and not shared:
+                continue  # the tenant's own
+            rows.append(
+                (
+                    record["type"],
+                    record["name"].rstrip("."),
+                    _cut(" ".join(record["values"]), VALUE_WIDTH),
+                    "shared: our SPF" if shared else "ours",
+                    record["authoritative"],
+                    record["propagated"],
+                )
+            )
+        report = domain.get("report") or {}
+        verdicts.append(
+            f"{domain['name']}: SPF {report.get('spf', '?')}, DKIM {report.get('dkim', '?')}, "
+            f"DMARC {report.get('dmarc', '?')}, reverse DNS {report.get('reverse_dns', '?')} "
+            f"(forward-confirmed), blocklists: address {report.get('ip_blocklist', '?')}, "
+            f"domain {report.get('domain_blocklist', '?')}"
+        )
+    story.view.table(
+        "Summary: the records, as GET /v1/domains/{id} reports their verification",
+        ("type", "name", "value", "whose", "authoritative", "resolvers"),
+        rows,
+    )
+    for verdict in verdicts:
+        story.view.say(verdict)
+
+
+def _undone(story: Story, inboxes: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    """What the failed runs bought and what their compensation undid, then what is really left
+    at Hostwinds and in the zones (read from the simulators as an operator would)."""
+    assert story.tenant_id is not None
+    with tenant_session(story.tenant_id) as s:
+        servers = Servers(s).list()
+        zones = {d.name: d.hosted_zone_id for d in Domains(s).list() if d.hosted_zone_id}
+    live = {str(i["srvrname"]) for i in story.cloud.hostwinds.instances()}
+    rows = []
+    for server in servers:
+        rows.append(
+            (
+                f"VPS {server.name}",
+                f"{server.ip or 'no address yet'}, {server.location}",
+                f"server {server.status}",
+                "still at Hostwinds" if server.name in live else "none left at Hostwinds",
+            )
+        )
+    records_left = 0
+    for name, zone in zones.items():
+        ours = _our_record_sets(zone)
+        records_left += ours
+        rows.append(
+            (
+                f"DNS records in {name}",
+                "A, PTR, MX, SPF, DKIM...",
+                "deleted (the zone stays)",
+                f"{ours} of ours left",
+            )
+        )
+    for address, inbox in inboxes.items():
+        if inbox["status"] != "failed":
+            continue
+        planned = _entry(inbox["timeline"], "compensate", "started")
+        ended = _entry(inbox["timeline"], "compensate", "succeeded") or _entry(
+            inbox["timeline"], "compensate", "failed"
+        )
+        undo = _undo_steps(planned["detail"]) if planned else "nothing to undo"
+        rows.append(
+            (
+                f"inbox {address}",
+                "reservation, mailbox password",
+                f"released, inbox failed ({undo})",
+                f"undo {ended['outcome'] if ended else 'not finished'}",
+            )
+        )
+    story.view.table(
+        "Summary: what was bought, and what compensation undid",
+        ("bought", "detail", "undone", "left"),
+        rows,
+    )
+    instances_left = sum(1 for server in servers if server.name in live)
+    return instances_left, records_left
+
+
+def _our_record_sets(zone_id: str) -> int:
+    import boto3
+
+    from local.account import REGION
+
+    route53 = boto3.client("route53", region_name=REGION)
+    sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return sum(1 for r in sets if r["Type"] not in ("SOA", "NS"))
+
+
+def _entry(timeline: list[dict[str, Any]], step: str, outcome: str) -> dict[str, Any] | None:
+    found = [e for e in timeline if e["step"] == step and e["outcome"] == outcome]
+    return found[-1] if found else None
+
+
+def _undo_steps(plan: dict[str, Any]) -> str:
+    """The undo plan's steps, as its timeline entry names them."""
+    named = {
+        "remove_mailbox": "mailbox removed",
+        "delete_records": "records deleted",
+        "terminate_server": "VPS terminated",
+    }
+    done = [text for key, text in named.items() if plan.get(key)]
+    return ", ".join(done) or "the server is another inbox's: nothing of it to undo"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

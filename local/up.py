@@ -1,0 +1,120 @@
+"""`inboxfleet-local up` (and `demo --keep-running`): the local cloud kept running for a person
+with curl, with a customer ready to use it - an entitled tenant whose domain is added through the
+API and delegated - and the commands to paste: ask for an inbox, watch it, read its login."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from uuid import UUID
+
+import httpx
+
+from inboxfleet.billing.plans import default_catalogue
+from inboxfleet.db import system_session
+from inboxfleet.db.repositories import TenantDirectory
+from local.cli import ISSUER_VARIABLE
+from local.cloud import LocalCloud
+from local.standing import set_standing
+
+READY_TENANT = "Northwind Outreach"
+READY_EMAIL = "ops@northwind-outreach.example"
+READY_DOMAIN = "northwind-outreach.example"
+READY_PLAN = "growth_monthly"
+HTTP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class ReadyTenant:
+    id: UUID
+    domain: str
+
+
+def ready_tenant(cloud: LocalCloud) -> ReadyTenant:
+    """A tenant on the growth plan (its standing set as billing sets it from Stripe), with its
+    domain added through the API and delegated as its registrar would."""
+    with system_session("local.up") as s:
+        tenant_id = TenantDirectory(s).create(READY_TENANT, READY_EMAIL).id
+    limits = default_catalogue().limits([(READY_PLAN, 1)])
+    set_standing(tenant_id, "entitled", plan=READY_PLAN, limits=limits)
+    answer = httpx.post(
+        f"{cloud.api_url}/v1/domains",
+        json={"name": READY_DOMAIN},
+        headers={"Authorization": f"Bearer {cloud.token(tenant_id)}"},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    answer.raise_for_status()
+    cloud.dns.delegate(READY_DOMAIN, answer.json()["delegation"]["name_servers"])
+    cloud.dns.resolver.flush()
+    return ReadyTenant(tenant_id, READY_DOMAIN)
+
+
+def stop_on_signal() -> threading.Event:
+    """An event SIGINT and SIGTERM set from now on (both stop the cloud the same way). Installed
+    before the ready line is printed: a signal sent the moment it appears must not find the
+    default handler still in place."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
+    return stop
+
+
+def endpoints(cloud: LocalCloud, tenant_id: UUID, token: str) -> list[tuple[str, str]]:
+    """What `up` prints, one (label, value) per line."""
+    dns = cloud.dns.resolver.address
+    authoritative = cloud.dns.authoritative.address
+    return [
+        ("API", cloud.api_url),
+        ("tenant", str(tenant_id)),
+        ("token", token),
+        ("issuer", cloud.issuer.root_url),
+        ("Stripe", cloud.stripe.base_url),
+        ("Hostwinds", cloud.hostwinds.url),
+        ("VPS hosts", f"{cloud.hostwinds.address_book_url} (IP -> SSH, SMTP, IMAP ports)"),
+        ("mail TLS CA", f"{cloud.hostwinds.mail_ca_url} (the mail hosts' certificates' issuer)"),
+        ("DNS resolver", f"{dns[0]}:{dns[1]} (udp+tcp)"),
+        ("reverse DNS", f"{authoritative[0]}:{authoritative[1]} (udp+tcp; and DNSBLs)"),
+        ("name servers", f"{cloud.dns.book.url}<name> (each zone its own port)"),
+        ("database", cloud.database_url),
+    ]
+
+
+def curl_commands(api: str, token: str, domain: str) -> list[str]:
+    """Ready to paste into a shell (bash or zsh): the variables, then one command per step."""
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    body = shlex.quote(f'{{"address": "sales@{domain}"}}')
+    first_id = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["inboxes"][0]["id"])\''
+    return [
+        f"export API={shlex.quote(api)} TOKEN={shlex.quote(token)}",
+        "# ask for an inbox (202: queued, the workflow starts)",
+        f'INBOX=$(curl -s -X POST "$API/v1/inboxes" {auth} '
+        f"-H 'Content-Type: application/json' -d {body} | {first_id})",
+        "# watch it: status and the step timeline",
+        f'curl -s "$API/v1/inboxes/$INBOX" {auth}',
+        "# once active: its SMTP and IMAP login",
+        f'curl -s "$API/v1/inboxes/$INBOX/credentials" {auth}',
+    ]
+
+
+def serve_until_stopped(
+    cloud: LocalCloud, tenant_id: UUID, domain: str, line: Callable[[str], None]
+) -> None:
+    """Print where everything is and the curl commands, then wait for Ctrl-C or SIGTERM."""
+    stop = stop_on_signal()
+    token = cloud.token(tenant_id)
+    for label, value in endpoints(cloud, tenant_id, token):
+        line(f"  {label:<14} {value}")
+    line(f"  {'domain':<14} {domain} (delegated, on the {READY_PLAN} plan)")
+    line(f"export {ISSUER_VARIABLE}={cloud.issuer.root_url}")
+    for command in curl_commands(cloud.api_url, token, domain):
+        line(command)
+    line("Ctrl-C stops everything.")
+    stop.wait()
