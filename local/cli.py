@@ -28,13 +28,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from local.account import ISSUER_VARIABLE
 from local.demo.options import DEFAULT_TIME_SCALE
 from local.demo.steps import FAILABLE
 
 if TYPE_CHECKING:
     from local.cloud import InvokeResult, LocalCloud
 
-ISSUER_VARIABLE = "INBOXFLEET_LOCAL_ISSUER"
 TOKEN_TIMEOUT_S = 5.0
 
 
@@ -64,13 +64,14 @@ def _quiet_cloud(args: argparse.Namespace, *, event_sources: bool = True) -> Ite
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from local.up import ready_tenant, serve_until_stopped
+    from local.sample_customer import mailbox_name, ready_tenant
+    from local.up import serve_until_stopped
 
     started = time.perf_counter()
     with _quiet_cloud(args) as cloud:
-        tenant = ready_tenant(cloud)
+        tenant_id, domain = ready_tenant(cloud)
         _print(f"inboxfleet local cloud is up in {time.perf_counter() - started:.1f}s")
-        serve_until_stopped(cloud, tenant.id, tenant.domain, _print)
+        serve_until_stopped(cloud, tenant_id, f"{mailbox_name(0)}@{domain}", _print)
     _print("stopped: nothing left running.")
     return 0
 
@@ -136,7 +137,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from local.demo.main import run
+    from local.demo.main import DEMO_FAILURES, run
     from local.demo.options import DemoOptions
 
     try:
@@ -155,6 +156,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _print("interrupted: the local cloud has stopped, nothing of it is left running")
         return 130
+    except DEMO_FAILURES as exc:
+        # What went wrong in the customer's terms, not a traceback; the cloud has stopped.
+        print(f"inboxfleet-local demo: {exc}", file=sys.stderr)
+        _print("the demo failed: the local cloud has stopped, nothing of it is left running")
+        return 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -231,15 +237,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # The first Ctrl-C (or SIGTERM) stops everything; another one while it does would break
+    # the cleanup off half-way and leave what it had not stopped yet.
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C (the default would skip every cleanup).
-    signal.signal(signal.SIGTERM, _interrupt)
-    args = parser().parse_args(argv)
-    if getattr(args, "time_scale", 1.0) <= 0 or getattr(args, "time_scale", 1.0) > 1:
-        parser().error("--time-scale must be in (0, 1]")
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _interrupt)
+    top = parser()
+    args = top.parse_args(argv)
+    if not 0 < getattr(args, "time_scale", 1.0) <= 1:  # NaN fails it too
+        top.error("--time-scale must be in (0, 1]")
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:

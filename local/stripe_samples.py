@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from inboxfleet.billing.signature import expected_signature
 from local.samples import SAMPLE_TENANT_ID
+from local.stripe_sim import webhooks
 from local.stripe_sim.objects import event_object, invoice_object, price_object, subscription_object
 from local.template import REPO_ROOT
 
@@ -136,7 +136,7 @@ def sample_events() -> dict[str, dict[str, Any]]:
 
 
 def signature_header(body: str, secret: str = LOCAL_WEBHOOK_SECRET, at: int = SIGNED_AT) -> str:
-    return f"t={at},v1={expected_signature(body.encode(), at, secret)}"
+    return webhooks.signature_header(body, secret, at)
 
 
 def webhook_request(

@@ -1,6 +1,7 @@
 """`inboxfleet-local up` (and `demo --keep-running`): the local cloud kept running for a person
-with curl, with a customer ready to use it - an entitled tenant whose domain is added through the
-API and delegated - and the commands to paste: ask for an inbox, watch it, read its login."""
+with curl, with a customer ready to use it (local/sample_customer.py: entitled, its domain added
+through the API and delegated), and the commands to paste: ask for an inbox, watch it, read its
+login."""
 
 from __future__ import annotations
 
@@ -8,49 +9,12 @@ import shlex
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from uuid import UUID
 
-import httpx
-
-from inboxfleet.billing.plans import default_catalogue
-from inboxfleet.db import system_session
-from inboxfleet.db.repositories import TenantDirectory
-from local.cli import ISSUER_VARIABLE
+from local.account import ISSUER_VARIABLE
 from local.cloud import LocalCloud
-from local.standing import set_standing
-
-READY_TENANT = "Northwind Outreach"
-READY_EMAIL = "ops@northwind-outreach.example"
-READY_DOMAIN = "northwind-outreach.example"
-READY_PLAN = "growth_monthly"
-HTTP_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class ReadyTenant:
-    id: UUID
-    domain: str
-
-
-def ready_tenant(cloud: LocalCloud) -> ReadyTenant:
-    """A tenant on the growth plan (its standing set as billing sets it from Stripe), with its
-    domain added through the API and delegated as its registrar would."""
-    with system_session("local.up") as s:
-        tenant_id = TenantDirectory(s).create(READY_TENANT, READY_EMAIL).id
-    limits = default_catalogue().limits([(READY_PLAN, 1)])
-    set_standing(tenant_id, "entitled", plan=READY_PLAN, limits=limits)
-    answer = httpx.post(
-        f"{cloud.api_url}/v1/domains",
-        json={"name": READY_DOMAIN},
-        headers={"Authorization": f"Bearer {cloud.token(tenant_id)}"},
-        timeout=HTTP_TIMEOUT_S,
-    )
-    answer.raise_for_status()
-    cloud.dns.delegate(READY_DOMAIN, answer.json()["delegation"]["name_servers"])
-    cloud.dns.resolver.flush()
-    return ReadyTenant(tenant_id, READY_DOMAIN)
+from local.sample_customer import PLAN
 
 
 def stop_on_signal() -> threading.Event:
@@ -87,10 +51,11 @@ def endpoints(cloud: LocalCloud, tenant_id: UUID, token: str) -> list[tuple[str,
     ]
 
 
-def curl_commands(api: str, token: str, domain: str) -> list[str]:
-    """Ready to paste into a shell (bash or zsh): the variables, then one command per step."""
+def curl_commands(api: str, token: str, address: str) -> list[str]:
+    """Ready to paste into a shell (bash or zsh): the variables, then one command per step;
+    the first asks for `address` (one the tenant does not have yet)."""
     auth = '-H "Authorization: Bearer $TOKEN"'
-    body = shlex.quote(f'{{"address": "sales@{domain}"}}')
+    body = shlex.quote(f'{{"address": "{address}"}}')
     first_id = 'python3 -c \'import json,sys; print(json.load(sys.stdin)["inboxes"][0]["id"])\''
     return [
         f"export API={shlex.quote(api)} TOKEN={shlex.quote(token)}",
@@ -105,16 +70,18 @@ def curl_commands(api: str, token: str, domain: str) -> list[str]:
 
 
 def serve_until_stopped(
-    cloud: LocalCloud, tenant_id: UUID, domain: str, line: Callable[[str], None]
+    cloud: LocalCloud, tenant_id: UUID, address: str, line: Callable[[str], None]
 ) -> None:
-    """Print where everything is and the curl commands, then wait for Ctrl-C or SIGTERM."""
+    """Print where everything is and the curl commands (asking for `address`, on the tenant's
+    delegated domain), then wait for Ctrl-C or SIGTERM."""
+    domain = address.split("@", 1)[1]
     stop = stop_on_signal()
     token = cloud.token(tenant_id)
     for label, value in endpoints(cloud, tenant_id, token):
         line(f"  {label:<14} {value}")
-    line(f"  {'domain':<14} {domain} (delegated, on the {READY_PLAN} plan)")
+    line(f"  {'domain':<14} {domain} (delegated, on the {PLAN} plan)")
     line(f"export {ISSUER_VARIABLE}={cloud.issuer.root_url}")
-    for command in curl_commands(cloud.api_url, token, domain):
+    for command in curl_commands(cloud.api_url, token, address):
         line(command)
     line("Ctrl-C stops everything.")
     stop.wait()

@@ -1,7 +1,8 @@
-"""What the world's resolvers answer for an inbox's domain, asked as `dig` would ask them: the
-local cloud's recursive resolver over UDP (falling back to TCP), through the real delegation
-from the parent zone to the tenant's hosted zone. The deliverability records, and the PTR of the
-server's address."""
+"""What DNS answers for an inbox's domain, asked as `dig @<server>` asks: the deliverability
+records at one of the domain's own name servers (the ones the parent zone delegates to), the PTR
+at the reverse zone's server. Authoritative answers: a recursive resolver asked before the
+records existed may still hold the negative answer for the zone's negative TTL (RFC 2308); the
+records table shows what the resolvers said at verification."""
 
 from __future__ import annotations
 
@@ -53,11 +54,15 @@ def _text(rdata: object) -> str:
 
 
 def deliverability_answers(
-    resolver_address: tuple[str, int], domain: str, dkim_name: str, ip: str | None
+    name_server: tuple[str, int],
+    reverse_server: tuple[str, int],
+    domain: str,
+    dkim_name: str,
+    ip: str | None,
 ) -> list[Answer]:
-    """MX, SPF, DKIM, DMARC, MTA-STS (its TXT policy id and the policy host's A), TLS-RPT and
-    the PTR of `ip`, each as the resolver answers now."""
-    resolver = _resolver(resolver_address)
+    """MX, SPF, DKIM, DMARC, MTA-STS (its TXT policy id and the policy host's A) and TLS-RPT as
+    the domain's name server answers them now, and the PTR of `ip` as the reverse zone does."""
+    resolver = _resolver(name_server)
     answers = [
         _ask(resolver, "MX", domain, "MX"),
         _ask(resolver, "SPF", domain, "TXT", starts="v=spf1"),
@@ -69,5 +74,5 @@ def deliverability_answers(
     ]
     if ip:
         reverse = dns.reversename.from_address(ip).to_text()
-        answers.append(_ask(resolver, "PTR", reverse, "PTR"))
+        answers.append(_ask(_resolver(reverse_server), "PTR", reverse, "PTR"))
     return answers

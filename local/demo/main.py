@@ -4,12 +4,20 @@ executions stopped, servers closed, the database folder removed."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import TextIO
 
+from local.demo.customer import ApiRefused
 from local.demo.options import DemoOptions
+from local.demo.report import DemoFailed
 from local.demo.view import View, choose_view
+from local.mail_client import MailClientError
+
+# Failures the demo reports in one line (the cloud stopped first): the API refusing, Stripe's
+# delivery refused, a wait running out, the mail server refusing.
+DEMO_FAILURES = (ApiRefused, DemoFailed, TimeoutError, MailClientError)
 
 
 def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None = None) -> int:
@@ -26,6 +34,8 @@ def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None
     # The functions' JSON logs and EMF metrics are for CloudWatch: here they would bury the story.
     logger.setLevel("ERROR")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    # moto logs each failed task of an execution stopped under it (Ctrl-C): its history says so.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
     with LocalCloud(
         time_scale=options.time_scale,
         local_secrets=LocalSecrets(webhook_secrets=(LOCAL_WEBHOOK_SECRET,)),
@@ -47,7 +57,7 @@ def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None
             from local.up import serve_until_stopped
 
             assert story.tenant_id is not None
-            serve_until_stopped(cloud, story.tenant_id, next(iter(story.domains)), _line)
+            serve_until_stopped(cloud, story.tenant_id, story.next_address(), _line)
     view.say("the local cloud has stopped: no process, port or folder of it is left")
     return 0 if outcome.ok else 1
 

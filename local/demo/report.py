@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import Domains, Servers
+from inboxfleet.lifecycles import LIVE_SERVER
 from inboxfleet.provisioning.costs import inbox_cost
 from local.demo.dns_answers import deliverability_answers
 from local.demo.mail_check import MailTrial, try_the_mailboxes
@@ -21,34 +22,44 @@ from local.provisioning_runs import run_cost
 if TYPE_CHECKING:
     from local.demo.story import Story
 
+
+class DemoFailed(RuntimeError):
+    """The story cannot go on; the message says why in the customer's terms."""
+
+
 VALUE_WIDTH = 56
 TYPE_ORDER = {"A": 0, "MX": 1, "TXT": 2, "CNAME": 3, "SRV": 4}
 
 
 @dataclass
 class Outcome:
+    fault: bool  # --fail-at armed one
     active: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     mail: MailTrial | None = None
     dns_ok: bool = False
-    left_instances: int = 0
-    left_records: int = 0
+    left_instances: int = 0  # at Hostwinds, used by no active inbox
+    left_records: int = 0  # of ours, in the zones of domains with no active inbox
+    undo_incomplete: int = 0  # failed inboxes whose compensation did not finish
 
     @property
     def ok(self) -> bool:
-        """What the demo promised: without a fault, every inbox active, mail through and DNS
-        answering; with one, nothing bought left behind."""
-        if self.left_instances or self.left_records:
+        """What the demo promised. Without a fault: every inbox active, mail through, every
+        record answered. With one: the failed inboxes' undoing finished and left nothing that
+        no active inbox uses, and whatever is active works."""
+        if self.left_instances or self.left_records or self.undo_incomplete:
             return False
-        if self.failed:
-            return not self.active or (self.mail is not None and self.mail.ok)
-        return self.mail is not None and self.mail.ok and self.dns_ok
+        if self.failed and not self.fault:
+            return False
+        works = self.mail is not None and self.mail.ok and self.dns_ok
+        return works or not self.active
 
 
 def report(story: Story) -> Outcome:
     you = story.you()
     inboxes = {address: you.inbox(inbox_id) for address, inbox_id in story.inboxes.items()}
     outcome = Outcome(
+        fault=story.options.fail_at is not None,
         active=[a for a, i in inboxes.items() if i["status"] == "active"],
         failed=[a for a, i in inboxes.items() if i["status"] == "failed"],
     )
@@ -62,22 +73,29 @@ def report(story: Story) -> Outcome:
     if outcome.active:
         _records_table(story)
     if story.options.fail_at or outcome.failed:
-        outcome.left_instances, outcome.left_records = _undone(story, inboxes)
+        _undone(story, inboxes, outcome)
     return outcome
 
 
 def _dns(story: Story, servers: dict[str, dict[str, Any]]) -> bool:
-    story.view.heading("The world's resolvers answer for the domain (asked like dig, over UDP)")
-    resolver = story.cloud.dns.resolver.address
+    dns = story.cloud.dns
     everything = True
     for domain, domain_id in story.domains.items():
         server = servers.get(domain)
         if server is None:
             continue
-        records = story.you().domain(domain_id)["records"] or []
-        dkim = next((r["name"] for r in records if "._domainkey." in r["name"]), "")
+        view = story.you().domain(domain_id)
+        name_server = view["delegation"]["name_servers"][0]
+        story.view.heading(f"DNS answers for {domain} (dig @{name_server.rstrip('.')}, over UDP)")
+        address = dns.name_server_address(name_server)
+        if address is None:
+            raise DemoFailed(f"no local server plays the name server {name_server}")
+        dkim = next((r["name"] for r in view["records"] or [] if "._domainkey." in r["name"]), "")
         ip = str(server["ip"]) if server.get("ip") else None
-        for answer in deliverability_answers(resolver, domain, dkim.rstrip("."), ip):
+        answers = deliverability_answers(
+            address, dns.authoritative.address, domain, dkim.rstrip("."), ip
+        )
+        for answer in answers:
             shown = " | ".join(answer.values) if answer.values else f"({answer.error})"
             story.view.say(f"{answer.what:<12} {answer.type:<4} {answer.name}: {_cut(shown, 90)}")
             everything = everything and bool(answer.values)
@@ -167,34 +185,46 @@ def _records_table(story: Story) -> None:
         story.view.say(verdict)
 
 
-def _undone(story: Story, inboxes: dict[str, dict[str, Any]]) -> tuple[int, int]:
-    """What the failed runs bought and what their compensation undid, then what is really left
-    at Hostwinds and in the zones (read from the simulators as an operator would)."""
+def _undone(story: Story, inboxes: dict[str, dict[str, Any]], outcome: Outcome) -> None:
+    """What the failed runs bought and what their compensation undid, checked against the
+    simulators as an operator would: every instance at Hostwinds and every record set of ours
+    in the zones must be in use by an active inbox."""
     assert story.tenant_id is not None
     with tenant_session(story.tenant_id) as s:
         servers = Servers(s).list()
-        zones = {d.name: d.hosted_zone_id for d in Domains(s).list() if d.hosted_zone_id}
-    live = {str(i["srvrname"]) for i in story.cloud.hostwinds.instances()}
+        domains = Domains(s).list()
+    names = {d.id: d.name for d in domains}
+    in_use = {a.split("@", 1)[1] for a in outcome.active}
+    at_hostwinds = {str(i["srvrname"]) for i in story.cloud.hostwinds.instances()}
     rows = []
     for server in servers:
+        used = server.status in LIVE_SERVER and names.get(server.domain_id) in in_use
+        there = server.name in at_hostwinds
+        if there and not used:
+            outcome.left_instances += 1
         rows.append(
             (
                 f"VPS {server.name}",
-                f"{server.ip or 'no address yet'}, {server.location}",
-                f"server {server.status}",
-                "still at Hostwinds" if server.name in live else "none left at Hostwinds",
+                f"{server.ip or 'no address yet'}, {server.location}, server {server.status}",
+                "kept: its domain's active inboxes use it" if used else "given back",
+                ("running" if used else "STILL AT HOSTWINDS")
+                if there
+                else "none left at Hostwinds",
             )
         )
-    records_left = 0
-    for name, zone in zones.items():
-        ours = _our_record_sets(zone)
-        records_left += ours
+    for domain in domains:
+        if domain.hosted_zone_id is None:
+            continue
+        ours = _our_record_sets(domain.hosted_zone_id)
+        used = domain.name in in_use
+        if ours and not used:
+            outcome.left_records += ours
         rows.append(
             (
-                f"DNS records in {name}",
-                "A, PTR, MX, SPF, DKIM...",
-                "deleted (the zone stays)",
-                f"{ours} of ours left",
+                f"DNS records in {domain.name}",
+                "our record sets in the zone now",
+                "kept: active inboxes use them" if used else "deleted (the zone stays)",
+                f"{ours} of ours {'in use' if used else 'left'}",
             )
         )
     for address, inbox in inboxes.items():
@@ -204,22 +234,22 @@ def _undone(story: Story, inboxes: dict[str, dict[str, Any]]) -> tuple[int, int]
         ended = _entry(inbox["timeline"], "compensate", "succeeded") or _entry(
             inbox["timeline"], "compensate", "failed"
         )
-        undo = _undo_steps(planned["detail"]) if planned else "nothing to undo"
+        finished = ended is not None and ended["outcome"] == "succeeded"
+        if not finished:
+            outcome.undo_incomplete += 1
         rows.append(
             (
                 f"inbox {address}",
-                "reservation, mailbox password",
-                f"released, inbox failed ({undo})",
-                f"undo {ended['outcome'] if ended else 'not finished'}",
+                "its reservation (and mailbox, if made)",
+                _undo_steps(planned["detail"]) if planned else "nothing of its own to undo",
+                f"undo {ended['outcome'] if ended else 'not finished'}; inbox failed",
             )
         )
     story.view.table(
         "Summary: what was bought, and what compensation undid",
-        ("bought", "detail", "undone", "left"),
+        ("bought", "detail", "undone", "now"),
         rows,
     )
-    instances_left = sum(1 for server in servers if server.name in live)
-    return instances_left, records_left
 
 
 def _our_record_sets(zone_id: str) -> int:
@@ -245,7 +275,7 @@ def _undo_steps(plan: dict[str, Any]) -> str:
         "terminate_server": "VPS terminated",
     }
     done = [text for key, text in named.items() if plan.get(key)]
-    return ", ".join(done) or "the server is another inbox's: nothing of it to undo"
+    return ", ".join(done) or "nothing bought of its own (the server is another inbox's)"
 
 
 def _cut(text: str, width: int) -> str:

@@ -64,7 +64,10 @@ FAILABLE = (
     "ConfigureMailbox",
     "Activate",
 )
-# What --fail-at also accepts: the action's name, as the functions know it (`install`).
+# Failed after the call did its work, its answer lost: a create failing before Hostwinds saw it
+# would leave an order of unknown fate, which compensation waits out for HOSTWINDS_ORDER_GRACE_S
+# of real time (the time scale does not shorten it) before concluding nothing was bought.
+ANSWER_LOST = frozenset({"CreateServer"})
 INJECTED_ERROR = "InjectedFault"  # a name no Retry lists: the workflow's Catch takes it
 
 
@@ -73,6 +76,7 @@ class TaskStep:
     state: str
     function: str  # the template's logical id, e.g. MailuInstallerFunction
     action: str  # the command's `action`, e.g. install
+    after_the_call: bool = False  # the call does its work, then its answer is lost
 
 
 def label(state: str) -> str:
@@ -88,7 +92,8 @@ def failable_steps() -> dict[str, TaskStep]:
         state = states[name]
         resource = str(state["Resource"])  # "${MailuInstallerFunctionArn}"
         function = resource.removeprefix("${").removesuffix("Arn}")
-        found[name] = TaskStep(name, function, str(state["Parameters"]["action"]))
+        action = str(state["Parameters"]["action"])
+        found[name] = TaskStep(name, function, action, after_the_call=name in ANSWER_LOST)
     return found
 
 

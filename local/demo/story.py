@@ -4,32 +4,35 @@ provisioning workflow runs in moto's Step Functions against the simulators."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
-from inboxfleet.db import system_session
-from inboxfleet.db.repositories import TenantDirectory
 from inboxfleet.names import execution_name
 from local.cloud import LocalCloud
 from local.demo.customer import Customer
 from local.demo.options import DemoOptions
-from local.demo.report import Outcome, report
+from local.demo.report import DemoFailed, Outcome, report
 from local.demo.steps import INJECTED_ERROR, failable_step
 from local.demo.view import View
 from local.demo.watch import RunState, read_runs
 from local.lambda_faults import LambdaFault
 from local.polling import poll
-from local.stripe_delivery import deliver
+from local.sample_customer import (
+    NAME,
+    PLAN,
+    add_delegated_domain,
+    create_tenant,
+    domain_names,
+    mailbox_name,
+)
 
-PLAN = "growth_monthly"
-TENANT_NAME = "Northwind Outreach"
-TENANT_EMAIL = "ops@northwind-outreach.example"
-MAILBOX_NAMES = ("sales", "hello", "team", "info", "contact", "growth", "partners", "outreach")
 WATCH_EVERY_S = 0.2
 # How long the runs may take, in workflow time: the time scale shrinks it with everything else.
 RUNS_DEADLINE_S = 3600.0
@@ -49,26 +52,28 @@ class Story:
     runs: list[RunState] = field(default_factory=list)
     asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def next_address(self) -> str:
+        """An address on the first domain the tenant has not asked for yet."""
+        domain = next(iter(self.domains))
+        taken = sum(1 for address in self.inboxes if address.endswith(f"@{domain}"))
+        return f"{mailbox_name(taken)}@{domain}"
+
     def you(self) -> Customer:
         assert self.customer is not None, "the tenant has not signed in yet"
         return self.customer
 
 
-def domain_names(count: int) -> list[str]:
-    return ["northwind-outreach.example"] + [f"northwind-{n}.example" for n in range(2, count + 1)]
-
-
 def addresses(options: DemoOptions, domains: Sequence[str]) -> list[str]:
-    """One mailbox name after another, the domains taken in turn (the first two inboxes of the
-    default share a domain: a new server, then its second inbox)."""
+    """The inboxes spread evenly over the domains, in blocks: with N inboxes on D domains the
+    first N/D go on the first domain, and so on (the default's two share one: a new server,
+    then a mailbox on it)."""
     per_domain: dict[str, int] = {}
     found = []
     for n in range(options.inboxes):
         domain = domains[n * len(domains) // options.inboxes]
         index = per_domain.get(domain, 0)
         per_domain[domain] = index + 1
-        local = MAILBOX_NAMES[index] if index < len(MAILBOX_NAMES) else f"inbox{index + 1}"
-        found.append(f"{local}@{domain}")
+        found.append(f"{mailbox_name(index)}@{domain}")
     return found
 
 
@@ -88,26 +93,30 @@ def play(cloud: LocalCloud, options: DemoOptions, view: View) -> tuple[Story, Ou
 
 def _tenant(story: Story) -> None:
     story.view.heading("An operator creates the tenant (the only step outside the API)")
-    with system_session("demo.signup") as s:
-        tenant = TenantDirectory(s).create(TENANT_NAME, TENANT_EMAIL)
-    story.tenant_id = tenant.id
-    story.customer = Customer(story.cloud.api_url, story.cloud.token(tenant.id))
-    story.view.say(f"{TENANT_NAME}: tenant {tenant.id}; it signs in and gets a token (JWT)")
+    story.tenant_id = create_tenant()
+    story.customer = Customer(story.cloud.api_url, story.cloud.token(story.tenant_id))
+    story.view.say(f"{NAME}: tenant {story.tenant_id}; it signs in and gets a token (JWT)")
 
 
 def _subscribe(story: Story) -> None:
     view, cloud, you = story.view, story.cloud, story.you()
     view.heading("The tenant subscribes through Stripe Checkout")
+    # The platform's endpoint, as its operator registers it in Stripe's dashboard.
+    cloud.stripe.add_webhook_endpoint(
+        f"{cloud.api_url}/webhooks/stripe", cloud.secrets.webhook_secrets[0]
+    )
     checkout = you.checkout(PLAN, key=str(uuid.uuid4()))
     view.say(f"POST /v1/billing/checkout {PLAN} -> 201, Stripe customer {checkout['customer_id']}")
+    before = len(cloud.stripe.deliveries)
     subscription = cloud.stripe.complete_checkout(checkout["session_id"])
     view.say(f"the customer pays on Stripe's page: subscription {subscription['id']} is active")
-    event = cloud.stripe.event("customer.subscription.created", subscription)
-    answer = deliver(f"{cloud.api_url}/webhooks/stripe", event, cloud.secrets.webhook_secrets[0])
-    view.say(
-        f"Stripe POSTs the signed customer.subscription.created to /webhooks/stripe -> "
-        f"{answer.status_code} {answer.json().get('outcome', answer.text)}"
-    )
+    for delivery in cloud.stripe.deliveries[before:]:
+        view.say(
+            f"Stripe POSTs the signed {delivery.event_type} to /webhooks/stripe -> "
+            f"{delivery.status} {_outcome(delivery.answer)}"
+        )
+        if delivery.status != HTTPStatus.OK:
+            raise DemoFailed(f"the webhook refused Stripe's delivery: {delivery.answer[:300]}")
 
     def entitled() -> dict[str, Any] | None:
         billing = you.billing()
@@ -122,19 +131,23 @@ def _subscribe(story: Story) -> None:
     )
 
 
+def _outcome(answer: str) -> str:
+    try:
+        return str(json.loads(answer).get("outcome", answer))
+    except (ValueError, AttributeError):
+        return answer[:200]
+
+
 def _domains(story: Story) -> None:
     view, cloud, you = story.view, story.cloud, story.you()
     view.heading("The tenant adds its domain, and its registrar delegates it")
     for name in domain_names(story.options.domains):
-        added = you.add_domain(name)
+        added = add_delegated_domain(cloud, you, name)
         story.domains[name] = added["id"]
         servers = added["delegation"]["name_servers"]
         view.say(f"POST /v1/domains {name} -> 201 {added['status']}: set its name servers to")
         view.say(f"    {', '.join(servers)}")
-        # What the domain's owner does at its registrar; the parent zone then delegates.
-        cloud.dns.delegate(name, servers)
         view.say(f"the registrar (played by the demo): the parent zone delegates {name}")
-    cloud.dns.resolver.flush()
 
 
 def _ask(story: Story) -> None:
@@ -148,9 +161,11 @@ def _ask(story: Story) -> None:
                 error=INJECTED_ERROR,
                 when=lambda e: e.get("action") == step.action,
                 message=f"injected by --fail-at {step.state}",
+                after_handler=step.after_the_call,
             )
         )
-        view.heading(f"A fault is armed: the first {step.state} ({step.function}) will fail")
+        lost = " after doing its work (its answer lost)" if step.after_the_call else ""
+        view.heading(f"A fault is armed: the first {step.state} ({step.function}) will fail{lost}")
     view.heading("The tenant asks for inboxes")
     story.asked_at = datetime.now(UTC)
     by_domain: dict[str, list[str]] = {}

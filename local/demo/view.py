@@ -7,13 +7,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
 from local.demo.steps import label
 from local.demo.watch import RunState
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
 Row = Sequence[str]
@@ -88,9 +89,10 @@ class PlainView:
             self._printed[run.execution] = len(run.steps)
             if not run.running and run.execution not in self._ended:
                 self._ended.add(run.execution)
-                end = since + timedelta(seconds=0) if not run.steps else run.steps[-1].at
+                end = run.ended_at or (run.steps[-1].at if run.steps else since)
                 ended = f"run {_status_word(run)} ({run.status}) after {run.elapsed_s:.1f}s"
-                fresh.append((end + timedelta(microseconds=1), run.address, ended))
+                fresh.append((end, run.address, ended))
+        # Stable: a run's end sorts after its last step even at the same instant.
         for at, address, text in sorted(fresh, key=lambda f: f[0]):
             seconds = max(0.0, (at - since).total_seconds())
             self.say(f"{seconds:6.1f}s  {address:<34} {text}")
@@ -112,10 +114,10 @@ class PlainView:
 class LiveView:
     """The same story on a terminal: while runs are watched, a table redrawn in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
 
-        self._console = Console(highlight=False)
+        self._console = console or Console(highlight=False)
 
     def heading(self, text: str) -> None:
         self._console.print()
@@ -162,12 +164,13 @@ class LiveView:
 
     def table(self, title: str, columns: Row, rows: Sequence[Row]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, title_justify="left")
         for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # values, not markup
         self._console.print()
         self._console.print(table)
 

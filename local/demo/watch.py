@@ -43,6 +43,7 @@ class RunState:
     elapsed_s: float
     retries: int
     steps: tuple[Step, ...] = ()
+    ended_at: datetime | None = None  # when the run stopped, as Step Functions says
 
     @property
     def label(self) -> str:
@@ -76,6 +77,7 @@ def read_run(cloud: LocalCloud, address: str, execution: str, since: float) -> R
         elapsed_s=max(0.0, (end - started).total_seconds()),
         retries=_retries(events),
         steps=_steps(events),
+        ended_at=stopped,
     )
 
 

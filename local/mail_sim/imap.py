@@ -27,6 +27,10 @@ LINE_LIMIT = 8192
 LITERAL_LIMIT = 1 << 16  # per literal: enough for any login or search string
 COMMAND_LITERALS_LIMIT = 1 << 18
 MAX_BAD = 20  # then BYE, as dovecot does after too many invalid commands
+# Parentheses and NOT/OR chains are parsed by recursion: bounded, so no command a client can
+# fit in a line runs the interpreter out of stack (a real server's limit is of the same kind).
+MAX_NESTING = 32
+NESTED_TOO_DEEPLY = "Search or list nested too deeply."
 MAX_LOGIN_FAILURES = 3
 CAPABILITIES = "IMAP4rev1 LITERAL+"
 FLAG_LIST = "(" + " ".join(SYSTEM_FLAGS) + ")"
@@ -118,6 +122,8 @@ def _scan(line: bytes, stack: list[list[Token]]) -> re.Match[bytes] | None:
         if char == b" ":
             index += 1
         elif char == b"(":
+            if len(stack) > MAX_NESTING:
+                raise Bad(NESTED_TOO_DEEPLY)
             stack.append([])
             index += 1
         elif char == b")":
@@ -477,25 +483,27 @@ class ImapSession:
         stored = {m.uid: m for m in self._messages()[2]}
         view = [(n, stored[uid]) for n, uid in enumerate(self.selected, 1) if uid in stored]
         largest_uid = max(self.selected, default=0)
-        test = self._all_of(list(args), len(self.selected), largest_uid)
+        test = self._all_of(list(args), len(self.selected), largest_uid, 0)
         found = [
             message.uid if by_uid else number for number, message in view if test(number, message)
         ]
         await self.send("* SEARCH" + "".join(f" {n}" for n in found))
         await self.send(f"{tag} OK Search completed.")
 
-    def _criterion(self, tokens: list[Token], count: int, largest_uid: int) -> Test:
+    def _criterion(self, tokens: list[Token], count: int, largest_uid: int, depth: int) -> Test:
         """Take one search key (with its arguments) off `tokens`."""
+        if depth > MAX_NESTING:
+            raise Bad(NESTED_TOO_DEEPLY)
         token = tokens.pop(0)
         if isinstance(token, Group):
-            return self._all_of(list(token.items), count, largest_uid)
+            return self._all_of(list(token.items), count, largest_uid, depth + 1)
         key = _astring(token).upper()
         simple = _simple_test(key, tokens)
         if simple is not None:
             return simple
         if key in ("NOT", "OR"):
-            first = self._criterion(tokens, count, largest_uid)
-            second = self._criterion(tokens, count, largest_uid) if key == "OR" else None
+            first = self._criterion(tokens, count, largest_uid, depth + 1)
+            second = self._criterion(tokens, count, largest_uid, depth + 1) if key == "OR" else None
             if second is None:
                 return lambda n, m: not first(n, m)
             return lambda n, m: first(n, m) or second(n, m)
@@ -507,10 +515,10 @@ class ImapSession:
         numbers = SequenceSet(key, count)
         return lambda n, m: n in numbers
 
-    def _all_of(self, tokens: list[Token], count: int, largest_uid: int) -> Test:
+    def _all_of(self, tokens: list[Token], count: int, largest_uid: int, depth: int) -> Test:
         tests = []
         while tokens:
-            tests.append(self._criterion(tokens, count, largest_uid))
+            tests.append(self._criterion(tokens, count, largest_uid, depth))
         return lambda n, m: all(t(n, m) for t in tests)
 
     # ---- FETCH -----------------------------------------------------------------------------

@@ -5,6 +5,10 @@ Mailu users, then mail from the authenticated address only.
 Accepted mail is delivered at once into the host's mail store for recipients that are users of
 this Mailu. Relaying to other servers is not simulated and is refused as such, never accepted
 and dropped. Nothing received is logged beyond the command verb: AUTH lines carry passwords.
+
+Limits are per connection (line length, message size, recipients, errors, idle time): what a
+test or a demo on loopback needs. Mailu's fail2ban-style rate limits across connections, a cap
+on concurrent sessions and constant-time refusal of unknown users are not simulated.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from local.stripe_sim.idempotency import IdempotencyKeys
 from local.stripe_sim.ids import new_id
 from local.stripe_sim.objects import API_VERSION, LEGACY_API_VERSION
 from local.stripe_sim.state import Store
+from local.stripe_sim.webhooks import Delivery, WebhookEndpoint, deliver
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -127,6 +128,8 @@ class StripeSimulator(HttpSimulator):
         self._faults = FaultQueue()
         self._log: list[RecordedRequest] = []
         self._log_lock = threading.Lock()
+        self._endpoints: dict[str, WebhookEndpoint] = {}
+        self._deliveries: list[Delivery] = []
 
     def __repr__(self) -> str:  # never shows the API key
         state = "running" if self._serving is not None else "stopped"
@@ -237,10 +240,42 @@ class StripeSimulator(HttpSimulator):
             return self._store.render_invoice(invoice_id)
 
     def complete_checkout(self, session_id: str) -> dict[str, Any]:
-        """The customer pays on the hosted page: returns the new active subscription."""
+        """The customer pays on the hosted page: returns the new active subscription, after
+        `customer.subscription.created` went to the webhook endpoints (if any)."""
         with self._store.lock:
             sub = self._store.complete_checkout(session_id)
-            return self._store.render_subscription(sub.id)
+            subscription = self._store.render_subscription(sub.id)
+        self.send_event("customer.subscription.created", subscription)
+        return subscription
+
+    # ---- webhooks ----------------------------------------------------------------------------
+
+    def add_webhook_endpoint(self, url: str, secret: str) -> None:
+        """Register an endpoint (as in Stripe's dashboard): every event is POSTed to it, signed
+        with `secret`. The same URL again replaces its secret."""
+        with self._log_lock:
+            self._endpoints[url] = WebhookEndpoint(url, secret)
+
+    def send_event(
+        self, type: str, obj: dict[str, Any], previous_attributes: dict[str, Any] | None = None
+    ) -> list[Delivery]:
+        """An event around `obj`, POSTed to every endpoint (none registered: nobody hears of
+        it); what each answered."""
+        with self._log_lock:
+            endpoints = list(self._endpoints.values())
+        if not endpoints:
+            return []
+        event = self.event(type, obj, previous_attributes)
+        sent = [deliver(endpoint, event) for endpoint in endpoints]
+        with self._log_lock:
+            self._deliveries.extend(sent)
+        return sent
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery so far, oldest first."""
+        with self._log_lock:
+            return list(self._deliveries)
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         return self._store.render_customer(customer_id)

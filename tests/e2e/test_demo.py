@@ -7,18 +7,21 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from local.template import REPO_ROOT as REPO
+from tests.process_support import answering, listening_ports, paste, servers_in
 
 DEMO_TIMEOUT_S = 300
+SAMPLE_AT = ("The provisioning workflow runs", "The tenant reads its logins")
 STEP_LINE = re.compile(r"^\s+\d+\.\ds  (\S+@\S+)\s+(\w+)\s")
 
 
@@ -29,6 +32,7 @@ class DemoRun:
     err: str
     ports: set[int]  # every TCP port the demo's processes listened on while the runs went on
     pids: set[int]  # the demo and every process it started
+    login: dict[str, Any] | None = None  # what `first` answered
 
     def steps(self, address: str) -> list[str]:
         return [
@@ -38,21 +42,15 @@ class DemoRun:
         ]
 
 
-def _listening(pids: set[int]) -> set[int]:
-    ports = set()
-    for pid in pids:
-        try:
-            connections = psutil.Process(pid).net_connections(kind="tcp")
-        except psutil.Error:
-            continue
-        ports |= {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
-    return ports
-
-
-def run_demo(*flags: str, interrupt_at: str | None = None) -> DemoRun:
+def run_demo(
+    *flags: str,
+    interrupt_at: str | None = None,
+    first: Callable[[list[str]], dict[str, Any]] | None = None,
+) -> DemoRun:
     """The demo with `flags`, its listening ports and processes sampled while the workflow
     runs (every simulator is up by then); with `interrupt_at`, Ctrl-C (SIGINT to its process
-    group, as a terminal sends it) once a line holding that text is printed."""
+    group, as a terminal sends it) once a line holding that text is printed, after `first`
+    (given the lines so far) has done what a person would do then."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "demo", *flags],
@@ -68,16 +66,18 @@ def run_demo(*flags: str, interrupt_at: str | None = None) -> DemoRun:
     lines: list[str] = []
     ports: set[int] = set()
     pids = {process.pid}
+    login = None
     deadline = time.monotonic() + DEMO_TIMEOUT_S
     try:
         for line in process.stdout:
             lines.append(line)
-            if "The provisioning workflow runs" in line:
+            # Sampled before the runs and once the servers exist (their SSH and mail ports).
+            if any(mark in line for mark in SAMPLE_AT) or (interrupt_at and interrupt_at in line):
                 pids |= {c.pid for c in psutil.Process(process.pid).children(recursive=True)}
-                ports = _listening(pids)
+                ports |= listening_ports(pids)
             if interrupt_at is not None and interrupt_at in line:
-                pids |= {c.pid for c in psutil.Process(process.pid).children(recursive=True)}
-                ports |= _listening(pids)
+                if first is not None:
+                    login = first([line.rstrip("\n") for line in lines])
                 os.killpg(process.pid, signal.SIGINT)
                 interrupt_at = None
             assert time.monotonic() < deadline, "the demo took too long"
@@ -86,23 +86,16 @@ def run_demo(*flags: str, interrupt_at: str | None = None) -> DemoRun:
         if process.poll() is None:
             process.kill()
             process.wait()
-    return DemoRun(code, "".join(lines), process.stderr.read(), ports, pids)
-
-
-def _refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return True
-    return False
+    return DemoRun(code, "".join(lines), process.stderr.read(), ports, pids, login)
 
 
 def assert_nothing_left(run: DemoRun, stopped_line: str = "the local cloud has stopped") -> None:
     assert run.ports, "no listening port was seen while the demo ran"
     assert [pid for pid in run.pids if psutil.pid_exists(pid)] == []
-    assert [port for port in run.ports if not _refused(port)] == []
-    socket_dir = re.search(r"PostgreSQL\s+(/tmp/\S+)", run.out)
+    assert answering(run.ports) == []
+    socket_dir = re.search(r"PostgreSQL\s+(/tmp/inboxfleet-pg-[^/\s]+)/", run.out)
     assert socket_dir, run.out
+    assert servers_in(socket_dir.group(1)) == []  # pg_ctl's server is no child of the demo
     assert not Path(socket_dir.group(1)).exists()
     assert stopped_line in run.out
 
@@ -171,17 +164,38 @@ def test_a_fault_at_the_install_is_compensated_and_nothing_bought_is_left() -> N
     assert run.code == 0, run.out[-3000:] + run.err[-3000:]
     out = run.out
     assert "the first InstallMailu (MailuInstallerFunction) will fail" in out
-    assert "InstallMailu" in "".join(run.steps("sales@northwind-outreach.example")) + "".join(
-        run.steps("hello@northwind-outreach.example")
+    builder = next(
+        a
+        for a in ("sales@northwind-outreach.example", "hello@northwind-outreach.example")
+        if "InstallMailu" in run.steps(a)
     )
-    assert "TerminateServer" in out
-    assert "DeleteRecords" in out
+    undo = run.steps(builder)[run.steps(builder).index("InstallMailu") :]
+    assert undo[:4] == ["InstallMailu", "Compensate", "DeleteRecords", "TerminateServer"], undo
     assert "0 inbox(es) active, 2 failed" in out
     assert "injected by --fail-at InstallMailu" in out
-    assert re.search(r"^  VPS ifl-local-\S+\s+.*none left at Hostwinds$", out, re.M), out
-    assert "still at Hostwinds" not in out
-    assert re.search(r"^  DNS records in northwind-outreach\.example .* 0 of ours left$", out, re.M)
-    assert re.search(r"released, inbox failed \(records deleted, VPS terminated\)", out), out
+    assert re.search(r"^  VPS ifl-local-\S+ .* given back\s+none left at Hostwinds$", out, re.M)
+    assert "STILL AT HOSTWINDS" not in out
+    assert re.search(
+        r"^  DNS records in northwind-outreach\.example .* 0 of ours left$", out, re.M
+    ), out
+    assert re.search(r"records deleted, VPS terminated\s+undo succeeded; inbox failed$", out, re.M)
+    assert_nothing_left(run)
+
+
+def test_a_fault_at_activation_keeps_what_the_other_inboxes_use() -> None:
+    """Three inboxes on two domains: the first activation fails; its mailbox goes, and its
+    server only if no active inbox is left on it - either way nothing unused stays."""
+    run = run_demo("--inboxes", "3", "--domains", "2", "--fail-at", "Activate")
+    assert run.code == 0, run.out[-3000:] + run.err[-3000:]
+    assert "2 inbox(es) active, 1 failed" in run.out
+    # Its mailbox, or (the last inbox on its server) the records and the VPS.
+    undone = r"(mailbox removed|records deleted, VPS terminated)\s+undo succeeded; inbox failed$"
+    assert re.search(undone, run.out, re.M)
+    assert "STILL AT HOSTWINDS" not in run.out
+    assert re.search(
+        r"^  VPS ifl-local-\S+ .* kept: its domain's active inboxes use it", run.out, re.M
+    )
+    assert re.search(r"IMAP .*found \"Hello from inboxfleet\"", run.out)
     assert_nothing_left(run)
 
 
@@ -189,12 +203,19 @@ def test_ctrl_c_while_the_workflow_runs_stops_everything() -> None:
     run = run_demo("--inboxes", "3", interrupt_at="InstallMailu")
     assert run.code == 130, run.out[-3000:] + run.err[-3000:]
     assert "interrupted: the local cloud has stopped" in run.out
+    assert run.err == ""  # no traceback, no log flood from the executions stopped under it
     assert "Summary" not in run.out
     assert_nothing_left(run, stopped_line="interrupted: the local cloud has stopped")
 
 
 def test_keep_running_serves_like_up_until_ctrl_c() -> None:
-    run = run_demo("--inboxes", "1", "--keep-running", interrupt_at="Ctrl-C stops everything.")
+    run = run_demo(
+        "--inboxes",
+        "1",
+        "--keep-running",
+        interrupt_at="Ctrl-C stops everything.",
+        first=lambda printed: paste(printed, DEMO_TIMEOUT_S),
+    )
     assert run.code == 0, run.out[-3000:] + run.err[-3000:]
     assert "1 inbox(es) active, 0 failed" in run.out
     assert re.search(r"^  token\s+\S+\.\S+\.\S+$", run.out, re.M)

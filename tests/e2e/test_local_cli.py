@@ -7,9 +7,7 @@ import json
 import os
 import queue
 import re
-import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,9 +26,9 @@ import psutil
 import pytest
 
 from local.mail_client import LoginRefused, MailAccount, MailRoute, send, smtp_connection
-from local.polling import poll
 from local.samples import SAMPLE_ADDRESS
 from local.template import REPO_ROOT
+from tests.process_support import answering, listening_ports, paste
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
@@ -112,45 +110,11 @@ def running_up(
             seen.append(line)
 
 
-def _listening_ports(pid: int) -> set[int]:
-    return {
-        c.laddr.port
-        for c in psutil.Process(pid).net_connections(kind="tcp")
-        if c.status == psutil.CONN_LISTEN
-    }
-
-
-def _refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return True
-    return False
-
-
 def _use_the_ready_tenant(printed: dict[str, str], seen: list[str]) -> None:
-    """What a person does with `up`'s output: the printed curl commands' calls (ask for an
-    inbox, watch it, read its login), then a mail client logging in with that login."""
-    api, token = printed["API"], printed["token"]
-    exports = next(line for line in seen if line.startswith("export API="))
-    assert shlex.split(exports)[1:] == [f"API={api}", f"TOKEN={token}"]
-    commands = "\n".join(line for line in seen if "curl " in line)
-    for path in ('"$API/v1/inboxes"', '"$API/v1/inboxes/$INBOX"', "/credentials"):
-        assert path in commands, commands
-    domain = printed["domain"]
-    auth = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
-        asked = http.post("/v1/inboxes", json={"address": f"sales@{domain}"})
-        assert asked.status_code == 202, asked.text
-        inbox_id = asked.json()["inboxes"][0]["id"]
-
-        def settled() -> dict[str, object] | None:
-            inbox: dict[str, object] = http.get(f"/v1/inboxes/{inbox_id}").json()
-            return inbox if inbox["status"] in ("active", "failed") else None
-
-        inbox = poll(settled, "the inbox to be provisioned", READY_TIMEOUT_S * 2)
-        assert inbox["status"] == "active", inbox
-        login = http.get(f"/v1/inboxes/{inbox_id}/credentials").json()
+    """What a person does with `up`'s output: paste the curl commands (ask for an inbox, watch
+    it, read its login), then log in with that login from a mail client."""
+    login = paste(seen, READY_TIMEOUT_S * 2)
+    assert login["username"] == f"sales@{printed['domain']}"
     ca = httpx.get(printed["mail TLS CA"], timeout=5).content
     resolver_host, resolver_port = printed["DNS resolver"].rsplit(":", 1)
     route = MailRoute((resolver_host, int(resolver_port)), printed["VPS hosts"], ca_pem=ca)
@@ -206,7 +170,7 @@ def test_up_serves_a_ready_tenant_and_sigint_leaves_nothing(tmp_path: Path) -> N
         assert answer.answer, answer
 
         group = [process.pid, *(c.pid for c in psutil.Process(process.pid).children(True))]
-        ports = _listening_ports(process.pid)
+        ports = listening_ports([process.pid])
         assert len(ports) >= 5  # API, issuer, Stripe, Hostwinds, DNS servers...
         data_dir = re.search(r"host=(\S+)", " ".join(seen))
         assert data_dir, seen
@@ -215,7 +179,7 @@ def test_up_serves_a_ready_tenant_and_sigint_leaves_nothing(tmp_path: Path) -> N
         assert process.wait(STOP_TIMEOUT_S) == 0
     assert seen[-1] == "stopped: nothing left running.", seen[-5:]
     assert [pid for pid in group if psutil.pid_exists(pid)] == []
-    assert [port for port in ports if not _refused(port)] == []
+    assert answering(ports) == []
     # Its own folder (the server's; nothing else is made until a VPS is ordered), not a diff
     # of /tmp: another run on the machine may be making folders of its own.
     assert not Path(data_dir.group(1)).parent.exists()

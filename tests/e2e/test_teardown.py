@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import boto3
-import httpx
 import pytest
 
 from inboxfleet.billing.retention import tear_down_after_retention
@@ -34,7 +32,6 @@ from local.provisioning_runs import (
     machine_arn,
     sfn,
 )
-from local.stripe_samples import signature_header
 from tests.provisioning_support import (
     Tenant,
     fail_step,
@@ -219,14 +216,11 @@ def _subscribe(cloud: LocalCloud, customer_id: str) -> dict[str, Any]:
 
 
 def _deliver(cloud: LocalCloud, event_type: str, obj: dict[str, Any]) -> None:
-    body = json.dumps(cloud.stripe.event(event_type, obj))
-    secret = cloud.secrets.webhook_secrets[0]
-    headers = {
-        "content-type": "application/json",
-        "stripe-signature": signature_header(body, secret, int(time.time())),
-    }
-    answer = httpx.post(f"{cloud.api_url}/webhooks/stripe", content=body, headers=headers)
-    assert answer.status_code == 200, answer.text
+    """Stripe sends the event to the platform's webhook; the billing worker applies it."""
+    url, secret = f"{cloud.api_url}/webhooks/stripe", cloud.secrets.webhook_secrets[0]
+    cloud.stripe.add_webhook_endpoint(url, secret)
+    (delivery,) = cloud.stripe.send_event(event_type, obj)
+    assert delivery.status == 200, delivery.answer
     report = cloud.deliver_queued()
     assert report.failed == 0, report
 

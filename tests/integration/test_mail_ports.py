@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.message
 import imaplib
 import io
+import logging
 import secrets
 import smtplib
 import socket
@@ -297,6 +298,37 @@ def test_imap_takes_literals_and_answers_bad_to_the_unknown(world: World) -> Non
         tls.sendall(b"a5 LOGOUT\r\n")
         rest = lines.read()
     assert b"* BYE" in rest
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [b"NOT " * 2000 + b"ALL", b"(" * 3000 + b"ALL" + b")" * 3000],
+    ids=["a-long-chain-of-NOT", "deeply-nested-parentheses"],
+)
+def test_a_search_nested_too_deeply_is_bad_and_the_session_goes_on(
+    world: World, criteria: bytes
+) -> None:
+    imap = mail_client.imap_connection(world.route, MAIL_HOST)
+    try:
+        imap.login(ALICE, PASSWORDS[ALICE])
+        imap.select("INBOX", readonly=True)
+        with pytest.raises(imaplib.IMAP4.error, match="nested too deeply"):
+            imap.search(None, criteria.decode())
+        assert imap.noop()[0] == "OK"
+    finally:
+        imap.logout()
+
+
+def test_no_password_reaches_the_logs(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    mail_client.send(world.route, world.account(BOB), note(BOB, ALICE, "Logged?", "No."))
+    mail_client.messages(world.route, world.account(ALICE))
+    with pytest.raises(LoginRefused):
+        mail_client.messages(world.route, world.account(ALICE, "hwkey-wrong-one-123"))
+    assert caplog.records, "nothing was logged at all: the check would prove nothing"
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for password in (*PASSWORDS.values(), "hwkey-wrong-one-123"):
+        assert password not in logged
 
 
 # ---- who may log in and send what -------------------------------------------------------------

@@ -10,14 +10,20 @@ SDK's retry back-off is patched to zero where retries are exercised).
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import stripe
 
+from inboxfleet.billing.errors import InvalidDelivery
+from inboxfleet.billing.signature import verify
 from local.fake_clock import FakeClock
 from local.stripe_sim import (
     API_VERSION,
@@ -1003,3 +1009,55 @@ def test_requests_record_method_and_path_but_never_the_key_or_body(
     assert API_KEY not in sim_logs
     assert "secret-owner" not in sim_logs
     assert customer.id not in repr(sim.request_log)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook endpoint that keeps what it was sent."""
+
+    received: ClassVar[list[tuple[bytes, str | None]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append((body, self.headers.get("Stripe-Signature")))
+        answer = b'{"received": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_completed_checkout_is_sent_signed_to_each_webhook_endpoint(
+    sim: StripeSimulator, client: stripe.StripeClient
+) -> None:
+    price = price_id(sim, "inboxes_monthly")
+    first = client.v1.checkout.sessions.create(params=checkout_params(price))
+    assert sim.complete_checkout(first.id)["status"] == "active"
+    assert sim.deliveries == []  # no endpoint registered: nobody hears of it
+
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sim.add_webhook_endpoint(f"http://127.0.0.1:{server.server_port}/hook", "whsec_one")
+        sim.add_webhook_endpoint("http://127.0.0.1:9/closed", "whsec_two")  # nothing listens
+        second = client.v1.checkout.sessions.create(params=checkout_params(price))
+        subscription = sim.complete_checkout(second.id)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    answered, unreachable = sim.deliveries
+    assert (answered.event_type, answered.status) == ("customer.subscription.created", 200)
+    assert unreachable.status == 0
+    assert answered.event_id == unreachable.event_id  # one event, sent to each endpoint
+    ((body, header),) = _Receiver.received
+    event = json.loads(body)
+    assert event["id"] == answered.event_id
+    assert event["data"]["object"]["id"] == subscription["id"]
+    assert verify(body, header, lambda: ["whsec_one"], time.time()) > 0
+    with pytest.raises(InvalidDelivery):
+        verify(body, header, lambda: ["whsec_two"], time.time())

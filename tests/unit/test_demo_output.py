@@ -9,9 +9,10 @@ import pytest
 
 from local.demo.options import DemoOptions
 from local.demo.steps import failable_step, failable_steps, label
-from local.demo.story import addresses, domain_names
-from local.demo.view import PlainView
+from local.demo.story import addresses
+from local.demo.view import LiveView, PlainView
 from local.demo.watch import RunState, Step
+from local.sample_customer import domain_names
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -125,3 +126,20 @@ def test_inboxes_fill_the_domains_in_turn_the_first_two_sharing_one() -> None:
     many = addresses(DemoOptions(inboxes=10), domain_names(1))
     assert len(set(many)) == 10
     assert many[-1] == "inbox10@northwind-outreach.example"
+
+
+def test_the_live_view_redraws_one_table_of_the_runs() -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    view = LiveView(Console(file=out, force_terminal=True, width=160, color_system=None))
+    with view.watching(T0) as seen:
+        seen([run("a@x.example", "RUNNING", Step(at(0.1), "Reserve"))])
+        seen(
+            [run("a@x.example", "RUNNING", Step(at(0.1), "Reserve"), Step(at(0.4), "InstallMailu"))]
+        )
+    view.table("Summary", ("inbox", "note"), [("a@x.example", "[red]kept as written[/red]")])
+    shown = out.getvalue()
+    assert "provisioning runs (Step Functions)" in shown
+    assert label("InstallMailu") in shown  # the last frame holds the newest step
+    assert "[red]kept as written[/red]" in shown  # a value is shown, never read as markup
