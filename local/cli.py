@@ -238,10 +238,15 @@ def parser() -> argparse.ArgumentParser:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     # The first Ctrl-C (or SIGTERM) stops everything; another one while it does would break
-    # the cleanup off half-way and leave what it had not stopped yet.
+    # the cleanup off half-way and leave what it had not stopped yet (every wait in it is
+    # bounded; SIGKILL remains for the impatient).
     for each in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(each, signal.SIG_IGN)
+        signal.signal(each, _already_stopping)
     raise KeyboardInterrupt
+
+
+def _already_stopping(signum: int, frame: FrameType | None) -> None:
+    print("stopping everything: one moment", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

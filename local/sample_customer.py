@@ -4,15 +4,17 @@ local parent zone points at the tenant's own hosted zone."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from inboxfleet.billing.plans import default_catalogue
 from inboxfleet.db import system_session
 from inboxfleet.db.repositories import TenantDirectory
-from local.cloud import LocalCloud
-from local.demo.customer import Customer
+from local.customer_api import Customer
 from local.standing import set_standing
+
+if TYPE_CHECKING:
+    from local.cloud import LocalCloud
 
 NAME = "Northwind Outreach"
 EMAIL = "ops@northwind-outreach.example"

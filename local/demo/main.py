@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
-from typing import TextIO
 
-from local.demo.customer import ApiRefused
+import httpx
+from botocore.exceptions import ClientError
+
+from local.customer_api import ApiRefused
 from local.demo.options import DemoOptions
 from local.demo.report import DemoFailed
 from local.demo.view import View, choose_view
@@ -17,10 +20,18 @@ from local.mail_client import MailClientError
 
 # Failures the demo reports in one line (the cloud stopped first): the API refusing, Stripe's
 # delivery refused, a wait running out, the mail server refusing.
-DEMO_FAILURES = (ApiRefused, DemoFailed, TimeoutError, MailClientError)
+DEMO_FAILURES = (
+    ApiRefused,
+    DemoFailed,
+    TimeoutError,
+    MailClientError,
+    httpx.HTTPError,
+    ClientError,
+    OSError,
+)
 
 
-def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None = None) -> int:
+def run(options: DemoOptions, view: View | None = None) -> int:
     from inboxfleet.observability import logger
     from local.cloud import LocalCloud, LocalSecrets
     from local.demo.story import play
@@ -34,8 +45,6 @@ def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None
     # The functions' JSON logs and EMF metrics are for CloudWatch: here they would bury the story.
     logger.setLevel("ERROR")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    # moto logs each failed task of an execution stopped under it (Ctrl-C): its history says so.
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
     with LocalCloud(
         time_scale=options.time_scale,
         local_secrets=LocalSecrets(webhook_secrets=(LOCAL_WEBHOOK_SECRET,)),
@@ -48,7 +57,13 @@ def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None
         )
         view.say(f"tenant API     {cloud.api_url}")
         view.say(f"PostgreSQL     {_database_place(cloud.database_url)}")
-        story, outcome = play(cloud, options, view)
+        try:
+            story, outcome = play(cloud, options, view)
+        except KeyboardInterrupt:
+            # Every task of an execution stopped under it fails, and moto logs each one with
+            # its whole state: the history says so, the person who pressed Ctrl-C needs not.
+            logging.getLogger("moto").setLevel(logging.CRITICAL)
+            raise
         view.heading(
             f"{len(outcome.active)} inbox(es) active, {len(outcome.failed)} failed, in "
             f"{time.monotonic() - started:.1f}s of wall time"
@@ -59,6 +74,8 @@ def run(options: DemoOptions, view: View | None = None, *, stream: TextIO | None
             assert story.tenant_id is not None
             serve_until_stopped(cloud, story.tenant_id, story.next_address(), _line)
     view.say("the local cloud has stopped: no process, port or folder of it is left")
+    for problem in outcome.problems():
+        print(f"inboxfleet-local demo: {problem}", file=sys.stderr, flush=True)
     return 0 if outcome.ok else 1
 
 

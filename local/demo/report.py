@@ -13,6 +13,7 @@ from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import Domains, Servers
 from inboxfleet.lifecycles import LIVE_SERVER
 from inboxfleet.provisioning.costs import inbox_cost
+from inboxfleet.records import Server
 from local.demo.dns_answers import deliverability_answers
 from local.demo.mail_check import MailTrial, try_the_mailboxes
 from local.hostwinds_sim.account import PLAN
@@ -42,17 +43,28 @@ class Outcome:
     left_records: int = 0  # of ours, in the zones of domains with no active inbox
     undo_incomplete: int = 0  # failed inboxes whose compensation did not finish
 
+    def problems(self) -> list[str]:
+        """What the demo promised and did not get. Without a fault: every inbox active, mail
+        through, every record answered. With one: the failed inboxes' undoing finished and left
+        nothing that no active inbox uses, and whatever is active works."""
+        found = []
+        if self.failed and not self.fault:
+            found.append(f"{len(self.failed)} inbox(es) failed with no fault injected")
+        if self.left_instances:
+            found.append(f"{self.left_instances} VPS(s) left at Hostwinds that nothing uses")
+        if self.left_records:
+            found.append(f"{self.left_records} record set(s) of ours left that nothing uses")
+        if self.undo_incomplete:
+            found.append(f"{self.undo_incomplete} failed inbox(es) whose undoing did not finish")
+        if self.active and not (self.mail is not None and self.mail.ok):
+            found.append("the active inboxes did not send and receive mail as they should")
+        if self.active and not self.dns_ok:
+            found.append("a record of an active inbox's domain went unanswered")
+        return found
+
     @property
     def ok(self) -> bool:
-        """What the demo promised. Without a fault: every inbox active, mail through, every
-        record answered. With one: the failed inboxes' undoing finished and left nothing that
-        no active inbox uses, and whatever is active works."""
-        if self.left_instances or self.left_records or self.undo_incomplete:
-            return False
-        if self.failed and not self.fault:
-            return False
-        works = self.mail is not None and self.mail.ok and self.dns_ok
-        return works or not self.active
+        return not self.problems()
 
 
 def report(story: Story) -> Outcome:
@@ -195,56 +207,22 @@ def _undone(story: Story, inboxes: dict[str, dict[str, Any]], outcome: Outcome) 
         domains = Domains(s).list()
     names = {d.id: d.name for d in domains}
     in_use = {a.split("@", 1)[1] for a in outcome.active}
+    used = {s.name for s in servers if s.status in LIVE_SERVER and names.get(s.domain_id) in in_use}
     at_hostwinds = {str(i["srvrname"]) for i in story.cloud.hostwinds.instances()}
-    rows = []
-    for server in servers:
-        used = server.status in LIVE_SERVER and names.get(server.domain_id) in in_use
-        there = server.name in at_hostwinds
-        if there and not used:
-            outcome.left_instances += 1
-        rows.append(
-            (
-                f"VPS {server.name}",
-                f"{server.ip or 'no address yet'}, {server.location}, server {server.status}",
-                "kept: its domain's active inboxes use it" if used else "given back",
-                ("running" if used else "STILL AT HOSTWINDS")
-                if there
-                else "none left at Hostwinds",
-            )
-        )
+    # Every instance counts, not only those with a row: one without would be a leak too.
+    outcome.left_instances += len(at_hostwinds - used)
+    rows = [_server_row(server, server.name in used, at_hostwinds) for server in servers]
     for domain in domains:
-        if domain.hosted_zone_id is None:
-            continue
-        ours = _our_record_sets(domain.hosted_zone_id)
-        used = domain.name in in_use
-        if ours and not used:
-            outcome.left_records += ours
-        rows.append(
-            (
-                f"DNS records in {domain.name}",
-                "our record sets in the zone now",
-                "kept: active inboxes use them" if used else "deleted (the zone stays)",
-                f"{ours} of ours {'in use' if used else 'left'}",
-            )
-        )
+        if domain.hosted_zone_id is not None:
+            ours = _our_record_sets(domain.hosted_zone_id)
+            if domain.name not in in_use:
+                outcome.left_records += ours
+            rows.append(_zone_row(domain.name, ours, domain.name in in_use))
     for address, inbox in inboxes.items():
-        if inbox["status"] != "failed":
-            continue
-        planned = _entry(inbox["timeline"], "compensate", "started")
-        ended = _entry(inbox["timeline"], "compensate", "succeeded") or _entry(
-            inbox["timeline"], "compensate", "failed"
-        )
-        finished = ended is not None and ended["outcome"] == "succeeded"
-        if not finished:
-            outcome.undo_incomplete += 1
-        rows.append(
-            (
-                f"inbox {address}",
-                "its reservation (and mailbox, if made)",
-                _undo_steps(planned["detail"]) if planned else "nothing of its own to undo",
-                f"undo {ended['outcome'] if ended else 'not finished'}; inbox failed",
-            )
-        )
+        if inbox["status"] == "failed":
+            row, finished = _inbox_row(address, inbox["timeline"])
+            outcome.undo_incomplete += 0 if finished else 1
+            rows.append(row)
     story.view.table(
         "Summary: what was bought, and what compensation undid",
         ("bought", "detail", "undone", "now"),
@@ -252,7 +230,43 @@ def _undone(story: Story, inboxes: dict[str, dict[str, Any]], outcome: Outcome) 
     )
 
 
+def _server_row(server: Server, used: bool, at_hostwinds: set[str]) -> tuple[str, ...]:
+    there = server.name in at_hostwinds
+    if used:
+        undone, now = "kept: its domain's active inboxes use it", "running"
+    else:
+        undone = "NOT given back" if there else "given back"
+        now = "STILL AT HOSTWINDS" if there else "none left at Hostwinds"
+    where = f"{server.ip or 'no address yet'}, {server.location}, server {server.status}"
+    return (f"VPS {server.name}", where, undone, now)
+
+
+def _zone_row(domain: str, ours: int, used: bool) -> tuple[str, ...]:
+    if used:
+        undone, now = "kept: active inboxes use them", f"{ours} in use"
+    else:
+        undone, now = ("NOT deleted" if ours else "none left (the zone stays)"), f"{ours} left"
+    return (f"DNS records in {domain}", "our record sets, as the zone holds them", undone, now)
+
+
+def _inbox_row(address: str, timeline: list[dict[str, Any]]) -> tuple[tuple[str, ...], bool]:
+    """The failed inbox's row, and whether its undoing finished (read from its timeline: the
+    plan's steps are what was undone only once the undoing says it succeeded)."""
+    planned = _entry(timeline, "compensate", "started")
+    ended = _entry(timeline, "compensate", "succeeded") or _entry(timeline, "compensate", "failed")
+    finished = ended is not None and ended["outcome"] == "succeeded"
+    if planned is None:
+        undone = "nothing of its own to undo"
+    elif finished:
+        undone = _undo_steps(planned["detail"])
+    else:
+        undone = "incomplete: left for reconcile"
+    now = f"undo {ended['outcome'] if ended else 'not finished'}; inbox failed"
+    return (f"inbox {address}", "its reservation (and mailbox, if made)", undone, now), finished
+
+
 def _our_record_sets(zone_id: str) -> int:
+    """Record sets in the zone but its SOA and NS (the tenant added none of its own here)."""
     import boto3
 
     from local.account import REGION

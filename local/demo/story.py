@@ -16,7 +16,7 @@ from uuid import UUID
 
 from inboxfleet.names import execution_name
 from local.cloud import LocalCloud
-from local.demo.customer import Customer
+from local.customer_api import Customer
 from local.demo.options import DemoOptions
 from local.demo.report import DemoFailed, Outcome, report
 from local.demo.steps import INJECTED_ERROR, failable_step

@@ -256,6 +256,10 @@ class StripeSimulator(HttpSimulator):
         with self._log_lock:
             self._endpoints[url] = WebhookEndpoint(url, secret)
 
+    def remove_webhook_endpoint(self, url: str) -> None:
+        with self._log_lock:
+            self._endpoints.pop(url, None)
+
     def send_event(
         self, type: str, obj: dict[str, Any], previous_attributes: dict[str, Any] | None = None
     ) -> list[Delivery]:

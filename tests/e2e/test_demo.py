@@ -71,8 +71,10 @@ def run_demo(
     try:
         for line in process.stdout:
             lines.append(line)
-            # Sampled before the runs and once the servers exist (their SSH and mail ports).
-            if any(mark in line for mark in SAMPLE_AT) or (interrupt_at and interrupt_at in line):
+            # Sampled at every step (a server's SSH and mail ports exist from its ReadHostKey on,
+            # and may be gone again by the end of a failed run) and before the interrupt.
+            sample = STEP_LINE.match(line) or any(mark in line for mark in SAMPLE_AT)
+            if sample or (interrupt_at and interrupt_at in line):
                 pids |= {c.pid for c in psutil.Process(process.pid).children(recursive=True)}
                 ports |= listening_ports(pids)
             if interrupt_at is not None and interrupt_at in line:
@@ -93,7 +95,7 @@ def assert_nothing_left(run: DemoRun, stopped_line: str = "the local cloud has s
     assert run.ports, "no listening port was seen while the demo ran"
     assert [pid for pid in run.pids if psutil.pid_exists(pid)] == []
     assert answering(run.ports) == []
-    socket_dir = re.search(r"PostgreSQL\s+(/tmp/inboxfleet-pg-[^/\s]+)/", run.out)
+    socket_dir = re.search(r"PostgreSQL\s+(/tmp/inboxfleet-pg-[^/\s]+)", run.out)
     assert socket_dir, run.out
     assert servers_in(socket_dir.group(1)) == []  # pg_ctl's server is no child of the demo
     assert not Path(socket_dir.group(1)).exists()
@@ -176,7 +178,9 @@ def test_a_fault_at_the_install_is_compensated_and_nothing_bought_is_left() -> N
     assert re.search(r"^  VPS ifl-local-\S+ .* given back\s+none left at Hostwinds$", out, re.M)
     assert "STILL AT HOSTWINDS" not in out
     assert re.search(
-        r"^  DNS records in northwind-outreach\.example .* 0 of ours left$", out, re.M
+        r"^  DNS records in northwind-outreach\.example .* none left \(the zone stays\)\s+0 left$",
+        out,
+        re.M,
     ), out
     assert re.search(r"records deleted, VPS terminated\s+undo succeeded; inbox failed$", out, re.M)
     assert_nothing_left(run)
@@ -196,6 +200,17 @@ def test_a_fault_at_activation_keeps_what_the_other_inboxes_use() -> None:
         r"^  VPS ifl-local-\S+ .* kept: its domain's active inboxes use it", run.out, re.M
     )
     assert re.search(r"IMAP .*found \"Hello from inboxfleet\"", run.out)
+    assert_nothing_left(run)
+
+
+def test_a_create_whose_answer_is_lost_is_found_by_name_and_given_back() -> None:
+    run = run_demo("--inboxes", "1", "--fail-at", "CreateServer")
+    assert run.code == 0, run.out[-3000:] + run.err[-3000:]
+    assert "will fail after doing its work (its answer lost)" in run.out
+    steps = run.steps("sales@northwind-outreach.example")
+    assert steps.index("CreateServer") < steps.index("Compensate") < steps.index("TerminateByName")
+    assert re.search(r"^  VPS ifl-local-\S+ .* given back\s+none left at Hostwinds$", run.out, re.M)
+    assert re.search(r"VPS terminated\s+undo succeeded; inbox failed$", run.out, re.M)
     assert_nothing_left(run)
 
 

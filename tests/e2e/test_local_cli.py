@@ -28,7 +28,7 @@ import pytest
 from local.mail_client import LoginRefused, MailAccount, MailRoute, send, smtp_connection
 from local.samples import SAMPLE_ADDRESS
 from local.template import REPO_ROOT
-from tests.process_support import answering, listening_ports, paste
+from tests.process_support import answering, listening_ports, paste, servers_in
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
@@ -182,6 +182,7 @@ def test_up_serves_a_ready_tenant_and_sigint_leaves_nothing(tmp_path: Path) -> N
     assert answering(ports) == []
     # Its own folder (the server's; nothing else is made until a VPS is ordered), not a diff
     # of /tmp: another run on the machine may be making folders of its own.
+    assert servers_in(str(Path(data_dir.group(1)).parent)) == []  # pg_ctl's: no child of ours
     assert not Path(data_dir.group(1)).parent.exists()
 
 

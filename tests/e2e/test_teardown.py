@@ -219,7 +219,10 @@ def _deliver(cloud: LocalCloud, event_type: str, obj: dict[str, Any]) -> None:
     """Stripe sends the event to the platform's webhook; the billing worker applies it."""
     url, secret = f"{cloud.api_url}/webhooks/stripe", cloud.secrets.webhook_secrets[0]
     cloud.stripe.add_webhook_endpoint(url, secret)
-    (delivery,) = cloud.stripe.send_event(event_type, obj)
+    try:
+        (delivery,) = cloud.stripe.send_event(event_type, obj)
+    finally:
+        cloud.stripe.remove_webhook_endpoint(url)  # the module's cloud is shared
     assert delivery.status == 200, delivery.answer
     report = cloud.deliver_queued()
     assert report.failed == 0, report

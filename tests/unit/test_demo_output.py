@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from local.demo.mail_check import MailTrial
 from local.demo.options import DemoOptions
+from local.demo.report import Outcome
 from local.demo.steps import failable_step, failable_steps, label
-from local.demo.story import addresses
+from local.demo.story import Story, addresses
 from local.demo.view import LiveView, PlainView
 from local.demo.watch import RunState, Step
 from local.sample_customer import domain_names
@@ -111,7 +114,7 @@ def test_bad_options_are_refused(fields: dict[str, object], message: str) -> Non
         DemoOptions(**fields)  # type: ignore[arg-type]
 
 
-def test_inboxes_fill_the_domains_in_turn_the_first_two_sharing_one() -> None:
+def test_inboxes_fill_the_domains_in_blocks_the_first_two_sharing_one() -> None:
     assert addresses(DemoOptions(), domain_names(1)) == [
         "sales@northwind-outreach.example",
         "hello@northwind-outreach.example",
@@ -143,3 +146,36 @@ def test_the_live_view_redraws_one_table_of_the_runs() -> None:
     assert "provisioning runs (Step Functions)" in shown
     assert label("InstallMailu") in shown  # the last frame holds the newest step
     assert "[red]kept as written[/red]" in shown  # a value is shown, never read as markup
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"fault": False, "active": ["a"], "dns_ok": True, "mail": True}, []),
+        ({"fault": False, "active": [], "failed": ["a", "b"]}, ["failed with no fault"]),
+        ({"fault": False, "active": ["a"], "dns_ok": False, "mail": True}, ["unanswered"]),
+        ({"fault": False, "active": ["a"], "dns_ok": True, "mail": False}, ["mail"]),
+        ({"fault": True, "active": [], "failed": ["a"]}, []),
+        ({"fault": True, "failed": ["a"], "left_instances": 1}, ["VPS(s) left"]),
+        ({"fault": True, "failed": ["a"], "left_records": 3}, ["record set(s)"]),
+        ({"fault": True, "failed": ["a"], "undo_incomplete": 1}, ["did not finish"]),
+        ({"fault": True, "active": ["b"], "failed": ["a"], "dns_ok": True, "mail": True}, []),
+    ],
+)
+def test_the_demo_succeeds_only_when_its_promise_holds(
+    fields: dict[str, Any], expected: list[str]
+) -> None:
+    mail = fields.pop("mail", None)
+    trial = None if mail is None else MailTrial("a@x.example", "b@x.example", mail, True)
+    problems = Outcome(mail=trial, **fields).problems()
+    assert len(problems) == len(expected), problems
+    for problem, wanted in zip(problems, expected, strict=True):
+        assert wanted in problem
+    assert Outcome(mail=trial, **fields).ok is (expected == [])
+
+
+def test_keep_running_offers_an_address_the_tenant_does_not_have() -> None:
+    story = Story(cloud=None, options=DemoOptions(), view=PlainView(io.StringIO()))  # type: ignore[arg-type]
+    story.domains = {"a.example": "d1", "b.example": "d2"}
+    story.inboxes = {"sales@a.example": "1", "hello@a.example": "2", "sales@b.example": "3"}
+    assert story.next_address() == "team@a.example"

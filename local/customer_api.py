@@ -1,6 +1,6 @@
-"""The tenant, as the demo plays it: the public tenant API over HTTP with a bearer token, nothing
-else. Each call answers the parsed JSON body, or raises `ApiRefused` with the API's own error
-(so a newcomer sees what the API said, not a traceback)."""
+"""A tenant's client of the public tenant API (the demo's customer, `up`'s ready tenant): HTTP
+with a bearer token, nothing else. Each call answers the parsed JSON body, or raises `ApiRefused`
+with the API's own error (the demo prints it in one line, not as a traceback)."""
 
 from __future__ import annotations
 
