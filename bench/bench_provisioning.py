@@ -37,7 +37,12 @@ from local.cloud import LocalCloud
 from local.hostwinds_sim.account import PLAN
 from local.hostwinds_sim.catalogue import plan_price
 from local.polling import poll
-from local.provisioning_runs import TEARDOWN, ended, run_cost
+from local.provisioning_runs import (
+    TEARDOWN,
+    ended,
+    record_sets_beyond_the_zones_own,
+    run_cost,
+)
 from local.standing import set_standing
 
 BILLING_PLAN = "growth_monthly"
@@ -180,21 +185,12 @@ def _bought(cost: ExecutionCost) -> bool:
 
 def _leftovers(cloud: LocalCloud, tenant_id: UUID) -> tuple[int, int]:
     """Instances still at the simulator, and record sets of ours left in the tenant's zones."""
-    import boto3
-
-    from local.account import REGION
-
     with tenant_session(tenant_id) as s:
         servers = Servers(s).list()
         zones = [d.hosted_zone_id for d in Domains(s).list() if d.hosted_zone_id]
     names = {server.name for server in servers}
     instances = [i for i in cloud.hostwinds.instances() if i["srvrname"] in names]
-    route53 = boto3.client("route53", region_name=REGION)
-    ours = 0
-    for zone in zones:
-        sets = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
-        ours += sum(1 for r in sets if r["Type"] not in ("SOA", "NS"))
-    return len(instances), ours
+    return len(instances), sum(record_sets_beyond_the_zones_own(zone) for zone in zones)
 
 
 def _print(runs: list[Run]) -> None:

@@ -27,9 +27,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import dns.exception
-import dns.resolver
 import httpx
 
+from local.dns_sim.client import resolver_at
 from local.mail_sim.tls import client_context
 from local.polling import poll
 
@@ -80,10 +80,7 @@ class MailRoute:
 
     def address_of(self, host_name: str) -> str:
         """The IPv4 address the DNS server gives `host_name`."""
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [self.dns_server[0]]
-        resolver.port = self.dns_server[1]
-        resolver.timeout = resolver.lifetime = self.timeout_s
+        resolver = resolver_at(self.dns_server, self.timeout_s)
         try:
             answer = resolver.resolve(host_name, "A", search=False)
         except dns.exception.DNSException as exc:

@@ -1,6 +1,6 @@
 """Reading workflow executions in the local cloud (provisioning by default; the teardown and the
-mailbox convergence by their logical ids): when one has ended, and its history. The e2e tests,
-the demo and the benchmarks read runs through these."""
+mailbox convergence by their logical ids): when one has ended, its history, and what the runs
+left in a hosted zone. The e2e tests, the demo and the benchmarks read runs through these."""
 
 from __future__ import annotations
 
@@ -66,6 +66,21 @@ def run_cost(
     if memory_mb is None:
         memory_mb = {f.arn: f.memory_mb for f in cloud.functions.values()}
     return execution_cost(history(cloud, name, machine), memory_mb)
+
+
+def record_sets_beyond_the_zones_own(zone_id: str) -> int:
+    """Record sets in a hosted zone other than its SOA and NS: what provisioning published
+    there (and the tenant's own, where it added any)."""
+    import boto3
+
+    route53 = boto3.client("route53", region_name=REGION)
+    pages = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id)
+    return sum(
+        1
+        for page in pages
+        for record in page["ResourceRecordSets"]
+        if record["Type"] not in ("SOA", "NS")
+    )
 
 
 def transitions(events: list[dict[str, Any]]) -> int:

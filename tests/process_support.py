@@ -9,11 +9,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 
 from local.polling import poll
 
@@ -52,12 +54,23 @@ def answering(ports: Iterable[int]) -> list[int]:
     return found
 
 
-def paste(printed: list[str], deadline_s: float) -> dict[str, Any]:
+def paste(printed: list[str], deadline_s: float, *, standin: bool = False) -> dict[str, Any]:
     """Run the curl commands `up` printed as a person pastes them into bash: export the
     variables, ask for the inbox, watch it until it settles, read its credentials (answered).
-    Skipped where curl is not installed."""
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed: the printed commands cannot be pasted")
+    Where curl is not installed (or with `standin`), tests/curl_standin.py plays it, so the
+    lines run verbatim either way."""
+    with tempfile.TemporaryDirectory(prefix="inboxfleet-curl-") as folder:
+        path = os.environ.get("PATH", "")
+        if standin or shutil.which("curl") is None:
+            script = Path(folder) / "curl"
+            standin_py = Path(__file__).with_name("curl_standin.py")
+            script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{standin_py}" "$@"\n')
+            script.chmod(0o700)
+            path = f"{folder}{os.pathsep}{path}"
+        return _paste(printed, deadline_s, path)
+
+
+def _paste(printed: list[str], deadline_s: float, path: str) -> dict[str, Any]:
     (exports,) = [line for line in printed if line.startswith("export API=")]
     (ask,) = [line for line in printed if line.startswith("INBOX=$(curl ")]
     (watch,) = [line for line in printed if line.startswith('curl -s "$API/v1/inboxes/$INBOX" ')]
@@ -66,7 +79,7 @@ def paste(printed: list[str], deadline_s: float) -> dict[str, Any]:
     def bash(script: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
             ["bash", "-c", script],
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PATH": path, **(env or {})},
             capture_output=True,
             text=True,
             timeout=60,
@@ -74,6 +87,7 @@ def paste(printed: list[str], deadline_s: float) -> dict[str, Any]:
         )
         return done.stdout
 
+    assert bash("command -v curl").strip()  # the real one, or the stand-in put first
     variables = bash(f'{exports}\n{ask}\necho "$API $TOKEN $INBOX"').split()
     assert len(variables) == 3, f"the pasted commands set {variables}"
     env = dict(zip(("API", "TOKEN", "INBOX"), variables, strict=True))

@@ -12,6 +12,8 @@ import dns.exception
 import dns.resolver
 import dns.reversename
 
+from local.dns_sim.client import resolver_at
+
 QUERY_TIMEOUT_S = 5.0
 
 
@@ -22,15 +24,6 @@ class Answer:
     type: str
     values: tuple[str, ...]  # empty: no answer (the error says why)
     error: str = ""
-
-
-def _resolver(address: tuple[str, int]) -> dns.resolver.Resolver:
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [address[0]]
-    resolver.port = address[1]
-    resolver.timeout = resolver.lifetime = QUERY_TIMEOUT_S
-    resolver.cache = None
-    return resolver
 
 
 def _ask(
@@ -62,7 +55,7 @@ def deliverability_answers(
 ) -> list[Answer]:
     """MX, SPF, DKIM, DMARC, MTA-STS (its TXT policy id and the policy host's A) and TLS-RPT as
     the domain's name server answers them now, and the PTR of `ip` as the reverse zone does."""
-    resolver = _resolver(name_server)
+    resolver = resolver_at(name_server, QUERY_TIMEOUT_S)
     answers = [
         _ask(resolver, "MX", domain, "MX"),
         _ask(resolver, "SPF", domain, "TXT", starts="v=spf1"),
@@ -74,5 +67,5 @@ def deliverability_answers(
     ]
     if ip:
         reverse = dns.reversename.from_address(ip).to_text()
-        answers.append(_ask(_resolver(reverse_server), "PTR", reverse, "PTR"))
+        answers.append(_ask(resolver_at(reverse_server, QUERY_TIMEOUT_S), "PTR", reverse, "PTR"))
     return answers

@@ -6,6 +6,7 @@ bought and what was undone (checked against the simulators, not taken on the wor
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from local.demo.dns_answers import deliverability_answers
 from local.demo.mail_check import MailTrial, try_the_mailboxes
 from local.hostwinds_sim.account import PLAN
 from local.hostwinds_sim.catalogue import plan_price
-from local.provisioning_runs import run_cost
+from local.provisioning_runs import record_sets_beyond_the_zones_own, run_cost
 
 if TYPE_CHECKING:
     from local.demo.story import Story
@@ -78,25 +79,29 @@ def report(story: Story) -> Outcome:
     servers = {s["domain"]: s for s in you.servers() if s["status"] == "ready"}
     for address in outcome.failed:
         story.view.say(f"{address} failed: {inboxes[address]['failure_reason']}")
+    # Each domain as GET /v1/domains/{id} shows it once the runs have ended: its name servers,
+    # its records and their verification.
+    domains = {name: you.domain(domain_id) for name, domain_id in story.domains.items()}
     if outcome.active:
         outcome.mail = try_the_mailboxes(story, outcome.active)
-        outcome.dns_ok = _dns(story, servers)
+        outcome.dns_ok = _dns(story, servers, domains)
     _inbox_table(story, inboxes, servers)
     if outcome.active:
-        _records_table(story)
+        _records_table(story, domains.values())
     if story.options.fail_at or outcome.failed:
         _undone(story, inboxes, outcome)
     return outcome
 
 
-def _dns(story: Story, servers: dict[str, dict[str, Any]]) -> bool:
+def _dns(
+    story: Story, servers: dict[str, dict[str, Any]], domains: dict[str, dict[str, Any]]
+) -> bool:
     dns = story.cloud.dns
     everything = True
-    for domain, domain_id in story.domains.items():
+    for domain, view in domains.items():
         server = servers.get(domain)
         if server is None:
             continue
-        view = story.you().domain(domain_id)
         name_server = view["delegation"]["name_servers"][0]
         story.view.heading(f"DNS answers for {domain} (dig @{name_server.rstrip('.')}, over UDP)")
         address = dns.name_server_address(name_server)
@@ -161,11 +166,10 @@ def _inbox_table(
     )
 
 
-def _records_table(story: Story) -> None:
+def _records_table(story: Story, domains: Iterable[dict[str, Any]]) -> None:
     rows = []
     verdicts = []
-    for domain_id in story.domains.values():
-        domain = story.you().domain(domain_id)
+    for domain in domains:
         records = [r for r in domain["records"] or [] if r["type"] not in ("SOA", "NS")]
         for record in sorted(records, key=lambda r: (TYPE_ORDER.get(r["type"], 9), r["name"])):
             shared = not record["managed"] and any("v=spf1" in v for v in record["values"])
@@ -214,7 +218,7 @@ def _undone(story: Story, inboxes: dict[str, dict[str, Any]], outcome: Outcome) 
     rows = [_server_row(server, server.name in used, at_hostwinds) for server in servers]
     for domain in domains:
         if domain.hosted_zone_id is not None:
-            ours = _our_record_sets(domain.hosted_zone_id)
+            ours = record_sets_beyond_the_zones_own(domain.hosted_zone_id)
             if domain.name not in in_use:
                 outcome.left_records += ours
             rows.append(_zone_row(domain.name, ours, domain.name in in_use))
@@ -263,17 +267,6 @@ def _inbox_row(address: str, timeline: list[dict[str, Any]]) -> tuple[tuple[str,
         undone = "incomplete: left for reconcile"
     now = f"undo {ended['outcome'] if ended else 'not finished'}; inbox failed"
     return (f"inbox {address}", "its reservation (and mailbox, if made)", undone, now), finished
-
-
-def _our_record_sets(zone_id: str) -> int:
-    """Record sets in the zone but its SOA and NS (the tenant added none of its own here)."""
-    import boto3
-
-    from local.account import REGION
-
-    route53 = boto3.client("route53", region_name=REGION)
-    sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
-    return sum(1 for r in sets if r["Type"] not in ("SOA", "NS"))
 
 
 def _entry(timeline: list[dict[str, Any]], step: str, outcome: str) -> dict[str, Any] | None:

@@ -39,11 +39,18 @@ class RunState:
     address: str
     execution: str
     status: str  # RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT; PENDING before it exists
-    state: str  # the state the run is in (or ended in), "" before the first
     elapsed_s: float
-    retries: int
     steps: tuple[Step, ...] = ()
     ended_at: datetime | None = None  # when the run stopped, as Step Functions says
+
+    @property
+    def state(self) -> str:
+        """The state the run is in (or ended in); "" before the first."""
+        return self.steps[-1].state if self.steps else ""
+
+    @property
+    def retries(self) -> int:
+        return sum(1 for step in self.steps if step.retry_of)
 
     @property
     def label(self) -> str:
@@ -64,7 +71,7 @@ def read_run(cloud: LocalCloud, address: str, execution: str, since: float) -> R
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
             raise
-        return RunState(address, execution, "PENDING", "", time.monotonic() - since, 0)
+        return RunState(address, execution, "PENDING", time.monotonic() - since)
     events = _history(client, arn)
     stopped = described.get("stopDate")
     started = described["startDate"]
@@ -73,9 +80,7 @@ def read_run(cloud: LocalCloud, address: str, execution: str, since: float) -> R
         address=address,
         execution=execution,
         status=str(described["status"]),
-        state=_current_state(events),
         elapsed_s=max(0.0, (end - started).total_seconds()),
-        retries=_retries(events),
         steps=_steps(events),
         ended_at=stopped,
     )
@@ -91,21 +96,9 @@ def _history(client: Any, arn: str) -> list[dict[str, Any]]:
     return [event for page in pages for event in page["events"]]
 
 
-def _current_state(events: Sequence[Mapping[str, Any]]) -> str:
-    for event in reversed(events):
-        if event["type"] in _SHOWN:
-            return str(event["stateEnteredEventDetails"]["name"])
-    return ""
-
-
-def _retries(events: Sequence[Mapping[str, Any]]) -> int:
-    """Lambda attempts beyond one per task state entered: the Retry the ASL asked for."""
-    tasks = sum(1 for e in events if e["type"] == "TaskStateEntered")
-    calls = sum(1 for e in events if e["type"] == "LambdaFunctionScheduled")
-    return max(0, calls - tasks)
-
-
 def _steps(events: Sequence[Mapping[str, Any]]) -> tuple[Step, ...]:
+    """Each task or wait state entered, and each Lambda attempt beyond a state's first (the
+    Retry the ASL asked for) with the error before it."""
     steps = []
     state, calls, failure = "", 0, ""
     for event in events:

@@ -1,12 +1,17 @@
-"""A minimal DNS client for the resolver stand-in: UDP first, TCP when the answer is truncated."""
+"""A minimal DNS client for the resolver stand-in: UDP first, TCP when the answer is truncated;
+and a dnspython resolver that asks one local server, for tools that want dnspython's parsing."""
 
 from __future__ import annotations
 
 import secrets
 import socket
 import time
+from typing import TYPE_CHECKING
 
 from local.dns_sim.wire import Message, decode_message, encode_query
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 Address = tuple[str, int]
 UPSTREAM_PAYLOAD = 1232
@@ -71,3 +76,16 @@ def ask(qname: str, qtype: str, server: Address, *, timeout_s: float) -> Message
     if message.tc:
         message = _tcp(data, query_id, server, timeout_s)
     return message
+
+
+def resolver_at(server: Address, timeout_s: float) -> dns.resolver.Resolver:
+    """A dnspython resolver asking only `server` (no /etc/resolv.conf, no cache), each query
+    bounded by `timeout_s`."""
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [server[0]]
+    resolver.port = server[1]
+    resolver.timeout = resolver.lifetime = timeout_s
+    resolver.cache = None
+    return resolver

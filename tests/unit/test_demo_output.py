@@ -25,9 +25,7 @@ def at(seconds: float) -> datetime:
 
 
 def run(address: str, status: str, *steps: Step) -> RunState:
-    state = next((s.state for s in reversed(steps) if not s.retry_of), "")
-    retries = sum(1 for s in steps if s.retry_of)
-    return RunState(address, f"{address}-run", status, state, 3.0, retries, tuple(steps))
+    return RunState(address, f"{address}-run", status, 3.0, tuple(steps))
 
 
 def lines(view_out: io.StringIO) -> list[str]:
