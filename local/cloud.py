@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,13 +137,16 @@ class LocalCloud(StartStop):
         api_port: int = 0,
         log_level: str = "INFO",
         provisioning: bool = True,
+        hostwinds_ip_ranges: Sequence[str] | None = None,
     ) -> None:
         """`postgres_url`: a running server to create the cloud's database on (tests share
         one); None starts one (local.embedded_db.postgres_server). `time_scale` < 1 shortens
         ASL Waits and Retry intervals and the simulated delays. `event_sources`: poll the
         template's SQS event sources in the background (off: call `deliver_queued()`).
         `provisioning` off: the tenant API and billing start no workflow (requests stay
-        queued, as with no state machine deployed), for tests of the API on its own."""
+        queued, as with no state machine deployed), for tests of the API on its own.
+        `hostwinds_ip_ranges`: where the Hostwinds simulator draws addresses from (default:
+        the RFC 5737 ranges; a benchmark fleet needs RFC 2544's)."""
         if not 0 < time_scale <= 1:
             raise ValueError("time_scale must be in (0, 1]")
         self.template_path = template_path
@@ -157,6 +160,7 @@ class LocalCloud(StartStop):
         self._api_port = api_port
         self._log_level = log_level
         self._provisioning = provisioning
+        self._hostwinds_ip_ranges = hostwinds_ip_ranges
         self._stack: ExitStack | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -230,6 +234,7 @@ class LocalCloud(StartStop):
                 api_keys={API_KEY},
                 activation_delay_s=self.delays.vps_activation_s * scale,
                 ssh_keys={SSH_KEY_NAME: platform_key().public_openssh},
+                ip_ranges=self._hostwinds_ip_ranges,
             )
         )
         self.fleet = stack.enter_context(

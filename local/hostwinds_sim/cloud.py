@@ -410,7 +410,16 @@ class Cloud:
         with self.lock:
             self._never_active += count
 
-    def seed(self, count: int, *, location_id: int, name_prefix: str) -> None:
+    def seed(
+        self,
+        count: int,
+        *,
+        location_id: int,
+        name_prefix: str,
+        names: Sequence[str] | None = None,
+    ) -> list[tuple[int, str | None]]:
+        """`count` instances named prefix + id (or one per name of `names`); returns each
+        one's serviceid and address."""
         if count < 0:
             raise ValueError("count must not be negative")
         if location_id not in self._locations:
@@ -419,9 +428,10 @@ class Cloud:
             due = self._clock() - self._delay
             template = self.catalogue.images[0].id
             rid = self.catalogue.plans[0].rid
-            for _ in range(count):
+            made: list[tuple[int, str | None]] = []
+            for name in names if names is not None else [None] * count:
                 instance = self._new_instance(
-                    name=f"{name_prefix}{self._next_id}",
+                    name=name or f"{name_prefix}{self._next_id}",
                     location_id=location_id,
                     rid=rid,
                     template=template,
@@ -432,6 +442,13 @@ class Cloud:
                 if ip is not None:  # beyond the slice they wait, PENDING, for a free IP
                     instance.main_ip = ip
                     instance.status = "ACTIVE"
+                made.append((instance.serviceid, instance.main_ip))
+            return made
+
+    def set_status(self, serviceid: int, status: str) -> None:
+        """What Hostwinds does on its own to an instance (suspends it, stops it)."""
+        with self.lock:
+            self._instances[serviceid].status = status
 
     def root_passwords(self) -> list[str]:
         """Every root password handed out, terminated instances' too."""

@@ -1,4 +1,5 @@
-"""Addresses: only RFC 5737 documentation ranges, one disjoint slice per location."""
+"""Addresses: only RFC 5737 documentation ranges (and, for benchmarks that need more of them,
+RFC 2544's benchmarking range), one disjoint slice per location."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ DOCUMENTATION_RANGES: tuple[IPv4Network, ...] = (
     IPv4Network("192.0.2.0/24"),
 )
 
+# RFC 2544: set aside for benchmarking network devices, never routed (131,070 addresses): a
+# benchmark's fleet of tens of thousands of ACTIVE instances draws from it.
+BENCHMARKING_RANGE = IPv4Network("198.18.0.0/15")
+
 
 def documentation_networks(ranges: tuple[str, ...] | None) -> tuple[IPv4Network, ...]:
     """Parse and check the IP ranges to draw from: inside RFC 5737, no overlaps."""
@@ -23,8 +28,11 @@ def documentation_networks(ranges: tuple[str, ...] | None) -> tuple[IPv4Network,
     if not networks:
         raise ValueError("at least one IP range is required")
     for net in networks:
-        if not any(net.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
-            raise ValueError(f"{net} is not inside an RFC 5737 documentation range")
+        if not any(net.subnet_of(doc) for doc in (*DOCUMENTATION_RANGES, BENCHMARKING_RANGE)):
+            raise ValueError(
+                f"{net} is not inside an RFC 5737 documentation range "
+                f"or RFC 2544's {BENCHMARKING_RANGE}"
+            )
     for i, net in enumerate(networks):
         if any(net.overlaps(other) for other in networks[i + 1 :]):
             raise ValueError(f"{net} overlaps another configured range")

@@ -240,11 +240,23 @@ class HostwindsSimulator(HttpSimulator):
     # ---- state access without HTTP -------------------------------------------------------
 
     def seed_instances(
-        self, count: int, *, location_id: int = 1, name_prefix: str = "bench-"
-    ) -> None:
-        """Create `count` instances directly, already ACTIVE while the location has free IPs
-        (the rest stay PENDING: never ACTIVE without an IP)."""
-        self._cloud.seed(count, location_id=location_id, name_prefix=name_prefix)
+        self,
+        count: int = 0,
+        *,
+        location_id: int = 1,
+        name_prefix: str = "bench-",
+        names: Sequence[str] | None = None,
+    ) -> list[tuple[int, str | None]]:
+        """Create `count` instances (or one per name of `names`) directly, already ACTIVE while
+        the location has free IPs (the rest stay PENDING: never ACTIVE without an IP). Returns
+        each one's serviceid and address."""
+        return self._cloud.seed(
+            count, location_id=location_id, name_prefix=name_prefix, names=names
+        )
+
+    def set_instance_status(self, serviceid: int, status: str) -> None:
+        """Hostwinds changes an instance's status on its own (a suspension, a host failure)."""
+        self._cloud.set_status(serviceid, status)
 
     def instances(self) -> list[dict[str, object]]:
         """What the account holds now: every instance not terminated, listed or not yet (a
