@@ -27,6 +27,11 @@ class RecordingStarter:
         with self._lock:
             return "RUNNING" if execution_name in self._started else None
 
+    def stop(self, execution_name: str, cause: str) -> None:
+        """Stopped runs are forgotten: their name answers None from then on."""
+        with self._lock:
+            self._started.pop(execution_name, None)
+
     @property
     def asked(self) -> list[StartRequest]:
         """Every start asked for, repeats included."""

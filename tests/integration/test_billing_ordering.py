@@ -50,6 +50,9 @@ class StripeTruth:
     def customer(self, customer_id: str) -> dict[str, Any]:
         raise AssertionError("every event names its tenant")
 
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
+        raise AssertionError("events never list a customer's subscriptions")
+
 
 class Outbox:
     def __init__(self) -> None:

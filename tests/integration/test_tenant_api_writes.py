@@ -426,6 +426,9 @@ class _Refusing:
     def status(self, execution_name: str) -> str | None:
         raise ConnectionError("Step Functions is unreachable")
 
+    def stop(self, execution_name: str, cause: str) -> None:
+        raise ConnectionError("Step Functions is unreachable")
+
 
 def test_a_teardown_that_cannot_be_started_leaves_the_inbox_deleting_for_reconcile(
     cloud: LocalCloud,

@@ -54,12 +54,20 @@ CONCERNS = (
 # the tenant API starts checkouts and portal sessions through billing's onboarding service, and
 # tells mail clients the host and ports the mail server publishes (mailu.config, pure), and
 # manages domains through the dns concern (zones, delegation, the tenant's own records).
+# Reconcile compares and repairs across them: Hostwinds' listing, the workflows it (re)starts,
+# billing's per-tenant work and the domains it re-verifies. An operator terminates a row-less
+# instance reconcile reported through the admin commands.
 CONCERN_ARROWS = {
     ("billing", "provisioning"),
     ("api", "provisioning"),
     ("api", "billing"),
     ("api", "mailu"),
     ("api", "dns"),
+    ("reconcile", "hostwinds"),
+    ("reconcile", "provisioning"),
+    ("reconcile", "billing"),
+    ("reconcile", "dns"),
+    ("admin", "hostwinds"),
 }
 
 Graph = Mapping[str, set[str]]

@@ -3,6 +3,7 @@ secret value is written into the template. Also the short-tag loader and the han
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -356,6 +357,7 @@ def test_every_secret_a_function_names_is_readable_by_its_role(spec: FunctionSpe
 
 WEBHOOK = "StripeWebhookFunction"
 WORKER = "BillingEventsFunction"
+RECONCILE = "ReconcileFunction"
 QUEUE = "BillingEventsQueue"
 DLQ = "BillingEventsDeadLetterQueue"
 
@@ -440,14 +442,24 @@ def test_the_worker_consumes_the_fifo_queue_reporting_batch_item_failures() -> N
     assert "MaximumBatchingWindowInSeconds" not in source, "not supported for FIFO queues"
 
 
+def _schedule_dead_letter_queues() -> set[str]:
+    """The queues function schedules (ScheduleV2) send what they could not deliver to."""
+    return {
+        event["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for spec in SPECS
+        for event in _events(spec.logical_id, "ScheduleV2")
+        if "DeadLetterConfig" in event
+    }
+
+
 def test_every_dead_letter_queue_has_an_alarm() -> None:
     dead_letter_queues = {
         resource["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         for resource in RESOURCES.values()
         if resource["Type"] == "AWS::SQS::Queue"
         and "RedrivePolicy" in (resource.get("Properties") or {})
-    }
-    assert DLQ in dead_letter_queues
+    } | _schedule_dead_letter_queues()
+    assert {DLQ, "ReconcileScheduleDeadLetterQueue"} <= dead_letter_queues
     watched = {
         alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for alarm in _alarms().values()
@@ -542,15 +554,17 @@ def test_reminders_are_sent_only_through_the_identity_and_from_the_sender() -> N
         ]
         for spec in SPECS
     }
-    assert {fn for fn, grants in ses.items() if grants} == {WORKER}
-    (grant,) = ses[WORKER]
-    assert _actions(grant) == {"ses:sendemail"}
-    assert grant["Resource"] == identity_arn
-    assert grant["Condition"] == {
-        "StringEquals": {"ses:FromAddress": {"Ref": "BillingReminderSender"}}
-    }
-    variables = _props(WORKER)["Environment"]["Variables"]
-    assert variables["BILLING_REMINDER_SENDER"] == {"Ref": "BillingReminderSender"}
+    # Reconcile sends the reminders of billing's own schedule, exactly as the worker does.
+    assert {fn for fn, grants in ses.items() if grants} == {WORKER, RECONCILE}
+    for fn in (WORKER, RECONCILE):
+        (grant,) = ses[fn]
+        assert _actions(grant) == {"ses:sendemail"}, fn
+        assert grant["Resource"] == identity_arn, fn
+        assert grant["Condition"] == {
+            "StringEquals": {"ses:FromAddress": {"Ref": "BillingReminderSender"}}
+        }, fn
+        variables = _props(fn)["Environment"]["Variables"]
+        assert variables["BILLING_REMINDER_SENDER"] == {"Ref": "BillingReminderSender"}, fn
 
 
 # --- samconfig.toml ----------------------------------------------------------------------------
@@ -656,6 +670,24 @@ STARTS = {
         "ProvisionInboxStateMachine": "PROVISIONING_STATE_MACHINE_ARN",
         "ConvergeMailboxStateMachine": "MAILBOX_STATE_MACHINE_ARN",
     },
+    "ReconcileFunction": {
+        "ProvisionInboxStateMachine": "PROVISIONING_STATE_MACHINE_ARN",
+        "DeprovisionInboxStateMachine": "DEPROVISIONING_STATE_MACHINE_ARN",
+        "ConvergeMailboxStateMachine": "MAILBOX_STATE_MACHINE_ARN",
+    },
+}
+# Which functions may read (and stop) which machines' executions: the actions, and the machine
+# names (as in the state machines' Name) whose executions they apply to.
+EXECUTIONS_PREFIX = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+RUN_GRANTS = {
+    # Only the teardown's runs: whether the last one is still under way.
+    "TenantApiFunction": [({"states:describeexecution"}, ["deprovision-inbox"])],
+    # Runs that went quiet: whether they are under way; only a provisioning run stuck far past
+    # its time is stopped (before it is undone).
+    "ReconcileFunction": [
+        ({"states:describeexecution"}, ["provision-inbox", "deprovision-inbox"]),
+        ({"states:stopexecution"}, ["provision-inbox"]),
+    ],
 }
 ASL_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -728,23 +760,32 @@ def test_only_the_starters_may_start_the_state_machines_and_nothing_else(
             assert variables[setting] == {"Ref": machine}
     else:
         assert starting == []
-    reading = [
-        s for s in _role_statements(spec.logical_id) if "states:describeexecution" in _actions(s)
-    ]
-    if spec.logical_id == "TenantApiFunction":
-        # Only the teardown's runs: whether the last one is still under way.
-        (statement,) = reading
-        assert _actions(statement) == {"states:describeexecution"}
-        assert statement["Resource"]["Fn::Sub"].endswith(
-            ":execution:inboxfleet-${Environment}-deprovision-inbox:*"
-        )
+    run_actions = {"states:describeexecution", "states:stopexecution"}
+    reading = [s for s in _role_statements(spec.logical_id) if _actions(s) & run_actions]
+    if spec.logical_id in RUN_GRANTS:
+        grants = RUN_GRANTS[spec.logical_id]
+        assert len(reading) == len(grants)
+        for statement, (actions, machines) in zip(reading, grants, strict=True):
+            assert _actions(statement) == actions
+            assert _as_list(statement["Resource"]) == [
+                {"Fn::Sub": f"{EXECUTIONS_PREFIX}inboxfleet-${{Environment}}-{machine}:*"}
+                for machine in machines
+            ]
     else:
         assert reading == []
     assert not any(
-        a.startswith("states:") and a not in ("states:startexecution", "states:describeexecution")
+        a.startswith("states:") and a not in {"states:startexecution", *run_actions}
         for s in _role_statements(spec.logical_id)
         for a in _actions(s)
     )
+
+
+def test_the_run_grants_name_the_state_machines_real_names() -> None:
+    names = {_props(m)["Name"]["Fn::Sub"] for m in MACHINES}
+    for grants in RUN_GRANTS.values():
+        for actions, machines in grants:
+            assert actions
+            assert {f"inboxfleet-${{Environment}}-{machine}" for machine in machines} <= names
 
 
 def test_failed_executions_of_every_machine_go_to_an_alarmed_queue_only_the_rule_may_fill() -> None:
@@ -767,3 +808,219 @@ def test_failed_executions_of_every_machine_go_to_an_alarmed_queue_only_the_rule
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedExecutionsQueue", "QueueName"]}}
     ]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+# --- reconcile: schedule, role, alarms --------------------------------------------------------
+
+RECONCILE_DLQ = "ReconcileScheduleDeadLetterQueue"
+
+
+def _reconcile_schedule() -> dict[str, Any]:
+    events = _props(RECONCILE)["Events"]
+    assert list(events) == ["ReconcileSchedule"]
+    assert events["ReconcileSchedule"]["Type"] == "ScheduleV2"
+    props: dict[str, Any] = events["ReconcileSchedule"]["Properties"]
+    return props
+
+
+def test_reconcile_runs_on_a_schedule_at_the_configured_rate() -> None:
+    schedule = _reconcile_schedule()
+    assert schedule["Name"] == {"Fn::Sub": "inboxfleet-${Environment}-reconcile"}
+    assert schedule["ScheduleExpression"] == {"Fn::Sub": "rate(${ReconcileRateMinutes} minutes)"}
+    rate = PARAMETERS["ReconcileRateMinutes"]
+    assert (rate["Type"], rate["Default"], rate["MinValue"], rate["MaxValue"]) == (
+        "Number",
+        15,
+        5,
+        60,
+    )
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+
+
+def test_the_schedule_runs_a_real_pass_with_a_json_input() -> None:
+    raw = _reconcile_schedule()["Input"]
+    assert isinstance(raw, str), "Scheduler's Input is a JSON string"
+    assert json.loads(raw) == {"dry_run": False}
+
+
+def test_a_scheduled_pass_is_never_retried() -> None:
+    # The next pass is the retry (a lease keeps two from overlapping): neither Scheduler nor
+    # Lambda's asynchronous invocation retries a pass.
+    assert _reconcile_schedule()["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    assert _props(RECONCILE)["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+
+
+def test_undelivered_passes_go_to_an_alarmed_queue_only_the_schedule_may_fill() -> None:
+    assert _reconcile_schedule()["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": [RECONCILE_DLQ, "Arn"]}
+    }
+    queue = _props(RECONCILE_DLQ)
+    assert RESOURCES[RECONCILE_DLQ]["Type"] == "AWS::SQS::Queue"
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 1209600
+    policies = [
+        props
+        for resource in RESOURCES.values()
+        if resource["Type"] == "AWS::SQS::QueuePolicy"
+        for props in [resource["Properties"]]
+        if {"Ref": RECONCILE_DLQ} in props["Queues"]
+    ]
+    (policy,) = policies
+    assert policy["Queues"] == [{"Ref": RECONCILE_DLQ}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": [RECONCILE_DLQ, "Arn"]}
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+    source_arn = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    schedule_name = _reconcile_schedule()["Name"]["Fn::Sub"]
+    assert source_arn.endswith(f":schedule/default/{schedule_name}")
+    (alarm,) = [
+        alarm
+        for alarm in _alarms().values()
+        if alarm.get("Dimensions")
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [RECONCILE_DLQ, "QueueName"]}}]
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_reconcile_is_the_only_scheduled_function() -> None:
+    scheduled = {spec.logical_id for spec in SPECS if _events(spec.logical_id, "ScheduleV2")}
+    assert scheduled == {RECONCILE}
+    assert _schedule_dead_letter_queues() == {RECONCILE_DLQ}
+
+
+def test_reconcile_is_configured_from_the_template_parameters() -> None:
+    props = _props(RECONCILE)
+    assert (props["Timeout"], props["MemorySize"]) == (900, 1024)
+    variables = props["Environment"]["Variables"]
+    expected = {
+        "RECONCILE_TERMINATE_CAP": "ReconcileTerminateCap",
+        "HOSTWINDS_API_KEY_EXPIRES_ON": "HostwindsApiKeyExpiresOn",
+        "HOSTWINDS_KEY_EXPIRY_WARNING_DAYS": "HostwindsKeyExpiryWarningDays",
+        "HOSTWINDS_API_KEY_SECRET": "HostwindsApiKeySecretArn",
+        "STRIPE_API_KEY_SECRET": "StripeApiKeySecretArn",
+        "BILLING_REMINDER_SENDER": "BillingReminderSender",
+        "BILLING_RETENTION_DAYS": "BillingRetentionDays",
+    }
+    assert {name: variables[name] for name in expected} == {
+        name: {"Ref": parameter} for name, parameter in expected.items()
+    }
+    # Billing's worker settings except its queues: reconcile neither consumes nor parks.
+    worker = _props(WORKER)["Environment"]["Variables"]
+    assert {n for n in worker if "QUEUE" not in n} <= set(variables)
+    assert not any("QUEUE" in name for name in variables)
+    # Where the hostwinds function runs (a NAT on the key's allow-list), reconcile runs too.
+    assert props["VpcConfig"] == _props("HostwindsFunction")["VpcConfig"]
+    assert (
+        _role_props(RECONCILE)["ManagedPolicyArns"]
+        == _role_props("HostwindsFunction")["ManagedPolicyArns"]
+    )
+    assert TEMPLATE["Outputs"]["ReconcileFunctionArn"]["Value"] == {
+        "Fn::GetAtt": [RECONCILE, "Arn"]
+    }
+
+
+def test_the_reconcile_parameters() -> None:
+    cap = PARAMETERS["ReconcileTerminateCap"]
+    assert (cap["Type"], cap["Default"], cap["MinValue"], cap["MaxValue"]) == (
+        "Number",
+        10,
+        0,
+        200,
+    )
+    warning = PARAMETERS["HostwindsKeyExpiryWarningDays"]
+    assert (warning["Type"], warning["Default"], warning["MinValue"], warning["MaxValue"]) == (
+        "Number",
+        14,
+        1,
+        90,
+    )
+    expires = PARAMETERS["HostwindsApiKeyExpiresOn"]
+    assert (expires["Type"], expires["Default"]) == ("String", "")
+    pattern = expires["AllowedPattern"]
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, "2026-03-31")
+    assert not re.fullmatch(pattern, "31/03/2026")
+    assert not re.fullmatch(pattern, "2026-03-31T00:00:00Z")
+
+
+def test_the_reconcile_role_reads_only_its_secrets() -> None:
+    readable = [
+        s["Resource"]
+        for s in _role_statements(RECONCILE)
+        if "secretsmanager:getsecretvalue" in _actions(s)
+    ]
+    assert readable == [
+        {"Ref": "DatabaseUrlSecretArn"},
+        {"Ref": "HostwindsApiKeySecretArn"},
+        {"Ref": "StripeApiKeySecretArn"},
+        # Only when a DQS key is configured (the re-verification asks Spamhaus with it).
+        {"Ref": "SpamhausDqsKeySecretArn"},
+    ]
+    actions = {a for s in _role_statements(RECONCILE) for a in _actions(s)}
+    assert not {a for a in actions if a.startswith(("cloudwatch:", "kms:", "sqs:", "lambda:"))}
+
+
+# Alarm, namespace, metric, statistic, threshold, periods (length, evaluated, to alarm).
+RECONCILE_ALARMS = [
+    ("ReconcileRowlessInstancesAlarm", "InboxFleet", "RowlessInstances", "Maximum", 1, 900, 1, 1),
+    ("ReconcileTerminationCapAlarm", "InboxFleet", "TerminationCapReached", "Sum", 1, 900, 1, 1),
+    ("ReconcileServersLostAlarm", "InboxFleet", "ServersLost", "Sum", 1, 900, 1, 1),
+    # Each of two consecutive 15-minute periods had an incomplete pass.
+    ("ReconcileIncompleteAlarm", "InboxFleet", "ReconcileIncomplete", "Sum", 1, 900, 2, 2),
+    (
+        "HostwindsKeyExpiringAlarm",
+        "InboxFleet",
+        "HostwindsApiKeyExpiringSoon",
+        "Maximum",
+        1,
+        3600,
+        1,
+        1,
+    ),
+    ("ReconcileErrorsAlarm", "AWS/Lambda", "Errors", "Sum", 1, 900, 1, 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("alarm_id", "namespace", "metric", "statistic", "threshold", "period", "evaluated", "needed"),
+    RECONCILE_ALARMS,
+    ids=[row[0] for row in RECONCILE_ALARMS],
+)
+def test_each_reconcile_alarm_watches_its_metric(
+    alarm_id: str,
+    namespace: str,
+    metric: str,
+    statistic: str,
+    threshold: int,
+    period: int,
+    evaluated: int,
+    needed: int,
+) -> None:
+    assert RESOURCES[alarm_id]["Type"] == "AWS::CloudWatch::Alarm"
+    alarm = _props(alarm_id)
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        namespace,
+        metric,
+        statistic,
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "GreaterThanOrEqualToThreshold",
+        threshold,
+    )
+    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (period, evaluated)
+    assert alarm.get("DatapointsToAlarm", evaluated) == needed
+    if namespace == "InboxFleet":
+        # Powertools publishes every metric with the service dimension, from the same setting.
+        service = GLOBAL_FUNCTION["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+        assert GLOBAL_FUNCTION["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == (
+            namespace
+        )
+    else:
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": RECONCILE}}]

@@ -83,8 +83,9 @@ INBOX_TRANSITIONS: dict[InboxStatus, frozenset[InboxStatus]] = {
     # A workflow that cannot even reserve (limits, delegation) fails the inbox it was given.
     _I.QUEUED: frozenset({_I.PROVISIONING, _I.FAILED, _I.DELETING}),
     _I.PROVISIONING: frozenset({_I.ACTIVE, _I.FAILED}),
-    _I.ACTIVE: frozenset({_I.SUSPENDED, _I.DELETING}),
-    _I.SUSPENDED: frozenset({_I.ACTIVE, _I.DELETING}),
+    # Reconcile fails an inbox in service whose server vanished at Hostwinds (`server_lost`).
+    _I.ACTIVE: frozenset({_I.SUSPENDED, _I.FAILED, _I.DELETING}),
+    _I.SUSPENDED: frozenset({_I.ACTIVE, _I.FAILED, _I.DELETING}),
     # A retry after a failure is a new attempt of the workflow: the inbox queues again.
     _I.FAILED: frozenset({_I.QUEUED, _I.DELETING}),
     _I.DELETING: frozenset({_I.DELETED}),
@@ -95,8 +96,9 @@ _S = ServerStatus
 SERVER_TRANSITIONS: dict[ServerStatus, frozenset[ServerStatus]] = {
     _S.CREATING: frozenset({_S.INSTALLING, _S.FAILED, _S.DECOMMISSIONING}),
     _S.INSTALLING: frozenset({_S.READY, _S.FAILED, _S.DECOMMISSIONING}),
-    _S.READY: frozenset({_S.SUSPENDED, _S.DECOMMISSIONING}),
-    _S.SUSPENDED: frozenset({_S.READY, _S.DECOMMISSIONING}),
+    # Reconcile fails a server in service whose instance vanished at Hostwinds.
+    _S.READY: frozenset({_S.SUSPENDED, _S.FAILED, _S.DECOMMISSIONING}),
+    _S.SUSPENDED: frozenset({_S.READY, _S.FAILED, _S.DECOMMISSIONING}),
     _S.FAILED: frozenset({_S.DECOMMISSIONING}),
     _S.DECOMMISSIONING: frozenset({_S.DECOMMISSIONED}),
     _S.DECOMMISSIONED: frozenset(),

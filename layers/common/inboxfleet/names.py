@@ -220,6 +220,13 @@ def teardown_name(inbox_id: UUID, run: int = 1) -> str:
     return f"{inbox_id}-delete" if run == 1 else f"{inbox_id}-delete-{run}"
 
 
+def compensation_name(execution: str, run: int = 1) -> str:
+    """The compensation entry's `run`-th execution for a stopped or stranded provisioning run
+    (`execution`): another is started only once the one before has ended with the inbox still
+    not failed."""
+    return f"{execution}-compensate" if run == 1 else f"{execution}-compensate-{run}"
+
+
 def mailbox_run_name(inbox_id: UUID) -> str:
     """A convergence run of an inbox's mailbox: each change starts its own (runs take turns
     through the inbox's lease, and one that finds nothing to do ends at once)."""

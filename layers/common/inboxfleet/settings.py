@@ -10,10 +10,10 @@ a model by field name. Secrets never live here: only the *names* of Secrets Mana
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from inboxfleet.names import Email, Hostname
 
@@ -203,6 +203,55 @@ class ProvisioningSettings(EnvSettings):
         }[workflow]
 
 
+class ReconcileSettings(EnvSettings):
+    # Instances of failed or decommissioning servers one pass terminates at most: a bug that
+    # marks many rows failed must not destroy a fleet in one pass (hitting it raises an alarm).
+    terminate_cap: int = Field(default=10, ge=0, le=200, alias="RECONCILE_TERMINATE_CAP")
+    # Items of each kind of drift the report lists (counts are always complete).
+    report_items: int = Field(default=20, ge=0, le=200, alias="RECONCILE_REPORT_ITEMS")
+    # Rows read per database round trip.
+    page_size: int = Field(default=2000, ge=10, le=20_000, alias="RECONCILE_PAGE_SIZE")
+    # A pass stops this long before the Lambda's own timeout; the next pass resumes.
+    stop_margin_s: int = Field(default=60, ge=5, le=300, alias="RECONCILE_STOP_MARGIN_S")
+    # Work younger than this is left to whoever is doing it (a start being recorded, a run
+    # that has just ended and is being followed up).
+    work_grace_s: int = Field(default=600, ge=0, le=86_400, alias="RECONCILE_WORK_GRACE_S")
+    # A provisioning run still going after this is stuck: stopped and undone. Longer than a
+    # slow run can take (order grace 3000 s + VPS and Mailu polls + install, about 2 h).
+    provisioning_overdue_s: int = Field(
+        default=14_400, ge=600, le=86_400, alias="RECONCILE_PROVISIONING_OVERDUE_S"
+    )
+    # A failed or decommissioning server's instance is terminated only once its own undoing
+    # (compensation, teardown) has had this long to do it.
+    terminate_after_s: int = Field(
+        default=3600, ge=0, le=604_800, alias="RECONCILE_TERMINATE_AFTER_S"
+    )
+    # An entitled subscription no Stripe event has touched for this long is re-read from
+    # Stripe (every period sends invoice events: their webhooks may have been lost).
+    billing_quiet_days: int = Field(default=35, ge=1, le=400, alias="RECONCILE_BILLING_QUIET_DAYS")
+    # Domains re-verified per pass, oldest check first: 1100 x 96 passes a day (every 15
+    # minutes) covers 100,000 domains daily; `dns_workers` verify at once.
+    dns_batch: int = Field(default=1100, ge=0, le=20_000, alias="RECONCILE_DNS_BATCH")
+    # Minutes between passes (template: ReconcileRateMinutes): a batch is never smaller than
+    # what checks every domain in service once a day at this rate.
+    rate_minutes: int = Field(default=15, ge=1, le=1440, alias="RECONCILE_RATE_MINUTES")
+    dns_workers: int = Field(default=8, ge=1, le=64, alias="RECONCILE_DNS_WORKERS")
+    # When the Hostwinds API key expires (YYYY-MM-DD; Hostwinds keys can be set to expire),
+    # and how many days before it the HostwindsApiKeyExpiringSoon metric is raised.
+    hostwinds_key_expires_on: date | None = Field(
+        default=None, alias="HOSTWINDS_API_KEY_EXPIRES_ON"
+    )
+    key_expiry_warning_days: int = Field(
+        default=14, ge=1, le=90, alias="HOSTWINDS_KEY_EXPIRY_WARNING_DAYS"
+    )
+
+    @field_validator("hostwinds_key_expires_on", mode="before")
+    @classmethod
+    def _empty_is_unknown(cls, value: Any) -> Any:
+        # The template passes its parameter through, empty when no date is known.
+        return None if value == "" else value
+
+
 SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (
     ApiSettings,
     InboxSecretsSettings,
@@ -212,6 +261,7 @@ SETTINGS_MODELS: tuple[type[EnvSettings], ...] = (
     MailuSettings,
     DnsSettings,
     BillingSettings,
+    ReconcileSettings,
 )
 ENVIRONMENT_VARIABLE = "ENVIRONMENT"
 
@@ -282,6 +332,10 @@ def billing_settings_from_env(environ: Mapping[str, str] | None = None) -> Billi
 
 def hostwinds_settings_from_env(environ: Mapping[str, str] | None = None) -> HostwindsSettings:
     return settings_from_env(HostwindsSettings, environ)
+
+
+def reconcile_settings_from_env(environ: Mapping[str, str] | None = None) -> ReconcileSettings:
+    return settings_from_env(ReconcileSettings, environ)
 
 
 _ENVIRONMENT = re.compile(r"[a-z][a-z0-9]{0,15}")

@@ -39,7 +39,7 @@ from inboxfleet.db.sessions import TenantSession, tenant_session
 from inboxfleet.entitlement import Entitlement
 from inboxfleet.lifecycles import InboxStatus, SuspensionReason
 from inboxfleet.observability import count, logger
-from inboxfleet.provisioning.start import start_queued
+from inboxfleet.provisioning.start import start_convergence, start_queued
 from inboxfleet.records import Inbox, InvoiceSnapshot, SubscriptionSnapshot, Watermark
 
 Outcome = Literal["applied", "stale", "duplicate", "ignored"]
@@ -100,12 +100,7 @@ def apply_event(
             return Applied(outcome, verdict, waiting(), reminder)
         # Taken after any fetch from Stripe (never held across a network call), before the
         # inboxes are counted against the plan, as the API takes it before it counts them.
-        BillingAccounts(session).lock()
-        entitlement = derive_entitlement(
-            objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
-        )
-        BillingAccounts(session).save_entitlement(entitlement)
-        apply_inbox_plan(session, entitlement)
+        _rederive(session, deps)
         drifted = MailboxStates(session).drifted()
         return Applied("applied", verdict, waiting(), reminder, drifted)
 
@@ -230,18 +225,56 @@ def start_released(tenant_id: UUID, waiting: list[Inbox], deps: BillingDeps) -> 
     return start_queued(tenant_id, waiting, deps.starter, deps.database)
 
 
+def _rederive(session: TenantSession, deps: BillingDeps) -> InboxPlan:
+    """The account re-derived from the stored snapshots, and the inboxes' desired states set
+    from it, under the account lock."""
+    BillingAccounts(session).lock()
+    objects = BillingObjects(session)
+    entitlement = derive_entitlement(
+        objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
+    )
+    BillingAccounts(session).save_entitlement(entitlement)
+    return apply_inbox_plan(session, entitlement)
+
+
 def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
     """Re-derive the account from the stored snapshots and set the inboxes' desired states
     again (for the reconcile job: inboxes that changed status since the last billing event,
-    e.g. one that finished provisioning after its tenant was suspended)."""
+    e.g. one that finished provisioning after its tenant was suspended); released inboxes are
+    started and changed mailboxes converged, as after an event."""
     with tenant_session(tenant_id, database=deps.database) as session:
-        BillingAccounts(session).lock()  # before the inboxes are counted (see apply_event)
+        plan = _rederive(session, deps)
+        waiting = Inboxes(session).queued_without_execution()
+        drifted = MailboxStates(session).drifted()
+    start_released(tenant_id, waiting, deps)
+    start_convergence(deps.mailbox, tenant_id, drifted)
+    return plan
+
+
+def refresh_from_stripe(tenant_id: UUID, deps: BillingDeps, now: datetime) -> InboxPlan:
+    """Re-read the tenant's subscriptions from Stripe, the source of truth, when what is stored
+    looks inconsistent (a lost webhook): each is saved as of `now` (events created before it
+    are older than what was read, and never roll it back), then the account is converged."""
+    with tenant_session(tenant_id, database=deps.database) as session:
+        account = BillingAccounts(session).get()
+        ids = [s.subscription_id for s in BillingObjects(session).subscriptions()]
+    customer = account.stripe_customer_id if account is not None else None
+    # Fetched outside any transaction: no lock is held across a network call. The customer's
+    # own list too: a subscription whose every webhook was lost is known to Stripe alone.
+    listed = deps.stripe.subscriptions_of(customer) if customer is not None else []
+    ids += [str(s["id"]) for s in listed if s.get("id") and s["id"] not in ids]
+    if not ids:
+        return InboxPlan()  # nothing to re-read: what is stored is all there is
+    fetched = [parse_stripe(StripeSubscription, deps.stripe.subscription(i)) for i in ids]
+    mark = Watermark(event_created=now, event_id=f"reconcile-{int(now.timestamp())}")
+    with tenant_session(tenant_id, database=deps.database) as session:
         objects = BillingObjects(session)
-        entitlement = derive_entitlement(
-            objects.subscriptions(), objects.invoices(), deps.catalogue, deps.retention
-        )
-        BillingAccounts(session).save_entitlement(entitlement)
-        return apply_inbox_plan(session, entitlement)
+        for subscription in fetched:
+            held = objects.subscription(subscription.id, lock=True)
+            if subscription.complete and (held is None or held.split()[0].event_created < now):
+                objects.save_subscription(subscription.snapshot(), mark)
+        count("StripeObjectsRefetched", len(fetched))
+    return converge_tenant(tenant_id, deps)
 
 
 def suspend_due_inboxes(

@@ -21,6 +21,8 @@ class StripeGateway(Protocol):
 
     def customer(self, customer_id: str) -> dict[str, Any]: ...
 
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]: ...
+
 
 class EventQueue(Protocol):
     def send(

@@ -8,6 +8,7 @@ that crashed between sending and recording cannot count a day twice either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -52,16 +53,26 @@ def report_daily_usage(
     day: date,
     now: datetime,
     database: Database | None = None,
+    *,
+    only_unreported: bool = False,
+    before_each: Callable[[], None] | None = None,
 ) -> UsageRun:
+    """Report `day` for every metered account (`only_unreported`: those not reported yet, as
+    reconcile asks, so a day already done costs one query). `before_each` runs before each
+    account (reconcile's time check: what it raises ends the run, the rest waits)."""
     if now - datetime.combine(day, time(0), UTC) > timedelta(days=34):
         raise ValueError(f"{day} is too old to report: Stripe accepts the past 35 days")
     metered = [key for key, plan in catalogue.plans.items() if plan.metered]
     with system_session("billing.usage-accounts", database=database) as session:
-        accounts = BillingDirectory(session).accounts_on_plans(metered)
+        accounts = BillingDirectory(session).accounts_on_plans(
+            metered, unreported_on=day if only_unreported else None
+        )
     run = UsageRun(day)
     for account in accounts:
         if account.payment_state == PaymentState.SUSPENDED or account.plan is None:
             continue
+        if before_each is not None:
+            before_each()
         event_name = catalogue.plan(account.plan).meter_event_name
         customer_id = account.stripe_customer_id
         assert event_name is not None  # the catalogue validates metered plans name a meter

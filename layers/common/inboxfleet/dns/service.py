@@ -47,6 +47,7 @@ from inboxfleet.dns.records import (
 from inboxfleet.dns.route53 import Route53, Zone
 from inboxfleet.dns.verify import (
     Nameserver,
+    Report,
     ip_listing,
     name_servers_of,
     resolve_servers,
@@ -103,17 +104,36 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
             return _publish_host(deps, command)
         case UpsertRecords():
             zone = _zone(deps, command)
-            live = deps.route53.records(zone)
-            records = _desired(deps, live, command)
-            own = [r for r in records if in_zone(r.name, command.domain)]
-            _refuse_conflicts(deps, live, command.domain, own)
+            own, elsewhere = planned_records(deps, zone, command)
             deps.route53.upsert(zone, own)
-            _publish_elsewhere(deps, [r for r in records if r not in own])
-            return RecordsPublished(zone_id=zone.id, records=len(records))
+            _publish_elsewhere(deps, elsewhere)
+            _remember_published(deps, command)
+            return RecordsPublished(zone_id=zone.id, records=len(own) + len(elsewhere))
         case VerifyDomain():
             return _verify(deps, command)
         case DeleteRecords():
             return _delete(deps, command)
+
+
+def planned_records(
+    deps: DnsDeps, zone: Zone, command: UpsertRecords | VerifyDomain
+) -> tuple[list[Record], list[Record]]:
+    """Our records for the domain: those of its own zone and those that live elsewhere (the
+    DMARC report authorisation). DnsConflict where the customer keeps another record at one
+    of our names."""
+    live = deps.route53.records(zone)
+    records = _desired(deps, live, command)
+    own = [r for r in records if in_zone(r.name, command.domain)]
+    _refuse_conflicts(deps, live, command.domain, own)
+    return own, [r for r in records if r not in own]
+
+
+def publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
+    _publish_elsewhere(deps, records)
+
+
+def zone_of(deps: DnsDeps, command: DnsCommand) -> Zone:
+    return _zone(deps, command)
 
 
 def _zone(deps: DnsDeps, command: DnsCommand) -> Zone:
@@ -231,26 +251,22 @@ def _desired(
         raise DnsConflict(f"{command.domain}: {exc}") from None
 
 
+def _remember_published(deps: DnsDeps, command: UpsertRecords) -> None:
+    """What the records were published from, on the domain: reconcile checks them later."""
+    from inboxfleet.db import tenant_session
+    from inboxfleet.db.repositories import Domains
+
+    facts = {
+        "mail_host": command.mail_host,
+        "ip": str(command.ip),
+        "dkim_public_key": command.dkim_public_key,
+    }
+    with tenant_session(command.tenant_id, database=deps.database()) as session:
+        Domains(session).record_published(command.domain_id, facts)
+
+
 def _verify(deps: DnsDeps, command: VerifyDomain) -> DomainVerified:
-    zone = _zone(deps, command)
-    records = _desired(deps, deps.route53.records(zone), command)
-    authoritative = deps.zone_servers(zone)
-    report = asyncio.run(
-        verify(
-            records,
-            domain=command.domain,
-            mail_host=command.mail_host,
-            ip=command.ip,
-            authoritative=authoritative,
-            recursive=deps.resolvers,
-            blocklist_servers=deps.blocklist,
-            dqs_key=deps.dqs_key,
-            timeout_s=deps.timeout_s,
-            concurrency=deps.concurrency,
-        )
-    )
-    summary = DomainVerified.model_validate(report.as_dict())
-    _store(deps, command, summary)
+    summary, report = verification(deps, command)
     if report.blocklisted:
         raise Blocklisted(
             f"{command.domain}: blocklisted "
@@ -269,6 +285,34 @@ def _verify(deps: DnsDeps, command: VerifyDomain) -> DomainVerified:
                 failing.append(f"{what}: {getattr(report, what)}")
         raise DnsNotPropagated(f"{command.domain}: " + "; ".join(failing[:5]))
     return summary
+
+
+def verification(
+    deps: DnsDeps, command: VerifyDomain, *, store: bool = True
+) -> tuple[DomainVerified, Report]:
+    """The domain verified as it stands, whatever it says (the report stored on it unless
+    `store` is off)."""
+    zone = _zone(deps, command)
+    records = _desired(deps, deps.route53.records(zone), command)
+    authoritative = deps.zone_servers(zone)
+    report = asyncio.run(
+        verify(
+            records,
+            domain=command.domain,
+            mail_host=command.mail_host,
+            ip=command.ip,
+            authoritative=authoritative,
+            recursive=deps.resolvers,
+            blocklist_servers=deps.blocklist,
+            dqs_key=deps.dqs_key,
+            timeout_s=deps.timeout_s,
+            concurrency=deps.concurrency,
+        )
+    )
+    summary = DomainVerified.model_validate(report.as_dict())
+    if store:
+        _store(deps, command, summary)
+    return summary, report
 
 
 def _store(deps: DnsDeps, command: VerifyDomain, summary: DomainVerified) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 from uuid import UUID
 
-from inboxfleet.names import execution_name, mailbox_run_name, teardown_name
+from inboxfleet.names import compensation_name, execution_name, mailbox_run_name, teardown_name
 
 # The state machines an inbox has: provision_inbox, deprovision_inbox, converge_mailbox.
 Workflow = Literal["provision", "deprovision", "mailbox"]
@@ -19,6 +19,8 @@ class StartRequest:
     tenant_id: UUID
     inbox_id: UUID
     execution_name: str  # <inbox id>-<attempt>: starting it twice is one execution
+    # The compensation entry: the provisioning run (its name) this execution undoes.
+    undo: str | None = None
 
     @classmethod
     def for_attempt(cls, tenant_id: UUID, inbox_id: UUID, attempt: int) -> StartRequest:
@@ -27,6 +29,12 @@ class StartRequest:
     @classmethod
     def for_teardown(cls, tenant_id: UUID, inbox_id: UUID, run: int = 1) -> StartRequest:
         return cls(tenant_id, inbox_id, teardown_name(inbox_id, run))
+
+    @classmethod
+    def for_compensation(
+        cls, tenant_id: UUID, inbox_id: UUID, execution: str, run: int = 1
+    ) -> StartRequest:
+        return cls(tenant_id, inbox_id, compensation_name(execution, run), undo=execution)
 
     @classmethod
     def for_mailbox(cls, tenant_id: UUID, inbox_id: UUID) -> StartRequest:
@@ -42,3 +50,6 @@ class WorkflowStarter(Protocol):
     def status(self, execution_name: str) -> str | None:
         """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None when
         no execution has that name."""
+
+    def stop(self, execution_name: str, cause: str) -> None:
+        """Stop a running execution (one that has ended, or none of that name, is no error)."""

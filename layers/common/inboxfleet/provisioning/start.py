@@ -3,7 +3,7 @@ Billing (released inboxes), the tenant API (new requests, retries) and reconcile
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from inboxfleet.db.connection import Database
@@ -89,29 +89,74 @@ def start_teardowns(
     next run after those that ended (however they ended: stuck, stopped, timed out) with the
     inbox still `deleting`."""
     firsts = [StartRequest.for_teardown(tenant_id, inbox_id) for inbox_id in inbox_ids]
-    return start_each(None if starter is None else _NextTeardown(starter), firsts, "deprovision")
+    return start_each(_next_runs(starter, _nth_teardown), firsts, "deprovision")
 
 
 # More runs than this for one inbox means something is wrong that another run will not mend.
-MAX_TEARDOWN_RUNS = 50
+MAX_RUNS = 50
 
 
-class _NextTeardown:
-    """Asked to start an inbox's first teardown run, starts the one that is due instead."""
+class TooManyRuns(RuntimeError):
+    """An inbox has had MAX_RUNS runs of one series: a human looks at it."""
 
-    def __init__(self, starter: WorkflowStarter) -> None:
+
+def _nth_teardown(first: StartRequest, run: int) -> StartRequest:
+    return StartRequest.for_teardown(first.tenant_id, first.inbox_id, run)
+
+
+def _nth_compensation(first: StartRequest, run: int) -> StartRequest:
+    assert first.undo is not None  # built by StartRequest.for_compensation
+    return StartRequest.for_compensation(first.tenant_id, first.inbox_id, first.undo, run)
+
+
+def _next_runs(
+    starter: WorkflowStarter | None, nth: Callable[[StartRequest, int], StartRequest]
+) -> WorkflowStarter | None:
+    return None if starter is None else _NextRun(starter, nth)
+
+
+def due_run(
+    starter: WorkflowStarter, first: StartRequest, nth: Callable[[StartRequest, int], StartRequest]
+) -> StartRequest | None:
+    """The run of a series (`first`, then `nth(first, 2)`, ...) that is due: None while one of
+    them runs, else the first name never used."""
+    for run in range(1, MAX_RUNS + 1):
+        due = nth(first, run)
+        status = starter.status(due.execution_name)
+        if status == "RUNNING":
+            return None
+        if status is None:
+            return due
+    raise TooManyRuns(f"inbox {first.inbox_id} has had {MAX_RUNS} such runs")
+
+
+def due_teardown(starter: WorkflowStarter, tenant_id: UUID, inbox_id: UUID) -> StartRequest | None:
+    return due_run(starter, StartRequest.for_teardown(tenant_id, inbox_id), _nth_teardown)
+
+
+def due_compensation(
+    starter: WorkflowStarter, tenant_id: UUID, inbox_id: UUID, execution: str
+) -> StartRequest | None:
+    first = StartRequest.for_compensation(tenant_id, inbox_id, execution)
+    return due_run(starter, first, _nth_compensation)
+
+
+class _NextRun:
+    """Asked to start the first of a series of runs, starts the one that is due instead."""
+
+    def __init__(
+        self, starter: WorkflowStarter, nth: Callable[[StartRequest, int], StartRequest]
+    ) -> None:
         self._starter = starter
+        self._nth = nth
 
     def start(self, request: StartRequest) -> None:
-        for run in range(1, MAX_TEARDOWN_RUNS + 1):
-            due = StartRequest.for_teardown(request.tenant_id, request.inbox_id, run)
-            status = self._starter.status(due.execution_name)
-            if status == "RUNNING":
-                return
-            if status is None:
-                self._starter.start(due)
-                return
-        raise RuntimeError(f"inbox {request.inbox_id} has had {MAX_TEARDOWN_RUNS} teardown runs")
+        due = due_run(self._starter, request, self._nth)
+        if due is not None:
+            self._starter.start(due)
 
     def status(self, execution_name: str) -> str | None:
         return self._starter.status(execution_name)
+
+    def stop(self, execution_name: str, cause: str) -> None:
+        self._starter.stop(execution_name, cause)

@@ -46,18 +46,35 @@ class StepFunctionsStarter:
             client.start_execution(
                 stateMachineArn=self._arn,
                 name=request.execution_name,
-                input=json.dumps(
-                    {"tenant_id": str(request.tenant_id), "inbox_id": str(request.inbox_id)}
-                ),
+                input=json.dumps(_input(request)),
             )
         except client.exceptions.ExecutionAlreadyExists:
             return  # this attempt was started before: one attempt, one execution
 
     def status(self, execution_name: str) -> str | None:
         client = self._sfn()
-        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{execution_name}"
         try:
-            described = client.describe_execution(executionArn=arn)
+            described = client.describe_execution(executionArn=self._execution(execution_name))
         except client.exceptions.ExecutionDoesNotExist:
             return None
         return str(described["status"])
+
+    def stop(self, execution_name: str, cause: str) -> None:
+        client = self._sfn()
+        try:
+            client.stop_execution(
+                executionArn=self._execution(execution_name), error="RunStopped", cause=cause
+            )
+        except client.exceptions.ExecutionDoesNotExist:
+            return
+
+    def _execution(self, execution_name: str) -> str:
+        return self._arn.replace(":stateMachine:", ":execution:", 1) + f":{execution_name}"
+
+
+def _input(request: StartRequest) -> dict[str, str]:
+    ids = {"tenant_id": str(request.tenant_id), "inbox_id": str(request.inbox_id)}
+    if request.undo is None:
+        return ids
+    # The provisioning machine's compensation entry (its `Mode` choice).
+    return ids | {"mode": "compensate", "execution": request.undo}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from inboxfleet.db.repositories.base import SystemRepository, TenantRepository
@@ -98,10 +99,20 @@ class BillingDirectory(SystemRepository):
             )
         ]
 
-    def accounts_on_plans(self, plans: list[str]) -> list[BillingAccount]:
+    def accounts_on_plans(
+        self, plans: list[str], *, unreported_on: date | None = None
+    ) -> list[BillingAccount]:
+        """Linked accounts on these plans; with `unreported_on`, only those whose usage of
+        that day is not reported yet."""
+        unreported = (
+            "AND NOT EXISTS (SELECT 1 FROM usage_reports u "
+            "WHERE u.tenant_id = billing_accounts.tenant_id AND u.day = %s) "
+            if unreported_on is not None
+            else ""
+        )
         return self._session.fetch_all(
             BillingAccount,
             f"SELECT {_COLUMNS} FROM billing_accounts WHERE plan = ANY(%s) "
-            "AND stripe_customer_id IS NOT NULL ORDER BY tenant_id",
-            (plans,),
+            f"AND stripe_customer_id IS NOT NULL {unreported}ORDER BY tenant_id",
+            (plans, *(() if unreported_on is None else (unreported_on,))),
         )

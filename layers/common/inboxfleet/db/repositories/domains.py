@@ -82,6 +82,22 @@ class Domains(TenantTable[Domain]):
             (Jsonb(part), self.tenant_id, domain_id),
         )
 
+    def record_published(self, domain_id: UUID, facts: dict[str, str]) -> None:
+        """What our records in its zone were last published from (mail host, address, DKIM
+        public key), for reconcile to check them against."""
+        self._session.execute(
+            "UPDATE domains SET published = %s, updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status <> 'removed'",
+            (Jsonb(facts), self.tenant_id, domain_id),
+        )
+
+    def rechecked(self, domain_id: UUID) -> None:
+        """Reconcile re-verified it now (the rotation goes on from the oldest)."""
+        self._session.execute(
+            "UPDATE domains SET dns_checked_at = now() WHERE tenant_id = %s AND id = %s",
+            (self.tenant_id, domain_id),
+        )
+
     def add(self, name: str, domain_id: UUID | None = None) -> Domain:
         row = self._session.fetch_one(
             Domain,

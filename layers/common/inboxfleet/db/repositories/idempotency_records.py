@@ -79,3 +79,10 @@ class IdempotencyRecords(TenantRepository):
             "DELETE FROM idempotency_records WHERE tenant_id = %s AND key = %s",
             (self.tenant_id, key),
         )
+
+    def purge_expired(self, now_s: int) -> int:
+        """Delete the records past their expiry (their keys are free anyway)."""
+        return self._session.execute(
+            "DELETE FROM idempotency_records WHERE tenant_id = %s AND expires_at < %s",
+            (self.tenant_id, now_s),
+        )

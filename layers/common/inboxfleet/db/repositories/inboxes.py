@@ -284,3 +284,34 @@ class Inboxes(TenantTable[Inbox]):
             )
             == 1
         )
+
+    def in_service_on(self, server_id: UUID) -> list[UUID]:
+        """The inboxes in service (active or suspended) on a server."""
+        ids: list[UUID] = self._session.column(
+            "SELECT id FROM inboxes WHERE tenant_id = %s AND server_id = %s "
+            "AND status IN ('active', 'suspended') ORDER BY created_at, id",
+            (self.tenant_id, server_id),
+        )
+        return ids
+
+    def new_attempt(self, inbox_id: UUID, attempt: int) -> Inbox | None:
+        """A queued inbox whose attempt's run ended without taking it (it can never run under
+        that name again) gets the next attempt; None when it has moved on meanwhile."""
+        return self._session.fetch_one(
+            Inbox,
+            "UPDATE inboxes SET attempt = attempt + 1, execution_name = NULL, updated_at = now() "
+            "WHERE tenant_id = %s AND id = %s AND status = 'queued' AND attempt = %s "
+            f"RETURNING {_COLUMNS}",
+            (self.tenant_id, inbox_id, attempt),
+        )
+
+    def record_execution(self, inbox_id: UUID, attempt: int, execution_name: str) -> bool:
+        """The run of the inbox's current attempt was found started: its name recorded."""
+        return (
+            self._session.execute(
+                "UPDATE inboxes SET execution_name = %s, updated_at = now() "
+                "WHERE tenant_id = %s AND id = %s AND attempt = %s AND execution_name IS NULL",
+                (execution_name, self.tenant_id, inbox_id, attempt),
+            )
+            == 1
+        )

@@ -154,3 +154,17 @@ class Servers(TenantTable[Server]):
             f"WHERE tenant_id = %s AND id = %s AND status = ANY(%s) RETURNING {_COLUMNS}",
             (target, failure_reason, self.tenant_id, server_id, allowed),
         )
+
+    def observe(self, server_id: UUID, *, ip: str | None, provider_status: str) -> Server | None:
+        """What reconcile saw of the server's instance at Hostwinds: its address (when it has
+        one) and its status. None when nothing differed (or the row is gone)."""
+        return self._session.fetch_one(
+            Server,
+            "UPDATE servers SET ip = coalesce(%(ip)s::inet, ip), "
+            "provider_status = %(status)s, provider_status_at = now(), updated_at = now() "
+            "WHERE tenant_id = %(tenant)s AND id = %(id)s AND ("
+            "  (%(ip)s::inet IS NOT NULL AND ip IS DISTINCT FROM %(ip)s::inet)"
+            "  OR coalesce(provider_status, 'ACTIVE') <> %(status)s) "
+            f"RETURNING {_COLUMNS}",
+            {"ip": ip, "status": provider_status, "tenant": self.tenant_id, "id": server_id},
+        )
