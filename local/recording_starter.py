@@ -55,3 +55,16 @@ def record_starts(
     recording = starter or RecordingStarter()
     with using_starter(recording):
         yield recording
+
+
+class UnreachableStarter:
+    """A WorkflowStarter whose Step Functions never answers (an outage), for tests."""
+
+    def start(self, request: StartRequest) -> None:
+        raise ConnectionError("Step Functions is unreachable")
+
+    def status(self, execution_name: str) -> str | None:
+        raise ConnectionError("Step Functions is unreachable")
+
+    def stop(self, execution_name: str, cause: str) -> None:
+        raise ConnectionError("Step Functions is unreachable")

@@ -231,3 +231,13 @@ def known_secrets(cloud: LocalCloud) -> list[str]:
     secrets = Tenant.mailbox_passwords(cloud) + roots + mailu + platform
     assert len(secrets) >= 3
     return secrets
+
+
+def failed_with_undo_left(cloud: LocalCloud, tenant: Tenant) -> tuple[str, Inbox]:
+    """An inbox whose install failed and whose undoing could not finish (Route 53 refuses to
+    delete our records, until the faults are cleared): its domain and the settled inbox."""
+    domain = tenant.add_domain()
+    fail_step(cloud, "MailuInstallerFunction", "install")
+    fail_step(cloud, "DnsFunction", "delete", error="ZoneRefused", times=None)
+    (inbox_id,) = tenant.ask(f"sales@{domain}")
+    return domain, tenant.settled(inbox_id)

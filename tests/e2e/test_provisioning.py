@@ -41,6 +41,7 @@ from local.vps_sim.faults import Unreachable
 from tests.provisioning_support import (
     Tenant,
     fail_step,
+    failed_with_undo_left,
     histories_text,
     instances,
     known_secrets,
@@ -592,11 +593,8 @@ def test_an_undo_that_ends_incomplete_holds_retries_until_the_compensation_entry
     cloud: LocalCloud,
 ) -> None:
     tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    fail_step(cloud, "MailuInstallerFunction", "install")
-    fail_step(cloud, "DnsFunction", "delete", error="ZoneRefused", times=None)
-    (inbox_id,) = tenant.ask(f"sales@{domain}")
-    failed = tenant.settled(inbox_id)
+    domain, failed = failed_with_undo_left(cloud, tenant)
+    inbox_id = failed.id
     run = failed.execution_name or ""
     assert failed.status == "failed"
     assert ended(cloud, run)["status"] == "FAILED"

@@ -32,9 +32,8 @@ from inboxfleet.db.repositories import (
 from inboxfleet.db.repositories.reconcile import RowlessInstances
 from inboxfleet.hostwinds.client import HostwindsClient
 from inboxfleet.lifecycles import InboxStatus, ServerStatus
-from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.runtime import using_starter
-from inboxfleet.reconcile.commands import ReconcileCommand
+from inboxfleet.reconcile.commands import PARTS, ReconcileCommand
 from inboxfleet.reconcile.runtime import deps
 from inboxfleet.reconcile.service import handle
 from inboxfleet.records import Watermark
@@ -53,10 +52,12 @@ from local.provisioning_runs import (
     machine_arn,
     sfn,
 )
+from local.recording_starter import UnreachableStarter
 from tests.factories import subscription_snapshot
 from tests.provisioning_support import (
     Tenant,
     fail_step,
+    failed_with_undo_left,
     nothing_left,
     route53,
     zone_records,
@@ -182,6 +183,33 @@ def test_a_server_the_listing_missed_is_looked_up_before_it_counts_as_lost(
     assert row.status == "ready"
 
 
+def test_more_servers_lost_at_once_than_the_cap_fails_none(
+    cloud: LocalCloud, reconcile_settings: pytest.MonkeyPatch
+) -> None:
+    reconcile(cloud)  # earlier tests' drift out of the way
+    tenant = Tenant.entitled(cloud)
+    domain_id = _domain_id(tenant, tenant.add_domain(delegate=False))
+    server_id, _ = server_row(tenant.id, domain_id, ServerStatus.CREATING)
+    with tenant_session(tenant.id) as s:  # ready on an instance Hostwinds does not have
+        servers = Servers(s)
+        assert servers.record_instance(server_id, 999_999, "203.0.113.250")
+        assert servers.move(server_id, ServerStatus.READY)
+    _age_server(tenant, server_id)
+    reconcile_settings.setenv("RECONCILE_LOST_CAP", "0")
+
+    held = reconcile(cloud)
+
+    assert items(held, "server_lost_held", server_id=server_id)
+    assert part(held, "servers")["status"] == "incomplete"
+    assert tenant.servers()[0].status == "ready"
+
+    reconcile_settings.setenv("RECONCILE_LOST_CAP", "10")
+    lost = reconcile(cloud)
+
+    assert items(lost, "server_lost", server_id=server_id)
+    assert tenant.servers()[0].status == "failed"
+
+
 def _hostwinds(cloud: LocalCloud) -> HostwindsClient:
     return HostwindsClient(lambda: HOSTWINDS_API_KEY, url=cloud.hostwinds.url, timeout_s=5)
 
@@ -221,9 +249,7 @@ def test_a_server_whose_instance_vanished_is_lost_and_its_inboxes_fail(cloud: Lo
 
 def test_a_status_hostwinds_changed_is_recorded_once(cloud: LocalCloud) -> None:
     tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"a@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    _active_inbox(tenant)
     (server,) = tenant.servers()
     assert server.provider_instance_id is not None
     cloud.hostwinds.set_instance_status(int(server.provider_instance_id), "SUSPENDED")
@@ -382,9 +408,7 @@ def test_a_listing_not_seen_complete_terminates_nothing_and_fails_nothing(
     cloud: LocalCloud, fault: HttpErrorPage | MalformedBody
 ) -> None:
     tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    (inbox_id,) = tenant.ask(f"a@{domain}")
-    assert tenant.settled(inbox_id).status == "active"
+    _, inbox_id = _active_inbox(tenant)
     (server,) = tenant.servers()
     assert server.provider_instance_id is not None
     with _hostwinds(cloud) as client:
@@ -535,11 +559,8 @@ def test_a_failed_inbox_whose_undoing_ended_incomplete_is_undone_again(
     cloud: LocalCloud,
 ) -> None:
     tenant = Tenant.entitled(cloud)
-    domain = tenant.add_domain()
-    fail_step(cloud, "MailuInstallerFunction", "install")
-    fail_step(cloud, "DnsFunction", "delete", error="ZoneRefused", times=None)
-    (inbox_id,) = tenant.ask(f"a@{domain}")
-    failed = tenant.settled(inbox_id)
+    domain, failed = failed_with_undo_left(cloud, tenant)
+    inbox_id = failed.id
     run = failed.execution_name or ""
     assert failed.status == "failed"
     assert ("compensate", "failed") in tenant.timeline(inbox_id)
@@ -620,6 +641,14 @@ def _canceled_long_ago(cloud: LocalCloud, subscription: str) -> dict[str, Any]:
     )
 
 
+def _canceled_while_webhooks_were_lost(cloud: LocalCloud) -> Tenant:
+    """A tenant whose subscription Stripe has canceled, no event of it received for 40 days."""
+    tenant, subscription = _subscribed(cloud)
+    cloud.stripe.update_subscription(subscription, status="canceled")
+    _quiet_for(tenant, days=40)
+    return tenant
+
+
 def _quiet_for(tenant: Tenant, days: int) -> None:
     """No Stripe event has reached the tenant's objects for `days` (webhooks lost)."""
     with tenant_session(tenant.id) as s:
@@ -658,9 +687,7 @@ def test_a_cancellation_whose_webhooks_were_lost_is_read_from_stripe(cloud: Loca
 
 @pytest.mark.usefixtures("stripe_endpoint")
 def test_one_tenant_stripe_refuses_never_stops_the_others(cloud: LocalCloud) -> None:
-    tenant, subscription = _subscribed(cloud)
-    cloud.stripe.update_subscription(subscription, status="canceled")
-    _quiet_for(tenant, days=40)
+    tenant = _canceled_while_webhooks_were_lost(cloud)
     # A tenant whose Stripe customer and subscription Stripe does not know (any more).
     broken = Tenant.entitled(cloud)
     with tenant_session(broken.id) as s:
@@ -799,9 +826,7 @@ def test_a_tenant_whose_retention_ended_is_torn_down_then_its_domains_removed(
 
 @pytest.mark.usefixtures("stripe_endpoint")
 def test_a_stripe_outage_skips_what_needs_stripe_and_says_so(cloud: LocalCloud) -> None:
-    tenant, subscription = _subscribed(cloud)
-    cloud.stripe.update_subscription(subscription, status="canceled")
-    _quiet_for(tenant, days=40)
+    tenant = _canceled_while_webhooks_were_lost(cloud)
     cloud.stripe.fail_next(503, times=100)
     try:
         report = reconcile(cloud)
@@ -1138,9 +1163,16 @@ def test_a_pass_out_of_time_stops_between_parts_and_the_next_resumes_there(
     assert statuses[at][1] == "incomplete"
     assert all(status == "not_reached" for _, status in statuses[at + 1 :])
 
+    # Started there and out of time again at once: the next part goes first next time.
+    stuck = handle(ReconcileCommand(), deps(), lambda: 0)
+    first = stuck.parts[0]
+    assert (first.part, first.status) == (stopped.resume_part, "incomplete")
+    after = PARTS[(PARTS.index(stopped.resume_part) + 1) % len(PARTS)]
+    assert stuck.resume_part == stopped.resume_part  # the report says where it stopped
+
     resumed = reconcile(cloud)
 
-    assert resumed["parts"][0]["part"] == stopped.resume_part
+    assert resumed["parts"][0]["part"] == after
     assert resumed["outcome"] == "complete"
     assert resumed["resume_part"] is None
     assert reconcile(cloud)["parts"][0]["part"] == "servers"
@@ -1151,7 +1183,7 @@ def test_a_step_functions_outage_skips_the_work_part_and_says_so(cloud: LocalClo
     domain = tenant.add_domain()
     with using_starter(None):
         (inbox_id,) = tenant.ask(f"a@{domain}")
-    with using_starter(_Unreachable()):
+    with using_starter(UnreachableStarter()):
         report = reconcile(cloud)
 
     work = part(report, "work")
@@ -1160,14 +1192,3 @@ def test_a_step_functions_outage_skips_the_work_part_and_says_so(cloud: LocalClo
     assert part(report, "housekeeping")["status"] == "done"
     assert tenant.inbox(inbox_id).status == "queued"
     assert items(reconcile(cloud), "lost_start", inbox_id=inbox_id)  # the next pass does it
-
-
-class _Unreachable:
-    def start(self, request: StartRequest) -> None:
-        raise ConnectionError("Step Functions is unreachable")
-
-    def status(self, execution_name: str) -> str | None:
-        raise ConnectionError("Step Functions is unreachable")
-
-    def stop(self, execution_name: str, cause: str) -> None:
-        raise ConnectionError("Step Functions is unreachable")

@@ -33,7 +33,7 @@ from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.provisioning.ports import StartRequest
 from inboxfleet.provisioning.runtime import using_starter
 from local.cloud import LocalCloud
-from local.recording_starter import RecordingStarter, record_starts
+from local.recording_starter import RecordingStarter, UnreachableStarter, record_starts
 from local.standing import set_standing
 from tests.tenant_api_support import call, error, http_event, waits_for_a_lock, while_held
 
@@ -419,23 +419,12 @@ def test_deleting_starts_the_teardown_and_a_repeat_while_it_runs_starts_nothing(
     assert recording.asked == [StartRequest(tenant.id, inbox_id, f"{inbox_id}-delete")]
 
 
-class _Refusing:
-    def start(self, request: StartRequest) -> None:
-        raise ConnectionError("Step Functions is unreachable")
-
-    def status(self, execution_name: str) -> str | None:
-        raise ConnectionError("Step Functions is unreachable")
-
-    def stop(self, execution_name: str, cause: str) -> None:
-        raise ConnectionError("Step Functions is unreachable")
-
-
 def test_a_teardown_that_cannot_be_started_leaves_the_inbox_deleting_for_reconcile(
     cloud: LocalCloud,
 ) -> None:
     tenant = new_tenant(cloud)
     inbox_id = add_inbox(tenant, "later", _I.QUEUED, _I.PROVISIONING, _I.ACTIVE)
-    with using_starter(_Refusing(), "deprovision"):
+    with using_starter(UnreachableStarter(), "deprovision"):
         answer = call(cloud, "DELETE", f"/v1/inboxes/{inbox_id}", tenant)
     assert (answer.status_code, answer.json()["status"]) == (202, "deleting")
     with tenant_session(tenant.id) as s:

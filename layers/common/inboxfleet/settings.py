@@ -207,6 +207,9 @@ class ReconcileSettings(EnvSettings):
     # Instances of failed or decommissioning servers one pass terminates at most: a bug that
     # marks many rows failed must not destroy a fleet in one pass (hitting it raises an alarm).
     terminate_cap: int = Field(default=10, ge=0, le=200, alias="RECONCILE_TERMINATE_CAP")
+    # Servers one pass may fail as lost at most: more at once (a key for another account, a
+    # listing that is wrong) fails none and raises LostServersHeld for a human to look.
+    lost_cap: int = Field(default=10, ge=0, le=1000, alias="RECONCILE_LOST_CAP")
     # Items of each kind of drift the report lists (counts are always complete).
     report_items: int = Field(default=20, ge=0, le=200, alias="RECONCILE_REPORT_ITEMS")
     # Rows read per database round trip.

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
+from inboxfleet.billing.errors import CustomerMissing
 from inboxfleet.billing.inbox_policy import InboxPlan, due_for_suspension, plan_inboxes
 from inboxfleet.billing.ports import BillingDeps, MailRejected
 from inboxfleet.billing.reminders import payment_failed_email
@@ -251,6 +252,15 @@ def converge_tenant(tenant_id: UUID, deps: BillingDeps) -> InboxPlan:
     return plan
 
 
+def _subscriptions_of(deps: BillingDeps, customer: str | None) -> list[dict[str, Any]]:
+    if customer is None:
+        return []
+    try:
+        return deps.stripe.subscriptions_of(customer)
+    except CustomerMissing:
+        return []  # deleted at Stripe: its subscriptions are the ones stored, as they ended
+
+
 def refresh_from_stripe(tenant_id: UUID, deps: BillingDeps, now: datetime) -> InboxPlan:
     """Re-read the tenant's subscriptions from Stripe, the source of truth, when what is stored
     looks inconsistent (a lost webhook): each is saved as of `now` (events created before it
@@ -261,7 +271,7 @@ def refresh_from_stripe(tenant_id: UUID, deps: BillingDeps, now: datetime) -> In
     customer = account.stripe_customer_id if account is not None else None
     # Fetched outside any transaction: no lock is held across a network call. The customer's
     # own list too: a subscription whose every webhook was lost is known to Stripe alone.
-    listed = deps.stripe.subscriptions_of(customer) if customer is not None else []
+    listed = _subscriptions_of(deps, customer)
     ids += [str(s["id"]) for s in listed if s.get("id") and s["id"] not in ids]
     if not ids:
         return InboxPlan()  # nothing to re-read: what is stored is all there is

@@ -126,14 +126,15 @@ def _repair(deps: DnsDeps, command: VerifyDomain) -> bool:
     """Put our records back, under the domain's lock and only while the server they point at
     still serves it: a teardown deciding to give the server back takes the same lock first, so
     its deletion of our records can never be undone by a repair it raced with. (The lock is
-    held across the Route 53 change: a repair is rare, and the other way round a late repair
-    could bring back records a teardown has just deleted.)"""
+    held across sending the Route 53 change, not its propagation: a repair is rare, and the
+    other way round a late repair could bring back records a teardown has just deleted.)"""
     zone = zone_of(deps, command)
     own, elsewhere = planned_records(deps, zone, command)  # DNS lookups: before the lock
     with tenant_session(command.tenant_id, database=deps.database()) as session:
         if not _serving(session, command):
             return False
-        deps.route53.upsert(zone, own)
+        # Not waiting for INSYNC: the lock is held no longer than the change takes to send.
+        deps.route53.upsert(zone, own, wait=False)
         publish_elsewhere(deps, elsewhere)
     return True
 

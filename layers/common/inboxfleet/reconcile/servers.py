@@ -42,6 +42,7 @@ def reconcile_servers(scope: Scope) -> None:
         return
     unmatched = dict(listed)
     to_terminate: list[Finding] = []
+    lost: list[Finding] = []
     settings = scope.settings
     after_ = timedelta(seconds=settings.terminate_after_s)
     for rows in scope.pages(
@@ -56,12 +57,45 @@ def reconcile_servers(scope: Scope) -> None:
             mine = unmatched.pop(row.name, [])
             findings += judge(row, mine, now=scope.now, terminate_after=after_, listed_at=listed_at)
         to_terminate += [f for f in findings if f.verdict in ("terminate", "duplicate")]
+        lost += [f for f in findings if f.verdict == "lost"]
         for finding in findings:
             if finding.verdict in ("replaced", "lost_listed"):
                 _tally(scope, finding, repaired=False)
-        _record(scope, client, [f for f in findings if f.verdict in ("lost", "changed")])
+        _record(scope, [f for f in findings if f.verdict == "changed"])
+    _record(scope, _confirmed_lost(scope, client, lost))
     _terminate(scope, client, to_terminate)
     _report_rowless(scope, unmatched, listed)
+
+
+def _confirmed_lost(scope: Scope, client: HostwindsClient, lost: list[Finding]) -> list[Finding]:
+    """The servers really gone (each looked up), unless more than the cap are: many at once
+    says the listing or the account is wrong, not that a fleet died; none is failed then."""
+    cap = scope.settings.lost_cap
+    gone: list[Finding] = []
+    for finding in lost:
+        scope.deadline.check()
+        if _gone(scope, client, finding):
+            gone.append(finding)
+            if len(gone) > cap:
+                break  # enough to know: no more lookups
+    if len(gone) <= cap:
+        return gone
+    gone = lost  # every candidate is reported, none failed
+    scope.metric("LostServersHeld")
+    for finding in gone:
+        scope.tally.found(
+            "server_lost_held",
+            {
+                "server_id": finding.row.id,
+                "name": finding.row.name,
+                "tenant_id": finding.row.tenant_id,
+            },
+        )
+    scope.tally.incomplete(
+        f"{len(lost)} servers look lost at once (more than {cap}): none was failed; "
+        "check the Hostwinds account and key"
+    )
+    return []
 
 
 # How far the database's clock and this one may disagree.
@@ -77,7 +111,7 @@ def _timed(scope: Scope, instances: Iterator[Instance]) -> Iterator[Instance]:
         yield instance
 
 
-def _record(scope: Scope, client: HostwindsClient, findings: list[Finding]) -> None:
+def _record(scope: Scope, findings: list[Finding]) -> None:
     """Lost servers and what changed at Hostwinds, written per tenant (one tenant's failure
     is reported and never stops the others)."""
     for tenant_id, mine in by_tenant([f.row for f in findings]).items():
@@ -85,13 +119,12 @@ def _record(scope: Scope, client: HostwindsClient, findings: list[Finding]) -> N
         rows = {row.id for row in mine}
         of_tenant = [f for f in findings if f.row.id in rows]
         try:
-            confirmed = [f for f in of_tenant if f.verdict != "lost" or _gone(scope, client, f)]
             if scope.dry_run:
-                for finding in confirmed:
+                for finding in of_tenant:
                     _tally(scope, finding, repaired=False)
                 continue
             with tenant_session(tenant_id, database=scope.deps.database) as session:
-                applied = [(finding, _apply(session, finding)) for finding in confirmed]
+                applied = [(finding, _apply(session, finding)) for finding in of_tenant]
         except OutOfTime:
             raise
         except Exception as exc:

@@ -84,6 +84,10 @@ def handle(
     if not command.dry_run:
         # A pass asked for some parts leaves the scheduled passes' place in the round.
         resume_next = stopped_in if command.parts is None else (stopped_in or resume)
+        if command.parts is None and stopped_in is not None and stopped_in == resume:
+            # It began this pass there and still did not finish in a whole pass: the others
+            # go first next time, or one slow part would starve them all.
+            resume_next = PARTS[(PARTS.index(stopped_in) + 1) % len(PARTS)]
         with system_session("reconcile.lease", database=deps.database) as session:
             ReconcileLeases(session).release(
                 LEASE, holder, resume_part=resume_next, last_pass=_summary(report)

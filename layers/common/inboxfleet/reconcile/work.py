@@ -25,7 +25,7 @@ from inboxfleet.db.sessions import tenant_session
 from inboxfleet.lifecycles import InboxStatus
 from inboxfleet.names import execution_name, teardown_name
 from inboxfleet.observability import logger
-from inboxfleet.provisioning.ports import WorkflowStarter
+from inboxfleet.provisioning.ports import StartRequest, WorkflowStarter
 from inboxfleet.provisioning.start import (
     MAX_RUNS,
     TooManyRuns,
@@ -34,6 +34,7 @@ from inboxfleet.provisioning.start import (
     start_queued,
 )
 from inboxfleet.reconcile.ports import Scope
+from inboxfleet.reconcile.scope import OutOfTime
 
 RUNNING = "RUNNING"
 T = TypeVar("T")
@@ -51,20 +52,43 @@ def reconcile_work(scope: Scope) -> None:
     ]
     try:
         if provision is not None:
-            for row in _stale(scope, InboxStatus.QUEUED):
-                _queued(scope, provision, row)
-            for row in _stale(scope, InboxStatus.PROVISIONING):
-                _provisioning(scope, provision, row)
-            for row in _unfinished_undos(scope):
-                _undo_again(scope, provision, row)
+            _each(scope, _stale(scope, InboxStatus.QUEUED), lambda r: _queued(scope, provision, r))
+            _each(
+                scope,
+                _stale(scope, InboxStatus.PROVISIONING),
+                lambda r: _provisioning(scope, provision, r),
+            )
+            _each(scope, _unfinished_undos(scope), lambda r: _undo_again(scope, provision, r))
         if deprovision is not None:
-            for row in _stale(scope, InboxStatus.DELETING):
-                _deleting(scope, deprovision, row)
+            _each(
+                scope,
+                _stale(scope, InboxStatus.DELETING),
+                lambda r: _deleting(scope, deprovision, r),
+            )
     except StepFunctionsDown as exc:
         scope.tally.skip(f"Step Functions unreachable ({exc}): the rest waits for the next pass")
         return
     if missing:
         scope.tally.incomplete(f"no {' or '.join(missing)} state machine configured")
+
+
+def _each(scope: Scope, rows: list[WorkRow], handle: Callable[[WorkRow], None]) -> None:
+    """`handle` each row in its own try: one inbox's failure is reported (`work_failed`) and
+    never stops the others; Step Functions down and the time running out end the part."""
+    for row in rows:
+        try:
+            handle(row)
+        except (StepFunctionsDown, OutOfTime):
+            raise
+        except Exception as exc:
+            logger.warning(
+                "stuck work not repaired; the next pass tries again",
+                extra={"inbox_id": str(row.id), "error": type(exc).__name__},
+            )
+            scope.tally.found(
+                "work_failed",
+                {"tenant_id": row.tenant_id, "inbox_id": row.id, "error": type(exc).__name__},
+            )
 
 
 def _stale(scope: Scope, status: InboxStatus) -> list[WorkRow]:
@@ -131,6 +155,11 @@ def _queued(scope: Scope, starter: WorkflowStarter, row: WorkRow) -> None:
             )
             scope.tally.found("unrecorded_start", _item(row, run), repaired=repaired)
         return
+    if row.failure_reason is not None:
+        # Its run is being undone (a plan marked it failing): the undoing finishes it, never a
+        # start or a new attempt beside it.
+        _undo_again(scope, starter, row.model_copy(update={"execution_name": run}))
+        return
     if status is None:
         if not scope.dry_run:
             _start_queued(scope, starter, row)
@@ -157,20 +186,29 @@ def _start_queued(scope: Scope, starter: WorkflowStarter, row: WorkRow) -> None:
     _sfn("start", lambda: start_queued(row.tenant_id, [inbox], starter, scope.deps.database))
 
 
+def _due_compensation(
+    scope: Scope, starter: WorkflowStarter, row: WorkRow, run: str
+) -> StartRequest | None:
+    """The compensation entry's run that is due for `run`: None while one runs, or (reported)
+    when the inbox has had too many."""
+    try:
+        return _sfn("status", lambda: due_compensation(starter, row.tenant_id, row.id, run))
+    except TooManyRuns as exc:
+        scope.tally.found("too_many_runs", _item(row, run) | {"why": str(exc)})
+        return None
+
+
 def _undo_again(scope: Scope, starter: WorkflowStarter, row: WorkRow) -> None:
-    """The compensation entry for a failed inbox whose undoing ended incomplete: it finishes
-    what the run left (a server given back but not terminated, records not deleted)."""
+    """The compensation entry for an inbox whose undoing ended incomplete (failed, or still
+    queued and marked failing): it finishes what the run left (a server given back but not
+    terminated, records not deleted)."""
     scope.deadline.check()
     if row.execution_name is None:
         return
     run = row.execution_name
-    try:
-        due = _sfn("status", lambda: due_compensation(starter, row.tenant_id, row.id, run))
-    except TooManyRuns as exc:
-        scope.tally.found("too_many_runs", _item(row, run) | {"why": str(exc)})
-        return
+    due = _due_compensation(scope, starter, row, run)
     if due is None:
-        return  # one is under way
+        return  # one is under way (or too many were)
     if not scope.dry_run:
         _sfn("compensate", lambda: starter.start(due))
     scope.tally.found(
@@ -187,13 +225,9 @@ def _provisioning(scope: Scope, starter: WorkflowStarter, row: WorkRow) -> None:
     overdue = scope.now - row.updated_at > timedelta(seconds=scope.settings.provisioning_overdue_s)
     if status == RUNNING and not overdue:
         return
-    try:
-        due = _sfn("status", lambda: due_compensation(starter, row.tenant_id, row.id, run))
-    except TooManyRuns as exc:
-        scope.tally.found("too_many_runs", _item(row, run) | {"why": str(exc)})
-        return
+    due = _due_compensation(scope, starter, row, run)
     if due is None:
-        return  # its compensation is under way already
+        return  # its compensation is under way already (or too many were)
     kind = "stuck_provisioning" if status == RUNNING else "stranded_provisioning"
     if not scope.dry_run:
         if status == RUNNING:

@@ -301,6 +301,7 @@ class Inboxes(TenantTable[Inbox]):
             Inbox,
             "UPDATE inboxes SET attempt = attempt + 1, execution_name = NULL, updated_at = now() "
             "WHERE tenant_id = %s AND id = %s AND status = 'queued' AND attempt = %s "
+            "AND failure_reason IS NULL "
             f"RETURNING {_COLUMNS}",
             (self.tenant_id, inbox_id, attempt),
         )

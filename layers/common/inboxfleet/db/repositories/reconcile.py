@@ -47,6 +47,7 @@ class WorkRow(_Row):
     id: UUID
     attempt: int
     execution_name: str | None
+    failure_reason: str | None
     updated_at: datetime
 
 
@@ -80,8 +81,8 @@ class Estate(SystemRepository):
         """Inboxes in `status` unchanged since before `before`."""
         return self._session.fetch_all(
             WorkRow,
-            "SELECT tenant_id, id, attempt, execution_name, updated_at FROM inboxes "
-            "WHERE status = %s AND updated_at < %s AND (tenant_id, id) > (%s, %s) "
+            "SELECT tenant_id, id, attempt, execution_name, failure_reason, updated_at "
+            "FROM inboxes WHERE status = %s AND updated_at < %s AND (tenant_id, id) > (%s, %s) "
             "ORDER BY tenant_id, id LIMIT %s",
             (status, before, *_keyset(after), limit),
         )
@@ -91,10 +92,13 @@ class Estate(SystemRepository):
         failed, leaving work for the compensation entry), unchanged since before `before`."""
         return self._session.fetch_all(
             WorkRow,
-            "SELECT i.tenant_id, i.id, i.attempt, i.execution_name, i.updated_at FROM inboxes i "
+            "SELECT i.tenant_id, i.id, i.attempt, i.execution_name, i.failure_reason, "
+            "i.updated_at FROM inboxes i "
+            # The last undoing of the inbox's current run: an earlier attempt's says nothing.
             "JOIN LATERAL (SELECT e.outcome FROM inbox_events e WHERE e.tenant_id = i.tenant_id"
             "  AND e.inbox_id = i.id AND e.step = 'compensate'"
             "  AND e.outcome IN ('succeeded', 'failed')"
+            "  AND e.detail->>'execution' = i.execution_name"
             "  ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1) last ON last.outcome = 'failed' "
             "WHERE i.status = 'failed' AND i.updated_at < %s AND (i.tenant_id, i.id) > (%s, %s) "
             "ORDER BY i.tenant_id, i.id LIMIT %s",
