@@ -971,6 +971,7 @@ RECONCILE_ALARMS = [
     ("ReconcileRowlessInstancesAlarm", "InboxFleet", "RowlessInstances", "Maximum", 1, 900, 1, 1),
     ("ReconcileTerminationCapAlarm", "InboxFleet", "TerminationCapReached", "Sum", 1, 900, 1, 1),
     ("ReconcileServersLostAlarm", "InboxFleet", "ServersLost", "Sum", 1, 900, 1, 1),
+    ("ReconcileLostServersHeldAlarm", "InboxFleet", "LostServersHeld", "Sum", 1, 900, 1, 1),
     # Each of two consecutive 15-minute periods had an incomplete pass.
     ("ReconcileIncompleteAlarm", "InboxFleet", "ReconcileIncomplete", "Sum", 1, 900, 2, 2),
     (
