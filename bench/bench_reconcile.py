@@ -437,7 +437,8 @@ def _print(seeded: dict[str, float], passes: list[Pass]) -> None:
         f"this one's DNS part): {full:.0f} s of the Lambda's {LAMBDA_BUDGET_MS // 1000} s "
         f"({full / (LAMBDA_BUDGET_MS / 1000):.0%}); Python peak of a pass "
         f"{passes[2].peak_mb or 0:.0f} MiB of {LAMBDA_MEMORY_MB} MiB (the whole benchmark "
-        f"process, simulators, moto and 20,000 instances included: {rss:.0f} MiB max RSS)"
+        f"process, simulators, moto and {TENANTS * DOMAINS_PER_TENANT:,} instances included: "
+        f"{rss:.0f} MiB max RSS)"
     )
 
 
