@@ -281,7 +281,9 @@ def test_a_scheduler_resource_targeting_a_function_is_fired_by_its_name(
 
 
 def test_firing_an_unknown_schedule_names_the_known_ones(cloud: LocalCloud) -> None:
-    with pytest.raises(LookupError, match="have: EchoSchedule, inboxfleet-local-reconcile, nightly"):
+    with pytest.raises(
+        LookupError, match="have: EchoSchedule, inboxfleet-local-reconcile, nightly"
+    ):
         cloud.fire("Nope")
 
 
