@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
-
 from inboxfleet.db import tenant_session
 from inboxfleet.db.repositories import Servers
 from inboxfleet.lifecycles import ServerStatus
@@ -49,16 +47,6 @@ def counts(report: dict[str, Any], kind: str) -> tuple[int, int]:
         if kind in p["drift"]:
             return p["drift"][kind]["found"], p["drift"][kind]["repaired"]
     return 0, 0
-
-
-@pytest.fixture
-def reconcile_settings(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """Every item reported, no grace for work left unchanged: the tests make drift and look
-    at it at once (the function reads its settings on each pass)."""
-    monkeypatch.setenv("RECONCILE_REPORT_ITEMS", "200")
-    monkeypatch.setenv("RECONCILE_WORK_GRACE_S", "0")
-    monkeypatch.setenv("RECONCILE_TERMINATE_AFTER_S", "0")
-    return monkeypatch
 
 
 def server_row(tenant_id: UUID, domain_id: UUID, status: ServerStatus) -> tuple[UUID, str]:

@@ -14,3 +14,13 @@ from local.cloud import LocalCloud
 def cloud(pg_server: str) -> Iterator[LocalCloud]:
     with LocalCloud(postgres_url=pg_server, time_scale=0.001, event_sources=False) as running:
         yield running
+
+
+@pytest.fixture
+def reconcile_settings(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Every item reported, no grace for work left unchanged: the tests make drift and look
+    at it at once (the function reads its settings on each pass)."""
+    monkeypatch.setenv("RECONCILE_REPORT_ITEMS", "200")
+    monkeypatch.setenv("RECONCILE_WORK_GRACE_S", "0")
+    monkeypatch.setenv("RECONCILE_TERMINATE_AFTER_S", "0")
+    return monkeypatch

@@ -69,11 +69,9 @@ from tests.reconcile_support import (
     listed,
     part,
     reconcile,
-    reconcile_settings,
     server_row,
 )
 
-__all__ = ["reconcile_settings"]  # the fixture, used by name
 pytestmark = pytest.mark.usefixtures("reconcile_settings")
 
 

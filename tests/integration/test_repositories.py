@@ -53,6 +53,24 @@ def test_transition_is_compare_and_set(app_db: Database) -> None:
     assert (requeued.status, requeued.failure_reason) == ("queued", None)
 
 
+@pytest.mark.parametrize("status", [InboxStatus.ACTIVE, InboxStatus.SUSPENDED])
+def test_only_reconcile_fails_an_inbox_in_service(app_db: Database, status: InboxStatus) -> None:
+    tenant = new_tenant()
+    with tenant_session(tenant) as s:
+        domain = Domains(s).add("lost.example")
+        inbox = Inboxes(s).add(domain.id, "x@lost.example", status=status)
+        refused = [
+            Inboxes(s).transition(inbox.id, InboxStatus.FAILED, by=actor, why="late step")
+            for actor in ("workflow", "billing", "tenant")
+        ]
+        lost = Inboxes(s).transition(
+            inbox.id, InboxStatus.FAILED, by="reconcile", why="server_lost: gone"
+        )
+    assert refused == [None, None, None]
+    assert lost is not None
+    assert (lost.status, lost.failure_reason) == ("failed", "server_lost: gone")
+
+
 def test_server_names_are_unique_provider_names(app_db: Database) -> None:
     tenant = new_tenant()
     with tenant_session(tenant) as s:

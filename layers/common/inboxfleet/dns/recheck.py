@@ -15,12 +15,12 @@ from inboxfleet.db.repositories import Domains, Servers
 from inboxfleet.db.sessions import TenantSession
 from inboxfleet.dns.commands import VerifyDomain
 from inboxfleet.dns.errors import DnsConflict
+from inboxfleet.dns.route53 import Zone
 from inboxfleet.dns.service import (
     DnsDeps,
     planned_records,
     publish_elsewhere,
     verification,
-    zone_of,
 )
 from inboxfleet.dns.verify import Report
 from inboxfleet.lifecycles import SERVING
@@ -66,6 +66,7 @@ class Checked:
     """A domain verified, nothing written yet: its verdict and the report to store."""
 
     command: VerifyDomain
+    zone: Zone
     verdict: Verdict
     report: dict[str, object]
 
@@ -77,11 +78,11 @@ class Applied:
     moved: bool  # the domain's status changed
 
 
-def check(deps: DnsDeps, command: VerifyDomain) -> Checked:
-    """Verify the domain as it stands; writes nothing (a caller deciding whether DNS is down
-    looks at a whole batch before acting on any of it)."""
-    summary, report = verification(deps, command, store=False)
-    return Checked(command, judge(report), summary.model_dump(mode="json"))
+def check(deps: DnsDeps, command: VerifyDomain, zone: Zone) -> Checked:
+    """Verify the domain in its hosted zone as it stands; writes nothing (a caller deciding
+    whether DNS is down looks at a whole batch before acting on any of it)."""
+    summary, report = verification(deps, command, store=False, zone=zone)
+    return Checked(command, zone, judge(report), summary.model_dump(mode="json"))
 
 
 def apply(deps: DnsDeps, checked: Checked) -> Applied:
@@ -91,7 +92,7 @@ def apply(deps: DnsDeps, checked: Checked) -> Applied:
     repaired = False
     if verdict.outcome == "repaired":
         try:
-            repaired = _repair(deps, command)
+            repaired = _repair(deps, command, checked.zone)
         except DnsConflict as exc:
             # The customer keeps a record where ours goes: a human decides; mail suffers.
             verdict = Verdict("degraded", verdict.broken, reason=f"cannot repair: {exc}")
@@ -122,13 +123,12 @@ def _serving(session: TenantSession, command: VerifyDomain) -> bool:
     )
 
 
-def _repair(deps: DnsDeps, command: VerifyDomain) -> bool:
+def _repair(deps: DnsDeps, command: VerifyDomain, zone: Zone) -> bool:
     """Put our records back, under the domain's lock and only while the server they point at
     still serves it: a teardown deciding to give the server back takes the same lock first, so
     its deletion of our records can never be undone by a repair it raced with. (The lock is
     held across sending the Route 53 change, not its propagation: a repair is rare, and the
     other way round a late repair could bring back records a teardown has just deleted.)"""
-    zone = zone_of(deps, command)
     own, elsewhere = planned_records(deps, zone, command)  # DNS lookups: before the lock
     with tenant_session(command.tenant_id, database=deps.database()) as session:
         if not _serving(session, command):

@@ -91,7 +91,7 @@ class DnsDeps:
 def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
     match command:
         case CheckDelegation():
-            zone = _zone(deps, command)
+            zone = zone_of(deps, command)
             found = asyncio.run(delegation_of(deps, command.domain, zone.name_servers))
             if found.state == "unknown":
                 raise DnsNotPropagated(f"{command.domain}: {found.instructions}")
@@ -103,10 +103,10 @@ def handle(command: DnsCommand, deps: DnsDeps) -> DnsResult:
         case PublishHost():
             return _publish_host(deps, command)
         case UpsertRecords():
-            zone = _zone(deps, command)
+            zone = zone_of(deps, command)
             own, elsewhere = planned_records(deps, zone, command)
             deps.route53.upsert(zone, own)
-            _publish_elsewhere(deps, elsewhere)
+            publish_elsewhere(deps, elsewhere)
             _remember_published(deps, command)
             return RecordsPublished(zone_id=zone.id, records=len(own) + len(elsewhere))
         case VerifyDomain():
@@ -128,15 +128,7 @@ def planned_records(
     return own, [r for r in records if r not in own]
 
 
-def publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
-    _publish_elsewhere(deps, records)
-
-
 def zone_of(deps: DnsDeps, command: DnsCommand) -> Zone:
-    return _zone(deps, command)
-
-
-def _zone(deps: DnsDeps, command: DnsCommand) -> Zone:
     """The domain's hosted zone, by the id stored on its row (read in the tenant's session)."""
     from inboxfleet.db import tenant_session
     from inboxfleet.db.repositories import Domains
@@ -165,7 +157,7 @@ def _publish_host(deps: DnsDeps, command: PublishHost) -> HostPublished:
         raise IpBlocklisted(
             f"{command.ip}: listed by a blocklist; {command.mail_host} not published"
         )
-    zone = _zone(deps, command)
+    zone = zone_of(deps, command)
     # As upsert publishes them later, which then changes nothing here.
     records = host_records(command.domain, command.mail_host, command.ip, deps.policy)
     _refuse_conflicts(deps, deps.route53.records(zone), command.domain, records)
@@ -180,7 +172,7 @@ def _report_zone(deps: DnsDeps) -> Zone | None:
     return None if report_domain is None else deps.route53.platform_zone(report_domain)
 
 
-def _publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
+def publish_elsewhere(deps: DnsDeps, records: list[Record]) -> None:
     """Records that live in another zone we host: the DMARC report authorisation."""
     if not records:
         return
@@ -288,11 +280,12 @@ def _verify(deps: DnsDeps, command: VerifyDomain) -> DomainVerified:
 
 
 def verification(
-    deps: DnsDeps, command: VerifyDomain, *, store: bool = True
+    deps: DnsDeps, command: VerifyDomain, *, store: bool = True, zone: Zone | None = None
 ) -> tuple[DomainVerified, Report]:
     """The domain verified as it stands, whatever it says (the report stored on it unless
-    `store` is off)."""
-    zone = _zone(deps, command)
+    `store` is off). `zone`: its hosted zone as a caller already read it from the domain's
+    row (else read here)."""
+    zone = zone or zone_of(deps, command)
     records = _desired(deps, deps.route53.records(zone), command)
     authoritative = deps.zone_servers(zone)
     report = asyncio.run(
@@ -334,7 +327,7 @@ def _delete(deps: DnsDeps, command: DeleteRecords) -> RecordsDeleted:
     own = [k for k in keys if in_zone(k[0], apex)]
     deleted = _delete_elsewhere(deps, [k for k in keys if k not in own])
     try:
-        zone = _zone(deps, command)
+        zone = zone_of(deps, command)
     except ZoneMissing:
         return RecordsDeleted(deleted=deleted, zone_deleted=False)  # nothing left to delete
     if command.delete_zone:

@@ -43,8 +43,6 @@ from inboxfleet.inventory.reservation import Encrypt, replace, reserve
 from inboxfleet.lifecycles import InboxStatus, ServerStatus
 from inboxfleet.records import Server, TimelineEntry
 
-_IN_SERVICE = frozenset({InboxStatus.ACTIVE, InboxStatus.SUSPENDED})
-
 
 @dataclass(frozen=True)
 class InventoryDeps:
@@ -106,10 +104,6 @@ def _on_inbox(
         case TransitionInbox():
             if inbox.status == command.to:  # a repeated step is a no-op, not an error
                 return InboxTransitioned(inbox=inbox, changed=False)
-            if command.to == InboxStatus.FAILED and inbox.status in _IN_SERVICE:
-                # Only reconcile fails an inbox in service (its server lost); a workflow step
-                # arriving for one is a late step of a run that is over.
-                raise InvalidTransition(f"inbox {inbox.id} is {inbox.status}: not the workflow's")
             if command.to == InboxStatus.ACTIVE and inbox.failure_reason is not None:
                 # Its run is being undone (a step of a stopped run arriving late).
                 raise InvalidTransition(f"inbox {inbox.id} is failing: {inbox.failure_reason}")

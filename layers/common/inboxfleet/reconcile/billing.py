@@ -26,6 +26,7 @@ from inboxfleet.billing.usage import report_daily_usage
 from inboxfleet.db.repositories import BillingDirectory, Domains
 from inboxfleet.db.repositories.reconcile import TenantsWithWork
 from inboxfleet.db.sessions import SystemSession, tenant_session
+from inboxfleet.dns.domain_removal import remove_domain
 from inboxfleet.dns.errors import DomainStillUsed
 from inboxfleet.lifecycles import DomainStatus
 from inboxfleet.observability import logger
@@ -214,8 +215,6 @@ def _remove_domains(scope: Scope, tenant_id: UUID) -> int:
     whose inboxes are still being torn down wait for a later pass."""
     if scope.deps.dns is None:
         return 0
-    from inboxfleet.dns.domain_removal import remove_domain
-
     with tenant_session(tenant_id, database=scope.deps.database) as session:
         domains = Domains(session).list()
     live = [d.id for d in domains if d.status != DomainStatus.REMOVED]

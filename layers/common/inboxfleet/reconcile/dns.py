@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from inboxfleet.db.repositories.reconcile import DomainToRecheck, Estate
 from inboxfleet.dns.commands import VerifyDomain
 from inboxfleet.dns.recheck import Applied, Checked, apply, check, stamp
+from inboxfleet.dns.records import fqdn
+from inboxfleet.dns.route53 import Zone
 from inboxfleet.dns.service import DnsDeps
 from inboxfleet.observability import logger
 from inboxfleet.reconcile.ports import Scope
@@ -87,8 +89,11 @@ def _check(dns: DnsDeps, domain: DomainToRecheck) -> Checked | str:
         command = _command(domain)
     except ValidationError:
         return "what was published is not on record in full"
+    # The zone as the domain's row holds it (a verified domain's zone was made with it): no
+    # second read of the row, no Route 53 call to find it.
+    zone = Zone(domain.hosted_zone_id, fqdn(domain.name), tuple(domain.name_servers))
     try:
-        return check(dns, command)
+        return check(dns, command, zone)
     except Exception as exc:
         logger.warning(
             "domain re-verification failed",

@@ -15,8 +15,9 @@ longer than the grace. A Step Functions outage skips the rest of the part and sa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
+from uuid import UUID
 
 from inboxfleet.db.errors import DatabaseError
 from inboxfleet.db.repositories import Inboxes
@@ -52,17 +53,19 @@ def reconcile_work(scope: Scope) -> None:
     ]
     try:
         if provision is not None:
-            _each(scope, _stale(scope, InboxStatus.QUEUED), lambda r: _queued(scope, provision, r))
+            _each(
+                scope, _in_status(scope, InboxStatus.QUEUED), lambda r: _queued(scope, provision, r)
+            )
             _each(
                 scope,
-                _stale(scope, InboxStatus.PROVISIONING),
+                _in_status(scope, InboxStatus.PROVISIONING),
                 lambda r: _provisioning(scope, provision, r),
             )
             _each(scope, _unfinished_undos(scope), lambda r: _undo_again(scope, provision, r))
         if deprovision is not None:
             _each(
                 scope,
-                _stale(scope, InboxStatus.DELETING),
+                _in_status(scope, InboxStatus.DELETING),
                 lambda r: _deleting(scope, deprovision, r),
             )
     except StepFunctionsDown as exc:
@@ -91,36 +94,43 @@ def _each(scope: Scope, rows: list[WorkRow], handle: Callable[[WorkRow], None]) 
             )
 
 
-def _stale(scope: Scope, status: InboxStatus) -> list[WorkRow]:
+# One keyset query of inboxes left unchanged since `before`: (estate, before, after, limit).
+Stale = Callable[[Estate, datetime, tuple[UUID, UUID] | None, int], list[WorkRow]]
+
+
+def _stale(scope: Scope, reason: str, query: Stale) -> list[WorkRow]:
+    """Every inbox the query finds unchanged for longer than the grace, page by page."""
     before = scope.now - timedelta(seconds=scope.settings.work_grace_s)
     limit = scope.settings.page_size
     return [
         row
         for rows in scope.pages(
-            f"work-{status}",
-            lambda session, after: Estate(session).stale_inboxes(
-                status, before=before, after=after, limit=limit
-            ),
+            f"work-{reason}",
+            lambda session, after: query(Estate(session), before, after, limit),
             key=lambda row: (row.tenant_id, row.id),
         )
         for row in rows
     ]
+
+
+def _in_status(scope: Scope, status: InboxStatus) -> list[WorkRow]:
+    return _stale(
+        scope,
+        status,
+        lambda estate, before, after, limit: estate.stale_inboxes(
+            status, before=before, after=after, limit=limit
+        ),
+    )
 
 
 def _unfinished_undos(scope: Scope) -> list[WorkRow]:
-    before = scope.now - timedelta(seconds=scope.settings.work_grace_s)
-    limit = scope.settings.page_size
-    return [
-        row
-        for rows in scope.pages(
-            "work-undos",
-            lambda session, after: Estate(session).unfinished_undos(
-                before=before, after=after, limit=limit
-            ),
-            key=lambda row: (row.tenant_id, row.id),
-        )
-        for row in rows
-    ]
+    return _stale(
+        scope,
+        "undos",
+        lambda estate, before, after, limit: estate.unfinished_undos(
+            before=before, after=after, limit=limit
+        ),
+    )
 
 
 def _sfn(what: str, call: Callable[[], T]) -> T:

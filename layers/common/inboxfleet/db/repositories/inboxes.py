@@ -164,8 +164,9 @@ class Inboxes(TenantTable[Inbox]):
         Check, write and timeline entry are one statement: no race between them, and no
         status change without its entry. What goes with a status goes with it here: `failed`
         keeps `why` as the failure reason, `queued` starts a new workflow attempt, a
-        suspension carries billing's reason (if any) and ends a scheduled one, and billing
-        only ever lifts a suspension it made itself (one with a reason)."""
+        suspension carries billing's reason (if any) and ends a scheduled one, billing
+        only ever lifts a suspension it made itself (one with a reason), and only reconcile
+        fails an inbox in service (its server lost)."""
         allowed = sorted(inbox_predecessors(target))
         if expected is not None:
             allowed = [s for s in allowed if s == expected]
@@ -186,6 +187,9 @@ class Inboxes(TenantTable[Inbox]):
             "    AND prior.status = ANY(%(allowed)s)"
             "    AND NOT (%(by)s = 'billing' AND prior.status = 'suspended'"
             "             AND i.suspension_reason IS NULL)"
+            # An inbox in service fails only when reconcile finds its server gone.
+            "    AND NOT (%(target)s = 'failed' AND prior.status IN ('active', 'suspended')"
+            "             AND %(by)s <> 'reconcile')"
             f"  RETURNING {_QUALIFIED}, prior.status AS previous"
             "), logged AS ("
             "  INSERT INTO inbox_events (tenant_id, inbox_id, step, outcome, detail)"

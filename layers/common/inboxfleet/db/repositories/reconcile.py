@@ -122,10 +122,12 @@ class Estate(SystemRepository):
         (never checked first)."""
         return self._session.fetch_all(
             DomainToRecheck,
-            "SELECT d.tenant_id, d.id, d.name, d.status, d.published, s.ip AS server_ip "
+            "SELECT d.tenant_id, d.id, d.name, d.status, d.hosted_zone_id, d.name_servers, "
+            "d.published, s.ip AS server_ip "
             "FROM domains d JOIN servers s ON s.tenant_id = d.tenant_id AND s.domain_id = d.id "
             "  AND s.status IN ('ready', 'suspended') AND s.ip IS NOT NULL "
             "WHERE d.status IN ('verified', 'degraded') AND d.published IS NOT NULL "
+            "AND d.hosted_zone_id IS NOT NULL "
             "ORDER BY d.dns_checked_at NULLS FIRST, d.tenant_id, d.id LIMIT %s",
             (limit,),
         )
@@ -134,8 +136,8 @@ class Estate(SystemRepository):
         """How many domains the DNS re-verification rotates through."""
         return int(
             self._session.scalar(
-                "SELECT count(*) FROM domains "
-                "WHERE status IN ('verified', 'degraded') AND published IS NOT NULL"
+                "SELECT count(*) FROM domains WHERE status IN ('verified', 'degraded') "
+                "AND published IS NOT NULL AND hosted_zone_id IS NOT NULL"
             )
         )
 
@@ -163,6 +165,8 @@ class DomainToRecheck(_Row):
     id: UUID
     name: str
     status: str
+    hosted_zone_id: str
+    name_servers: list[str]
     published: dict[str, Any]
     server_ip: IPv4Address | IPv6Address
 
